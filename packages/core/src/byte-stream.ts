@@ -1,0 +1,34 @@
+/**
+ * The seam between the core and a runtime: an adapter wraps its socket as a ByteStream and the core does the
+ * rest. Everything protocol-related happens above this interface.
+ */
+export interface ByteStreamEvents {
+  /** bytes from the peer; the chunk now belongs to the core (an adapter whose runtime reuses it must copy) */
+  data(chunk: Uint8Array): void;
+  /** the transport's write buffer has emptied after `write` returned false */
+  drain(): void;
+  /** the peer half-closed its side (EOF) */
+  end(): void;
+  /** the transport is fully closed, by either side or by an error (given when there was one) */
+  close(error?: Error): void;
+}
+
+export interface ByteStream {
+  /** Starts delivering events; called once, by the core, when the connection is ready for them. */
+  start(events: ByteStreamEvents): void;
+  /** Queues bytes for the peer; false when the transport's buffer is full (wait for `drain`). */
+  write(chunk: Uint8Array): boolean;
+  /** Queues several buffers at once (one system call where the runtime can). */
+  writev?(chunks: Uint8Array[]): boolean;
+  /** Flushes, then half-closes (sends FIN); the transport closes when the peer closes too. */
+  end(): void;
+  /** Closes immediately, dropping anything unsent. */
+  destroy(): void;
+  /** Bytes accepted by `write` and not yet handed to the operating system. */
+  readonly bufferedAmount: number;
+  /** Stops / restarts delivering `data` (backpressure towards the peer while the reader is behind). */
+  pause?(): void;
+  resume?(): void;
+  /** Keeps a timer from holding the process open, where the runtime supports that. */
+  unrefTimer?(timer: unknown): void;
+}

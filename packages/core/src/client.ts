@@ -1,0 +1,101 @@
+/**
+ * The client side of the opening handshake over any ByteStream (RFC 6455 §4.1): write the request, read the
+ * response head, validate it, and hand the stream to a client-role Connection. Adapters supply the TCP or
+ * TLS stream; this part is the same on every runtime.
+ */
+import type { ByteStream } from "./byte-stream.ts";
+import { Connection } from "./connection.ts";
+import { consoleLogger } from "./errors.ts";
+import { createClientHandshake, serializeExtensions, validateHandshakeResponse, type UpgradeRequest } from "./handshake.ts";
+import { parseHttpHead } from "./http.ts";
+import type { ConnectionSettings } from "./service.ts";
+import type { Logger } from "./errors.ts";
+import { encodeUtf8 } from "./utf8.ts";
+
+export interface ClientOptions extends ConnectionSettings {
+  /** subprotocols to offer, in order of preference */
+  protocols?: string[];
+  /** extra request headers */
+  headers?: Record<string, string>;
+  origin?: string;
+  /** ms for the whole opening handshake. Default 10000. */
+  handshakeTimeout?: number;
+  logger?: Logger;
+}
+
+/** The handshake failed: the server refused, answered wrongly, or did not answer in time. */
+export class HandshakeError extends Error {
+  override readonly name = "HandshakeError";
+  readonly status: number | undefined;
+  constructor(message: string, status?: number) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Runs the client handshake on `stream` (already connected to the server) and opens the connection. */
+export function connectOverStream(stream: ByteStream, url: string | URL, options: ClientOptions = {}): Promise<Connection> {
+  const u = new URL(url);
+  const handshake = createClientHandshake(u, { protocols: options.protocols, headers: options.headers, origin: options.origin });
+  return new Promise<Connection>((resolve, reject) => {
+    let buffered = new Uint8Array(0);
+    let settled = false;
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      stream.destroy();
+      reject(error);
+    };
+    const timer = setTimeout(
+      () => fail(new HandshakeError(`no handshake response within ${options.handshakeTimeout ?? 10000} ms`)),
+      options.handshakeTimeout ?? 10000,
+    );
+    stream.start({
+      data: (chunk) => {
+        if (settled) return;
+        const joined = new Uint8Array(buffered.length + chunk.length);
+        joined.set(buffered);
+        joined.set(chunk, buffered.length);
+        buffered = joined;
+        const head = parseHttpHead(buffered);
+        if (head === null) return;
+        if (head instanceof Error) return fail(new HandshakeError(head.message));
+        const status = Number(head.startLine[1]);
+        const verdict = validateHandshakeResponse({ status, headers: head.headers }, handshake);
+        if (!verdict.ok) return fail(new HandshakeError(verdict.reason, status));
+        settled = true;
+        clearTimeout(timer);
+        const request: UpgradeRequest = {
+          method: "GET",
+          url: u.pathname + u.search,
+          httpVersion: "1.1",
+          headers: head.headers,
+          remoteAddress: u.hostname,
+        };
+        const conn = new Connection(stream, {
+          role: "client",
+          request,
+          protocol: verdict.protocol,
+          extensions: serializeExtensions(verdict.extensions),
+          logger: options.logger ?? consoleLogger,
+          maxMessageSize: options.maxMessageSize,
+          maxFrameSize: options.maxFrameSize,
+          maxFragments: options.maxFragments,
+          connectionTimeout: options.connectionTimeout,
+          closeTimeout: options.closeTimeout,
+          maxBufferedAmount: options.maxBufferedAmount,
+          backpressure: options.backpressure,
+        });
+        const rest = buffered.subarray(head.length);
+        resolve(conn);
+        // handlers are attached by whoever awaited the connection; start on the next turn, after they ran
+        queueMicrotask(() => conn.start(rest.length > 0 ? rest.slice() : undefined));
+      },
+      drain: () => {},
+      end: () => fail(new HandshakeError("the server closed the connection during the handshake")),
+      close: (error) => fail(new HandshakeError(error ? error.message : "connection closed during the handshake")),
+    });
+    stream.write(encodeUtf8(handshake.request));
+  });
+}

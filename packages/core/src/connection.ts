@@ -1,0 +1,672 @@
+/**
+ * The public Connection: the protocol state machine over a ByteStream, with the three styles of use the
+ * project carries over: a service object (Kitura), per-connection handlers and a `closed` promise (Vapor),
+ * and pull reading with fragment streaming (Perfect).
+ */
+import type { ByteStream } from "./byte-stream.ts";
+import { CloseCode, isValidWireCloseCode } from "./close-codes.ts";
+import { BackpressureError, consoleLogger, ReadTimeoutError, type Logger } from "./errors.ts";
+import { Opcode } from "./frame.ts";
+import type { UpgradeRequest } from "./handshake.ts";
+import { ProtocolState, type CloseInfo, type ProtocolLimits, type Role } from "./protocol.ts";
+import type { TopicHub } from "./topics.ts";
+import { encodeUtf8 } from "./utf8.ts";
+
+/** A received message: a string for text, bytes for binary. */
+export type Message = string | Uint8Array;
+/** What `send` takes: a string is sent as text, bytes as binary. */
+export type SendData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
+
+export interface ConnectionOptions extends ProtocolLimits {
+  role: Role;
+  request: UpgradeRequest;
+  protocol?: string | null;
+  /** the negotiated Sec-WebSocket-Extensions value ("" when none) */
+  extensions?: string;
+  id?: string;
+  /** seconds without anything from the peer before a ping; as long again without an answer drops (1006) */
+  connectionTimeout?: number;
+  /** ms to wait for the peer's close frame (and then for the transport to close) before dropping. Default 5000. */
+  closeTimeout?: number;
+  /** bytes the send buffer may hold; beyond it the backpressure policy applies. Default: no limit. */
+  maxBufferedAmount?: number;
+  /** what happens beyond maxBufferedAmount: "close" drops the connection with 1008, "reject" refuses the send */
+  backpressure?: "close" | "reject";
+  /** bytes of received messages queued for `read()` before reading from the peer pauses. Default 1 MiB. */
+  readHighWaterMark?: number;
+  logger?: Logger;
+  /** topics, when the connection belongs to a server */
+  hub?: TopicHub;
+}
+
+export type ReadyState = "connecting" | "open" | "closing" | "closed";
+
+/** A chunk of a message received in streaming mode. */
+export interface Fragment {
+  /** "text" or "binary": the type of the message this chunk belongs to */
+  type: "text" | "binary";
+  data: Uint8Array;
+  /** true on the message's last chunk */
+  fin: boolean;
+}
+
+type Listener<A extends unknown[]> = (...args: A) => unknown;
+
+const EMPTY = new Uint8Array(0);
+
+function toBytes(data: Uint8Array | ArrayBuffer | ArrayBufferView): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Writes the pieces of one fragmented message: `write` sends a frame, `end` sends the final one. */
+export interface MessageWriter {
+  write(chunk: SendData): Promise<boolean>;
+  end(chunk?: SendData): Promise<boolean>;
+}
+
+export class Connection<Data = unknown> implements AsyncIterable<Message> {
+  readonly id: string;
+  readonly role: Role;
+  readonly request: UpgradeRequest;
+  readonly protocol: string | null;
+  readonly extensions: string;
+  /** application data attached by the upgrade gate (or by you) */
+  data: Data = undefined as Data;
+  /** resolves once, when the connection has closed, with the close code and reason */
+  readonly closed: Promise<CloseInfo>;
+
+  private readonly transport: ByteStream;
+  private readonly state: ProtocolState;
+  private readonly logger: Logger;
+  private readonly closeTimeout: number;
+  private readonly maxBufferedAmount: number;
+  private readonly backpressure: "close" | "reject";
+  private readonly readHighWaterMark: number;
+  private readonly hub: TopicHub | undefined;
+  private resolveClosed!: (info: CloseInfo) => void;
+  private readyStateValue: ReadyState = "connecting";
+  private finalized = false;
+  private dropInfo: CloseInfo | null = null;
+
+  // output
+  private out: Uint8Array[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+  private batch: { promise: Promise<boolean>; resolve: (ok: boolean) => void } | null = null;
+  private drainWaiters: Array<() => void> = [];
+  private writerActive = false;
+  private waitingData: Array<() => void> = [];
+
+  // input
+  private readonly textListeners: Listener<[string, Connection<Data>]>[] = [];
+  private readonly binaryListeners: Listener<[Uint8Array, Connection<Data>]>[] = [];
+  private readonly messageListeners: Listener<[Message, Connection<Data>]>[] = [];
+  private readonly fragmentListeners: Listener<[Fragment, Connection<Data>]>[] = [];
+  private readonly pingListeners: Listener<[Uint8Array, Connection<Data>]>[] = [];
+  private readonly pongListeners: Listener<[Uint8Array, Connection<Data>]>[] = [];
+  private readonly closeListeners: Listener<[number, string, Connection<Data>]>[] = [];
+  private readonly drainListeners: Listener<[Connection<Data>]>[] = [];
+  private readonly readQueue: Message[] = [];
+  private readQueueBytes = 0;
+  private readonly readWaiters: Array<(m: Message | null) => void> = [];
+  private paused = false;
+
+  // timers
+  private readonly keepaliveMs: number;
+  private keepaliveTimer: unknown = null;
+  private heardFromPeer = false;
+  private pingOutstanding = false;
+  private closeTimer: unknown = null;
+
+  /** topics this connection is subscribed to (kept by the hub) */
+  readonly topicSet = new Set<string>();
+
+  constructor(stream: ByteStream, options: ConnectionOptions) {
+    this.transport = stream;
+    this.id = options.id ?? crypto.randomUUID();
+    this.role = options.role;
+    this.request = options.request;
+    this.protocol = options.protocol ?? null;
+    this.extensions = options.extensions ?? "";
+    this.logger = options.logger ?? consoleLogger;
+    this.closeTimeout = options.closeTimeout ?? 5000;
+    this.maxBufferedAmount = options.maxBufferedAmount ?? Infinity;
+    this.backpressure = options.backpressure ?? "close";
+    this.readHighWaterMark = options.readHighWaterMark ?? 1024 * 1024;
+    this.keepaliveMs = options.connectionTimeout ? (options.connectionTimeout * 1000) / 2 : 0;
+    this.hub = options.hub;
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.state = new ProtocolState(
+      { role: options.role, maxMessageSize: options.maxMessageSize, maxFrameSize: options.maxFrameSize, maxFragments: options.maxFragments },
+      {
+        write: (chunks) => this.enqueue(chunks),
+        text: (text) => this.deliver(text),
+        binary: (bytes) => this.deliver(bytes),
+        fragment: (data, isText, fin) => this.deliverFragment({ type: isText ? "text" : "binary", data, fin }),
+        ping: (payload) => this.emit(this.pingListeners, payload),
+        pong: (payload) => {
+          this.pingOutstanding = false;
+          this.emit(this.pongListeners, payload);
+        },
+        closeReceived: () => {
+          if (this.readyStateValue === "open") this.readyStateValue = "closing";
+        },
+        closeSent: () => {
+          this.readyStateValue = "closing";
+          this.startCloseTimer();
+        },
+        end: () => this.endTransport(),
+        violation: (code, message) =>
+          this.logger.warn(`closing connection ${this.id} with ${code}: ${message}`, {
+            code,
+            remoteAddress: this.request.remoteAddress,
+          }),
+      },
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------ lifecycle
+
+  /**
+   * Opens the connection and starts reading. `opened` runs once the connection can send and before any
+   * message is delivered (the service's `connected`); `head` holds bytes that arrived with the handshake.
+   */
+  start(head?: Uint8Array, opened?: () => void): void {
+    if (this.readyStateValue !== "connecting") return;
+    this.readyStateValue = "open";
+    this.transport.start({
+      data: (chunk) => this.onData(chunk),
+      drain: () => this.handleDrain(),
+      end: () => this.onTransportEnd(),
+      close: (error) => this.finalize(error),
+    });
+    if (this.keepaliveMs > 0) this.scheduleKeepalive();
+    if (opened) {
+      try {
+        const r: unknown = opened();
+        if (r instanceof Promise) r.catch((e: unknown) => this.reportError(e));
+      } catch (e) {
+        this.reportError(e);
+      }
+    }
+    if (head && head.length > 0 && !this.finalized) this.onData(head);
+  }
+
+  get readyState(): ReadyState {
+    return this.readyStateValue;
+  }
+
+  /** Bytes queued for the peer and not yet handed to the operating system. */
+  get bufferedAmount(): number {
+    return this.outBytes + this.transport.bufferedAmount;
+  }
+
+  /** Topics this connection is subscribed to. */
+  get topics(): ReadonlySet<string> {
+    return this.topicSet;
+  }
+
+  // ------------------------------------------------------------------------------------------- sending
+
+  /**
+   * Sends a message: a string as text, bytes as binary. Resolves true once the frame is handed to the
+   * transport, false when it could not be sent (the connection is closing, or the send buffer is over its
+   * limit). It never rejects, so a send whose result is ignored cannot crash the process.
+   */
+  send(data: SendData): Promise<boolean> {
+    if (typeof data === "string") return this.sendData(Opcode.Text, encodeUtf8(data));
+    return this.sendData(Opcode.Binary, toBytes(data));
+  }
+
+  /** Sends bytes as a text message (they must be valid UTF-8). */
+  sendText(text: string | Uint8Array): Promise<boolean> {
+    return this.sendData(Opcode.Text, typeof text === "string" ? encodeUtf8(text) : text);
+  }
+
+  sendBinary(data: Uint8Array | ArrayBuffer | ArrayBufferView): Promise<boolean> {
+    return this.sendData(Opcode.Binary, toBytes(data));
+  }
+
+  private sendData(opcode: number, payload: Uint8Array): Promise<boolean> {
+    if (!this.canSend()) return Promise.resolve(false);
+    if (!this.admit(payload.length)) return Promise.resolve(false);
+    if (this.writerActive || this.waitingData.length > 0) {
+      return new Promise((resolve) => {
+        this.waitingData.push(() => {
+          if (!this.canSend()) return resolve(false);
+          this.state.writeFrame(opcode, payload);
+          this.flushed().then(resolve);
+        });
+      });
+    }
+    this.state.writeFrame(opcode, payload);
+    return this.flushed();
+  }
+
+  /** Writes an already encoded frame (a broadcast encodes once for every receiver). */
+  sendFrame(frame: Uint8Array): Promise<boolean> {
+    if (!this.canSend()) return Promise.resolve(false);
+    if (!this.admit(frame.length)) return Promise.resolve(false);
+    const write = () => this.enqueue([frame]);
+    if (this.writerActive || this.waitingData.length > 0) {
+      return new Promise((resolve) => this.waitingData.push(() => (this.canSend() ? (write(), this.flushed().then(resolve)) : resolve(false))));
+    }
+    write();
+    return this.flushed();
+  }
+
+  /** Sends a ping (payload of at most 125 bytes); the answer arrives through `onPong`. */
+  ping(data: SendData = EMPTY): Promise<boolean> {
+    if (!this.canSend()) return Promise.resolve(false);
+    this.state.ping(typeof data === "string" ? encodeUtf8(data) : toBytes(data));
+    return this.flushed();
+  }
+
+  /** Sends an unsolicited pong (a heartbeat that needs no answer). */
+  pong(data: SendData = EMPTY): Promise<boolean> {
+    if (!this.canSend()) return Promise.resolve(false);
+    this.state.pong(typeof data === "string" ? encodeUtf8(data) : toBytes(data));
+    return this.flushed();
+  }
+
+  /**
+   * Sends one message as a sequence of frames (RFC 6455 §5.4): each `write` is one frame, `end` the final
+   * one. Other messages wait until it ends; control frames may go between its frames. `write` waits for the
+   * send buffer to drain below `highWaterMark` bytes, so a message of any size streams in bounded memory.
+   */
+  stream(type: "text" | "binary" = "binary", options: { highWaterMark?: number } = {}): MessageWriter {
+    const highWaterMark = options.highWaterMark ?? 1024 * 1024;
+    let started = false;
+    let ended = false;
+    let turn: Promise<void> | null = null;
+    const acquire = (): Promise<void> => {
+      if (turn) return turn;
+      if (!this.writerActive && this.waitingData.length === 0) {
+        this.writerActive = true;
+        turn = Promise.resolve();
+      } else {
+        turn = new Promise((resolve) => this.waitingData.push(() => { this.writerActive = true; resolve(); }));
+      }
+      return turn;
+    };
+    const frame = async (chunk: SendData | undefined, fin: boolean): Promise<boolean> => {
+      if (ended) throw new Error("this message has already ended");
+      if (fin) ended = true;
+      await acquire();
+      if (!this.canSend()) {
+        if (fin) this.releaseWriter();
+        return false;
+      }
+      const payload = chunk === undefined ? EMPTY : typeof chunk === "string" ? encodeUtf8(chunk) : toBytes(chunk);
+      const opcode = started ? Opcode.Continuation : type === "text" ? Opcode.Text : Opcode.Binary;
+      started = true;
+      this.state.writeFrame(opcode, payload, fin);
+      const ok = await this.flushed();
+      if (fin) this.releaseWriter();
+      else if (this.bufferedAmount > highWaterMark) await this.drained();
+      return ok;
+    };
+    return { write: (chunk) => frame(chunk, false), end: (chunk) => frame(chunk, true) };
+  }
+
+  private releaseWriter(): void {
+    this.writerActive = false;
+    while (!this.writerActive && this.waitingData.length > 0) this.waitingData.shift()!();
+  }
+
+  private canSend(): boolean {
+    return this.readyStateValue === "open" && !this.state.closing;
+  }
+
+  /** Applies the send-buffer limit; false when the send must not go ahead. */
+  private admit(size: number): boolean {
+    if (this.maxBufferedAmount === Infinity) return true;
+    const buffered = this.bufferedAmount;
+    if (buffered + size <= this.maxBufferedAmount || buffered === 0) return true;
+    if (this.backpressure === "reject") {
+      this.logger.warn(`connection ${this.id}: ${new BackpressureError(buffered, this.maxBufferedAmount).message}; message not sent`);
+      return false;
+    }
+    this.logger.warn(`connection ${this.id}: send buffer over its limit (${buffered} bytes); closing with 1008`);
+    this.drop(CloseCode.PolicyViolation, "send buffer limit exceeded");
+    return false;
+  }
+
+  /** Resolves when the send buffer is empty. */
+  drained(): Promise<void> {
+    if (this.bufferedAmount === 0 || this.finalized) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private enqueue(chunks: Uint8Array[]): void {
+    for (const c of chunks) {
+      this.out.push(c);
+      this.outBytes += c.length;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** A promise for the end of the current write batch. */
+  private flushed(): Promise<boolean> {
+    if (!this.batch) {
+      let resolve!: (ok: boolean) => void;
+      const promise = new Promise<boolean>((r) => (resolve = r));
+      this.batch = { promise, resolve };
+    }
+    return this.batch.promise;
+  }
+
+  /** Hands everything queued in this event-loop turn to the transport in one write. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.batch;
+    this.batch = null;
+    if (this.out.length > 0 && !this.finalized) {
+      const chunks = this.out;
+      this.out = [];
+      this.outBytes = 0;
+      let ok: boolean;
+      if (chunks.length === 1) ok = this.transport.write(chunks[0]!);
+      else if (this.transport.writev) ok = this.transport.writev(chunks);
+      else ok = this.transport.write(concatAll(chunks));
+      void ok; // backpressure shows in bufferedAmount; the transport's drain event follows
+    }
+    batch?.resolve(!this.finalized);
+  }
+
+  private handleDrain(): void {
+    this.emit(this.drainListeners);
+    if (this.bufferedAmount === 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------- closing
+
+  /**
+   * Starts the close handshake (RFC 6455 §7.1.2) and resolves when the connection has closed. A peer that
+   * does not answer within the close timeout is dropped.
+   */
+  close(code: number = CloseCode.NormalClosure, reason = ""): Promise<CloseInfo> {
+    if (!isValidWireCloseCode(code)) throw new RangeError(`close code ${code} may not be sent`);
+    if (this.readyStateValue === "connecting") this.readyStateValue = "open";
+    if (!this.finalized && !this.state.closing && !this.state.done) {
+      this.state.close(code, reason);
+    }
+    return this.closed;
+  }
+
+  /**
+   * Closes at once, without waiting for the peer (Kitura's drop). With a code, a close frame is sent first
+   * (best effort); `disconnected` reports the code given, or 1006.
+   */
+  drop(code?: number, reason = ""): void {
+    if (this.finalized) return;
+    if (code !== undefined && isValidWireCloseCode(code) && !this.state.closing && !this.state.done) {
+      try {
+        this.state.close(code, reason);
+      } catch {
+        // a reason too long for a close frame: drop without one
+      }
+    }
+    this.dropInfo = { code: code ?? CloseCode.AbnormalClosure, reason, wasClean: false };
+    this.flush();
+    this.transport.destroy();
+    this.finalize();
+  }
+
+  private startCloseTimer(): void {
+    if (this.closeTimer !== null) return;
+    this.closeTimer = setTimeout(() => {
+      this.closeTimer = null;
+      if (this.finalized) return;
+      this.logger.info(`connection ${this.id}: no close answer within ${this.closeTimeout} ms; dropping`);
+      this.transport.destroy();
+      this.finalize();
+    }, this.closeTimeout);
+    this.transport.unrefTimer?.(this.closeTimer);
+  }
+
+  /** The handshake is over (or the connection failed): flush, half-close, and bound the wait for EOF. */
+  private endTransport(): void {
+    this.readyStateValue = "closing";
+    this.flush();
+    this.transport.end();
+    if (this.closeTimer !== null) {
+      clearTimeout(this.closeTimer);
+      this.closeTimer = null;
+    }
+    this.startCloseTimer();
+  }
+
+  private onTransportEnd(): void {
+    // EOF from the peer. After a completed handshake this is the expected end; before, the peer vanished.
+    if (!this.state.done) {
+      this.transport.destroy();
+      this.finalize();
+    }
+  }
+
+  private finalize(error?: Error): void {
+    if (this.finalized) return;
+    this.finalized = true;
+    this.readyStateValue = "closed";
+    if (this.keepaliveTimer !== null) clearTimeout(this.keepaliveTimer);
+    if (this.closeTimer !== null) clearTimeout(this.closeTimer);
+    this.keepaliveTimer = this.closeTimer = null;
+    const info = this.dropInfo ?? this.state.closeInfo();
+    if (error && !this.dropInfo && !this.state.done) info.reason ||= error.message;
+    this.hub?.removeConnection(this as Connection);
+    this.batch?.resolve(false);
+    this.batch = null;
+    for (const w of this.drainWaiters.splice(0)) w();
+    for (const w of this.readWaiters.splice(0)) w(null);
+    for (const w of this.waitingData.splice(0)) w();
+    this.resolveClosed(info);
+    this.emit(this.closeListeners, info.code, info.reason);
+  }
+
+  // ------------------------------------------------------------------------------------------ receiving
+
+  private onData(chunk: Uint8Array): void {
+    this.heardFromPeer = true;
+    this.state.receive(chunk);
+  }
+
+  private deliver(message: Message): void {
+    const isText = typeof message === "string";
+    const typed = isText ? this.textListeners.length : this.binaryListeners.length;
+    if (typed === 0 && this.messageListeners.length === 0) {
+      this.readQueue.push(message);
+      this.readQueueBytes += isText ? message.length : message.byteLength;
+      const waiter = this.readWaiters.shift();
+      if (waiter) {
+        waiter(this.takeQueued());
+      } else if (this.readQueueBytes > this.readHighWaterMark && !this.paused && this.transport.pause) {
+        this.paused = true;
+        this.transport.pause();
+      }
+      return;
+    }
+    if (isText) this.emit(this.textListeners, message);
+    else this.emit(this.binaryListeners, message);
+    this.emit(this.messageListeners, message);
+  }
+
+  private takeQueued(): Message | null {
+    const m = this.readQueue.shift();
+    if (m === undefined) return null;
+    this.readQueueBytes -= typeof m === "string" ? m.length : m.byteLength;
+    if (this.paused && this.readQueueBytes <= this.readHighWaterMark / 2) {
+      this.paused = false;
+      this.transport.resume?.();
+    }
+    return m;
+  }
+
+  private deliverFragment(fragment: Fragment): void {
+    this.emit(this.fragmentListeners, fragment);
+  }
+
+  /**
+   * Pull reading (Perfect's readStringMessage/readBytesMessage): the next message that no handler consumed.
+   * Resolves null once the connection has closed and nothing is left; rejects with ReadTimeoutError when
+   * `timeout` ms pass first. Reading pauses the peer while unread messages exceed `readHighWaterMark`.
+   */
+  read(options: { timeout?: number } = {}): Promise<Message | null> {
+    const queued = this.takeQueued();
+    if (queued !== null) return Promise.resolve(queued);
+    if (this.finalized) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      let timer: unknown = null;
+      const waiter = (m: Message | null) => {
+        if (timer !== null) clearTimeout(timer);
+        resolve(m);
+      };
+      this.readWaiters.push(waiter);
+      if (options.timeout !== undefined) {
+        timer = setTimeout(() => {
+          const i = this.readWaiters.indexOf(waiter);
+          if (i >= 0) this.readWaiters.splice(i, 1);
+          reject(new ReadTimeoutError(options.timeout!));
+        }, options.timeout);
+      }
+    });
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
+    for (;;) {
+      const m = await this.read();
+      if (m === null) return;
+      yield m;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------- handlers
+
+  private on<A extends unknown[]>(list: Listener<A>[], fn: Listener<A>): () => void {
+    list.push(fn);
+    return () => {
+      const i = list.indexOf(fn);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  /** Calls a user callback; what it throws (or rejects with) is logged, never propagated into the protocol. */
+  private emit<A extends unknown[]>(list: Listener<[...A, Connection<Data>]>[], ...args: A): void {
+    for (let i = 0; i < list.length; i++) {
+      try {
+        const r = list[i]!(...args, this);
+        if (r instanceof Promise) r.catch((e: unknown) => this.reportError(e));
+      } catch (e) {
+        this.reportError(e);
+      }
+    }
+  }
+
+  private reportError(e: unknown): void {
+    this.logger.error(`connection ${this.id}: handler failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  }
+
+  onText(fn: (text: string, conn: Connection<Data>) => unknown): () => void {
+    return this.on(this.textListeners, fn);
+  }
+  onBinary(fn: (data: Uint8Array, conn: Connection<Data>) => unknown): () => void {
+    return this.on(this.binaryListeners, fn);
+  }
+  onMessage(fn: (message: Message, conn: Connection<Data>) => unknown): () => void {
+    return this.on(this.messageListeners, fn);
+  }
+  /** Streaming receive: chunks of each message as they arrive, with `fin` on the last. Messages are then
+   * no longer assembled (nor given to onText/onBinary/read) and maxMessageSize no longer applies. */
+  onFragment(fn: (fragment: Fragment, conn: Connection<Data>) => unknown): () => void {
+    this.state.streaming = true;
+    const off = this.on(this.fragmentListeners, fn);
+    return () => {
+      off();
+      if (this.fragmentListeners.length === 0) this.state.streaming = false;
+    };
+  }
+  onPing(fn: (payload: Uint8Array, conn: Connection<Data>) => unknown): () => void {
+    return this.on(this.pingListeners, fn);
+  }
+  onPong(fn: (payload: Uint8Array, conn: Connection<Data>) => unknown): () => void {
+    return this.on(this.pongListeners, fn);
+  }
+  /** Called once, when the connection has closed (Vapor's onClose). */
+  onClose(fn: (code: number, reason: string, conn: Connection<Data>) => unknown): () => void {
+    if (this.finalized) {
+      void this.closed.then((info) => fn(info.code, info.reason, this));
+      return () => {};
+    }
+    return this.on(this.closeListeners, fn);
+  }
+  /** Called when the transport's buffer has drained after being full. */
+  onDrain(fn: (conn: Connection<Data>) => unknown): () => void {
+    return this.on(this.drainListeners, fn);
+  }
+
+  // --------------------------------------------------------------------------------------------- topics
+
+  subscribe(topic: string): void {
+    this.requireHub().subscribe(this as Connection, topic);
+  }
+  unsubscribe(topic: string): void {
+    this.requireHub().unsubscribe(this as Connection, topic);
+  }
+  isSubscribed(topic: string): boolean {
+    return this.topicSet.has(topic);
+  }
+  /** Sends `message` to every subscriber of `topic` except this connection. Returns how many got it. */
+  publish(topic: string, message: SendData): number {
+    return this.requireHub().publish(topic, message, this as Connection);
+  }
+  private requireHub(): TopicHub {
+    if (!this.hub) throw new Error("topics need a server: this connection has no topic hub");
+    return this.hub;
+  }
+
+  // ------------------------------------------------------------------------------------------ keepalive
+
+  private scheduleKeepalive(): void {
+    this.keepaliveTimer = setTimeout(() => this.keepaliveTick(), this.keepaliveMs);
+    this.transport.unrefTimer?.(this.keepaliveTimer);
+  }
+
+  /** Kitura's connectionTimeout: silence for half the timeout → ping; silence for the other half → drop (1006). */
+  private keepaliveTick(): void {
+    this.keepaliveTimer = null;
+    if (this.finalized) return;
+    if (this.heardFromPeer) {
+      this.heardFromPeer = false;
+      this.pingOutstanding = false;
+    } else if (this.pingOutstanding || this.state.closing) {
+      this.logger.info(`connection ${this.id}: no answer within the connection timeout; dropping`);
+      this.drop();
+      return;
+    } else {
+      this.pingOutstanding = true;
+      void this.ping();
+    }
+    this.scheduleKeepalive();
+  }
+}
+
+function concatAll(chunks: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.length;
+  }
+  return out;
+}

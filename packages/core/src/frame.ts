@@ -1,0 +1,312 @@
+/**
+ * RFC 6455 §5.2 base framing: an incremental parser that accepts any chunking of its input (down to one byte
+ * at a time) and a serializer. Payload bytes are delivered as they arrive, already unmasked, so a frame of
+ * any size never has to sit whole in memory; a frame that lies whole inside one input chunk is delivered as a
+ * view of that chunk, without a copy.
+ */
+
+export const Opcode = {
+  Continuation: 0x0,
+  Text: 0x1,
+  Binary: 0x2,
+  Close: 0x8,
+  Ping: 0x9,
+  Pong: 0xa,
+} as const;
+export type Opcode = (typeof Opcode)[keyof typeof Opcode];
+
+export function isControlOpcode(opcode: number): boolean {
+  return (opcode & 0x8) !== 0;
+}
+
+export function isKnownOpcode(opcode: number): opcode is Opcode {
+  return opcode <= 0x2 || (opcode >= 0x8 && opcode <= 0xa);
+}
+
+export interface FrameHeader {
+  fin: boolean;
+  rsv1: boolean;
+  rsv2: boolean;
+  rsv3: boolean;
+  /** 4-bit opcode as received; may be a reserved value, which the protocol layer rejects */
+  opcode: number;
+  masked: boolean;
+  /** the masking key, when masked */
+  mask: Uint8Array | null;
+  payloadLength: number;
+}
+
+/** What the parser reports; returning a string from `header` rejects the frame (the parser stops). */
+export interface FrameSink {
+  /** A frame header is complete. Return an error message to stop parsing. */
+  header(header: FrameHeader): string | void;
+  /** Unmasked payload bytes of the current frame, in order; `final` is true on the frame's last bytes. */
+  payload(bytes: Uint8Array, final: boolean): void;
+  /** The parser stopped on malformed framing (e.g. a 64-bit length with the top bit set). */
+  error(message: string): void;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * XORs `data` in place with the 4-byte `mask`, `maskOffset` bytes into the masking sequence
+ * (RFC 6455 §5.3: octet i of the payload is XORed with octet i mod 4 of the key). Works a 32-bit word at a time.
+ */
+export function applyMask(data: Uint8Array, mask: Uint8Array, maskOffset = 0): void {
+  const n = data.length;
+  let i = 0;
+  if (n >= 16) {
+    const misalign = data.byteOffset & 3;
+    const head = misalign === 0 ? 0 : 4 - misalign;
+    for (; i < head; i++) data[i]! ^= mask[(maskOffset + i) & 3]!;
+    const words = (n - i) >>> 2;
+    const m0 = mask[(maskOffset + i) & 3]!;
+    const m1 = mask[(maskOffset + i + 1) & 3]!;
+    const m2 = mask[(maskOffset + i + 2) & 3]!;
+    const m3 = mask[(maskOffset + i + 3) & 3]!;
+    const word = LITTLE_ENDIAN
+      ? (m0 | (m1 << 8) | (m2 << 16) | (m3 << 24)) >>> 0
+      : ((m0 << 24) | (m1 << 16) | (m2 << 8) | m3) >>> 0;
+    const u32 = new Uint32Array(data.buffer, data.byteOffset + i, words);
+    for (let w = 0; w < words; w++) u32[w]! ^= word;
+    i += words << 2;
+  }
+  for (; i < n; i++) data[i]! ^= mask[(maskOffset + i) & 3]!;
+}
+
+/** Copies `data` into `target` at `offset`, masked (the source stays untouched). */
+export function copyMasked(data: Uint8Array, mask: Uint8Array, target: Uint8Array, offset: number): void {
+  target.set(data, offset);
+  applyMask(target.subarray(offset, offset + data.length), mask, 0);
+}
+
+const enum_ = {
+  /** gathering a frame header (possibly across chunks) */
+  Header: 0,
+  /** delivering payload bytes */
+  Payload: 1,
+  /** a malformed or rejected frame ended parsing for good */
+  Stopped: 2,
+} as const;
+type ParserState = (typeof enum_)[keyof typeof enum_];
+
+/** Incremental frame parser. Feed it with `push()`; it reports to its sink. */
+export class FrameParser {
+  private state: ParserState = enum_.Header;
+  /** bytes of a header field that straddles input chunks */
+  private readonly scratch = new Uint8Array(14);
+  private scratchLength = 0;
+  private scratchNeeded = 2;
+  private header: FrameHeader | null = null;
+  private remaining = 0;
+  private maskOffset = 0;
+
+  private readonly sink: FrameSink;
+
+  constructor(sink: FrameSink) {
+    this.sink = sink;
+  }
+
+  /** Stops parsing for good: later input is ignored. */
+  stop(): void {
+    this.state = enum_.Stopped;
+  }
+
+  get stopped(): boolean {
+    return this.state === enum_.Stopped;
+  }
+
+  /** True between frames (no partial header or payload pending). */
+  get idle(): boolean {
+    return this.state === enum_.Header && this.scratchLength === 0;
+  }
+
+  push(chunk: Uint8Array): void {
+    let offset = 0;
+    const length = chunk.length;
+    while (offset < length && this.state !== enum_.Stopped) {
+      if (this.state === enum_.Payload) {
+        const take = Math.min(this.remaining, length - offset);
+        const bytes = chunk.subarray(offset, offset + take);
+        const h = this.header!;
+        if (h.mask) applyMask(bytes, h.mask, this.maskOffset);
+        this.maskOffset = (this.maskOffset + take) & 3;
+        this.remaining -= take;
+        offset += take;
+        if (this.remaining === 0) this.state = enum_.Header;
+        this.sink.payload(bytes, this.remaining === 0);
+        continue;
+      }
+      // Header fields. Fast path: the whole header is in this chunk.
+      if (this.scratchLength === 0 && this.state === enum_.Header && length - offset >= 2) {
+        const b1 = chunk[offset + 1]!;
+        const len7 = b1 & 0x7f;
+        const headerSize = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+        if (length - offset >= headerSize) {
+          offset = this.readHeader(chunk, offset, headerSize);
+          continue;
+        }
+      }
+      // Slow path: gather header bytes across chunks into scratch.
+      const need = this.scratchNeeded - this.scratchLength;
+      const take = Math.min(need, length - offset);
+      this.scratch.set(chunk.subarray(offset, offset + take), this.scratchLength);
+      this.scratchLength += take;
+      offset += take;
+      if (this.scratchLength < this.scratchNeeded) break;
+      const b1 = this.scratch[1]!;
+      const len7 = b1 & 0x7f;
+      const headerSize = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+      if (this.scratchLength < headerSize) {
+        this.scratchNeeded = headerSize;
+        continue;
+      }
+      const scratch = this.scratch.slice(0, headerSize); // the mask must outlive the scratch buffer
+      this.scratchLength = 0;
+      this.scratchNeeded = 2;
+      this.readHeader(scratch, 0, headerSize);
+    }
+  }
+
+  /** Decodes a complete header at `at`; returns the offset after it. */
+  private readHeader(bytes: Uint8Array, at: number, headerSize: number): number {
+    const b0 = bytes[at]!;
+    const b1 = bytes[at + 1]!;
+    const len7 = b1 & 0x7f;
+    let payloadLength = len7;
+    let p = at + 2;
+    if (len7 === 126) {
+      payloadLength = (bytes[p]! << 8) | bytes[p + 1]!;
+      p += 2;
+    } else if (len7 === 127) {
+      const high = ((bytes[p]! << 24) | (bytes[p + 1]! << 16) | (bytes[p + 2]! << 8) | bytes[p + 3]!) >>> 0;
+      const low = ((bytes[p + 4]! << 24) | (bytes[p + 5]! << 16) | (bytes[p + 6]! << 8) | bytes[p + 7]!) >>> 0;
+      if (high & 0x80000000) {
+        this.state = enum_.Stopped;
+        this.sink.error("64-bit payload length with the most significant bit set");
+        return at + headerSize;
+      }
+      // lengths above 2^53 cannot be represented exactly; nothing that large can be accepted anyway
+      payloadLength = high >= 0x200000 ? Number.MAX_SAFE_INTEGER : high * 0x100000000 + low;
+      p += 8;
+    }
+    let mask: Uint8Array | null = null;
+    if (b1 & 0x80) {
+      mask = bytes.slice(p, p + 4);
+      p += 4;
+    }
+    const header: FrameHeader = {
+      fin: (b0 & 0x80) !== 0,
+      rsv1: (b0 & 0x40) !== 0,
+      rsv2: (b0 & 0x20) !== 0,
+      rsv3: (b0 & 0x10) !== 0,
+      opcode: b0 & 0x0f,
+      masked: mask !== null,
+      mask,
+      payloadLength,
+    };
+    this.header = header;
+    this.remaining = payloadLength;
+    this.maskOffset = 0;
+    const rejection = this.sink.header(header);
+    if (typeof rejection === "string") {
+      this.state = enum_.Stopped;
+      this.sink.error(rejection);
+      return p;
+    }
+    if (this.state === enum_.Stopped) return p;
+    if (payloadLength === 0) {
+      this.sink.payload(EMPTY, true);
+    } else {
+      this.state = enum_.Payload;
+    }
+    return p;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+export interface EncodeOptions {
+  fin?: boolean;
+  rsv1?: boolean;
+  rsv2?: boolean;
+  rsv3?: boolean;
+  /** client role: mask with this key, or `true` for a fresh random key */
+  mask?: Uint8Array | boolean;
+}
+
+/** Size of the header for a payload of `length` bytes. */
+export function headerSize(length: number, masked: boolean): number {
+  return (length < 126 ? 2 : length < 0x10000 ? 4 : 10) + (masked ? 4 : 0);
+}
+
+/** Writes a frame header into `target` at `offset`; returns the offset after it. */
+export function writeHeader(
+  target: Uint8Array,
+  offset: number,
+  opcode: number,
+  length: number,
+  fin: boolean,
+  rsv: number,
+  mask: Uint8Array | null,
+): number {
+  target[offset++] = (fin ? 0x80 : 0) | (rsv << 4) | (opcode & 0x0f);
+  const maskBit = mask ? 0x80 : 0;
+  if (length < 126) {
+    target[offset++] = maskBit | length;
+  } else if (length < 0x10000) {
+    target[offset++] = maskBit | 126;
+    target[offset++] = length >>> 8;
+    target[offset++] = length & 0xff;
+  } else {
+    target[offset++] = maskBit | 127;
+    const high = Math.floor(length / 0x100000000);
+    const low = length >>> 0;
+    target[offset++] = high >>> 24;
+    target[offset++] = (high >>> 16) & 0xff;
+    target[offset++] = (high >>> 8) & 0xff;
+    target[offset++] = high & 0xff;
+    target[offset++] = low >>> 24;
+    target[offset++] = (low >>> 16) & 0xff;
+    target[offset++] = (low >>> 8) & 0xff;
+    target[offset++] = low & 0xff;
+  }
+  if (mask) {
+    target.set(mask, offset);
+    offset += 4;
+  }
+  return offset;
+}
+
+export function randomMask(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(4));
+}
+
+function rsvBits(o: EncodeOptions): number {
+  return (o.rsv1 ? 4 : 0) | (o.rsv2 ? 2 : 0) | (o.rsv3 ? 1 : 0);
+}
+
+/** Encodes one frame into a single new buffer (the payload is copied; masked when a mask is asked for). */
+export function encodeFrame(opcode: number, payload: Uint8Array, options: EncodeOptions = {}): Uint8Array {
+  const mask = options.mask === true ? randomMask() : options.mask || null;
+  const size = headerSize(payload.length, mask !== null);
+  const out = new Uint8Array(size + payload.length);
+  writeHeader(out, 0, opcode, payload.length, options.fin ?? true, rsvBits(options), mask);
+  if (mask) copyMasked(payload, mask, out, size);
+  else out.set(payload, size);
+  return out;
+}
+
+/** Payloads at least this large are written after a separate header instead of being copied behind it. */
+export const COPY_THRESHOLD = 16 * 1024;
+
+/**
+ * Encodes one frame as one or two buffers: small frames (and every masked frame) in one buffer; large
+ * unmasked frames as header + the caller's payload (no copy: the caller must not modify it afterwards).
+ */
+export function encodeFrameParts(opcode: number, payload: Uint8Array, options: EncodeOptions = {}): Uint8Array[] {
+  if (options.mask || payload.length < COPY_THRESHOLD) return [encodeFrame(opcode, payload, options)];
+  const header = new Uint8Array(headerSize(payload.length, false));
+  writeHeader(header, 0, opcode, payload.length, options.fin ?? true, rsvBits(options), null);
+  return [header, payload];
+}

@@ -1,0 +1,36 @@
+// The few globals the core relies on. Every target runtime (Node >= 20, Bun, Deno, Cloudflare Workers, browsers)
+// provides them; declaring them here instead of pulling in DOM or Node typings keeps the core honest about
+// being runtime-agnostic: a use of anything else fails to type-check.
+declare global {
+  class TextEncoder {
+    encode(input?: string): Uint8Array;
+    encodeInto(src: string, dest: Uint8Array): { read: number; written: number };
+  }
+  class TextDecoder {
+    constructor(label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean });
+    decode(input?: Uint8Array, options?: { stream?: boolean }): string;
+  }
+  class URL {
+    constructor(url: string | URL, base?: string | URL);
+    href: string;
+    protocol: string;
+    host: string;
+    hostname: string;
+    port: string;
+    pathname: string;
+    search: string;
+  }
+  function setTimeout(handler: () => void, timeout?: number): unknown;
+  function clearTimeout(id: unknown): void;
+  function queueMicrotask(callback: () => void): void;
+  function btoa(data: string): string;
+  function atob(data: string): string;
+  const crypto: { getRandomValues<T extends Uint8Array | Uint32Array>(array: T): T; randomUUID(): string };
+  const console: {
+    log(...args: unknown[]): void;
+    warn(...args: unknown[]): void;
+    error(...args: unknown[]): void;
+    debug(...args: unknown[]): void;
+  };
+}
+export {};

@@ -1,0 +1,288 @@
+/**
+ * The opening handshake (RFC 6455 §4), as pure functions: the server validates an upgrade request and builds
+ * the 101 response; the client builds a request with a fresh key and validates the response.
+ */
+import { base64Decode, base64Encode } from "./base64.ts";
+import { serializeHttpHead, statusText, type HeadersLike } from "./http.ts";
+import { sha1 } from "./sha1.ts";
+
+/** RFC 6455 §1.3: the GUID appended to the key before hashing. */
+export const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/** The upgrade request as the server sees it. */
+export interface UpgradeRequest {
+  method: string;
+  /** request target as sent: path and query, e.g. "/chat?room=1" */
+  url: string;
+  /** "1.1" for HTTP/1.1 */
+  httpVersion: string;
+  headers: HeadersLike;
+  remoteAddress?: string;
+  remotePort?: number;
+}
+
+/** One extension offer or response element: `name; param; param=value` (RFC 6455 §9.1). */
+export interface ExtensionOffer {
+  name: string;
+  params: Record<string, string | true>;
+}
+
+export type HandshakeRejection = { ok: false; status: number; reason: string; headers?: Record<string, string> };
+
+export type ServerHandshakeResult =
+  | { ok: true; key: string; protocols: string[]; extensions: ExtensionOffer[] }
+  | HandshakeRejection;
+
+/** Sec-WebSocket-Accept for a key: base64(SHA-1(key + GUID)). */
+export function acceptKey(key: string): string {
+  const text = key + WEBSOCKET_GUID;
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
+  return base64Encode(sha1(bytes));
+}
+
+/** Splits a comma-separated header list into trimmed, non-empty elements. */
+export function parseHeaderList(value: string | null): string[] {
+  if (!value) return [];
+  return value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Whether `s` is an HTTP token (RFC 9110 §5.6.2), the syntax of subprotocol and extension names. */
+export function isToken(s: string): boolean {
+  return TOKEN.test(s);
+}
+
+/**
+ * Parses Sec-WebSocket-Extensions (RFC 6455 §9.1): `ext; p; p=v, ext2`. Values may be tokens or quoted
+ * strings. Returns null when the header is malformed.
+ */
+export function parseExtensionHeader(value: string | null): ExtensionOffer[] | null {
+  if (value === null || value.trim() === "") return [];
+  const result: ExtensionOffer[] = [];
+  let i = 0;
+  const n = value.length;
+  const skipSpace = () => {
+    while (i < n && (value[i] === " " || value[i] === "\t")) i++;
+  };
+  const readToken = (): string => {
+    const start = i;
+    while (i < n && /[!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(value[i]!)) i++;
+    return value.slice(start, i);
+  };
+  while (i < n) {
+    skipSpace();
+    if (value[i] === ",") { i++; continue; } // empty list elements are allowed
+    const name = readToken();
+    if (!name) return null;
+    const offer: ExtensionOffer = { name, params: {} };
+    skipSpace();
+    while (i < n && value[i] === ";") {
+      i++;
+      skipSpace();
+      const param = readToken();
+      if (!param) return null;
+      skipSpace();
+      let paramValue: string | true = true;
+      if (value[i] === "=") {
+        i++;
+        skipSpace();
+        if (value[i] === '"') {
+          i++;
+          let v = "";
+          while (i < n && value[i] !== '"') {
+            if (value[i] === "\\") i++;
+            v += value[i] ?? "";
+            i++;
+          }
+          if (value[i] !== '"') return null;
+          i++;
+          if (!isToken(v)) return null; // RFC 6455 §9.1: a quoted value must still be a token
+          paramValue = v;
+        } else {
+          paramValue = readToken();
+          if (!paramValue) return null;
+        }
+        skipSpace();
+      }
+      if (Object.prototype.hasOwnProperty.call(offer.params, param)) {
+        // a duplicate parameter is the extension's business (RFC 7692 §7 rejects it); keep the first
+        // occurrence and mark the offer so negotiation can decline it
+        offer.params[`\u0000duplicate:${param}`] = true;
+      } else {
+        offer.params[param] = paramValue;
+      }
+    }
+    skipSpace();
+    if (i < n && value[i] !== ",") return null;
+    result.push(offer);
+  }
+  return result;
+}
+
+/** Serializes extension response elements back into a header value. */
+export function serializeExtensions(extensions: ExtensionOffer[]): string {
+  return extensions
+    .map((e) =>
+      [e.name, ...Object.entries(e.params).map(([k, v]) => (v === true ? k : `${k}=${v}`))].join("; "),
+    )
+    .join(", ");
+}
+
+function reject(status: number, reason: string, headers?: Record<string, string>): HandshakeRejection {
+  return headers ? { ok: false, status, reason, headers } : { ok: false, status, reason };
+}
+
+/** Validates a server-side upgrade request (RFC 6455 §4.2.1). */
+export function validateUpgradeRequest(req: UpgradeRequest): ServerHandshakeResult {
+  if (req.method.toUpperCase() !== "GET") return reject(405, "the upgrade request must use GET", { Allow: "GET" });
+  const version = /^(\d+)\.(\d+)$/.exec(req.httpVersion);
+  if (!version || Number(version[1]) < 1 || (Number(version[1]) === 1 && Number(version[2]) < 1)) {
+    return reject(400, "the upgrade request must be HTTP/1.1 or later");
+  }
+  const upgrade = parseHeaderList(req.headers.get("upgrade"));
+  if (!upgrade.some((u) => u.toLowerCase() === "websocket")) {
+    return reject(400, "missing or invalid Upgrade: websocket header");
+  }
+  const connection = parseHeaderList(req.headers.get("connection"));
+  if (!connection.some((c) => c.toLowerCase() === "upgrade")) {
+    return reject(400, "the Connection header must contain upgrade");
+  }
+  const versionHeader = req.headers.get("sec-websocket-version");
+  if (versionHeader === null || versionHeader.trim() !== "13") {
+    return reject(426, "unsupported Sec-WebSocket-Version (13 is required)", { "Sec-WebSocket-Version": "13" });
+  }
+  const key = req.headers.get("sec-websocket-key")?.trim() ?? "";
+  const decoded = base64Decode(key);
+  if (!decoded || decoded.length !== 16) {
+    return reject(400, "Sec-WebSocket-Key must be the base64 encoding of 16 bytes");
+  }
+  const protocols = parseHeaderList(req.headers.get("sec-websocket-protocol"));
+  if (protocols.some((p) => !isToken(p))) return reject(400, "invalid Sec-WebSocket-Protocol");
+  const extensions = parseExtensionHeader(req.headers.get("sec-websocket-extensions"));
+  if (extensions === null) return reject(400, "malformed Sec-WebSocket-Extensions");
+  return { ok: true, key, protocols, extensions };
+}
+
+/**
+ * Chooses the subprotocol: the first one the client offers that the server supports (the client lists them
+ * in its order of preference, RFC 6455 §4.1). `supported` may be a list or a selector function.
+ */
+export function selectProtocol(
+  offered: string[],
+  supported: readonly string[] | ((offered: string[]) => string | null | undefined) | undefined,
+): string | null {
+  if (!supported || offered.length === 0) return null;
+  if (typeof supported === "function") {
+    const chosen = supported(offered);
+    return chosen && offered.includes(chosen) ? chosen : null;
+  }
+  return offered.find((p) => supported.includes(p)) ?? null;
+}
+
+/** The 101 response head. */
+export function buildAcceptResponse(options: {
+  key: string;
+  protocol?: string | null;
+  extensions?: ExtensionOffer[];
+  headers?: Record<string, string>;
+}): string {
+  const headers: [string, string][] = [
+    ["Upgrade", "websocket"],
+    ["Connection", "Upgrade"],
+    ["Sec-WebSocket-Accept", acceptKey(options.key)],
+  ];
+  if (options.protocol) headers.push(["Sec-WebSocket-Protocol", options.protocol]);
+  if (options.extensions && options.extensions.length > 0) {
+    headers.push(["Sec-WebSocket-Extensions", serializeExtensions(options.extensions)]);
+  }
+  for (const [k, v] of Object.entries(options.headers ?? {})) headers.push([k, v]);
+  return serializeHttpHead("HTTP/1.1 101 Switching Protocols", headers);
+}
+
+/** A complete HTTP error response (head and a short text body) for a refused upgrade. */
+export function buildRejectResponse(status: number, reason: string, headers: Record<string, string> = {}): string {
+  const body = `${reason}\n`;
+  const all: [string, string][] = [
+    ["Connection", "close"],
+    ["Content-Type", "text/plain; charset=utf-8"],
+    ["Content-Length", String(new TextEncoder().encode(body).length)],
+    ...Object.entries(headers),
+  ];
+  return serializeHttpHead(`HTTP/1.1 ${status} ${statusText(status)}`, all) + body;
+}
+
+// ---------------------------------------------------------------------------------------------- client side
+
+export interface ClientHandshake {
+  key: string;
+  /** the complete request head to write */
+  request: string;
+  protocols: string[];
+  extensions: ExtensionOffer[];
+}
+
+/** Builds the client's opening handshake for `url` (ws:, wss:, http: or https:) with a fresh random key. */
+export function createClientHandshake(
+  url: string | URL,
+  options: { protocols?: string[]; headers?: Record<string, string>; extensions?: ExtensionOffer[]; origin?: string } = {},
+): ClientHandshake {
+  const u = typeof url === "string" ? new URL(url) : url;
+  const keyBytes = crypto.getRandomValues(new Uint8Array(16));
+  const key = base64Encode(keyBytes);
+  const protocols = options.protocols ?? [];
+  for (const p of protocols) if (!isToken(p)) throw new SyntaxError(`invalid subprotocol name: ${p}`);
+  if (new Set(protocols).size !== protocols.length) throw new SyntaxError("duplicate subprotocol names");
+  const extensions = options.extensions ?? [];
+  const headers: [string, string][] = [
+    ["Host", u.host],
+    ["Upgrade", "websocket"],
+    ["Connection", "Upgrade"],
+    ["Sec-WebSocket-Key", key],
+    ["Sec-WebSocket-Version", "13"],
+  ];
+  if (protocols.length > 0) headers.push(["Sec-WebSocket-Protocol", protocols.join(", ")]);
+  if (extensions.length > 0) headers.push(["Sec-WebSocket-Extensions", serializeExtensions(extensions)]);
+  if (options.origin) headers.push(["Origin", options.origin]);
+  for (const [k, v] of Object.entries(options.headers ?? {})) headers.push([k, v]);
+  const target = (u.pathname || "/") + u.search;
+  return { key, request: serializeHttpHead(`GET ${target} HTTP/1.1`, headers), protocols, extensions };
+}
+
+export type ClientHandshakeResult =
+  | { ok: true; protocol: string | null; extensions: ExtensionOffer[] }
+  | { ok: false; reason: string };
+
+/** Validates the server's response to our handshake (RFC 6455 §4.1, the client's checks). */
+export function validateHandshakeResponse(
+  response: { status: number; headers: HeadersLike },
+  handshake: Pick<ClientHandshake, "key" | "protocols" | "extensions">,
+): ClientHandshakeResult {
+  if (response.status !== 101) return { ok: false, reason: `unexpected HTTP status ${response.status}` };
+  const upgrade = response.headers.get("upgrade");
+  if (!upgrade || upgrade.trim().toLowerCase() !== "websocket") return { ok: false, reason: "missing Upgrade: websocket" };
+  const connection = parseHeaderList(response.headers.get("connection"));
+  if (!connection.some((c) => c.toLowerCase() === "upgrade")) return { ok: false, reason: "missing Connection: Upgrade" };
+  const accept = response.headers.get("sec-websocket-accept");
+  if (accept?.trim() !== acceptKey(handshake.key)) return { ok: false, reason: "invalid Sec-WebSocket-Accept" };
+  const protocol = response.headers.get("sec-websocket-protocol");
+  if (protocol !== null) {
+    if (!handshake.protocols.includes(protocol.trim())) {
+      return { ok: false, reason: `server chose a subprotocol that was not offered: ${protocol}` };
+    }
+  } else if (handshake.protocols.length > 0) {
+    // RFC 6455 leaves this to the client; like browsers, accept a server that picks none
+  }
+  const extensions = parseExtensionHeader(response.headers.get("sec-websocket-extensions"));
+  if (extensions === null) return { ok: false, reason: "malformed Sec-WebSocket-Extensions" };
+  const seen = new Set<string>();
+  for (const e of extensions) {
+    if (!handshake.extensions.some((o) => o.name === e.name)) {
+      return { ok: false, reason: `server accepted an extension that was not offered: ${e.name}` };
+    }
+    if (seen.has(e.name)) return { ok: false, reason: `extension ${e.name} accepted twice` };
+    seen.add(e.name);
+  }
+  return { ok: true, protocol: protocol?.trim() ?? null, extensions };
+}

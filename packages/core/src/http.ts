@@ -1,0 +1,112 @@
+/**
+ * The little HTTP/1.1 the opening handshake needs when an adapter has only a raw byte stream (a client, or a
+ * server on a raw TCP listener): parsing a request or response head (RFC 9112 §2–§5) and a header map.
+ */
+
+/** Read access to HTTP headers, case-insensitive; the fetch API's `Headers` satisfies it. */
+export interface HeadersLike {
+  get(name: string): string | null;
+  has?(name: string): boolean;
+  forEach?(callback: (value: string, name: string) => void): void;
+}
+
+/** A minimal case-insensitive header map (repeated fields joined with ", " as RFC 9110 §5.3 allows). */
+export class HeaderMap implements HeadersLike {
+  private readonly map = new Map<string, string>();
+  constructor(init?: Iterable<readonly [string, string]> | Record<string, string | string[] | undefined>) {
+    if (!init) return;
+    const entries: Iterable<readonly [string, unknown]> =
+      Symbol.iterator in Object(init) ? (init as Iterable<readonly [string, string]>) : Object.entries(init);
+    for (const [name, value] of entries) {
+      if (value === undefined) continue;
+      if (Array.isArray(value)) for (const v of value) this.append(name, String(v));
+      else this.append(name, String(value));
+    }
+  }
+  append(name: string, value: string): void {
+    const key = name.toLowerCase();
+    const prev = this.map.get(key);
+    this.map.set(key, prev === undefined ? value : `${prev}, ${value}`);
+  }
+  set(name: string, value: string): void {
+    this.map.set(name.toLowerCase(), value);
+  }
+  get(name: string): string | null {
+    return this.map.get(name.toLowerCase()) ?? null;
+  }
+  has(name: string): boolean {
+    return this.map.has(name.toLowerCase());
+  }
+  forEach(callback: (value: string, name: string) => void): void {
+    for (const [k, v] of this.map) callback(v, k);
+  }
+  entries(): IterableIterator<[string, string]> {
+    return this.map.entries();
+  }
+}
+
+export interface HttpHead {
+  /** request: method, target, version; response: version, status, reason */
+  startLine: [string, string, string];
+  headers: HeaderMap;
+  /** bytes taken by the head including the blank line: what follows is already protocol data */
+  length: number;
+}
+
+const MAX_HEAD = 16 * 1024;
+
+/**
+ * Parses an HTTP/1.x head from the start of `bytes`. Returns null when more bytes are needed, or an Error
+ * when the head is malformed or longer than 16 KiB.
+ */
+export function parseHttpHead(bytes: Uint8Array): HttpHead | null | Error {
+  let end = -1;
+  for (let i = 3; i < bytes.length; i++) {
+    if (bytes[i] === 0x0a && bytes[i - 1] === 0x0d && bytes[i - 2] === 0x0a && bytes[i - 3] === 0x0d) {
+      end = i + 1;
+      break;
+    }
+  }
+  if (end < 0) return bytes.length > MAX_HEAD ? new Error("HTTP head too large") : null;
+  let text = "";
+  for (let i = 0; i < end - 4; i++) text += String.fromCharCode(bytes[i]!);
+  const lines = text.split("\r\n");
+  const start = lines[0]!.split(" ");
+  if (start.length < 3) {
+    if (start.length === 2 && /^HTTP\/\d\.\d$/.test(start[0]!)) start.push("");
+    else return new Error(`malformed start line: ${lines[0]}`);
+  }
+  const startLine: [string, string, string] = [start[0]!, start[1]!, start.slice(2).join(" ")];
+  const headers = new HeaderMap();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(":");
+    if (colon <= 0 || /[\s]/.test(line.slice(0, colon))) return new Error(`malformed header line: ${line}`);
+    headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return { startLine, headers, length: end };
+}
+
+/** Serializes a head: start line, then each header, then the blank line. */
+export function serializeHttpHead(startLine: string, headers: Iterable<readonly [string, string]>): string {
+  let out = `${startLine}\r\n`;
+  for (const [name, value] of headers) out += `${name}: ${value}\r\n`;
+  return `${out}\r\n`;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  101: "Switching Protocols",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  426: "Upgrade Required",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+export function statusText(status: number): string {
+  return STATUS_TEXT[status] ?? "Error";
+}

@@ -1,0 +1,70 @@
+export { CloseCode, isValidWireCloseCode } from "./close-codes.ts";
+export type { ByteStream, ByteStreamEvents } from "./byte-stream.ts";
+export { Utf8Validator, isValidUtf8, decodeUtf8, decodeUtf8Strict, encodeUtf8 } from "./utf8.ts";
+export {
+  Opcode,
+  FrameParser,
+  applyMask,
+  encodeFrame,
+  encodeFrameParts,
+  headerSize,
+  isControlOpcode,
+  type FrameHeader,
+  type FrameSink,
+  type EncodeOptions,
+} from "./frame.ts";
+export {
+  ProtocolState,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  DEFAULT_MAX_FRAGMENTS,
+  type Role,
+  type CloseInfo,
+  type ProtocolLimits,
+  type ProtocolOptions,
+  type ProtocolHandler,
+} from "./protocol.ts";
+export {
+  WEBSOCKET_GUID,
+  acceptKey,
+  validateUpgradeRequest,
+  selectProtocol,
+  buildAcceptResponse,
+  buildRejectResponse,
+  createClientHandshake,
+  validateHandshakeResponse,
+  parseExtensionHeader,
+  serializeExtensions,
+  parseHeaderList,
+  type UpgradeRequest,
+  type ExtensionOffer,
+  type ServerHandshakeResult,
+  type ClientHandshake,
+  type ClientHandshakeResult,
+  type HandshakeRejection,
+} from "./handshake.ts";
+export { HeaderMap, parseHttpHead, serializeHttpHead, statusText, type HeadersLike, type HttpHead } from "./http.ts";
+export {
+  Connection,
+  type ConnectionOptions,
+  type Message,
+  type SendData,
+  type Fragment,
+  type MessageWriter,
+  type ReadyState,
+} from "./connection.ts";
+export { defineService, type Service, type ConnectionSettings, type UpgradeDecision } from "./service.ts";
+export { Router, normalizePath } from "./router.ts";
+export { TopicHub, encodeMessageFrame } from "./topics.ts";
+export { ServerCore, type ServerOptions, type UpgradeOutcome } from "./server.ts";
+export { connectOverStream, HandshakeError, type ClientOptions } from "./client.ts";
+export {
+  ReadTimeoutError,
+  ConnectionClosedError,
+  BackpressureError,
+  UnsupportedError,
+  consoleLogger,
+  silentLogger,
+  type Logger,
+} from "./errors.ts";
+export { sha1 } from "./sha1.ts";
+export { base64Encode, base64Decode } from "./base64.ts";

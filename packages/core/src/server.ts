@@ -1,0 +1,174 @@
+/**
+ * The runtime-agnostic half of a WebSocket server: routing, the handshake decision, connection bookkeeping,
+ * topics and graceful shutdown. An adapter only turns its runtime's upgrade request into an UpgradeRequest,
+ * its socket into a ByteStream, and writes what this decides.
+ */
+import type { ByteStream } from "./byte-stream.ts";
+import { CloseCode } from "./close-codes.ts";
+import { Connection, type SendData } from "./connection.ts";
+import { consoleLogger, type Logger } from "./errors.ts";
+import {
+  buildAcceptResponse,
+  buildRejectResponse,
+  selectProtocol,
+  validateUpgradeRequest,
+  type UpgradeRequest,
+} from "./handshake.ts";
+import { Router } from "./router.ts";
+import type { ConnectionSettings, Service } from "./service.ts";
+import { TopicHub } from "./topics.ts";
+import { encodeUtf8 } from "./utf8.ts";
+
+export interface ServerOptions extends ConnectionSettings {
+  /** services by path, or a Router to register and unregister on at run time */
+  services?: Record<string, Service<unknown>> | Router;
+  /** most open connections; further upgrades get 503. Default: no limit. */
+  maxConnections?: number;
+  logger?: Logger;
+}
+
+/** The outcome of an upgrade request: an HTTP error response, or the 101 response and how to proceed. */
+export type UpgradeOutcome =
+  | { ok: false; status: number; reason: string; response: Uint8Array }
+  | {
+      ok: true;
+      protocol: string | null;
+      /** the 101 response head */
+      response: Uint8Array;
+      /** writes the 101 response to `stream`, then opens the connection (`head`: bytes read past the request) */
+      accept(stream: ByteStream, head?: Uint8Array): Connection<unknown>;
+    };
+
+export class ServerCore {
+  readonly router: Router;
+  readonly hub = new TopicHub();
+  readonly connections = new Set<Connection<unknown>>();
+  readonly logger: Logger;
+  private readonly options: ServerOptions;
+  private pending = 0;
+  private shuttingDown = false;
+
+  constructor(options: ServerOptions = {}) {
+    this.options = options;
+    this.logger = options.logger ?? consoleLogger;
+    this.router =
+      options.services instanceof Router
+        ? options.services
+        : new Router((options.services ?? {}) as Record<string, Service<unknown>>);
+  }
+
+  /** Open connections. */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Decides an upgrade request: route, validate (RFC 6455 §4.2.1), limit, gate, negotiate. Never throws. */
+  async negotiate(req: UpgradeRequest): Promise<UpgradeOutcome> {
+    const refuse = (status: number, reason: string, headers?: Record<string, string>): UpgradeOutcome => {
+      this.logger.info(`upgrade refused (${status}): ${reason}`, { url: req.url, remoteAddress: req.remoteAddress });
+      return { ok: false, status, reason, response: encodeUtf8(buildRejectResponse(status, reason, headers)) };
+    };
+    if (this.shuttingDown) return refuse(503, "the server is shutting down");
+    const service = this.router.match(req.url);
+    if (!service) return refuse(404, `no WebSocket service at ${req.url.split("?")[0]}`);
+    const valid = validateUpgradeRequest(req);
+    if (!valid.ok) return refuse(valid.status, valid.reason, valid.headers);
+    const max = this.options.maxConnections;
+    if (max !== undefined && this.connections.size + this.pending >= max) return refuse(503, "too many connections");
+    let extraHeaders: Record<string, string> | undefined;
+    let data: unknown;
+    if (service.upgrade) {
+      this.pending++;
+      let decision;
+      try {
+        decision = await service.upgrade(req);
+      } catch (e) {
+        this.logger.error(`upgrade gate failed: ${e instanceof Error ? e.message : String(e)}`);
+        return refuse(500, "upgrade gate failed");
+      } finally {
+        this.pending--;
+      }
+      if (decision === false) return refuse(403, "upgrade refused");
+      if (decision && decision.reject !== undefined) return refuse(decision.reject, decision.reason ?? "upgrade refused", decision.headers);
+      if (decision) {
+        extraHeaders = decision.headers;
+        data = decision.data;
+      }
+    }
+    if (this.shuttingDown) return refuse(503, "the server is shutting down");
+    const protocol = selectProtocol(valid.protocols, service.protocols);
+    const response = encodeUtf8(buildAcceptResponse({ key: valid.key, protocol, headers: extraHeaders }));
+    return {
+      ok: true,
+      protocol,
+      response,
+      accept: (stream, head) => {
+        stream.write(response);
+        return this.open(stream, req, service, protocol, data, head);
+      },
+    };
+  }
+
+  private open(
+    stream: ByteStream,
+    request: UpgradeRequest,
+    service: Service<unknown>,
+    protocol: string | null,
+    data: unknown,
+    head?: Uint8Array,
+  ): Connection<unknown> {
+    const o = this.options;
+    const conn = new Connection<unknown>(stream, {
+      role: "server",
+      request,
+      protocol,
+      logger: this.logger,
+      hub: this.hub,
+      maxMessageSize: service.maxMessageSize ?? o.maxMessageSize,
+      maxFrameSize: service.maxFrameSize ?? o.maxFrameSize,
+      maxFragments: service.maxFragments ?? o.maxFragments,
+      connectionTimeout: service.connectionTimeout ?? o.connectionTimeout,
+      closeTimeout: service.closeTimeout ?? o.closeTimeout,
+      maxBufferedAmount: service.maxBufferedAmount ?? o.maxBufferedAmount,
+      backpressure: service.backpressure ?? o.backpressure,
+    });
+    conn.data = data;
+    this.connections.add(conn);
+    conn.onClose((code, reason) => {
+      this.connections.delete(conn);
+      return service.disconnected?.(conn, code, reason);
+    });
+    if (service.received) {
+      const received = service.received.bind(service);
+      conn.onMessage((message) => received(message, conn));
+    }
+    conn.start(head, service.connected ? () => service.connected!(conn) : undefined);
+    return conn;
+  }
+
+  /** Sends to every subscriber of `topic`. Returns how many connections it was written to. */
+  publish(topic: string, message: SendData): number {
+    return this.hub.publish(topic, message);
+  }
+
+  subscriberCount(topic: string): number {
+    return this.hub.subscriberCount(topic);
+  }
+
+  /**
+   * Graceful shutdown: refuses new upgrades, sends every connection a close frame (1001 Going Away by
+   * default), waits for the handshakes up to `timeout` ms, then drops the rest.
+   */
+  async close(options: { code?: number; reason?: string; timeout?: number } = {}): Promise<void> {
+    this.shuttingDown = true;
+    const code = options.code ?? CloseCode.GoingAway;
+    const reason = options.reason ?? "server shutting down";
+    const all = [...this.connections];
+    for (const conn of all) void conn.close(code, reason);
+    let timer: unknown;
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeout ?? 5000)));
+    await Promise.race([Promise.all(all.map((c) => c.closed)), timedOut]);
+    clearTimeout(timer);
+    for (const conn of this.connections) conn.drop();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Services (Kitura's WebSocketService, with Vapor's upgrade gate and Perfect's subprotocol selection): the
+ * object a user writes once and registers on a path, on any runtime.
+ */
+import type { Connection, Message } from "./connection.ts";
+import type { UpgradeRequest } from "./handshake.ts";
+import type { ProtocolLimits } from "./protocol.ts";
+
+/** Options a server sets for all its services and a service may override for its own connections. */
+export interface ConnectionSettings extends ProtocolLimits {
+  /** seconds: ping after half of it without a word from the peer, drop (1006) after the other half. Off by default. */
+  connectionTimeout?: number;
+  /** ms to wait for the peer's close frame before dropping. Default 5000. */
+  closeTimeout?: number;
+  /** bytes a connection's send buffer may hold before the backpressure policy applies. Default: no limit. */
+  maxBufferedAmount?: number;
+  /** "close" (1008) or "reject" (the send resolves false) when the send buffer is over its limit. Default "close". */
+  backpressure?: "close" | "reject";
+}
+
+/** What the upgrade gate returns: nothing (accept), a rejection, or extra response headers and data. */
+export type UpgradeDecision<Data> =
+  | void
+  | undefined
+  | false
+  | { reject: number; reason?: string; headers?: Record<string, string> }
+  | { reject?: undefined; headers?: Record<string, string>; data?: Data };
+
+export interface Service<Data = unknown> extends ConnectionSettings {
+  /** subprotocols this service speaks, in order of preference, or a selector over the client's offer */
+  protocols?: readonly string[] | ((offered: string[]) => string | null | undefined);
+  /** gate before the 101 response (Vapor's shouldUpgrade): return `false` (403) or `{ reject: status }` to refuse */
+  upgrade?(request: UpgradeRequest): UpgradeDecision<Data> | Promise<UpgradeDecision<Data>>;
+  /** a client connected (it can be sent to at once) */
+  connected?(conn: Connection<Data>): unknown;
+  /** the connection closed: the close code (1006 when no close frame was exchanged) and reason; once */
+  disconnected?(conn: Connection<Data>, code: number, reason: string): unknown;
+  /** a message: a string for text, a Uint8Array for binary. Without it, messages wait for `conn.read()`. */
+  received?(message: Message, conn: Connection<Data>): unknown;
+}
+
+/** Declares a service; the identity function, there for type inference. */
+export function defineService<Data = unknown>(service: Service<Data>): Service<Data> {
+  return service;
+}
