@@ -324,9 +324,13 @@ export class FuzzingSession {
       return;
     }
     for (const f of frames) {
-      if (this.state === "closed" || this.closeReceived) return;
+      if (this.isGone()) return;
       this.onFrame(f);
     }
+  }
+
+  private isGone(): boolean {
+    return this.state === "closed" || this.closeReceived;
   }
 
   private protocolViolation(reason: string): void {

@@ -50,6 +50,7 @@ export interface Fragment {
   fin: boolean;
 }
 
+type Timer = ReturnType<typeof setTimeout>;
 type Listener<A extends unknown[]> = (...args: A) => unknown;
 
 const EMPTY = new Uint8Array(0);
@@ -115,10 +116,10 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
 
   // timers
   private readonly keepaliveMs: number;
-  private keepaliveTimer: unknown = null;
+  private keepaliveTimer: Timer | null = null;
   private heardFromPeer = false;
   private pingOutstanding = false;
-  private closeTimer: unknown = null;
+  private closeTimer: Timer | null = null;
 
   /** topics this connection is subscribed to (kept by the hub) */
   readonly topicSet = new Set<string>();
@@ -525,7 +526,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     if (queued !== null) return Promise.resolve(queued);
     if (this.finalized) return Promise.resolve(null);
     return new Promise((resolve, reject) => {
-      let timer: unknown = null;
+      let timer: Timer | null = null;
       const waiter = (m: Message | null) => {
         if (timer !== null) clearTimeout(timer);
         resolve(m);

@@ -165,7 +165,7 @@ export class ServerCore {
     const reason = options.reason ?? "server shutting down";
     const all = [...this.connections];
     for (const conn of all) void conn.close(code, reason);
-    let timer: unknown;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeout ?? 5000)));
     await Promise.race([Promise.all(all.map((c) => c.closed)), timedOut]);
     clearTimeout(timer);

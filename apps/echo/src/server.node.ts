@@ -1,0 +1,16 @@
+/** The echo server on Node. Port from argv[2] or PORT (default 9001); the service is at every path "/". */
+import { serve, silentLogger } from "@ws/node";
+import { echoService } from "./echo-service.ts";
+
+const port = Number(process.argv[2] ?? process.env.PORT ?? 9001);
+const server = await serve({
+  port,
+  host: process.env.HOST ?? "127.0.0.1",
+  services: { "/": echoService },
+  // the conformance suite sends bad input on purpose: keep the log quiet unless asked
+  logger: process.env.WS_LOG ? undefined : silentLogger,
+});
+console.log(`Listening on port ${server.port}`);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => void server.close({ timeout: 1000 }).then(() => process.exit(0)));
+}

@@ -1,0 +1,24 @@
+// Reference client driver: the `ws` npm package as the echo client under test.
+// Usage: node dist/drivers/ws-client.js <fuzzing-server-base-url> <agent>
+import WebSocket from "ws";
+import { runClientProcedure, type OpenConnection } from "./procedure.ts";
+
+export const openWs: OpenConnection = (url, handlers) => {
+  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+  const conn = {
+    send: (data: string | Uint8Array) => ws.send(data),
+    close: (code?: number, reason?: string) => ws.close(code, reason),
+  };
+  ws.on("message", (data, isBinary) => {
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    handlers.onMessage(isBinary ? new Uint8Array(bytes) : bytes.toString("utf8"), conn);
+  });
+  ws.on("error", () => {});
+  ws.on("close", () => handlers.onClose());
+};
+
+const isMain = import.meta.url === `file://${process.argv[1]}`;
+if (isMain) {
+  const [baseUrl = "ws://127.0.0.1:9001", agent = "ws"] = process.argv.slice(2);
+  await runClientProcedure({ baseUrl, agent, open: openWs, log: (l) => console.log(l) });
+}

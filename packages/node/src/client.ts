@@ -1,0 +1,43 @@
+/** The Node client (Vapor's HTTPClient.webSocket): ws:// and wss:// on the same Connection API. */
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { connectOverStream, type ClientOptions, type Connection } from "@ws/core";
+import { socketByteStream } from "./byte-stream.ts";
+
+export interface NodeClientOptions extends ClientOptions {
+  /** `ws`'s name for maxMessageSize */
+  maxPayload?: number;
+  /** TLS options for wss:// (ca, rejectUnauthorized, servername, ...) */
+  tls?: tls.ConnectionOptions;
+}
+
+/** Opens a WebSocket connection; resolves once the opening handshake has succeeded. */
+export async function connect(url: string | URL, options: NodeClientOptions = {}): Promise<Connection> {
+  const u = new URL(url);
+  const secure = u.protocol === "wss:" || u.protocol === "https:";
+  if (!secure && u.protocol !== "ws:" && u.protocol !== "http:") throw new SyntaxError(`unsupported URL scheme ${u.protocol}`);
+  const host = u.hostname.replace(/^\[|\]$/g, "");
+  const port = Number(u.port) || (secure ? 443 : 80);
+  const socket: net.Socket = await new Promise((resolve, reject) => {
+    const s = secure
+      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...options.tls }, () => done())
+      : net.connect({ host, port }, () => done());
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`connect to ${u.host} timed out`));
+    }, options.handshakeTimeout ?? 10_000);
+    const done = () => {
+      clearTimeout(timer);
+      s.off("error", onError);
+      resolve(s);
+    };
+    const onError = (error: Error) => {
+      clearTimeout(timer);
+      reject(error);
+    };
+    s.once("error", onError);
+  });
+  socket.setNoDelay(true);
+  socket.on("error", () => {}); // reported through the connection's close
+  return connectOverStream(socketByteStream(socket), u, { ...options, maxMessageSize: options.maxMessageSize ?? options.maxPayload });
+}

@@ -1,0 +1,225 @@
+/**
+ * Node's HTTP upgrade path → @ws/core: `attach()` to any http/https server, `serve()` for a standalone one.
+ */
+import * as http from "node:http";
+import * as https from "node:https";
+import type { Duplex } from "node:stream";
+import type { AddressInfo } from "node:net";
+import {
+  buildRejectResponse,
+  HeaderMap,
+  ServerCore,
+  type Connection,
+  type Logger,
+  type Router,
+  type SendData,
+  type ServerOptions,
+  type Service,
+  type UpgradeRequest,
+} from "@ws/core";
+import { socketByteStream } from "./byte-stream.ts";
+
+export interface NodeServerOptions extends ServerOptions {
+  /** `ws`'s name for maxMessageSize */
+  maxPayload?: number;
+  /** ms for an upgrade request to be decided (the gate included) before the socket is dropped. Default 10000. */
+  handshakeTimeout?: number;
+}
+
+export interface WebSocketServer {
+  /** the runtime-agnostic server state: router, topics, connections */
+  readonly core: ServerCore;
+  readonly connections: ReadonlySet<Connection<unknown>>;
+  readonly connectionCount: number;
+  register(path: string, service: Service<unknown>): void;
+  unregister(path: string): boolean;
+  /** sends to every subscriber of `topic`; returns how many */
+  publish(topic: string, message: SendData): number;
+  subscriberCount(topic: string): number;
+  /** graceful: 1001 Going Away to every connection, wait up to `timeout` ms, drop the rest */
+  close(options?: { code?: number; reason?: string; timeout?: number }): Promise<void>;
+}
+
+function toUpgradeRequest(req: http.IncomingMessage): UpgradeRequest {
+  const headers = new HeaderMap();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  return {
+    method: req.method ?? "GET",
+    url: req.url ?? "/",
+    httpVersion: req.httpVersion,
+    headers,
+    remoteAddress: req.socket.remoteAddress,
+    remotePort: req.socket.remotePort,
+  };
+}
+
+function coreOptions(options: NodeServerOptions): ServerOptions {
+  return { ...options, maxMessageSize: options.maxMessageSize ?? options.maxPayload };
+}
+
+/**
+ * Serves WebSocket services on an existing http or https server through its 'upgrade' event; the server
+ * keeps answering ordinary HTTP requests. Unknown paths get 404, refused upgrades their status, malformed
+ * requests 400 (426 for a wrong version).
+ */
+export function attach(server: http.Server | https.Server, options: NodeServerOptions): WebSocketServer & { detach(): void } {
+  const core = new ServerCore(coreOptions(options));
+  const logger: Logger = core.logger;
+  const handshakeTimeout = options.handshakeTimeout ?? 10_000;
+
+  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => {}); // until the connection owns it; a reset mid-handshake must not crash anything
+    const timer = setTimeout(() => socket.destroy(), handshakeTimeout);
+    timer.unref();
+    let request: UpgradeRequest;
+    try {
+      request = toUpgradeRequest(req);
+    } catch (e) {
+      clearTimeout(timer);
+      socket.end(buildRejectResponse(400, "malformed upgrade request"));
+      return;
+    }
+    core.negotiate(request).then(
+      (outcome) => {
+        clearTimeout(timer);
+        if (socket.destroyed) return;
+        if (!outcome.ok) {
+          socket.end(Buffer.from(outcome.response));
+          return;
+        }
+        (socket as Duplex & { setNoDelay?(v: boolean): void }).setNoDelay?.(true);
+        (socket as Duplex & { setTimeout?(ms: number): void }).setTimeout?.(0);
+        const headBytes = head.length > 0 ? new Uint8Array(head.buffer, head.byteOffset, head.byteLength) : undefined;
+        outcome.accept(socketByteStream(socket), headBytes);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        logger.error(`upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
+        socket.destroy();
+      },
+    );
+  };
+  server.on("upgrade", onUpgrade);
+  return {
+    ...handleFor(core),
+    detach() {
+      server.off("upgrade", onUpgrade);
+    },
+  };
+}
+
+function handleFor(core: ServerCore): WebSocketServer {
+  return {
+    core,
+    get connections() {
+      return core.connections;
+    },
+    get connectionCount() {
+      return core.connectionCount;
+    },
+    register: (path, service) => core.router.register(path, service),
+    unregister: (path) => core.router.unregister(path),
+    publish: (topic, message) => core.publish(topic, message),
+    subscriberCount: (topic) => core.subscriberCount(topic),
+    close: (options) => core.close(options),
+  };
+}
+
+export interface ServeOptions extends NodeServerOptions {
+  /** port to listen on; 0 (the default) picks a free one */
+  port?: number;
+  /** address to bind; default: all interfaces */
+  host?: string;
+  /** alias of host, as on Bun and Deno */
+  hostname?: string;
+  /** serve HTTPS / WSS with this key and certificate (PEM) */
+  tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
+  /** answers plain HTTP requests (fetch-style, as on Bun and Deno); default: 426 Upgrade Required */
+  fetch?: (request: Request) => Response | Promise<Response>;
+}
+
+export interface ServeHandle extends WebSocketServer {
+  readonly port: number;
+  readonly hostname: string;
+  /** ws:// or wss:// base URL */
+  readonly url: string;
+  /** the underlying Node server */
+  readonly server: http.Server | https.Server;
+}
+
+/** Starts a standalone HTTP(S) server with the given services. Resolves once it is listening. */
+export async function serve(options: ServeOptions): Promise<ServeHandle> {
+  const requestListener = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    void answerHttp(req, res, options).catch((error: unknown) => {
+      (options.logger ?? console).error(`HTTP handler failed: ${error instanceof Error ? error.message : String(error)}`);
+      if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" });
+      res.end("Internal Server Error\n");
+    });
+  };
+  const server = options.tls
+    ? https.createServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca }, requestListener)
+    : http.createServer(requestListener);
+  const ws = attach(server, options);
+  const host = options.hostname ?? options.host;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  server.on("error", (error) => ws.core.logger.error(`server error: ${error.message}`));
+  const address = server.address() as AddressInfo;
+  const hostname = host ?? "localhost";
+  const scheme = options.tls ? "wss" : "ws";
+  const urlHost = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return {
+    ...ws,
+    get connections() {
+      return ws.core.connections;
+    },
+    get connectionCount() {
+      return ws.core.connectionCount;
+    },
+    port: address.port,
+    hostname,
+    url: `${scheme}://${urlHost}:${address.port}`,
+    server,
+    async close(closeOptions) {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      await ws.close(closeOptions);
+      server.closeIdleConnections?.();
+      await stopped;
+    },
+  };
+}
+
+async function answerHttp(req: http.IncomingMessage, res: http.ServerResponse, options: ServeOptions): Promise<void> {
+  if (!options.fetch) {
+    res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket", Connection: "close" });
+    res.end("This endpoint speaks WebSocket only\n");
+    return;
+  }
+  const scheme = options.tls ? "https" : "http";
+  const url = `${scheme}://${req.headers.host ?? "localhost"}${req.url ?? "/"}`;
+  const headers = new Headers();
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  let body: Buffer | undefined;
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    const parts: Buffer[] = [];
+    for await (const part of req) parts.push(part as Buffer);
+    body = Buffer.concat(parts);
+  }
+  const response = await options.fetch(new Request(url, { method: req.method, headers, body }));
+  const outHeaders: Record<string, string> = {};
+  response.headers.forEach((value, name) => (outHeaders[name] = value));
+  res.writeHead(response.status, response.statusText, outHeaders);
+  if (response.body && req.method !== "HEAD") {
+    res.end(Buffer.from(await response.arrayBuffer()));
+  } else {
+    res.end();
+  }
+}
+
+export type { Router };
