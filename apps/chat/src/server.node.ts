@@ -4,7 +4,7 @@ import { chatService } from "./chat-service.ts";
 import { pageHandler } from "./page.ts";
 
 const port = Number(process.env.PORT ?? process.argv[2] ?? 8080);
-const server = await serve({ port, services: { "/chat": chatService }, fetch: pageHandler });
+const server = await serve({ port, services: { "/chat": chatService }, fetch: pageHandler, perMessageDeflate: true });
 console.log(`Listening on port ${server.port}`);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

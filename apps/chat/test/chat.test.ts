@@ -117,6 +117,8 @@ describe("chat server (Node)", () => {
         await tab.goto(`http://127.0.0.1:${port}/`);
         await tab.waitForSelector('#status[data-state="open"]');
         expect(await tab.getAttribute("#status", "data-protocol")).toBe("chat");
+        // Chromium offers "permessage-deflate; client_max_window_bits"; the server accepts it
+        expect(await tab.getAttribute("#status", "data-extensions")).toMatch(/^permessage-deflate/);
       }
       await tab1.fill("#message", "hello from tab 1");
       await tab1.click("#send");

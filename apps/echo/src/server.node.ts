@@ -7,6 +7,9 @@ const server = await serve({
   port,
   host: process.env.HOST ?? "127.0.0.1",
   services: { "/": echoService },
+  // compression on, as the conformance suite's 12.* and 13.* cases need; every message is compressed
+  // (WS_DEFLATE_THRESHOLD sets a size below which messages go uncompressed)
+  perMessageDeflate: { threshold: Number(process.env.WS_DEFLATE_THRESHOLD ?? 0) },
   // the conformance suite sends bad input on purpose: keep the log quiet unless asked
   logger: process.env.WS_LOG ? undefined : silentLogger,
 });

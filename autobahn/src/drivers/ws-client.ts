@@ -4,7 +4,9 @@ import WebSocket from "ws";
 import { runClientProcedure, type OpenConnection } from "./procedure.ts";
 
 export const openWs: OpenConnection = (url, handlers) => {
-  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+  // maxFragments: 0 lifts ws's default cap of 16384 fragments per message (9.3.1 / 9.4.1 send 65536)
+  const options = { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, maxFragments: 0 };
+  const ws = new WebSocket(url, options as WebSocket.ClientOptions);
   const conn = {
     send: (data: string | Uint8Array) => ws.send(data),
     close: (code?: number, reason?: string) => ws.close(code, reason),

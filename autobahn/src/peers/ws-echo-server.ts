@@ -4,7 +4,10 @@ import { WebSocketServer } from "ws";
 
 export function startWsEchoServer(port = 0, opts: { perMessageDeflate?: boolean } = {}): Promise<{ port: number; close(): Promise<void> }> {
   return new Promise((resolve) => {
-    const wss = new WebSocketServer({ host: "127.0.0.1", port, perMessageDeflate: opts.perMessageDeflate ?? false, maxPayload: 64 * 1024 * 1024 });
+    // ws >= 8.23 caps a message at 16384 fragments by default (a DoS guard, answered with 1008); 9.3.1 / 9.4.1 send
+    // 65536 fragments of 64 octets, so the reference peer lifts that cap (0 = unlimited).
+    const options = { host: "127.0.0.1", port, perMessageDeflate: opts.perMessageDeflate ?? false, maxPayload: 64 * 1024 * 1024, maxFragments: 0 };
+    const wss = new WebSocketServer(options as ConstructorParameters<typeof WebSocketServer>[0]);
     wss.on("connection", (ws) => {
       ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
       ws.on("error", () => {});

@@ -11,6 +11,7 @@ import { parseHttpHead } from "./http.ts";
 import type { ConnectionSettings } from "./service.ts";
 import type { Logger } from "./errors.ts";
 import { encodeUtf8 } from "./utf8.ts";
+import { acceptDeflateResponse, deflateClientOffer, EXTENSION_NAME, PerMessageDeflate, type DeflateCodec, type PerMessageDeflateOptions } from "./deflate.ts";
 
 export interface ClientOptions extends ConnectionSettings {
   /** subprotocols to offer, in order of preference */
@@ -21,6 +22,10 @@ export interface ClientOptions extends ConnectionSettings {
   /** ms for the whole opening handshake. Default 10000. */
   handshakeTimeout?: number;
   logger?: Logger;
+  /** offer permessage-deflate (RFC 7692): `true` or preferences. Needs `deflateCodec` (adapters supply it). */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** the DEFLATE primitive; set by the runtime adapter */
+  deflateCodec?: DeflateCodec;
 }
 
 /** The handshake failed: the server refused, answered wrongly, or did not answer in time. */
@@ -36,7 +41,14 @@ export class HandshakeError extends Error {
 /** Runs the client handshake on `stream` (already connected to the server) and opens the connection. */
 export function connectOverStream(stream: ByteStream, url: string | URL, options: ClientOptions = {}): Promise<Connection> {
   const u = new URL(url);
-  const handshake = createClientHandshake(u, { protocols: options.protocols, headers: options.headers, origin: options.origin });
+  const deflateSettings = options.perMessageDeflate === true ? {} : options.perMessageDeflate || undefined;
+  const offer = deflateSettings && options.deflateCodec ? deflateClientOffer(deflateSettings) : undefined;
+  const handshake = createClientHandshake(u, {
+    protocols: options.protocols,
+    headers: options.headers,
+    origin: options.origin,
+    extensions: offer ? [offer] : [],
+  });
   return new Promise<Connection>((resolve, reject) => {
     let buffered = new Uint8Array(0);
     let settled = false;
@@ -64,6 +76,13 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
         const status = Number(head.startLine[1]);
         const verdict = validateHandshakeResponse({ status, headers: head.headers }, handshake);
         if (!verdict.ok) return fail(new HandshakeError(verdict.reason, status));
+        let deflate: PerMessageDeflate | undefined;
+        const accepted = verdict.extensions.find((e) => e.name === EXTENSION_NAME);
+        if (accepted && offer) {
+          const agreement = acceptDeflateResponse(accepted, offer);
+          if (!agreement) return fail(new HandshakeError("unacceptable permessage-deflate response", status));
+          deflate = new PerMessageDeflate(agreement, options.deflateCodec!, deflateSettings);
+        }
         settled = true;
         clearTimeout(timer);
         const request: UpgradeRequest = {
@@ -79,6 +98,7 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
           protocol: verdict.protocol,
           extensions: serializeExtensions(verdict.extensions),
           logger: options.logger ?? consoleLogger,
+          deflate,
           maxMessageSize: options.maxMessageSize,
           maxFrameSize: options.maxFrameSize,
           maxFragments: options.maxFragments,

@@ -10,6 +10,7 @@ import { Opcode } from "./frame.ts";
 import type { UpgradeRequest } from "./handshake.ts";
 import { ProtocolState, type CloseInfo, type ProtocolLimits, type Role } from "./protocol.ts";
 import type { TopicHub } from "./topics.ts";
+import type { PerMessageDeflate } from "./deflate.ts";
 import { encodeUtf8 } from "./utf8.ts";
 
 /** A received message: a string for text, bytes for binary. */
@@ -37,6 +38,8 @@ export interface ConnectionOptions extends ProtocolLimits {
   logger?: Logger;
   /** topics, when the connection belongs to a server */
   hub?: TopicHub;
+  /** permessage-deflate state, when negotiated */
+  deflate?: PerMessageDeflate;
 }
 
 export type ReadyState = "connecting" | "open" | "closing" | "closed";
@@ -52,6 +55,10 @@ export interface Fragment {
 
 type Timer = ReturnType<typeof setTimeout>;
 type Listener<A extends unknown[]> = (...args: A) => unknown;
+// Stored loosely typed: the public on*() methods check each listener's type; storing them as Listener<...,
+// Connection<Data>> would make Connection invariant in Data and a Service<{ user: string }> unassignable
+// to a server's Record<string, Service<unknown>>.
+type AnyListener = (...args: never[]) => unknown;
 
 const EMPTY = new Uint8Array(0);
 
@@ -97,18 +104,20 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   private flushScheduled = false;
   private batch: { promise: Promise<boolean>; resolve: (ok: boolean) => void } | null = null;
   private drainWaiters: Array<() => void> = [];
+  /** the transport's last write returned false and no drain has come since */
+  private transportFull = false;
   private writerActive = false;
   private waitingData: Array<() => void> = [];
 
   // input
-  private readonly textListeners: Listener<[string, Connection<Data>]>[] = [];
-  private readonly binaryListeners: Listener<[Uint8Array, Connection<Data>]>[] = [];
-  private readonly messageListeners: Listener<[Message, Connection<Data>]>[] = [];
-  private readonly fragmentListeners: Listener<[Fragment, Connection<Data>]>[] = [];
-  private readonly pingListeners: Listener<[Uint8Array, Connection<Data>]>[] = [];
-  private readonly pongListeners: Listener<[Uint8Array, Connection<Data>]>[] = [];
-  private readonly closeListeners: Listener<[number, string, Connection<Data>]>[] = [];
-  private readonly drainListeners: Listener<[Connection<Data>]>[] = [];
+  private readonly textListeners: AnyListener[] = [];
+  private readonly binaryListeners: AnyListener[] = [];
+  private readonly messageListeners: AnyListener[] = [];
+  private readonly fragmentListeners: AnyListener[] = [];
+  private readonly pingListeners: AnyListener[] = [];
+  private readonly pongListeners: AnyListener[] = [];
+  private readonly closeListeners: AnyListener[] = [];
+  private readonly drainListeners: AnyListener[] = [];
   private readonly readQueue: Message[] = [];
   private readQueueBytes = 0;
   private readonly readWaiters: Array<(m: Message | null) => void> = [];
@@ -140,7 +149,13 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     this.hub = options.hub;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.state = new ProtocolState(
-      { role: options.role, maxMessageSize: options.maxMessageSize, maxFrameSize: options.maxFrameSize, maxFragments: options.maxFragments },
+      {
+        role: options.role,
+        maxMessageSize: options.maxMessageSize,
+        maxFrameSize: options.maxFrameSize,
+        maxFragments: options.maxFragments,
+        deflate: options.deflate,
+      },
       {
         write: (chunks) => this.enqueue(chunks),
         text: (text) => this.deliver(text),
@@ -237,12 +252,12 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
       return new Promise((resolve) => {
         this.waitingData.push(() => {
           if (!this.canSend()) return resolve(false);
-          this.state.writeFrame(opcode, payload);
+          this.state.sendMessage(opcode, payload);
           this.flushed().then(resolve);
         });
       });
     }
-    this.state.writeFrame(opcode, payload);
+    this.state.sendMessage(opcode, payload);
     return this.flushed();
   }
 
@@ -335,9 +350,13 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     return false;
   }
 
-  /** Resolves when the send buffer is empty. */
+  /**
+   * Resolves when everything queued has been handed to the transport and the transport is not full (its last
+   * write was accepted, or it has drained since). A transport that never filled up never emits drain, so
+   * waiting for its byte count to reach 0 could wait forever.
+   */
   drained(): Promise<void> {
-    if (this.bufferedAmount === 0 || this.finalized) return Promise.resolve();
+    if (this.finalized || (this.outBytes === 0 && !this.transportFull)) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -375,18 +394,24 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
       if (chunks.length === 1) ok = this.transport.write(chunks[0]!);
       else if (this.transport.writev) ok = this.transport.writev(chunks);
       else ok = this.transport.write(concatAll(chunks));
-      void ok; // backpressure shows in bufferedAmount; the transport's drain event follows
+      // backpressure shows in bufferedAmount; after a false return the transport's drain event follows
+      this.transportFull = !ok;
     }
     batch?.resolve(!this.finalized);
+    if (!this.transportFull && this.outBytes === 0) this.releaseDrainWaiters();
   }
 
   private handleDrain(): void {
+    this.transportFull = false;
     this.emit(this.drainListeners);
-    if (this.bufferedAmount === 0) {
-      const waiters = this.drainWaiters;
-      this.drainWaiters = [];
-      for (const w of waiters) w();
-    }
+    if (this.outBytes === 0) this.releaseDrainWaiters();
+  }
+
+  private releaseDrainWaiters(): void {
+    if (this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
   }
 
   // ------------------------------------------------------------------------------------------- closing
@@ -552,19 +577,19 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
 
   // ------------------------------------------------------------------------------------------- handlers
 
-  private on<A extends unknown[]>(list: Listener<A>[], fn: Listener<A>): () => void {
-    list.push(fn);
+  private on<A extends unknown[]>(list: AnyListener[], fn: Listener<A>): () => void {
+    list.push(fn as AnyListener);
     return () => {
-      const i = list.indexOf(fn);
+      const i = list.indexOf(fn as AnyListener);
       if (i >= 0) list.splice(i, 1);
     };
   }
 
   /** Calls a user callback; what it throws (or rejects with) is logged, never propagated into the protocol. */
-  private emit<A extends unknown[]>(list: Listener<[...A, Connection<Data>]>[], ...args: A): void {
+  private emit(list: AnyListener[], ...args: unknown[]): void {
     for (let i = 0; i < list.length; i++) {
       try {
-        const r = list[i]!(...args, this);
+        const r = (list[i] as (...a: unknown[]) => unknown)(...args, this);
         if (r instanceof Promise) r.catch((e: unknown) => this.reportError(e));
       } catch (e) {
         this.reportError(e);

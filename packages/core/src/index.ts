@@ -68,3 +68,15 @@ export {
 } from "./errors.ts";
 export { sha1 } from "./sha1.ts";
 export { base64Encode, base64Decode } from "./base64.ts";
+export {
+  negotiateDeflateServer,
+  deflateClientOffer,
+  acceptDeflateResponse,
+  PerMessageDeflate,
+  MessageTooBigError,
+  EXTENSION_NAME as PERMESSAGE_DEFLATE,
+  type DeflateCodec,
+  type DeflateAgreement,
+  type PerMessageDeflateOptions,
+} from "./deflate.ts";
+export { zlibCodec, type ZlibModule } from "./zlib-codec.ts";

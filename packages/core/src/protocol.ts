@@ -5,6 +5,7 @@
 import { CloseCode, isValidWireCloseCode } from "./close-codes.ts";
 import { encodeFrame, encodeFrameParts, FrameParser, isControlOpcode, isKnownOpcode, Opcode, type FrameHeader } from "./frame.ts";
 import { decodeUtf8, decodeUtf8Strict, encodeUtf8, isValidUtf8, Utf8Validator } from "./utf8.ts";
+import { MessageTooBigError, type PerMessageDeflate } from "./deflate.ts";
 
 export type Role = "server" | "client";
 
@@ -28,6 +29,8 @@ export interface ProtocolOptions extends ProtocolLimits {
    * (maxMessageSize is then not applied: the receiver decides what to keep).
    */
   streaming?: boolean;
+  /** permessage-deflate state, when the extension was negotiated */
+  deflate?: PerMessageDeflate;
 }
 
 /** How the close handshake ended, as reported to the user (exactly once). */
@@ -70,6 +73,7 @@ export class ProtocolState {
   streaming: boolean;
   /** RSV1 is in use by a negotiated extension (permessage-deflate) */
   private rsv1Allowed = false;
+  private readonly deflate: PerMessageDeflate | undefined;
 
   // the frame being received
   private frame: FrameHeader | null = null;
@@ -83,6 +87,8 @@ export class ProtocolState {
   private messageChunks: Uint8Array[] = [];
   private messageSize = 0;
   private messageFragments = 0;
+  /** the message being received is compressed (RSV1 on its first frame) */
+  private messageCompressed = false;
   private readonly validator = new Utf8Validator();
 
   // the close handshake
@@ -101,6 +107,8 @@ export class ProtocolState {
     this.maxFrameSize = options.maxFrameSize ?? this.maxMessageSize;
     this.maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.streaming = options.streaming ?? false;
+    this.deflate = options.deflate;
+    this.rsv1Allowed = this.deflate !== undefined;
     this.parser = new FrameParser({
       header: (h) => this.onHeader(h),
       payload: (bytes, final) => this.onPayload(bytes, final),
@@ -170,12 +178,13 @@ export class ProtocolState {
       this.messageChunks = [];
       this.messageSize = 0;
       this.messageFragments = 1;
+      this.messageCompressed = h.rsv1;
       this.validator.reset();
     }
     if (h.payloadLength > this.maxFrameSize) {
       return this.reject(CloseCode.MessageTooBig, `frame of ${h.payloadLength} bytes exceeds the limit of ${this.maxFrameSize}`);
     }
-    if (!this.streaming && this.messageSize + h.payloadLength > this.maxMessageSize) {
+    if ((!this.streaming || this.messageCompressed) && this.messageSize + h.payloadLength > this.maxMessageSize) {
       return this.reject(CloseCode.MessageTooBig, `message exceeds the limit of ${this.maxMessageSize} bytes`);
     }
     this.frame = h;
@@ -199,6 +208,7 @@ export class ProtocolState {
     }
     const isText = this.messageIsText;
     const fin = final && h.fin;
+    if (this.messageCompressed) return this.onCompressedPayload(bytes, fin);
     if (this.streaming) {
       if (isText && !this.validator.update(bytes)) return this.fail(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in text message");
       if (fin && isText && !this.validator.complete) return this.fail(CloseCode.InvalidFramePayloadData, "text message ends inside a UTF-8 sequence");
@@ -233,6 +243,37 @@ export class ProtocolState {
     if (isText) {
       if (!this.validator.complete) return this.fail(CloseCode.InvalidFramePayloadData, "text message ends inside a UTF-8 sequence");
       this.handler.text(decodeUtf8(data));
+    } else {
+      this.handler.binary(data);
+    }
+  }
+
+  /** A compressed message is gathered whole, inflated (bounded by maxMessageSize), then checked. */
+  private onCompressedPayload(bytes: Uint8Array, fin: boolean): void {
+    if (bytes.length > 0) {
+      this.messageChunks.push(bytes);
+      this.messageSize += bytes.length;
+    }
+    if (!fin) return;
+    this.inMessage = false;
+    const compressed = concat(this.messageChunks, this.messageSize);
+    this.messageChunks = [];
+    this.messageSize = 0;
+    let data: Uint8Array;
+    try {
+      data = this.deflate!.decompress(compressed, this.maxMessageSize);
+    } catch (e) {
+      if (e instanceof MessageTooBigError) return this.fail(CloseCode.MessageTooBig, e.message);
+      return this.fail(CloseCode.InvalidFramePayloadData, `invalid compressed data: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const isText = this.messageIsText;
+    if (this.streaming) {
+      if (isText && !isValidUtf8(data)) return this.fail(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in text message");
+      this.handler.fragment(data, isText, true);
+    } else if (isText) {
+      const text = decodeUtf8Strict(data);
+      if (text === null) return this.fail(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in text message");
+      this.handler.text(text);
     } else {
       this.handler.binary(data);
     }
@@ -312,12 +353,23 @@ export class ProtocolState {
     return encodeFrame(opcode, payload, { fin, mask: this.mask });
   }
 
+  /** Sends a whole message (Text or Binary), compressed when permessage-deflate is on and it is large enough. */
+  sendMessage(opcode: number, payload: Uint8Array): void {
+    if (this.sentClose) throw new Error("the connection is closing: no more frames may be sent");
+    const deflate = this.deflate;
+    if (deflate && deflate.shouldCompress(payload.length)) {
+      this.writeFrame(opcode, deflate.compress(payload), true, true);
+    } else {
+      this.writeFrame(opcode, payload);
+    }
+  }
+
   sendText(text: string): void {
-    this.writeFrame(Opcode.Text, encodeUtf8(text));
+    this.sendMessage(Opcode.Text, encodeUtf8(text));
   }
 
   sendBinary(data: Uint8Array): void {
-    this.writeFrame(Opcode.Binary, data);
+    this.sendMessage(Opcode.Binary, data);
   }
 
   ping(payload: Uint8Array = EMPTY): void {

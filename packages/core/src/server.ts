@@ -18,10 +18,24 @@ import { Router } from "./router.ts";
 import type { ConnectionSettings, Service } from "./service.ts";
 import { TopicHub } from "./topics.ts";
 import { encodeUtf8 } from "./utf8.ts";
+import {
+  describeAgreement,
+  negotiateDeflateServer,
+  PerMessageDeflate,
+  type DeflateCodec,
+  type PerMessageDeflateOptions,
+} from "./deflate.ts";
 
 export interface ServerOptions extends ConnectionSettings {
   /** services by path, or a Router to register and unregister on at run time */
   services?: Record<string, Service<unknown>> | Router;
+  /**
+   * permessage-deflate (RFC 7692): `true` or the server's preferences to accept it when a client offers
+   * it. Off by default. Needs `deflateCodec` (adapters supply it).
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** the DEFLATE primitive; set by the runtime adapter */
+  deflateCodec?: DeflateCodec;
   /** most open connections; further upgrades get 503. Default: no limit. */
   maxConnections?: number;
   logger?: Logger;
@@ -97,14 +111,28 @@ export class ServerCore {
     }
     if (this.shuttingDown) return refuse(503, "the server is shutting down");
     const protocol = selectProtocol(valid.protocols, service.protocols);
-    const response = encodeUtf8(buildAcceptResponse({ key: valid.key, protocol, headers: extraHeaders }));
+    const deflateOptions = this.options.perMessageDeflate;
+    const codec = this.options.deflateCodec;
+    let deflate: PerMessageDeflate | undefined;
+    let extensions = "";
+    if (deflateOptions && codec) {
+      const settings = deflateOptions === true ? {} : deflateOptions;
+      const agreed = negotiateDeflateServer(valid.extensions, settings);
+      if (agreed) {
+        deflate = new PerMessageDeflate(agreed.agreement, codec, settings);
+        extensions = describeAgreement(agreed.response);
+      }
+    }
+    const response = encodeUtf8(
+      buildAcceptResponse({ key: valid.key, protocol, headers: { ...(extensions ? { "Sec-WebSocket-Extensions": extensions } : {}), ...extraHeaders } }),
+    );
     return {
       ok: true,
       protocol,
       response,
       accept: (stream, head) => {
         stream.write(response);
-        return this.open(stream, req, service, protocol, data, head);
+        return this.open(stream, req, service, protocol, data, head, deflate, extensions);
       },
     };
   }
@@ -115,13 +143,17 @@ export class ServerCore {
     service: Service<unknown>,
     protocol: string | null,
     data: unknown,
-    head?: Uint8Array,
+    head: Uint8Array | undefined,
+    deflate: PerMessageDeflate | undefined,
+    extensions: string,
   ): Connection<unknown> {
     const o = this.options;
     const conn = new Connection<unknown>(stream, {
       role: "server",
       request,
       protocol,
+      extensions,
+      deflate,
       logger: this.logger,
       hub: this.hub,
       maxMessageSize: service.maxMessageSize ?? o.maxMessageSize,

@@ -435,7 +435,7 @@ describe("ProtocolState: streaming receive", () => {
       cframe({ opcode: 0, payload: bytes(0x62) }),
       cframe({ opcode: 2, payload: bytes(1, 2, 3) }),
     ]);
-    const r = new Recorder({ role: "server", streaming: true, maxMessageSize: 2 }).feed([wire]);
+    const r = new Recorder({ role: "server", streaming: true, maxMessageSize: 2, maxFrameSize: 100 }).feed([wire]);
     expect(r.delivered).toEqual([
       ["fragment", [0x61, 0xe2], true, false],
       ["fragment", [0x82, 0xac], true, false],

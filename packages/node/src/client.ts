@@ -1,15 +1,19 @@
 /** The Node client (Vapor's HTTPClient.webSocket): ws:// and wss:// on the same Connection API. */
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { connectOverStream, type ClientOptions, type Connection } from "@ws/core";
+import * as zlib from "node:zlib";
+import { zlibCodec, connectOverStream, type ClientOptions, type Connection } from "@ws/core";
 import { socketByteStream } from "./byte-stream.ts";
 
+/** Client options; permessage-deflate is offered unless `perMessageDeflate: false`. */
 export interface NodeClientOptions extends ClientOptions {
   /** `ws`'s name for maxMessageSize */
   maxPayload?: number;
   /** TLS options for wss:// (ca, rejectUnauthorized, servername, ...) */
   tls?: tls.ConnectionOptions;
 }
+
+const codec = zlibCodec(zlib);
 
 /** Opens a WebSocket connection; resolves once the opening handshake has succeeded. */
 export async function connect(url: string | URL, options: NodeClientOptions = {}): Promise<Connection> {
@@ -39,5 +43,10 @@ export async function connect(url: string | URL, options: NodeClientOptions = {}
   });
   socket.setNoDelay(true);
   socket.on("error", () => {}); // reported through the connection's close
-  return connectOverStream(socketByteStream(socket), u, { ...options, maxMessageSize: options.maxMessageSize ?? options.maxPayload });
+  return connectOverStream(socketByteStream(socket), u, {
+    perMessageDeflate: true,
+    deflateCodec: codec,
+    ...options,
+    maxMessageSize: options.maxMessageSize ?? options.maxPayload,
+  });
 }

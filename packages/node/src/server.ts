@@ -5,10 +5,12 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
+import * as zlib from "node:zlib";
 import {
   buildRejectResponse,
   HeaderMap,
   ServerCore,
+  zlibCodec,
   type Connection,
   type Logger,
   type Router,
@@ -54,8 +56,10 @@ function toUpgradeRequest(req: http.IncomingMessage): UpgradeRequest {
   };
 }
 
+const codec = zlibCodec(zlib);
+
 function coreOptions(options: NodeServerOptions): ServerOptions {
-  return { ...options, maxMessageSize: options.maxMessageSize ?? options.maxPayload };
+  return { deflateCodec: codec, ...options, maxMessageSize: options.maxMessageSize ?? options.maxPayload };
 }
 
 /**
