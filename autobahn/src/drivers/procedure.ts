@@ -51,6 +51,7 @@ export async function getCaseCount(opts: ProcedureOptions): Promise<number> {
 export async function runClientProcedure(opts: ProcedureOptions): Promise<number> {
   const log = opts.log ?? (() => {});
   const count = await getCaseCount(opts);
+  if (!(count > 0)) throw new Error(`could not get a case count from ${opts.baseUrl}/getCaseCount`);
   log(`Will run ${count} cases for agent ${opts.agent}`);
   const agent = encodeURIComponent(opts.agent);
   for (let i = 1; i <= count; i++) {

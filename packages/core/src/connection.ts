@@ -161,10 +161,13 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
         text: (text) => this.deliver(text),
         binary: (bytes) => this.deliver(bytes),
         fragment: (data, isText, fin) => this.deliverFragment({ type: isText ? "text" : "binary", data, fin }),
-        ping: (payload) => this.emit(this.pingListeners, payload),
+        // once the connection is finalized (a handler dropped it mid-chunk), nothing more reaches the user
+        ping: (payload) => {
+          if (!this.finalized) this.emit(this.pingListeners, payload);
+        },
         pong: (payload) => {
           this.pingOutstanding = false;
-          this.emit(this.pongListeners, payload);
+          if (!this.finalized) this.emit(this.pongListeners, payload);
         },
         closeReceived: () => {
           if (this.readyStateValue === "open") this.readyStateValue = "closing";
@@ -507,6 +510,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   }
 
   private deliver(message: Message): void {
+    if (this.finalized) return; // dropped while the rest of a chunk was being parsed
     const isText = typeof message === "string";
     const typed = isText ? this.textListeners.length : this.binaryListeners.length;
     if (typed === 0 && this.messageListeners.length === 0) {
@@ -538,6 +542,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   }
 
   private deliverFragment(fragment: Fragment): void {
+    if (this.finalized) return;
     this.emit(this.fragmentListeners, fragment);
   }
 

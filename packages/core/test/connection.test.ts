@@ -69,7 +69,7 @@ describe("Connection: sending", () => {
     const results = await Promise.all([
       conn.send("Hello"),
       conn.send(bytes(1, 2, 3)),
-      conn.send(bytes(4).buffer),
+      conn.send(bytes(4).buffer as ArrayBuffer),
       conn.send(u16),
       conn.send(new DataView(backing.buffer, 1, 3)),
       conn.sendText("é"),
@@ -328,6 +328,51 @@ describe("Connection: receiving", () => {
   });
 });
 
+describe("Connection: re-entrancy", () => {
+  it("drop() inside a message handler: nothing more is delivered from the same chunk, and onClose comes last", async () => {
+    const { conn, peer } = withRawPeer("server");
+    const seen: string[] = [];
+    conn.onText((t) => {
+      seen.push(t);
+      if (t === "first") conn.drop(4000, "enough");
+    });
+    conn.onPing(() => void seen.push("ping"));
+    conn.onClose((code) => void seen.push(`close ${code}`));
+    conn.start();
+    peer.send(concatBytes([cframe({ opcode: 1, payload: "first" }), cframe({ opcode: 1, payload: "second" }), cframe({ opcode: 9, payload: "" })]));
+    await settle();
+    expect(seen).toEqual(["first", "close 4000"]);
+  });
+
+  it("drop() inside a fragment handler stops further fragments", async () => {
+    const { conn, peer } = withRawPeer("server");
+    const seen: number[] = [];
+    conn.onFragment((f) => {
+      seen.push(f.data.length);
+      conn.drop();
+    });
+    conn.start();
+    peer.send(concatBytes([cframe({ opcode: 2, fin: false, payload: "ab" }), cframe({ opcode: 0, payload: "c" })]));
+    await settle();
+    expect(seen).toEqual([2]);
+  });
+
+  it("close() inside a handler: later data in the same chunk is ignored, the handshake completes", async () => {
+    const { conn, peer } = withRawPeer("server");
+    const seen: string[] = [];
+    conn.onText((t) => {
+      seen.push(t);
+      void conn.close(1000, "stop");
+    });
+    conn.start();
+    peer.send(concatBytes([cframe({ opcode: 1, payload: "a" }), cframe({ opcode: 1, payload: "b" })]));
+    await settle();
+    peer.send(cframe({ opcode: 8, payload: closePayload(1000) }));
+    expect(await conn.closed).toEqual({ code: 1000, reason: "stop", wasClean: true });
+    expect(seen).toEqual(["a"]);
+  });
+});
+
 describe("Connection: closing", () => {
   it("close(): graceful handshake; both ends report the code once; transports closed", async () => {
     const { server, client, a, b } = connectionPair();
@@ -567,6 +612,40 @@ describe("Connection: backpressure", () => {
     conn.start();
     void conn.send("x");
     expect(await within(conn.drained())).not.toBe("timeout");
+  });
+
+  it("stream() with a highWaterMark below the transport's does not wait for a drain that never comes", async () => {
+    const { conn, peer } = withRawPeer("server");
+    conn.start();
+    const w = conn.stream("binary", { highWaterMark: 10 });
+    const done = (async () => {
+      for (let i = 0; i < 3; i++) await w.write(new Uint8Array(100));
+      return w.end(new Uint8Array(1));
+    })();
+    expect(await within(done)).toBe(true);
+    await settle();
+    expect(peer.frames().map((f) => [f.opcode, f.fin, f.payload.length])).toEqual([
+      [2, false, 100],
+      [0, false, 100],
+      [0, false, 100],
+      [0, true, 1],
+    ]);
+  });
+
+  it("stream() waits for the transport to drain when it is full", async () => {
+    const { conn, a, peer } = withRawPeer("server", {}, { highWaterMark: 50 });
+    conn.start();
+    a.stall();
+    const w = conn.stream("binary", { highWaterMark: 10 });
+    let wrote = false;
+    const first = w.write(new Uint8Array(100)).then(() => (wrote = true));
+    await settle();
+    expect(wrote).toBe(false);
+    a.unstall();
+    await first;
+    await w.end();
+    await settle();
+    expect(peer.frames().map((f) => f.payload.length)).toEqual([100, 0]);
   });
 
   it("maxBufferedAmount with backpressure 'close' drops with 1008", async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { encodeFrame, Opcode, type Role } from "../src/index.ts";
 import { chunkAt, decodeFrames, frame, Recorder, utf8 } from "./support/frames.ts";
 import { concatBytes } from "./support/memory-stream.ts";
+import { connectionPair } from "./support/peers.ts";
 
 type Msg = { kind: "text"; text: string } | { kind: "binary"; data: Uint8Array };
 
@@ -157,6 +158,48 @@ describe("property: arbitrary input never throws out of ProtocolState", () => {
         check(role, wire, cuts);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe("property: Connection pair over the memory stream", () => {
+  it("messages sent whole or streamed in pieces arrive in order, intact, in both directions", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(sender, messageArb(false), fc.boolean(), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 3 })), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 16, max: 4096 }),
+        async (ops, highWaterMark) => {
+          const { server, client } = connectionPair({}, {}, { highWaterMark });
+          server.start();
+          client.start();
+          const sends: Promise<boolean>[] = [];
+          for (const [from, m, streamed, splits] of ops) {
+            const conn = from === "client" ? client : server;
+            const payload = m.kind === "text" ? utf8(m.text) : m.data;
+            if (!streamed) {
+              sends.push(conn.send(m.kind === "text" ? m.text : m.data));
+              continue;
+            }
+            const points = [...new Set(splits.map((x) => Math.floor(x * payload.length)))].sort((a, b) => a - b);
+            const w = conn.stream(m.kind);
+            let last = 0;
+            for (const p of points) {
+              sends.push(w.write(payload.slice(last, p)));
+              last = p;
+            }
+            sends.push(w.end(payload.slice(last)));
+          }
+          expect((await Promise.all(sends)).every(Boolean)).toBe(true);
+          for (const [from, m] of ops) {
+            const receiver = from === "client" ? server : client;
+            const got = await receiver.read({ timeout: 1000 });
+            expect(got).toEqual(m.kind === "text" ? m.text : m.data);
+          }
+          await client.close();
+          expect((await server.closed).code).toBe(1000);
+        },
+      ),
+      { numRuns: 40 },
     );
   });
 });

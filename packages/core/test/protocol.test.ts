@@ -133,25 +133,6 @@ describe("ProtocolState: protocol rules → close with the right code", () => {
     }
   });
 
-  it("RSV1 allowed on the first frame of a data message once an extension allows it, never on continuations or control frames", () => {
-    const r = new Recorder({ role: "server" });
-    r.state.allowRsv1(true);
-    r.feed([cframe({ opcode: 2, rsv: 4, payload: bytes(1, 2) })]);
-    expect(r.delivered).toEqual([["binary", [1, 2]]]);
-    const cont = concatBytes([cframe({ opcode: 2, fin: false, rsv: 4, payload: "a" }), cframe({ opcode: 0, rsv: 4, payload: "b" })]);
-    const reason = (() => {
-      const s = new Recorder({ role: "server" });
-      s.state.allowRsv1(true);
-      s.feed([cont]);
-      return s.violations;
-    })();
-    expect(reason.map((v) => v[0])).toEqual([1002]);
-    const p = new Recorder({ role: "server" });
-    p.state.allowRsv1(true);
-    p.feed([cframe({ opcode: 9, rsv: 4, payload: "" })]);
-    expect(p.violations.map((v) => v[0])).toEqual([1002]);
-  });
-
   it("control frame longer than 125 bytes → 1002, 125 accepted", () => {
     for (const opcode of [8, 9, 10]) {
       expectFailure("server", cframe({ opcode, payload: new Uint8Array(126) }), 1002);

@@ -1,0 +1,19 @@
+/**
+ * The chat server on Bun: the page at "/", the chat service at "/chat" — the same modules as server.node.ts.
+ * PORT (default 8080); ENGINE=core (default) or ENGINE=runtime (Bun.serve's built-in WebSocket).
+ *   bun --conditions=@ws/source src/server.bun.ts
+ */
+import { serve, type Engine } from "@ws/bun";
+import { chatService } from "./chat-service.ts";
+import { pageHandler } from "./page.ts";
+
+const port = Number(process.env.PORT ?? process.argv[2] ?? 8080);
+const engine = (process.env.ENGINE ?? "core") as Engine;
+const server = await serve({ engine, port, services: { "/chat": chatService }, fetch: pageHandler, perMessageDeflate: true });
+console.log(`Listening on port ${server.port}`);
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void server.close().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,19 @@
+/**
+ * The chat server on Deno: the page at "/", the chat service at "/chat" — the same modules as server.node.ts.
+ * PORT (default 8080); ENGINE=core (default) or ENGINE=runtime (Deno.upgradeWebSocket).
+ *   deno run -A src/server.deno.ts
+ */
+import { serve, type Engine } from "@ws/deno";
+import { chatService } from "./chat-service.ts";
+import { pageHandler } from "./page.ts";
+
+const port = Number(Deno.env.get("PORT") ?? Deno.args[0] ?? 8080);
+const engine = (Deno.env.get("ENGINE") ?? "core") as Engine;
+const server = await serve({ engine, port, services: { "/chat": chatService }, fetch: pageHandler, perMessageDeflate: true });
+console.log(`Listening on port ${server.port}`);
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => {
+    void server.close().then(() => Deno.exit(0));
+  });
+}

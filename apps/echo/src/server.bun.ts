@@ -1,0 +1,24 @@
+/**
+ * The echo server on Bun: the same service module as server.node.ts. Port from argv[2] or PORT (default 9001);
+ * ENGINE=core (default: @ws/core over Bun's sockets) or ENGINE=runtime (Bun.serve's built-in WebSocket).
+ *   bun --conditions=@ws/source src/server.bun.ts
+ */
+import { serve, silentLogger, type Engine } from "@ws/bun";
+import { echoService } from "./echo-service.ts";
+
+const port = Number(process.argv[2] ?? process.env.PORT ?? 9001);
+const engine = (process.env.ENGINE ?? "core") as Engine;
+const server = await serve({
+  engine,
+  port,
+  hostname: process.env.HOST ?? "127.0.0.1",
+  services: { "/": echoService },
+  // compression on, as the conformance suite's 12.* and 13.* cases need (the runtime engine uses Bun's own)
+  perMessageDeflate: { threshold: Number(process.env.WS_DEFLATE_THRESHOLD ?? 0) },
+  // the conformance suite sends bad input on purpose: keep the log quiet unless asked
+  logger: process.env.WS_LOG ? undefined : silentLogger,
+});
+console.log(`Listening on port ${server.port}`);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => void server.close({ timeout: 1000 }).then(() => process.exit(0)));
+}

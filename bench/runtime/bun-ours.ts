@@ -1,0 +1,31 @@
+/**
+ * @ws/bun under test, on the engine named by BENCH_ENGINE: "core" (@ws/core's protocol over Bun's sockets) or
+ * "runtime" (Bun.serve's built-in WebSocket mapped onto the same Connection). Echo at "/", topics at
+ * "/broadcast". Run with bun from the bench folder.
+ */
+// everything from the adapter (it re-exports @ws/core), so there is one copy of the core
+import { defineService, serve, silentLogger } from "../../packages/bun/src/index.ts";
+
+const echo = defineService({
+  received(message, conn) {
+    void conn.send(message);
+  },
+});
+const broadcast = defineService({
+  connected(conn) {
+    conn.subscribe("bench");
+  },
+  received(message, conn) {
+    conn.publish("bench", message);
+  },
+});
+
+const server = await serve({
+  port: Number(process.env.PORT ?? 0),
+  hostname: "127.0.0.1",
+  engine: process.env.BENCH_ENGINE === "runtime" ? "runtime" : "core",
+  services: { "/": echo, "/broadcast": broadcast },
+  perMessageDeflate: process.env.BENCH_DEFLATE === "1",
+  logger: silentLogger,
+} as Parameters<typeof serve>[0]);
+console.log(`LISTENING ${server.port}`);

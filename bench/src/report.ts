@@ -1,0 +1,214 @@
+/** The Markdown report (bench/RESULTS.md) and the snippet for the project README. */
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { SCENARIO_ORDER, SCENARIOS, type ScenarioName } from "./scenarios.ts";
+import { BASELINE, BUILTIN, SERVERS, type Runtime } from "./servers.ts";
+
+export interface RunRecord {
+  time: string;
+  server: string;
+  label: string;
+  runtime: Runtime;
+  kind: "ours" | "peer" | "builtin" | "raw";
+  scenario: ScenarioName;
+  unit: string;
+  ok: boolean;
+  skipped?: string;
+  error?: string;
+  /** median over the measured windows */
+  value: number | null;
+  min: number | null;
+  max: number | null;
+  /** (max − min) / median, in % */
+  spreadPct: number | null;
+  /** payload MB/s one way (echo scenarios) */
+  mbPerSecond: number | null;
+  /** % of one core, median over the windows */
+  serverCpu: number | null;
+  generatorCpu: number | null;
+  checked: number;
+  checkErrors: string[];
+  extensions?: string;
+  memory?: { baselineRss: number; loadedRss: number; connections: number; bytesPerConnection: number };
+  repeats: number;
+  load: [number, number, number];
+}
+
+export interface ReportContext {
+  started: { time: string; load: [number, number, number] };
+  finished: { time: string; load: [number, number, number] };
+  options: { warmupMs: number; durationMs: number; repeats: number; sample: number };
+  pinned: boolean;
+  versions: Record<string, string>;
+}
+
+const nf = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+
+function formatValue(r: RunRecord): string {
+  if (r.value === null) return "—";
+  if (r.scenario === "large") return `${r.value.toFixed(1)}`;
+  return nf.format(r.value);
+}
+
+function ratio(r: RunRecord | undefined, base: RunRecord | undefined): string {
+  if (!r?.ok || !base?.ok || r.value === null || !base.value) return "—";
+  return `${(r.value / base.value).toFixed(2)}×`;
+}
+
+function cpuModel(): string {
+  try {
+    return /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1]?.trim() ?? "unknown CPU";
+  } catch {
+    return "unknown CPU";
+  }
+}
+
+function find(records: RunRecord[], server: string | null, scenario: ScenarioName): RunRecord | undefined {
+  return server ? records.find((r) => r.server === server && r.scenario === scenario) : undefined;
+}
+
+function cell(records: RunRecord[], r: RunRecord | undefined): string {
+  if (!r) return "";
+  if (r.skipped) return "n/a";
+  if (!r.ok) return "FAILED";
+  const base = find(records, BASELINE, r.scenario);
+  const x = r.server === BASELINE ? "" : ` (${ratio(r, base)})`;
+  return `${formatValue(r)}${x}`;
+}
+
+function serversIn(records: RunRecord[]): typeof SERVERS {
+  return SERVERS.filter((s) => records.some((r) => r.server === s.id));
+}
+
+/** The summary matrix: servers × scenarios, each cell the median and its ratio to ws + bufferutil. */
+export function summaryTable(records: RunRecord[], scenarios: ScenarioName[] = SCENARIO_ORDER): string {
+  const present = scenarios.filter((s) => records.some((r) => r.scenario === s));
+  const head = `| server | ${present.map((s) => `${s} (${SCENARIOS[s].unit})`).join(" | ")} |`;
+  const rule = `| --- | ${present.map(() => "---:").join(" | ")} |`;
+  const rows = serversIn(records)
+    .filter((def) => records.some((r) => r.server === def.id && !r.skipped))
+    .map((def) => `| ${def.label} | ${present.map((s) => cell(records, find(records, def.id, s))).join(" | ")} |`);
+  return [head, rule, ...rows].join("\n");
+}
+
+function scenarioTable(records: RunRecord[], scenario: ScenarioName): string {
+  const s = SCENARIOS[scenario];
+  const lines = [
+    `### ${scenario}: ${s.title}`,
+    "",
+    `| server | ${s.unit} | spread | × ws + bufferutil | × runtime's built-in | ${s.kind === "echo" ? "MB/s | " : ""}server CPU | generator CPU | checked |`,
+    `| --- | ---: | ---: | ---: | ---: | ${s.kind === "echo" ? "---: | " : ""}---: | ---: | ---: |`,
+  ];
+  for (const def of serversIn(records)) {
+    const r = find(records, def.id, scenario);
+    if (!r || r.skipped) continue;
+    const builtin = BUILTIN[def.runtime];
+    const cols = [
+      def.label,
+      r.ok ? formatValue(r) : `FAILED: ${r.error ?? ""}`,
+      r.spreadPct !== null ? `${r.spreadPct}%` : "—",
+      ratio(r, find(records, BASELINE, scenario)),
+      builtin && builtin !== def.id ? ratio(r, find(records, builtin, scenario)) : "—",
+      ...(s.kind === "echo" ? [r.mbPerSecond !== null ? String(r.mbPerSecond) : "—"] : []),
+      r.serverCpu !== null ? `${r.serverCpu}%` : "—",
+      r.generatorCpu !== null ? `${r.generatorCpu}%` : "—",
+      String(r.checked),
+    ];
+    lines.push(`| ${cols.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
+export function renderReport(records: RunRecord[], ctx: ReportContext): string {
+  const v = ctx.versions;
+  const busy = Math.max(ctx.started.load[0], ctx.finished.load[0]) > 0.7;
+  const out: string[] = [];
+  out.push("# Benchmark results");
+  out.push("");
+  out.push(
+    `Written by \`pnpm --filter @ws/bench bench\` (bench/src/run.ts), ${ctx.started.time.slice(0, 16).replace("T", " ")} – ${ctx.finished.time.slice(11, 16)} UTC. ` +
+      `How the numbers are made, and what they do not say: [bench/README.md](README.md).`,
+  );
+  out.push("");
+  out.push(
+    `- machine: ${availableParallelism()} cores (${cpuModel()}), loopback only; ` +
+      (ctx.pinned ? "server pinned to CPU 0, load generator to CPU 1 (one core each)" : "not pinned"),
+  );
+  out.push(`- versions: ${Object.entries(v).map(([k, x]) => `${k} ${x}`).join(", ")}`);
+  out.push(
+    `- each run: ${ctx.options.warmupMs} ms warm-up, then ${ctx.options.repeats} windows of ${ctx.options.durationMs} ms on the same connections; ` +
+      `the median window is shown, spread = (max − min) / median; idle memory is one run`,
+  );
+  out.push(
+    `- load average (1, 5, 15 min) before: ${ctx.started.load.join(", ")}; after: ${ctx.finished.load.join(", ")}` +
+      (busy
+        ? ". **The machine was not idle**: other work (tests of other packages) ran at the same time, so absolute numbers are low and noisy; compare ratios taken in the same run."
+        : ""),
+  );
+  out.push("- ratios: a server's median over ws + bufferutil's (or over its runtime's built-in server's) from the same run; higher is better, except idle memory (B/conn), where lower is better");
+  out.push("");
+  out.push("## Summary");
+  out.push("");
+  out.push(summaryTable(records));
+  out.push("");
+  out.push("## Per scenario");
+  for (const scenario of SCENARIO_ORDER) {
+    if (!records.some((r) => r.scenario === scenario && !r.skipped)) continue;
+    out.push("");
+    out.push(scenarioTable(records, scenario));
+  }
+  const idle = records.filter((r) => r.scenario === "idle" && r.memory);
+  if (idle.length) {
+    out.push("");
+    out.push("Idle memory detail (RSS with 100 warm connections → with 5,000 more):");
+    out.push("");
+    for (const r of idle) {
+      const m = r.memory!;
+      out.push(`- ${r.label}: ${(m.baselineRss / 2 ** 20).toFixed(1)} MiB → ${(m.loadedRss / 2 ** 20).toFixed(1)} MiB`);
+    }
+  }
+  const skipped = records.filter((r) => r.skipped);
+  const failed = records.filter((r) => !r.ok && !r.skipped);
+  if (skipped.length || failed.length) {
+    out.push("");
+    out.push("## Skipped and failed");
+    out.push("");
+    const groups = new Map<string, string[]>();
+    for (const r of skipped) {
+      const key = `${r.label}: ${r.skipped}`;
+      groups.set(key, [...(groups.get(key) ?? []), r.scenario]);
+    }
+    for (const [key, scenarios] of groups) out.push(`- skipped, ${key} (${scenarios.join(", ")})`);
+    for (const r of failed) out.push(`- FAILED, ${r.label} on ${r.scenario}: ${r.error ?? ""} ${r.checkErrors.slice(0, 2).join("; ")}`);
+  }
+  out.push("");
+  out.push("## Snippet for the project README");
+  out.push("");
+  out.push("```md");
+  out.push(readmeSnippet(records, ctx));
+  out.push("```");
+  out.push("");
+  return out.join("\n");
+}
+
+/** A short table of ours against ws + bufferutil (and the built-ins), for the project README. */
+export function readmeSnippet(records: RunRecord[], ctx: ReportContext): string {
+  const ours = SERVERS.filter((s) => s.kind === "ours" && records.some((r) => r.server === s.id && r.ok));
+  const scenarios = SCENARIO_ORDER.filter((s) => records.some((r) => r.scenario === s && r.ok));
+  const lines = [
+    `Throughput against \`ws\` 8 with \`bufferutil\` on Node (ratio of medians, higher is better; idle memory: lower is better),`,
+    `${availableParallelism()}-core machine, server and load generator on one core each, loopback; load average ${ctx.started.load[0]} at the start. Full table and method: bench/RESULTS.md.`,
+    "",
+    `| | ${scenarios.join(" | ")} |`,
+    `| --- | ${scenarios.map(() => "---:").join(" | ")} |`,
+  ];
+  for (const def of ours) {
+    lines.push(`| ${def.label} | ${scenarios.map((s) => ratio(find(records, def.id, s), find(records, BASELINE, s))).join(" | ")} |`);
+  }
+  for (const id of ["bun-builtin", "deno-builtin", "crossws-node"]) {
+    const def = SERVERS.find((s) => s.id === id)!;
+    if (!records.some((r) => r.server === id && r.ok)) continue;
+    lines.push(`| ${def.label} | ${scenarios.map((s) => ratio(find(records, id, s), find(records, BASELINE, s))).join(" | ")} |`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,365 @@
+/**
+ * The benchmark: starts each server as a child process, drives it with the load generator (another child
+ * process), and writes a JSON line per run and a Markdown report.
+ *
+ *   node bench/dist/run.js [--scenarios small,medium] [--servers ours-node,ws-bufferutil] [--duration 2000]
+ *                          [--warmup 1500] [--repeats 3] [--quick] [--merge] [--no-pin] [--list]
+ *                          [--out results/latest.jsonl] [--md RESULTS.md] [--cpu-prof DIR]
+ *
+ * On a 2-core machine the server is pinned to CPU 0 and the generator to CPU 1 (taskset), so each gets one core.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import type { GeneratorConfig, GeneratorResult } from "./generator.ts";
+import { loadAverage, median, round, sleep } from "./proc.ts";
+import { renderReport, type RunRecord } from "./report.ts";
+import { SCENARIO_ORDER, SCENARIOS, type ScenarioName } from "./scenarios.ts";
+import { BENCH_DIR, runsScenario, SERVERS, type ServerDef } from "./servers.ts";
+
+export interface BenchOptions {
+  scenarios: ScenarioName[];
+  servers: string[];
+  warmupMs: number;
+  durationMs: number;
+  repeats: number;
+  sample: number;
+  pin: boolean;
+  /** JSON lines are written here (null: nowhere) */
+  out: string | null;
+  /** the Markdown report (null: none) */
+  md: string | null;
+  /** keep the records of other (server, scenario) pairs already in `out` */
+  merge: boolean;
+  /** sizes for a smoke run */
+  connections?: number;
+  settleMs?: number;
+  inFlight?: number;
+  /** start our Node server with --cpu-prof, profiles into this folder */
+  cpuProf?: string;
+  log: (line: string) => void;
+  /** called with each record as soon as its run ends */
+  onRecord?: (record: RunRecord) => void;
+}
+
+export function defaultOptions(): BenchOptions {
+  return {
+    scenarios: [...SCENARIO_ORDER],
+    servers: SERVERS.map((s) => s.id),
+    warmupMs: 1500,
+    durationMs: 2000,
+    repeats: 3,
+    sample: 256,
+    pin: true,
+    out: join(BENCH_DIR, "results/latest.jsonl"),
+    md: join(BENCH_DIR, "RESULTS.md"),
+    merge: false,
+    log: (line) => console.error(line),
+  };
+}
+
+function parseArgs(argv: string[]): BenchOptions & { list: boolean } {
+  const o = { ...defaultOptions(), list: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    switch (a) {
+      case "--scenarios":
+        o.scenarios = value().split(",") as ScenarioName[];
+        for (const s of o.scenarios) if (!SCENARIOS[s]) throw new Error(`unknown scenario ${s} (${SCENARIO_ORDER.join(", ")})`);
+        break;
+      case "--servers":
+        o.servers = value().split(",");
+        for (const s of o.servers) if (!SERVERS.some((d) => d.id === s)) throw new Error(`unknown server ${s} (${SERVERS.map((d) => d.id).join(", ")})`);
+        break;
+      case "--warmup":
+        o.warmupMs = Number(value());
+        break;
+      case "--duration":
+        o.durationMs = Number(value());
+        break;
+      case "--repeats":
+        o.repeats = Number(value());
+        break;
+      case "--sample":
+        o.sample = Number(value());
+        break;
+      case "--quick":
+        o.warmupMs = 500;
+        o.durationMs = 1000;
+        o.repeats = 2;
+        break;
+      case "--no-pin":
+        o.pin = false;
+        break;
+      case "--merge":
+        o.merge = true;
+        break;
+      case "--out":
+        o.out = resolve(value());
+        break;
+      case "--md":
+        o.md = value() === "-" ? null : resolve(argv[i]!);
+        break;
+      case "--cpu-prof":
+        o.cpuProf = resolve(value());
+        break;
+      case "--list":
+        o.list = true;
+        break;
+      case "--help":
+      case "-h":
+        console.log(readFileSync(new URL(import.meta.url), "utf8").split("*/")[0]);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown option ${a}`);
+    }
+  }
+  return o;
+}
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  exited: Promise<void>;
+}
+
+function pinned(pin: boolean, cpu: number, cmd: string, args: string[]): [string, string[]] {
+  return pin ? ["taskset", ["-c", String(cpu), cmd, ...args]] : [cmd, args];
+}
+
+function canPin(): boolean {
+  return availableParallelism() >= 2 && spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+}
+
+async function startServer(def: ServerDef, deflate: boolean, o: BenchOptions): Promise<Running | { unavailable: string }> {
+  const command = def.command();
+  if ("unavailable" in command) return command;
+  let args = command.args;
+  if (o.cpuProf && def.id === "ours-node") {
+    mkdirSync(o.cpuProf, { recursive: true });
+    args = ["--cpu-prof", "--cpu-prof-dir", o.cpuProf, ...args];
+  }
+  const [cmd, argv] = pinned(o.pin, 0, command.cmd, args);
+  const child = spawn(cmd, argv, {
+    cwd: BENCH_DIR,
+    env: { ...process.env, ...command.env, PORT: "0", BENCH_DEFLATE: deflate ? "1" : "0" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`${def.id} did not start within 30 s: ${stderr}`)), 30_000);
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /LISTENING (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${def.id} exited (${code ?? signal}) before listening: ${stderr.trim()}`));
+    });
+  });
+  return { child, port, exited };
+}
+
+async function stopServer(r: Running): Promise<void> {
+  r.child.kill("SIGTERM");
+  const killed = await Promise.race([r.exited.then(() => true), sleep(3000).then(() => false)]);
+  if (!killed) {
+    r.child.kill("SIGKILL");
+    await r.exited;
+  }
+}
+
+function runGenerator(cfg: GeneratorConfig, pin: boolean): Promise<GeneratorResult> {
+  const script = join(BENCH_DIR, "dist/generator.js");
+  if (!existsSync(script)) return Promise.resolve(failed(`${script} is not built (pnpm --filter @ws/bench build)`));
+  const [cmd, args] = pinned(pin, 1, process.execPath, [script, JSON.stringify(cfg)]);
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+    child.once("exit", (code) => {
+      const line = out.trim().split("\n").pop() ?? "";
+      try {
+        resolve(JSON.parse(line) as GeneratorResult);
+      } catch {
+        resolve(failed(`generator exited ${code} without a result: ${err.trim() || out.trim()}`));
+      }
+    });
+  });
+}
+
+function failed(error: string): GeneratorResult {
+  return { ok: false, error, windows: [], checked: 0, checkErrors: [error] };
+}
+
+function toRecord(def: ServerDef, scenario: ScenarioName, r: GeneratorResult, note?: string): RunRecord {
+  const s = SCENARIOS[scenario];
+  const rates = r.windows.map((w) => w.rate);
+  const value = rates.length ? median(rates) : null;
+  const serverCpus = r.windows.map((w) => w.serverCpu).filter((x): x is number => x !== null);
+  return {
+    time: new Date().toISOString(),
+    server: def.id,
+    label: def.label,
+    runtime: def.runtime,
+    kind: def.kind,
+    scenario,
+    unit: s.unit,
+    ok: r.ok && !r.skipped,
+    skipped: r.skipped ?? note,
+    error: r.ok ? undefined : r.error,
+    value: r.ok && !r.skipped && value !== null ? round(value, value < 100 ? 2 : 0) : null,
+    min: rates.length ? round(Math.min(...rates), 2) : null,
+    max: rates.length ? round(Math.max(...rates), 2) : null,
+    spreadPct: rates.length > 1 && value ? round(((Math.max(...rates) - Math.min(...rates)) / value) * 100, 1) : null,
+    mbPerSecond: r.windows.length && s.kind === "echo" ? round(median(r.windows.map((w) => w.bytesPerSecond)) / 1e6, 1) : null,
+    serverCpu: serverCpus.length ? round(median(serverCpus)) : null,
+    generatorCpu: r.windows.length && s.kind !== "idle" ? round(median(r.windows.map((w) => w.generatorCpu))) : null,
+    checked: r.checked,
+    checkErrors: r.checkErrors,
+    extensions: r.extensions || undefined,
+    memory: r.memory,
+    repeats: r.windows.length,
+    load: loadAverage(),
+  };
+}
+
+function skippedRecord(def: ServerDef, scenario: ScenarioName, reason: string): RunRecord {
+  return toRecord(def, scenario, { ok: true, skipped: reason, windows: [], checked: 0, checkErrors: [] });
+}
+
+/** Runs every selected (server, scenario) pair; returns the records. */
+export async function runBenchmark(o: BenchOptions): Promise<RunRecord[]> {
+  const pin = o.pin && canPin();
+  const started = { time: new Date().toISOString(), load: loadAverage() };
+  o.log(`load average before: ${started.load.join(" ")}${pin ? "; server on CPU 0, generator on CPU 1" : "; not pinned"}`);
+  if (o.out) {
+    mkdirSync(dirname(o.out), { recursive: true });
+    if (!o.merge) writeFileSync(o.out, "");
+  }
+  const previous = o.merge && o.out && existsSync(o.out) ? readRecords(o.out) : [];
+  const records: RunRecord[] = [];
+  const servers = SERVERS.filter((s) => o.servers.includes(s.id));
+  for (const def of servers) {
+    for (const scenario of SCENARIO_ORDER.filter((s) => o.scenarios.includes(s))) {
+      if (!runsScenario(def, scenario)) continue;
+      const s = SCENARIOS[scenario];
+      let record: RunRecord;
+      let running: Running | { unavailable: string } | undefined;
+      try {
+        running = await startServer(def, s.deflate, o);
+        if ("unavailable" in running) {
+          record = skippedRecord(def, scenario, running.unavailable);
+        } else {
+          const cfg: GeneratorConfig = {
+            scenario,
+            host: "127.0.0.1",
+            port: running.port,
+            raw: def.kind === "raw",
+            serverPid: running.child.pid!,
+            warmupMs: o.warmupMs,
+            durationMs: o.durationMs,
+            repeats: s.kind === "idle" ? 1 : o.repeats,
+            sample: o.sample,
+            connections: o.connections !== undefined ? Math.min(o.connections, s.connections) : undefined,
+            inFlight: o.inFlight !== undefined ? Math.min(o.inFlight, s.inFlight) : undefined,
+            settleMs: o.settleMs,
+          };
+          record = toRecord(def, scenario, await runGenerator(cfg, pin));
+        }
+      } catch (e) {
+        record = toRecord(def, scenario, failed(e instanceof Error ? e.message : String(e)));
+      } finally {
+        if (running && !("unavailable" in running)) await stopServer(running);
+      }
+      records.push(record);
+      o.log(describe(record));
+      if (o.out) appendFileSync(o.out, JSON.stringify(record) + "\n");
+      o.onRecord?.(record);
+    }
+  }
+  const finished = { time: new Date().toISOString(), load: loadAverage() };
+  o.log(`load average after: ${finished.load.join(" ")}`);
+  if (o.md) {
+    const all = o.merge ? [...previous.filter((p) => !records.some((r) => r.server === p.server && r.scenario === p.scenario)), ...records] : records;
+    writeFileSync(o.md, renderReport(all, { started, finished, options: o, pinned: pin, versions: versions() }));
+    o.log(`report: ${o.md}`);
+  }
+  return records;
+}
+
+export function readRecords(path: string): RunRecord[] {
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as RunRecord);
+}
+
+function describe(r: RunRecord): string {
+  const head = `${r.scenario.padEnd(10)} ${r.label.padEnd(32)}`;
+  if (r.skipped) return `${head} skipped: ${r.skipped}`;
+  if (!r.ok) return `${head} FAILED: ${r.error}`;
+  const spread = r.spreadPct !== null ? ` ±${r.spreadPct}%` : "";
+  const cpu = r.serverCpu !== null ? `  server ${r.serverCpu}% cpu` : "";
+  const gen = r.generatorCpu !== null ? `  generator ${r.generatorCpu}% cpu` : "";
+  return `${head} ${String(r.value).padStart(10)} ${r.unit}${spread}${cpu}${gen}  (${r.checked} checked)`;
+}
+
+function versions(): Record<string, string> {
+  const v: Record<string, string> = { node: process.version };
+  for (const def of SERVERS) {
+    if (def.runtime === "node" || v[def.runtime]) continue;
+    const command = def.command();
+    if ("unavailable" in command) continue;
+    const r = spawnSync(command.cmd, ["--version"], { encoding: "utf8" });
+    if (r.status === 0) v[def.runtime] = r.stdout.split("\n")[0]!.trim();
+  }
+  for (const pkg of ["ws", "crossws", "bufferutil"]) {
+    try {
+      const json = JSON.parse(readFileSync(join(BENCH_DIR, "node_modules", pkg, "package.json"), "utf8")) as { version: string };
+      v[pkg] = json.version;
+    } catch {
+      // not installed
+    }
+  }
+  return v;
+}
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname);
+if (isMain) {
+  const o = parseArgs(process.argv.slice(2));
+  if (o.list) {
+    for (const def of SERVERS) {
+      const c = def.command();
+      console.log(`${def.id.padEnd(20)} ${def.label.padEnd(34)} ${"unavailable" in c ? `unavailable: ${c.unavailable}` : "available"}`);
+    }
+    process.exit(0);
+  }
+  o.onRecord = (r) => process.stdout.write(JSON.stringify(r) + "\n");
+  runBenchmark(o).then(
+    (records) => {
+      const failures = records.filter((r) => !r.ok && !r.skipped);
+      process.exit(failures.length ? 1 : 0);
+    },
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}

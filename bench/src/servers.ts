@@ -1,0 +1,90 @@
+/**
+ * The servers under test and how to start each as a child process. Every server prints `LISTENING <port>` once
+ * it accepts connections; it serves an echo at "/" and a broadcast at "/broadcast" (not the raw echoes), and
+ * turns on permessage-deflate when BENCH_DEFLATE=1.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SCENARIOS, type ScenarioName } from "./scenarios.ts";
+
+export type Runtime = "node" | "bun" | "deno";
+
+export interface ServerDef {
+  id: string;
+  label: string;
+  runtime: Runtime;
+  /** ours, a peer library, the runtime's built-in server, or the raw TCP ceiling */
+  kind: "ours" | "peer" | "builtin" | "raw";
+  /** the command, or why this server cannot run here */
+  command(): { cmd: string; args: string[]; env?: Record<string, string> } | { unavailable: string };
+}
+
+/** bench/ (this file lives in bench/src or bench/dist). */
+export const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const ROOT_DIR = resolve(BENCH_DIR, "..");
+
+/** The real bun and deno executables (the node_modules/.bin shims would put a wrapper process in between). */
+function runtimeBinary(runtime: "bun" | "deno"): string | null {
+  const candidates =
+    runtime === "bun"
+      ? [join(ROOT_DIR, "node_modules/bun/bin/bun.exe"), join(ROOT_DIR, "node_modules/.bin/bun")]
+      : [join(ROOT_DIR, "node_modules/deno/deno"), join(ROOT_DIR, "node_modules/.bin/deno")];
+  return candidates.find((c) => existsSync(c)) ?? null;
+}
+
+function nodeServer(file: string, env?: Record<string, string>): ServerDef["command"] {
+  return () => {
+    const path = join(BENCH_DIR, "dist/servers", file);
+    if (!existsSync(path)) return { unavailable: `${path} is not built (pnpm --filter @ws/bench build)` };
+    return { cmd: process.execPath, args: [path], env };
+  };
+}
+
+function runtimeServer(runtime: "bun" | "deno", file: string, env?: Record<string, string>, needs?: string): ServerDef["command"] {
+  return () => {
+    const bin = runtimeBinary(runtime);
+    if (!bin) return { unavailable: `no ${runtime} binary in node_modules (a devDependency of the workspace root)` };
+    if (needs) {
+      const problem = adapterProblem(needs);
+      if (problem) return { unavailable: problem };
+    }
+    const script = join(BENCH_DIR, "runtime", file);
+    const args = runtime === "bun" ? ["--conditions=@ws/source", script] : ["run", "-A", "--quiet", "--no-check", "--config", join(ROOT_DIR, "packages/deno/deno.json"), script];
+    return { cmd: bin, args, env };
+  };
+}
+
+/** Why our adapter for a runtime cannot be benchmarked yet (its serve() with engines is not there), or null. */
+function adapterProblem(pkg: string): string | null {
+  const index = join(ROOT_DIR, "packages", pkg, "src/index.ts");
+  if (!existsSync(index)) return `@ws/${pkg} has no src/index.ts yet`;
+  const source = readFileSync(index, "utf8");
+  if (!/\bserve\b/.test(source)) return `@ws/${pkg} does not export serve() yet`;
+  return null;
+}
+
+export const SERVERS: ServerDef[] = [
+  { id: "ours-node", label: "@ws/node", runtime: "node", kind: "ours", command: nodeServer("ours-node.js") },
+  { id: "ws-bufferutil", label: "ws + bufferutil", runtime: "node", kind: "peer", command: nodeServer("ws-node.js") },
+  { id: "ws", label: "ws (pure JS)", runtime: "node", kind: "peer", command: nodeServer("ws-node.js", { WS_NO_BUFFER_UTIL: "1" }) },
+  { id: "crossws-node", label: "crossws (node)", runtime: "node", kind: "peer", command: nodeServer("crossws-node.js") },
+  { id: "raw-node", label: "raw TCP echo (node)", runtime: "node", kind: "raw", command: nodeServer("raw-node.js") },
+  { id: "bun-builtin", label: "Bun.serve (built-in)", runtime: "bun", kind: "builtin", command: runtimeServer("bun", "bun-builtin.ts") },
+  { id: "ours-bun-core", label: "@ws/bun core", runtime: "bun", kind: "ours", command: runtimeServer("bun", "bun-ours.ts", { BENCH_ENGINE: "core" }, "bun") },
+  { id: "ours-bun-runtime", label: "@ws/bun runtime", runtime: "bun", kind: "ours", command: runtimeServer("bun", "bun-ours.ts", { BENCH_ENGINE: "runtime" }, "bun") },
+  { id: "raw-bun", label: "raw TCP echo (bun)", runtime: "bun", kind: "raw", command: runtimeServer("bun", "bun-raw.ts") },
+  { id: "deno-builtin", label: "Deno.upgradeWebSocket (built-in)", runtime: "deno", kind: "builtin", command: runtimeServer("deno", "deno-builtin.ts") },
+  { id: "ours-deno-core", label: "@ws/deno core", runtime: "deno", kind: "ours", command: runtimeServer("deno", "deno-ours.ts", { BENCH_ENGINE: "core" }, "deno") },
+  { id: "ours-deno-runtime", label: "@ws/deno runtime", runtime: "deno", kind: "ours", command: runtimeServer("deno", "deno-ours.ts", { BENCH_ENGINE: "runtime" }, "deno") },
+  { id: "raw-deno", label: "raw TCP echo (deno)", runtime: "deno", kind: "raw", command: runtimeServer("deno", "deno-raw.ts") },
+];
+
+/** The reference every ratio is taken against, and each runtime's own built-in server. */
+export const BASELINE = "ws-bufferutil";
+export const BUILTIN: Record<Runtime, string | null> = { node: null, bun: "bun-builtin", deno: "deno-builtin" };
+
+/** Whether a server takes part in a scenario (raw echoes only where they can stand in). */
+export function runsScenario(server: ServerDef, scenario: ScenarioName): boolean {
+  return server.kind !== "raw" || SCENARIOS[scenario].rawCeiling;
+}

@@ -1,0 +1,77 @@
+/**
+ * Smoke run of the benchmark: every server starts, a few hundred messages flow and a sample of replies is
+ * checked byte for byte. It asserts correctness only, never a speed. Runs the built generator and Node servers
+ * (dist/), as the benchmark does: turbo builds them before the tests.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { RunRecord } from "../src/report.ts";
+import { defaultOptions, runBenchmark, type BenchOptions } from "../src/run.ts";
+import { SCENARIO_ORDER } from "../src/scenarios.ts";
+import { BENCH_DIR, SERVERS } from "../src/servers.ts";
+
+function smoke(overrides: Partial<BenchOptions>): BenchOptions {
+  return {
+    ...defaultOptions(),
+    warmupMs: 100,
+    durationMs: 250,
+    settleMs: 200,
+    repeats: 1,
+    sample: 32,
+    connections: 4,
+    inFlight: 4,
+    pin: false,
+    out: null,
+    md: null,
+    log: () => {},
+    ...overrides,
+  };
+}
+
+/** A server may be skipped only for a reason outside this package (a runtime or adapter not there). */
+function acceptable(r: RunRecord): boolean {
+  if (r.skipped) return r.kind !== "peer" && !r.server.endsWith("-node");
+  return r.ok;
+}
+
+function explain(records: RunRecord[]): string {
+  return records
+    .filter((r) => !acceptable(r))
+    .map((r) => `${r.server}/${r.scenario}: ${r.error ?? r.skipped} ${r.checkErrors.join("; ")}`)
+    .join("\n");
+}
+
+describe("benchmark smoke run", () => {
+  it("is built", () => {
+    expect(existsSync(join(BENCH_DIR, "dist/generator.js"))).toBe(true);
+    expect(existsSync(join(BENCH_DIR, "dist/servers/ours-node.js"))).toBe(true);
+  });
+
+  it("every server starts, echoes and broadcasts correctly", async () => {
+    const records = await runBenchmark(smoke({ scenarios: ["small", "broadcast"], servers: SERVERS.map((s) => s.id) }));
+    expect(explain(records)).toBe("");
+    for (const r of records.filter((r) => r.ok)) {
+      expect(r.checked, `${r.server}/${r.scenario}`).toBeGreaterThan(0);
+      expect(r.value, `${r.server}/${r.scenario}`).toBeGreaterThan(0);
+    }
+    // the Node servers are always there
+    for (const id of ["ours-node", "ws-bufferutil", "ws", "crossws-node", "raw-node"]) {
+      expect(records.find((r) => r.server === id && r.scenario === "small")?.ok, id).toBe(true);
+    }
+  });
+
+  it("every scenario runs against @ws/node and ws", async () => {
+    const records = await runBenchmark(smoke({ scenarios: [...SCENARIO_ORDER], servers: ["ours-node", "ws-bufferutil"], connections: 8 }));
+    expect(explain(records)).toBe("");
+    expect(records).toHaveLength(SCENARIO_ORDER.length * 2);
+    for (const r of records) {
+      expect(r.ok, `${r.server}/${r.scenario}`).toBe(true);
+      expect(r.checked, `${r.server}/${r.scenario}`).toBeGreaterThan(0);
+    }
+    const compressed = records.find((r) => r.server === "ours-node" && r.scenario === "compressed")!;
+    expect(compressed.extensions).toContain("permessage-deflate");
+    const idle = records.find((r) => r.server === "ours-node" && r.scenario === "idle")!;
+    expect(idle.memory?.connections).toBe(8);
+  });
+});

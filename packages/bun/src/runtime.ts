@@ -1,0 +1,175 @@
+/**
+ * The runtime engine on Bun: Bun.serve's built-in WebSocket (server.upgrade + the `websocket` handlers) mapped
+ * onto the Connection API. For people who already run `Bun.serve`:
+ *
+ *   const ws = bunWebSocket({ services: { "/chat": chat } });
+ *   Bun.serve({
+ *     websocket: ws.websocket,
+ *     async fetch(req, server) {
+ *       const answer = await ws.upgrade(req, server);   // null: not a WebSocket request
+ *       return answer === null ? new Response("hello") : answer;
+ *     },
+ *   });
+ */
+import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import type { Connection, SendData, ServerOptions, Service, UpgradeRequest } from "@ws/core";
+import {
+  MappedConnection,
+  RuntimeServerState,
+  refusalResponse,
+  upgradeRequestFrom,
+  type RuntimeDecision,
+  type RuntimeSocket,
+} from "./mapped.ts";
+
+const ENGINE = "Bun.serve";
+
+/** What rides on each Bun ServerWebSocket from upgrade to close. */
+export interface BunSocketData {
+  request: UpgradeRequest;
+  decision: Extract<RuntimeDecision, { ok: true }>;
+  conn: MappedConnection | null;
+}
+
+/**
+ * Server options. `perMessageDeflate` turns Bun's own permessage-deflate on or off; Bun negotiates its parameters
+ * itself, so the parameters of core's PerMessageDeflateOptions do not apply (a warning says so).
+ */
+export type BunWebSocketOptions = ServerOptions;
+
+export interface BunWebSocket {
+  /** pass as Bun.serve's `websocket` option */
+  readonly websocket: WebSocketHandler<BunSocketData>;
+  /**
+   * Call from Bun.serve's fetch: `null` when the request is not a WebSocket upgrade (answer it yourself),
+   * `undefined` when it was upgraded (return nothing to Bun), a Response when the upgrade was refused.
+   */
+  upgrade(request: Request, server: Server<BunSocketData>): Promise<Response | undefined | null>;
+  readonly connections: ReadonlySet<Connection<unknown>>;
+  readonly connectionCount: number;
+  register(path: string, service: Service<unknown>): void;
+  unregister(path: string): boolean;
+  publish(topic: string, message: SendData): number;
+  subscriberCount(topic: string): number;
+  /** graceful: 1001 Going Away to every connection, wait up to `timeout` ms, drop the rest */
+  close(options?: { code?: number; reason?: string; timeout?: number }): Promise<void>;
+}
+
+function plainBytes(data: Uint8Array): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** True for a request that asks for a WebSocket upgrade (it may still be refused). */
+export function isWebSocketRequest(request: Request): boolean {
+  return /(^|,)\s*websocket\s*(,|$)/i.test(request.headers.get("upgrade") ?? "");
+}
+
+/** Builds the handlers and the upgrade step for Bun.serve. */
+export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
+  const state = new RuntimeServerState(options, ENGINE);
+  let bunServer: Server<BunSocketData> | null = null;
+  const maxPayload = Math.min(0xffffffff, options.maxMessageSize ?? 100 * 1024 * 1024);
+
+  const socketFor = (ws: ServerWebSocket<BunSocketData>): RuntimeSocket => ({
+    engineName: ENGINE,
+    sendText: (text) => ws.sendText(text) !== 0,
+    sendBinary: (bytes) => ws.sendBinary(bytes) !== 0,
+    close: (code, reason) => ws.close(code, reason),
+    terminate: () => ws.terminate(),
+    get bufferedAmount() {
+      return ws.getBufferedAmount();
+    },
+    hasDrainEvent: true,
+    ping: (data) => void ws.ping(data),
+    pong: (data) => void ws.pong(data),
+    pause: () => ws.pause(),
+    resume: () => ws.resume(),
+    // Bun's native topics: a published message is framed once, in Bun
+    subscribe: (topic) => void ws.subscribe(topic),
+    unsubscribe: (topic) => void ws.unsubscribe(topic),
+    publish: (topic, message) => {
+      const count = bunServer?.subscriberCount(topic) ?? 0;
+      const others = count - (ws.isSubscribed(topic) ? 1 : 0);
+      if (others <= 0) return 0;
+      ws.publish(topic, typeof message === "string" ? message : toBufferSource(message));
+      return others;
+    },
+  });
+
+  const websocket: WebSocketHandler<BunSocketData> = {
+    open(ws) {
+      const { decision, request } = ws.data;
+      const settings = state.settingsFor(decision.service, false);
+      const conn = new MappedConnection(socketFor(ws), request, decision.protocol, settings, state.logger);
+      ws.data.conn = conn;
+      state.open(conn, decision.service, decision.data);
+    },
+    message(ws, message) {
+      ws.data.conn?.handleMessage(typeof message === "string" ? message : plainBytes(message));
+    },
+    drain(ws) {
+      ws.data.conn?.handleDrain();
+    },
+    close(ws, code, reason) {
+      ws.data.conn?.handleClose(code, reason);
+    },
+    ping(ws, data) {
+      ws.data.conn?.handlePing(plainBytes(data));
+    },
+    pong(ws, data) {
+      ws.data.conn?.handlePong(plainBytes(data));
+    },
+    maxPayloadLength: maxPayload,
+    // keepalive is the connection's own (connectionTimeout, per service), as in core; the send-buffer limit too
+    idleTimeout: 0,
+    sendPings: false,
+    backpressureLimit: 0xffffffff,
+    closeOnBackpressureLimit: false,
+    perMessageDeflate: Boolean(options.perMessageDeflate),
+  };
+  if (typeof options.perMessageDeflate === "object" && Object.keys(options.perMessageDeflate).length > 0) {
+    state.logger.warn(`${ENGINE}: permessage-deflate parameters are Bun's own; ${Object.keys(options.perMessageDeflate).join(", ")} not applied`);
+  }
+
+  return {
+    websocket,
+    async upgrade(request, server) {
+      bunServer = server;
+      if (!isWebSocketRequest(request)) return null;
+      const address = server.requestIP(request);
+      const upgradeRequest = upgradeRequestFrom(request, address?.address, address?.port);
+      const decision = await state.decide(upgradeRequest);
+      if (!decision.ok) return refusalResponse(decision);
+      const headers: Record<string, string> = { ...decision.headers };
+      // with no header, Bun would answer with the client's first subprotocol: an empty one makes it answer none
+      headers["Sec-WebSocket-Protocol"] = decision.protocol ?? "";
+      const data: BunSocketData = { request: upgradeRequest, decision, conn: null };
+      if (!server.upgrade(request, { headers, data })) {
+        return refusalResponse({ status: 400, reason: "Bun refused the upgrade request" });
+      }
+      return undefined;
+    },
+    get connections() {
+      return state.connections as ReadonlySet<unknown> as ReadonlySet<Connection<unknown>>;
+    },
+    get connectionCount() {
+      return state.connections.size;
+    },
+    register: (path, service) => state.register(path, service, ENGINE),
+    unregister: (path) => state.router.unregister(path),
+    publish(topic, message) {
+      if (!bunServer) return 0;
+      const count = bunServer.subscriberCount(topic);
+      if (count > 0) bunServer.publish(topic, typeof message === "string" ? message : toBufferSource(message));
+      return count;
+    },
+    subscriberCount: (topic) => bunServer?.subscriberCount(topic) ?? 0,
+    close: (closeOptions) => state.close(closeOptions),
+  };
+}
+
+function toBufferSource(message: Exclude<SendData, string>): Uint8Array {
+  if (message instanceof Uint8Array) return message;
+  if (message instanceof ArrayBuffer) return new Uint8Array(message);
+  return new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+}

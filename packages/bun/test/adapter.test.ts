@@ -1,0 +1,32 @@
+/**
+ * @ws/bun inside Bun: test/fixtures/checks.ts runs both engines (serve, the Bun client, topics, register,
+ * ping, fragment streaming, graceful close) and reports each check; what the runtime engine cannot do must
+ * fail with UnsupportedError, exactly where the README's feature table says so.
+ */
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const here = resolve(import.meta.dirname);
+const BUN = join(dirname(createRequire(import.meta.url).resolve("bun/package.json")), "bin/bun.exe");
+
+function runInBun(args: string[]): string {
+  const r = spawnSync(BUN, ["--conditions=@ws/source", ...args], { cwd: resolve(here, ".."), encoding: "utf8", timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`bun exited ${r.status}: ${r.stderr}`);
+  return r.stdout.trim().split("\n").at(-1)!;
+}
+
+describe("@ws/bun on Bun", () => {
+  it("passes every adapter check on both engines; the runtime engine refuses fragment streaming with UnsupportedError", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/checks.ts"), "@ws/bun"])) as Array<{ name: string; ok: boolean; error?: string }>;
+    expect(results.length).toBe(12);
+    const failed = results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`);
+    expect(failed).toEqual(["runtime: fragment streaming (stream(), onFragment): UNSUPPORTED"]);
+  });
+
+  it("gets a fresh buffer for each Bun.listen data callback (so the bytes need no copy)", () => {
+    const [sent, received] = runInBun([join(here, "fixtures/data-buffers.ts")]).split(" ");
+    expect(received).toBe(sent);
+  });
+});

@@ -1,0 +1,46 @@
+/** The Deno client: Deno.connect / Deno.connectTls → ByteStream → core's client handshake, on the same Connection API. */
+import * as zlib from "node:zlib";
+import { connectOverStream, zlibCodec, type ClientOptions, type Connection, type ZlibModule } from "@ws/core";
+import { DenoConnStream } from "./byte-stream.ts";
+
+export interface DenoClientOptions extends ClientOptions {
+  /** `ws`'s name for maxMessageSize */
+  maxPayload?: number;
+  /** TLS options for wss:// (Deno.connectTls's: caCerts, ...) */
+  tls?: { caCerts?: string[] };
+}
+
+const codec = zlibCodec(zlib as unknown as ZlibModule);
+
+/** Opens a WebSocket connection; resolves once the opening handshake has succeeded. */
+export async function connect(url: string | URL, options: DenoClientOptions = {}): Promise<Connection> {
+  const u = new URL(url);
+  const secure = u.protocol === "wss:" || u.protocol === "https:";
+  if (!secure && u.protocol !== "ws:" && u.protocol !== "http:") throw new SyntaxError(`unsupported URL scheme ${u.protocol}`);
+  const hostname = u.hostname.replace(/^\[|\]$/g, "");
+  const port = Number(u.port) || (secure ? 443 : 80);
+  const timeoutMs = options.handshakeTimeout ?? 10_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`connect to ${u.host} timed out`)), timeoutMs);
+  });
+  const connecting: Promise<Deno.Conn> = secure
+    ? Deno.connectTls({ hostname, port, caCerts: options.tls?.caCerts })
+    : Deno.connect({ hostname, port });
+  let conn: Deno.Conn;
+  try {
+    conn = await Promise.race([connecting, timeout]);
+  } catch (e) {
+    void connecting.then((c) => c.close(), () => {});
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+  return connectOverStream(new DenoConnStream(conn), u, {
+    perMessageDeflate: true,
+    deflateCodec: codec,
+    ...options,
+    maxMessageSize: options.maxMessageSize ?? options.maxPayload,
+  });
+}

@@ -1,0 +1,32 @@
+/**
+ * @ws/deno inside Deno: test/fixtures/checks.ts runs both engines (serve, the Deno client, topics, register,
+ * ping, fragment streaming, graceful close) and reports each check; what the runtime engine cannot do must
+ * fail with UnsupportedError, exactly where the README's feature table says so.
+ */
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const here = resolve(import.meta.dirname);
+const DENO = join(dirname(createRequire(import.meta.url).resolve("deno/package.json")), "deno");
+
+describe("@ws/deno on Deno", () => {
+  it("passes every adapter check on both engines; the runtime engine refuses ping and fragment streaming with UnsupportedError", () => {
+    // cwd: this package, so Deno uses its deno.json import map (@ws/core, @ws/node → their TypeScript sources)
+    const r = spawnSync(DENO, ["run", "-A", join(here, "fixtures/checks.ts"), "@ws/deno"], {
+      cwd: resolve(here, ".."),
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const results = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Array<{ name: string; ok: boolean; error?: string }>;
+    expect(results.length).toBe(12);
+    const failed = results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`);
+    expect(failed).toEqual([
+      "runtime: ping answered by pong: UNSUPPORTED",
+      "runtime: fragment streaming (stream(), onFragment): UNSUPPORTED",
+    ]);
+  });
+});
