@@ -96,6 +96,7 @@ async function main(): Promise<number> {
       expectedPath: String(args.expected ?? join(PACKAGE_DIR, "expected", `${name}-${role}.json`)),
       updateExpected: !!args["update-expected"],
       allowNonStrict: !!args["allow-non-strict"] || !!adapter.allowNonStrict,
+      knownDeviations: adapter.knownDeviations,
       concurrency,
       serverCmd: splitCmd(args["server-cmd"]) ?? adapter.server?.cmd,
       serverPath: typeof args.path === "string" ? args.path : adapter.server?.path,

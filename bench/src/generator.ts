@@ -70,12 +70,42 @@ interface Conn {
   socket: net.Socket;
   scanner: FrameScanner;
   extensions: string;
+  /** where the bytes read go: the handshake reader, then the scanner */
+  onBytes: (chunk: Buffer) => void;
+  /** bytes that followed the 101 response, not yet scanned */
+  rest: Buffer | null;
 }
 
-/** Opens one connection; resolves with it paused and its first bytes after the handshake already scanned. */
+/**
+ * One read buffer for every socket of the process (node:net's `onread`): no Buffer is allocated per read and
+ * no stream machinery runs per chunk. Safe because every consumer is done with the bytes when it returns
+ * (the scanner copies what it keeps).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+
+function connect(cfg: GeneratorConfig, onBytes: (chunk: Buffer) => void): net.Socket {
+  return net.connect({
+    host: cfg.host,
+    port: cfg.port,
+    noDelay: true,
+    onread: {
+      buffer: READ_BUFFER,
+      callback: (n) => {
+        onBytes(READ_BUFFER.subarray(0, n));
+        return true;
+      },
+    },
+  });
+}
+
+/** Opens one connection; resolves once the handshake is done (the bytes after it wait in `rest`). */
 function openConnection(cfg: GeneratorConfig, path: string, deflate: boolean): Promise<Conn> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: cfg.host, port: cfg.port, noDelay: true });
+    const conn = { onBytes: (_chunk: Buffer) => {}, rest: null } as Conn;
+    const socket = connect(cfg, (chunk) => conn.onBytes(chunk));
+    conn.socket = socket;
+    conn.scanner = new FrameScanner(socket);
+    conn.extensions = "";
     const timer = setTimeout(() => fail(new Error("handshake timed out")), 15_000);
     const fail = (e: Error) => {
       clearTimeout(timer);
@@ -83,41 +113,32 @@ function openConnection(cfg: GeneratorConfig, path: string, deflate: boolean): P
       reject(e);
     };
     socket.once("error", fail);
+    const opened = () => {
+      clearTimeout(timer);
+      socket.off("error", fail);
+      socket.on("error", () => {});
+      resolve(conn);
+    };
     if (cfg.raw) {
-      socket.once("connect", () => {
-        clearTimeout(timer);
-        socket.off("error", fail);
-        socket.on("error", () => {});
-        socket.pause();
-        resolve({ socket, scanner: new FrameScanner(socket), extensions: "" });
-      });
+      socket.once("connect", opened);
       return;
     }
     const request = handshakeRequest(cfg.host, cfg.port, path, deflate);
     socket.once("connect", () => socket.write(request.bytes));
     let head: Buffer = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      head = head.length ? Buffer.concat([head, chunk]) : chunk;
+    conn.onBytes = (chunk) => {
+      head = Buffer.concat([head, chunk]); // a copy: the read buffer is reused
       const res = parseResponseHead(head);
       if (!res) return;
-      socket.off("data", onData);
-      socket.pause();
-      clearTimeout(timer);
+      conn.onBytes = () => {}; // until listen()
       const problem = checkHandshake(res, request.key, false);
       if (problem) return fail(new Error(problem));
-      socket.off("error", fail);
-      socket.on("error", () => {});
-      const scanner = new FrameScanner(socket);
-      const conn = { socket, scanner, extensions: res.headers.get("sec-websocket-extensions") ?? "" };
-      if (res.rest.length) pendingRest.set(conn, Buffer.from(res.rest));
-      resolve(conn);
+      conn.extensions = res.headers.get("sec-websocket-extensions") ?? "";
+      if (res.rest.length) conn.rest = res.rest;
+      opened();
     };
-    socket.on("data", onData);
   });
 }
-
-/** Bytes that arrived with a 101 response, fed to the scanner once the caller has set it up. */
-const pendingRest = new Map<Conn, Buffer>();
 
 async function openMany(cfg: GeneratorConfig, count: number, path: string, deflate: boolean, parallel = 64): Promise<Conn[]> {
   const conns: Conn[] = new Array(count);
@@ -132,24 +153,24 @@ async function openMany(cfg: GeneratorConfig, count: number, path: string, defla
   return conns;
 }
 
-/** Starts counting on a connection: `onMessages(n)` after each chunk that completed n messages. */
+/**
+ * Starts counting on a connection: `onMessages(n)` after each chunk that completed n messages. Bytes that
+ * arrive between the handshake and this call would be lost, so it is called before anything is sent (the
+ * servers under test send nothing unasked).
+ */
 function listen(conn: Conn, onMessages: (n: number) => void): void {
   const scanner = conn.scanner;
-  conn.socket.on("data", (chunk: Buffer) => {
+  conn.onBytes = (chunk) => {
     const before = scanner.messages;
     scanner.push(chunk);
     const n = scanner.messages - before;
     if (n > 0) onMessages(n);
-  });
-  const rest = pendingRest.get(conn);
-  if (rest) {
-    pendingRest.delete(conn);
-    const before = conn.scanner.messages;
-    conn.scanner.push(rest);
-    const n = conn.scanner.messages - before;
-    if (n > 0) onMessages(n);
+  };
+  if (conn.rest) {
+    const rest = conn.rest;
+    conn.rest = null;
+    conn.onBytes(rest);
   }
-  conn.socket.resume();
 }
 
 /**
@@ -406,7 +427,7 @@ async function runHandshakes(cfg: GeneratorConfig, s: Scenario): Promise<Generat
   let running = true;
   const one = (): Promise<void> =>
     new Promise((resolve) => {
-      const socket = net.connect({ host: cfg.host, port: cfg.port, noDelay: true });
+      const socket = connect(cfg, (chunk) => onBytes(chunk));
       const request = handshakeRequest(cfg.host, cfg.port, "/", false);
       let head: Buffer | null = null;
       let settled = false;
@@ -428,9 +449,9 @@ async function runHandshakes(cfg: GeneratorConfig, s: Scenario): Promise<Generat
         finish(upgraded ? undefined : "closed before 101");
       });
       socket.once("connect", () => socket.write(request.bytes));
-      socket.on("data", (chunk: Buffer) => {
+      const onBytes = (chunk: Buffer) => {
         if (upgraded) return; // the server's close frame
-        head = head ? Buffer.concat([head, chunk]) : chunk;
+        head = head ? Buffer.concat([head, chunk]) : Buffer.from(chunk);
         const res = parseResponseHead(head);
         if (!res) return;
         const problem = checkHandshake(res, request.key, false);
@@ -440,7 +461,7 @@ async function runHandshakes(cfg: GeneratorConfig, s: Scenario): Promise<Generat
         // the closing handshake, as RFC 6455 §7.1.1 has it: our close frame, the server's answer, and the
         // server closes TCP first (so TIME_WAIT stays on its side and the generator never runs out of ports)
         socket.write(closeFrame);
-      });
+      };
     });
   const loops = Array.from({ length: parallel }, async () => {
     while (running) await one();

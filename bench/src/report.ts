@@ -37,7 +37,7 @@ export interface RunRecord {
 export interface ReportContext {
   started: { time: string; load: [number, number, number] };
   finished: { time: string; load: [number, number, number] };
-  options: { warmupMs: number; durationMs: number; repeats: number; sample: number };
+  options: { warmupMs: number; durationMs: number; repeats: number; rounds: number; sample: number };
   pinned: boolean;
   versions: Record<string, string>;
 }
@@ -136,8 +136,9 @@ export function renderReport(records: RunRecord[], ctx: ReportContext): string {
   );
   out.push(`- versions: ${Object.entries(v).map(([k, x]) => `${k} ${x}`).join(", ")}`);
   out.push(
-    `- each run: ${ctx.options.warmupMs} ms warm-up, then ${ctx.options.repeats} windows of ${ctx.options.durationMs} ms on the same connections; ` +
-      `the median window is shown, spread = (max − min) / median; idle memory is one run`,
+    `- each run: a fresh server, ${ctx.options.warmupMs} ms warm-up, then ${ctx.options.repeats} windows of ${ctx.options.durationMs} ms on the same connections` +
+      (ctx.options.rounds > 1 ? `; ${ctx.options.rounds} rounds through all servers of a scenario, interleaved, windows pooled` : "") +
+      `; the median window is shown, spread = (max − min) / median; idle memory: one reading per round (median round shown)`,
   );
   out.push(
     `- load average (1, 5, 15 min) before: ${ctx.started.load.join(", ")}; after: ${ctx.finished.load.join(", ")}` +

@@ -3,7 +3,7 @@
  * process), and writes a JSON line per run and a Markdown report.
  *
  *   node bench/dist/run.js [--scenarios small,medium] [--servers ours-node,ws-bufferutil] [--duration 2000]
- *                          [--warmup 1500] [--repeats 3] [--quick] [--merge] [--no-pin] [--list]
+ *                          [--warmup 1500] [--repeats 3] [--rounds 1] [--quick] [--merge] [--no-pin] [--list]
  *                          [--out results/latest.jsonl] [--md RESULTS.md] [--cpu-prof DIR]
  *
  * On a 2-core machine the server is pinned to CPU 0 and the generator to CPU 1 (taskset), so each gets one core.
@@ -24,6 +24,8 @@ export interface BenchOptions {
   warmupMs: number;
   durationMs: number;
   repeats: number;
+  /** rounds through the servers of a scenario (each a fresh server and `repeats` windows); windows are pooled */
+  rounds: number;
   sample: number;
   pin: boolean;
   /** JSON lines are written here (null: nowhere) */
@@ -50,6 +52,7 @@ export function defaultOptions(): BenchOptions {
     warmupMs: 1500,
     durationMs: 2000,
     repeats: 3,
+    rounds: 1,
     sample: 256,
     pin: true,
     out: join(BENCH_DIR, "results/latest.jsonl"),
@@ -85,6 +88,9 @@ function parseArgs(argv: string[]): BenchOptions & { list: boolean } {
         break;
       case "--repeats":
         o.repeats = Number(value());
+        break;
+      case "--rounds":
+        o.rounds = Number(value());
         break;
       case "--sample":
         o.sample = Number(value());
@@ -240,6 +246,25 @@ function toRecord(def: ServerDef, scenario: ScenarioName, r: GeneratorResult, no
   };
 }
 
+/** The rounds of one (server, scenario) as one result: every window, every check; idle memory: the median round. */
+function combine(rounds: GeneratorResult[]): GeneratorResult {
+  if (rounds.length === 1) return rounds[0]!;
+  const bad = rounds.find((r) => !r.ok);
+  const skipped = rounds.find((r) => r.skipped);
+  const memories = rounds.map((r) => r.memory).filter((m) => m !== undefined);
+  const memory = memories.length ? [...memories].sort((a, b) => a.bytesPerConnection - b.bytesPerConnection)[memories.length >> 1] : undefined;
+  return {
+    ok: !bad,
+    error: bad?.error,
+    skipped: skipped?.skipped,
+    windows: rounds.flatMap((r) => r.windows),
+    checked: rounds.reduce((a, r) => a + r.checked, 0),
+    checkErrors: rounds.flatMap((r) => r.checkErrors),
+    extensions: rounds[0]!.extensions,
+    memory,
+  };
+}
+
 function skippedRecord(def: ServerDef, scenario: ScenarioName, reason: string): RunRecord {
   return toRecord(def, scenario, { ok: true, skipped: reason, windows: [], checked: 0, checkErrors: [] });
 }
@@ -256,38 +281,53 @@ export async function runBenchmark(o: BenchOptions): Promise<RunRecord[]> {
   const previous = o.merge && o.out && existsSync(o.out) ? readRecords(o.out) : [];
   const records: RunRecord[] = [];
   const servers = SERVERS.filter((s) => o.servers.includes(s.id));
-  for (const def of servers) {
-    for (const scenario of SCENARIO_ORDER.filter((s) => o.scenarios.includes(s))) {
-      if (!runsScenario(def, scenario)) continue;
-      const s = SCENARIOS[scenario];
-      let record: RunRecord;
-      let running: Running | { unavailable: string } | undefined;
-      try {
-        running = await startServer(def, s.deflate, o);
-        if ("unavailable" in running) {
-          record = skippedRecord(def, scenario, running.unavailable);
-        } else {
-          const cfg: GeneratorConfig = {
-            scenario,
-            host: "127.0.0.1",
-            port: running.port,
-            raw: def.kind === "raw",
-            serverPid: running.child.pid!,
-            warmupMs: o.warmupMs,
-            durationMs: o.durationMs,
-            repeats: s.kind === "idle" ? 1 : o.repeats,
-            sample: o.sample,
-            connections: o.connections !== undefined ? Math.min(o.connections, s.connections) : undefined,
-            inFlight: o.inFlight !== undefined ? Math.min(o.inFlight, s.inFlight) : undefined,
-            settleMs: o.settleMs,
-          };
-          record = toRecord(def, scenario, await runGenerator(cfg, pin));
+  // scenario by scenario, and round by round within a scenario: the servers compared in one table run close
+  // together in time, so a change in the machine's background load skews their ratios less
+  for (const scenario of SCENARIO_ORDER.filter((s) => o.scenarios.includes(s))) {
+    const s = SCENARIOS[scenario];
+    const defs = servers.filter((def) => runsScenario(def, scenario));
+    const results = new Map<string, GeneratorResult[]>();
+    const unavailable = new Map<string, string>();
+    for (let round = 0; round < o.rounds; round++) {
+      for (const def of defs) {
+        if (unavailable.has(def.id)) continue;
+        let result: GeneratorResult;
+        let running: Running | { unavailable: string } | undefined;
+        try {
+          running = await startServer(def, s.deflate, o);
+          if ("unavailable" in running) {
+            unavailable.set(def.id, running.unavailable);
+            continue;
+          }
+          result = await runGenerator(
+            {
+              scenario,
+              host: "127.0.0.1",
+              port: running.port,
+              raw: def.kind === "raw",
+              serverPid: running.child.pid!,
+              warmupMs: o.warmupMs,
+              durationMs: o.durationMs,
+              repeats: s.kind === "idle" ? 1 : o.repeats,
+              sample: o.sample,
+              connections: o.connections !== undefined ? Math.min(o.connections, s.connections) : undefined,
+              inFlight: o.inFlight !== undefined ? Math.min(o.inFlight, s.inFlight) : undefined,
+              settleMs: o.settleMs,
+            },
+            pin,
+          );
+        } catch (e) {
+          result = failed(e instanceof Error ? e.message : String(e));
+        } finally {
+          if (running && !("unavailable" in running)) await stopServer(running);
         }
-      } catch (e) {
-        record = toRecord(def, scenario, failed(e instanceof Error ? e.message : String(e)));
-      } finally {
-        if (running && !("unavailable" in running)) await stopServer(running);
+        results.set(def.id, [...(results.get(def.id) ?? []), result]);
+        if (o.rounds > 1) o.log(`  round ${round + 1}/${o.rounds} ${describe(toRecord(def, scenario, result))}`);
       }
+    }
+    for (const def of defs) {
+      const reason = unavailable.get(def.id);
+      const record = reason ? skippedRecord(def, scenario, reason) : toRecord(def, scenario, combine(results.get(def.id) ?? []));
       records.push(record);
       o.log(describe(record));
       if (o.out) appendFileSync(o.out, JSON.stringify(record) + "\n");

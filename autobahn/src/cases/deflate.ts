@@ -276,7 +276,9 @@ export function acceptOffers(
   if (offers.length === 0) return undefined;
   for (const want of accept) {
     for (const off of offers) {
-      if (want.requestNoContextTakeover && !off["client_no_context_takeover"]) continue;
+      // The original parses every client offer as accepting "no context takeover" (it is the client's duty
+      // to honour client_no_context_takeover in a response, RFC 7692 §7.1.1.2), so a request for it never
+      // skips an offer; a window-bits request needs the client to have offered client_max_window_bits.
       if (want.requestMaxWindowBits && !off["client_max_window_bits"]) continue;
       let resp = "permessage-deflate";
       let ownBits = 15;

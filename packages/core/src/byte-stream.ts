@@ -14,7 +14,11 @@ export interface ByteStreamEvents {
 }
 
 export interface ByteStream {
-  /** Starts delivering events; called once, by the core, when the connection is ready for them. */
+  /**
+   * Starts delivering events to `events`. The core may call it again to hand the stream to a new owner
+   * (the client handshake reads the response, then gives the stream to the Connection): later events go to
+   * the newest handlers only.
+   */
   start(events: ByteStreamEvents): void;
   /** Queues bytes for the peer; false when the transport's buffer is full (wait for `drain`). */
   write(chunk: Uint8Array): boolean;

@@ -107,10 +107,11 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
           maxBufferedAmount: options.maxBufferedAmount,
           backpressure: options.backpressure,
         });
-        const rest = buffered.subarray(head.length);
+        const rest = buffered.length > head.length ? buffered.slice(head.length) : undefined;
+        // The connection is open now (it can send), but whoever awaited it attaches its handlers in the
+        // promise continuations that follow: received data is held until the next macrotask.
+        conn.start(rest, undefined, true);
         resolve(conn);
-        // handlers are attached by whoever awaited the connection; start on the next turn, after they ran
-        queueMicrotask(() => conn.start(rest.length > 0 ? rest.slice() : undefined));
       },
       drain: () => {},
       end: () => fail(new HandshakeError("the server closed the connection during the handshake")),

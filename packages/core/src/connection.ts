@@ -5,9 +5,11 @@
  */
 import type { ByteStream } from "./byte-stream.ts";
 import { CloseCode, isValidWireCloseCode } from "./close-codes.ts";
-import { BackpressureError, consoleLogger, ReadTimeoutError, type Logger } from "./errors.ts";
+import { BackpressureError, consoleLogger, type Logger } from "./errors.ts";
 import { Opcode } from "./frame.ts";
 import type { UpgradeRequest } from "./handshake.ts";
+import { Listeners } from "./listeners.ts";
+import { ReadQueue } from "./read-queue.ts";
 import { ProtocolState, type CloseInfo, type ProtocolLimits, type Role } from "./protocol.ts";
 import type { TopicHub } from "./topics.ts";
 import type { PerMessageDeflate } from "./deflate.ts";
@@ -54,11 +56,10 @@ export interface Fragment {
 }
 
 type Timer = ReturnType<typeof setTimeout>;
-type Listener<A extends unknown[]> = (...args: A) => unknown;
-// Stored loosely typed: the public on*() methods check each listener's type; storing them as Listener<...,
-// Connection<Data>> would make Connection invariant in Data and a Service<{ user: string }> unassignable
-// to a server's Record<string, Service<unknown>>.
-type AnyListener = (...args: never[]) => unknown;
+
+/** The events a connection reports to its listeners (onText, onClose, …). */
+export const CONNECTION_EVENTS = ["text", "binary", "message", "fragment", "ping", "pong", "close", "drain"] as const;
+export type ConnectionEvent = (typeof CONNECTION_EVENTS)[number];
 
 const EMPTY = new Uint8Array(0);
 
@@ -91,7 +92,6 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   private readonly closeTimeout: number;
   private readonly maxBufferedAmount: number;
   private readonly backpressure: "close" | "reject";
-  private readonly readHighWaterMark: number;
   private readonly hub: TopicHub | undefined;
   private resolveClosed!: (info: CloseInfo) => void;
   private readyStateValue: ReadyState = "connecting";
@@ -110,18 +110,10 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   private waitingData: Array<() => void> = [];
 
   // input
-  private readonly textListeners: AnyListener[] = [];
-  private readonly binaryListeners: AnyListener[] = [];
-  private readonly messageListeners: AnyListener[] = [];
-  private readonly fragmentListeners: AnyListener[] = [];
-  private readonly pingListeners: AnyListener[] = [];
-  private readonly pongListeners: AnyListener[] = [];
-  private readonly closeListeners: AnyListener[] = [];
-  private readonly drainListeners: AnyListener[] = [];
-  private readonly readQueue: Message[] = [];
-  private readQueueBytes = 0;
-  private readonly readWaiters: Array<(m: Message | null) => void> = [];
-  private paused = false;
+  private readonly listeners: Listeners<ConnectionEvent>;
+  private readonly reading: ReadQueue;
+  /** received bytes held back until the opener's handlers are attached */
+  private held: Uint8Array[] | null = null;
 
   // timers
   private readonly keepaliveMs: number;
@@ -144,9 +136,10 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     this.closeTimeout = options.closeTimeout ?? 5000;
     this.maxBufferedAmount = options.maxBufferedAmount ?? Infinity;
     this.backpressure = options.backpressure ?? "close";
-    this.readHighWaterMark = options.readHighWaterMark ?? 1024 * 1024;
     this.keepaliveMs = options.connectionTimeout ? (options.connectionTimeout * 1000) / 2 : 0;
     this.hub = options.hub;
+    this.listeners = new Listeners(CONNECTION_EVENTS, this, this.logger, this.id);
+    this.reading = new ReadQueue(options.readHighWaterMark ?? 1024 * 1024, stream);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.state = new ProtocolState(
       {
@@ -163,11 +156,11 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
         fragment: (data, isText, fin) => this.deliverFragment({ type: isText ? "text" : "binary", data, fin }),
         // once the connection is finalized (a handler dropped it mid-chunk), nothing more reaches the user
         ping: (payload) => {
-          if (!this.finalized) this.emit(this.pingListeners, payload);
+          if (!this.finalized) this.listeners.emit("ping", payload);
         },
         pong: (payload) => {
           this.pingOutstanding = false;
-          if (!this.finalized) this.emit(this.pongListeners, payload);
+          if (!this.finalized) this.listeners.emit("pong", payload);
         },
         closeReceived: () => {
           if (this.readyStateValue === "open") this.readyStateValue = "closing";
@@ -192,9 +185,19 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
    * Opens the connection and starts reading. `opened` runs once the connection can send and before any
    * message is delivered (the service's `connected`); `head` holds bytes that arrived with the handshake.
    */
-  start(head?: Uint8Array, opened?: () => void): void {
+  start(head?: Uint8Array, opened?: () => void, holdData = false): void {
     if (this.readyStateValue !== "connecting") return;
     this.readyStateValue = "open";
+    if (holdData) {
+      // `holdData`: process received bytes only from the next macrotask on (see connectOverStream)
+      const held: Uint8Array[] = head && head.length > 0 ? [head] : [];
+      head = undefined;
+      this.held = held;
+      setTimeout(() => {
+        this.held = null;
+        for (const chunk of held) if (!this.finalized) this.onData(chunk);
+      }, 0);
+    }
     this.transport.start({
       data: (chunk) => this.onData(chunk),
       drain: () => this.handleDrain(),
@@ -202,14 +205,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
       close: (error) => this.finalize(error),
     });
     if (this.keepaliveMs > 0) this.scheduleKeepalive();
-    if (opened) {
-      try {
-        const r: unknown = opened();
-        if (r instanceof Promise) r.catch((e: unknown) => this.reportError(e));
-      } catch (e) {
-        this.reportError(e);
-      }
-    }
+    if (opened) this.listeners.call(opened);
     if (head && head.length > 0 && !this.finalized) this.onData(head);
   }
 
@@ -406,7 +402,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
 
   private handleDrain(): void {
     this.transportFull = false;
-    this.emit(this.drainListeners);
+    this.listeners.emit("drain");
     if (this.outBytes === 0) this.releaseDrainWaiters();
   }
 
@@ -496,54 +492,37 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     this.batch?.resolve(false);
     this.batch = null;
     for (const w of this.drainWaiters.splice(0)) w();
-    for (const w of this.readWaiters.splice(0)) w(null);
+    this.reading.end();
     for (const w of this.waitingData.splice(0)) w();
     this.resolveClosed(info);
-    this.emit(this.closeListeners, info.code, info.reason);
+    this.listeners.emit("close", info.code, info.reason);
   }
 
   // ------------------------------------------------------------------------------------------ receiving
 
   private onData(chunk: Uint8Array): void {
+    if (this.held) {
+      this.held.push(chunk);
+      return;
+    }
     this.heardFromPeer = true;
     this.state.receive(chunk);
   }
 
   private deliver(message: Message): void {
     if (this.finalized) return; // dropped while the rest of a chunk was being parsed
-    const isText = typeof message === "string";
-    const typed = isText ? this.textListeners.length : this.binaryListeners.length;
-    if (typed === 0 && this.messageListeners.length === 0) {
-      this.readQueue.push(message);
-      this.readQueueBytes += isText ? message.length : message.byteLength;
-      const waiter = this.readWaiters.shift();
-      if (waiter) {
-        waiter(this.takeQueued());
-      } else if (this.readQueueBytes > this.readHighWaterMark && !this.paused && this.transport.pause) {
-        this.paused = true;
-        this.transport.pause();
-      }
+    const typed = typeof message === "string" ? "text" : "binary";
+    if (this.listeners.count(typed) === 0 && this.listeners.count("message") === 0) {
+      this.reading.push(message);
       return;
     }
-    if (isText) this.emit(this.textListeners, message);
-    else this.emit(this.binaryListeners, message);
-    this.emit(this.messageListeners, message);
-  }
-
-  private takeQueued(): Message | null {
-    const m = this.readQueue.shift();
-    if (m === undefined) return null;
-    this.readQueueBytes -= typeof m === "string" ? m.length : m.byteLength;
-    if (this.paused && this.readQueueBytes <= this.readHighWaterMark / 2) {
-      this.paused = false;
-      this.transport.resume?.();
-    }
-    return m;
+    this.listeners.emit(typed, message);
+    this.listeners.emit("message", message);
   }
 
   private deliverFragment(fragment: Fragment): void {
     if (this.finalized) return;
-    this.emit(this.fragmentListeners, fragment);
+    this.listeners.emit("fragment", fragment);
   }
 
   /**
@@ -552,84 +531,39 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
    * `timeout` ms pass first. Reading pauses the peer while unread messages exceed `readHighWaterMark`.
    */
   read(options: { timeout?: number } = {}): Promise<Message | null> {
-    const queued = this.takeQueued();
-    if (queued !== null) return Promise.resolve(queued);
-    if (this.finalized) return Promise.resolve(null);
-    return new Promise((resolve, reject) => {
-      let timer: Timer | null = null;
-      const waiter = (m: Message | null) => {
-        if (timer !== null) clearTimeout(timer);
-        resolve(m);
-      };
-      this.readWaiters.push(waiter);
-      if (options.timeout !== undefined) {
-        timer = setTimeout(() => {
-          const i = this.readWaiters.indexOf(waiter);
-          if (i >= 0) this.readWaiters.splice(i, 1);
-          reject(new ReadTimeoutError(options.timeout!));
-        }, options.timeout);
-      }
-    });
+    return this.reading.read(options);
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<Message> {
-    for (;;) {
-      const m = await this.read();
-      if (m === null) return;
-      yield m;
-    }
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return this.reading.messages();
   }
 
   // ------------------------------------------------------------------------------------------- handlers
 
-  private on<A extends unknown[]>(list: AnyListener[], fn: Listener<A>): () => void {
-    list.push(fn as AnyListener);
-    return () => {
-      const i = list.indexOf(fn as AnyListener);
-      if (i >= 0) list.splice(i, 1);
-    };
-  }
-
-  /** Calls a user callback; what it throws (or rejects with) is logged, never propagated into the protocol. */
-  private emit(list: AnyListener[], ...args: unknown[]): void {
-    for (let i = 0; i < list.length; i++) {
-      try {
-        const r = (list[i] as (...a: unknown[]) => unknown)(...args, this);
-        if (r instanceof Promise) r.catch((e: unknown) => this.reportError(e));
-      } catch (e) {
-        this.reportError(e);
-      }
-    }
-  }
-
-  private reportError(e: unknown): void {
-    this.logger.error(`connection ${this.id}: handler failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
-  }
-
   onText(fn: (text: string, conn: Connection<Data>) => unknown): () => void {
-    return this.on(this.textListeners, fn);
+    return this.listeners.add("text", fn);
   }
   onBinary(fn: (data: Uint8Array, conn: Connection<Data>) => unknown): () => void {
-    return this.on(this.binaryListeners, fn);
+    return this.listeners.add("binary", fn);
   }
   onMessage(fn: (message: Message, conn: Connection<Data>) => unknown): () => void {
-    return this.on(this.messageListeners, fn);
+    return this.listeners.add("message", fn);
   }
   /** Streaming receive: chunks of each message as they arrive, with `fin` on the last. Messages are then
    * no longer assembled (nor given to onText/onBinary/read) and maxMessageSize no longer applies. */
   onFragment(fn: (fragment: Fragment, conn: Connection<Data>) => unknown): () => void {
     this.state.streaming = true;
-    const off = this.on(this.fragmentListeners, fn);
+    const off = this.listeners.add("fragment", fn);
     return () => {
       off();
-      if (this.fragmentListeners.length === 0) this.state.streaming = false;
+      if (this.listeners.count("fragment") === 0) this.state.streaming = false;
     };
   }
   onPing(fn: (payload: Uint8Array, conn: Connection<Data>) => unknown): () => void {
-    return this.on(this.pingListeners, fn);
+    return this.listeners.add("ping", fn);
   }
   onPong(fn: (payload: Uint8Array, conn: Connection<Data>) => unknown): () => void {
-    return this.on(this.pongListeners, fn);
+    return this.listeners.add("pong", fn);
   }
   /** Called once, when the connection has closed (Vapor's onClose). */
   onClose(fn: (code: number, reason: string, conn: Connection<Data>) => unknown): () => void {
@@ -637,11 +571,11 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
       void this.closed.then((info) => fn(info.code, info.reason, this));
       return () => {};
     }
-    return this.on(this.closeListeners, fn);
+    return this.listeners.add("close", fn);
   }
   /** Called when the transport's buffer has drained after being full. */
   onDrain(fn: (conn: Connection<Data>) => unknown): () => void {
-    return this.on(this.drainListeners, fn);
+    return this.listeners.add("drain", fn);
   }
 
   // --------------------------------------------------------------------------------------------- topics

@@ -141,6 +141,7 @@ export function validateUpgradeRequest(req: UpgradeRequest): ServerHandshakeResu
   if (!version || Number(version[1]) < 1 || (Number(version[1]) === 1 && Number(version[2]) < 1)) {
     return reject(400, "the upgrade request must be HTTP/1.1 or later");
   }
+  if (!req.headers.get("host")) return reject(400, "missing Host header");
   const upgrade = parseHeaderList(req.headers.get("upgrade"));
   if (!upgrade.some((u) => u.toLowerCase() === "websocket")) {
     return reject(400, "missing or invalid Upgrade: websocket header");

@@ -72,7 +72,7 @@ export class ProtocolState {
   private readonly maxFragments: number;
   streaming: boolean;
   /** RSV1 is in use by a negotiated extension (permessage-deflate) */
-  private rsv1Allowed = false;
+  private readonly rsv1Allowed: boolean;
   private readonly deflate: PerMessageDeflate | undefined;
 
   // the frame being received
@@ -409,11 +409,6 @@ export class ProtocolState {
     this.handler.write([encodeFrame(Opcode.Close, payload, { mask: this.mask })]);
     this.sentClose = { code: reportCode, reason };
     if (!this.receivedClose && !this.failure) this.handler.closeSent(reportCode, reason);
-  }
-
-  /** Lets RSV1 through on first frames of data messages (a negotiated extension interprets it). */
-  allowRsv1(allowed: boolean): void {
-    this.rsv1Allowed = allowed;
   }
 }
 

@@ -12,6 +12,7 @@ import {
   buildRejectResponse,
   selectProtocol,
   validateUpgradeRequest,
+  type ExtensionOffer,
   type UpgradeRequest,
 } from "./handshake.ts";
 import { Router } from "./router.ts";
@@ -40,6 +41,27 @@ export interface ServerOptions extends ConnectionSettings {
   maxConnections?: number;
   logger?: Logger;
 }
+
+/**
+ * What the server decides about an upgrade request before anything is written: a refusal (status, reason,
+ * headers), or the service, the selected subprotocol, the gate's headers and data, and the validated
+ * handshake. Engines that complete the handshake themselves (a runtime's built-in WebSocket) act on this.
+ */
+export type UpgradeVerdict =
+  | { ok: false; status: number; reason: string; headers?: Record<string, string> }
+  | {
+      ok: true;
+      service: Service<unknown>;
+      protocol: string | null;
+      /** extra response headers from the upgrade gate */
+      headers: Record<string, string>;
+      /** the upgrade gate's data for the connection */
+      data: unknown;
+      /** the client's Sec-WebSocket-Key */
+      key: string;
+      /** the client's extension offers */
+      extensions: ExtensionOffer[];
+    };
 
 /** The outcome of an upgrade request: an HTTP error response, or the 101 response and how to proceed. */
 export type UpgradeOutcome =
@@ -76,11 +98,11 @@ export class ServerCore {
     return this.connections.size;
   }
 
-  /** Decides an upgrade request: route, validate (RFC 6455 §4.2.1), limit, gate, negotiate. Never throws. */
-  async negotiate(req: UpgradeRequest): Promise<UpgradeOutcome> {
-    const refuse = (status: number, reason: string, headers?: Record<string, string>): UpgradeOutcome => {
+  /** Decides an upgrade request: route, validate (RFC 6455 §4.2.1), limit, gate, subprotocol. Never throws. */
+  async decide(req: UpgradeRequest): Promise<UpgradeVerdict> {
+    const refuse = (status: number, reason: string, headers?: Record<string, string>): UpgradeVerdict => {
       this.logger.info(`upgrade refused (${status}): ${reason}`, { url: req.url, remoteAddress: req.remoteAddress });
-      return { ok: false, status, reason, response: encodeUtf8(buildRejectResponse(status, reason, headers)) };
+      return { ok: false, status, reason, headers };
     };
     if (this.shuttingDown) return refuse(503, "the server is shutting down");
     const service = this.router.match(req.url);
@@ -89,7 +111,7 @@ export class ServerCore {
     if (!valid.ok) return refuse(valid.status, valid.reason, valid.headers);
     const max = this.options.maxConnections;
     if (max !== undefined && this.connections.size + this.pending >= max) return refuse(503, "too many connections");
-    let extraHeaders: Record<string, string> | undefined;
+    let headers: Record<string, string> = {};
     let data: unknown;
     if (service.upgrade) {
       this.pending++;
@@ -105,26 +127,37 @@ export class ServerCore {
       if (decision === false) return refuse(403, "upgrade refused");
       if (decision && decision.reject !== undefined) return refuse(decision.reject, decision.reason ?? "upgrade refused", decision.headers);
       if (decision) {
-        extraHeaders = decision.headers;
+        headers = decision.headers ?? {};
         data = decision.data;
       }
     }
     if (this.shuttingDown) return refuse(503, "the server is shutting down");
     const protocol = selectProtocol(valid.protocols, service.protocols);
+    return { ok: true, service, protocol, headers, data, key: valid.key, extensions: valid.extensions };
+  }
+
+  /** Decides an upgrade request (`decide`) and negotiates permessage-deflate: the response to write. Never throws. */
+  async negotiate(req: UpgradeRequest): Promise<UpgradeOutcome> {
+    const verdict = await this.decide(req);
+    if (!verdict.ok) {
+      const { status, reason, headers } = verdict;
+      return { ok: false, status, reason, response: encodeUtf8(buildRejectResponse(status, reason, headers)) };
+    }
+    const { service, protocol, data } = verdict;
     const deflateOptions = this.options.perMessageDeflate;
     const codec = this.options.deflateCodec;
     let deflate: PerMessageDeflate | undefined;
     let extensions = "";
     if (deflateOptions && codec) {
       const settings = deflateOptions === true ? {} : deflateOptions;
-      const agreed = negotiateDeflateServer(valid.extensions, settings);
+      const agreed = negotiateDeflateServer(verdict.extensions, settings);
       if (agreed) {
         deflate = new PerMessageDeflate(agreed.agreement, codec, settings);
         extensions = describeAgreement(agreed.response);
       }
     }
     const response = encodeUtf8(
-      buildAcceptResponse({ key: valid.key, protocol, headers: { ...(extensions ? { "Sec-WebSocket-Extensions": extensions } : {}), ...extraHeaders } }),
+      buildAcceptResponse({ key: verdict.key, protocol, headers: { ...(extensions ? { "Sec-WebSocket-Extensions": extensions } : {}), ...verdict.headers } }),
     );
     return {
       ok: true,
@@ -147,7 +180,6 @@ export class ServerCore {
     deflate: PerMessageDeflate | undefined,
     extensions: string,
   ): Connection<unknown> {
-    const o = this.options;
     const conn = new Connection<unknown>(stream, {
       role: "server",
       request,
@@ -156,6 +188,16 @@ export class ServerCore {
       deflate,
       logger: this.logger,
       hub: this.hub,
+      ...this.settingsFor(service),
+    });
+    this.adopt(conn, service, data, head);
+    return conn;
+  }
+
+  /** The settings of a connection to `service`: the service's own, else the server's (undefined: the default). */
+  settingsFor(service: Service<unknown>): ConnectionSettings {
+    const o = this.options;
+    return {
       maxMessageSize: service.maxMessageSize ?? o.maxMessageSize,
       maxFrameSize: service.maxFrameSize ?? o.maxFrameSize,
       maxFragments: service.maxFragments ?? o.maxFragments,
@@ -163,7 +205,15 @@ export class ServerCore {
       closeTimeout: service.closeTimeout ?? o.closeTimeout,
       maxBufferedAmount: service.maxBufferedAmount ?? o.maxBufferedAmount,
       backpressure: service.backpressure ?? o.backpressure,
-    });
+    };
+  }
+
+  /**
+   * Takes a new connection into the server: gives it the gate's `data`, counts it, wires it to its service
+   * (`connected`, `received`, `disconnected`) and starts it (`head`: bytes read past the request). Engines
+   * that map a runtime's own WebSocket onto the Connection API hand their connections in here too.
+   */
+  adopt(conn: Connection<unknown>, service: Service<unknown>, data: unknown, head?: Uint8Array): void {
     conn.data = data;
     this.connections.add(conn);
     conn.onClose((code, reason) => {
@@ -175,7 +225,6 @@ export class ServerCore {
       conn.onMessage((message) => received(message, conn));
     }
     conn.start(head, service.connected ? () => service.connected!(conn) : undefined);
-    return conn;
   }
 
   /** Sends to every subscriber of `topic`. Returns how many connections it was written to. */

@@ -4,8 +4,6 @@
  *    adapter's own code path (@ws/node's serve), so behaviour, limits and keepalive are the same as on Node;
  *  - "runtime": Deno.serve + Deno.upgradeWebSocket mapped onto the Connection API (runtime.ts).
  */
-// The Node adapter's serve() runs unchanged on Deno's node:http; its types come from node-engine.d.ts (why: there)
-// @ts-types="./node-engine.d.ts"
 import { serve as serveOnNodeHttp, type ServeOptions as NodeServeOptions } from "@ws/node";
 import type { Connection, SendData, ServerOptions, Service } from "@ws/core";
 import { denoWebSocket } from "./runtime.ts";

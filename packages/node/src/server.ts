@@ -209,11 +209,12 @@ async function answerHttp(req: http.IncomingMessage, res: http.ServerResponse, o
   const url = `${scheme}://${req.headers.host ?? "localhost"}${req.url ?? "/"}`;
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-  let body: Buffer | undefined;
+  let body: Uint8Array | undefined;
   if (req.method !== "GET" && req.method !== "HEAD") {
     const parts: Buffer[] = [];
     for await (const part of req) parts.push(part as Buffer);
-    body = Buffer.concat(parts);
+    const all = Buffer.concat(parts);
+    body = new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
   }
   const response = await options.fetch(new Request(url, { method: req.method, headers, body }));
   const outHeaders: Record<string, string> = {};

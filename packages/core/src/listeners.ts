@@ -1,0 +1,67 @@
+/**
+ * A connection's event listeners (onText, onClose, …) and the guarded call of user code, shared by core's
+ * `Connection` and the runtime engine's `MappedConnection`: what a listener throws or rejects with is logged
+ * once, never propagated into the protocol or the runtime's event loop.
+ */
+import type { Logger } from "./errors.ts";
+
+// Stored loosely typed: the public on*() methods check each listener's type; storing them as Listener<...,
+// Connection<Data>> would make Connection invariant in Data and a Service<{ user: string }> unassignable
+// to a server's Record<string, Service<unknown>>.
+type AnyListener = (...args: never[]) => unknown;
+
+export class Listeners<Event extends string> {
+  private readonly lists = {} as Record<Event, AnyListener[]>;
+  private readonly owner: unknown;
+  private readonly logger: Logger;
+  private readonly id: string;
+
+  /** `owner` (the connection) is passed to every listener after the event's own arguments; `id` names it in logs. */
+  constructor(events: readonly Event[], owner: unknown, logger: Logger, id: string) {
+    for (const event of events) this.lists[event] = [];
+    this.owner = owner;
+    this.logger = logger;
+    this.id = id;
+  }
+
+  /** Adds a listener; returns the function that removes it. */
+  add(event: Event, fn: (...args: never[]) => unknown): () => void {
+    const list = this.lists[event];
+    list.push(fn);
+    return () => {
+      const i = list.indexOf(fn);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  count(event: Event): number {
+    return this.lists[event].length;
+  }
+
+  /** Calls each listener of `event` with `args` and the owner. */
+  emit(event: Event, ...args: unknown[]): void {
+    const list = this.lists[event];
+    for (let i = 0; i < list.length; i++) {
+      try {
+        const r = (list[i] as (...a: unknown[]) => unknown)(...args, this.owner);
+        if (r instanceof Promise) r.catch((e: unknown) => this.reportError(e));
+      } catch (e) {
+        this.reportError(e);
+      }
+    }
+  }
+
+  /** Runs a user callback: what it throws or rejects with is logged, never propagated. */
+  call(fn: () => unknown): void {
+    try {
+      const r = fn();
+      if (r instanceof Promise) r.catch((e: unknown) => this.reportError(e));
+    } catch (e) {
+      this.reportError(e);
+    }
+  }
+
+  reportError(e: unknown): void {
+    this.logger.error(`connection ${this.id}: handler failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The server side of the runtime engine: `ServerCore` (routing, the upgrade decision, the connection set,
+ * graceful shutdown) over `MappedConnection`s, plus the settings a runtime's own WebSocket cannot honour.
+ */
+import type { Connection } from "./connection.ts";
+import { UnsupportedError, type Logger } from "./errors.ts";
+import type { UpgradeRequest } from "./handshake.ts";
+import type { MappedConnection, MappedSettings } from "./mapped-connection.ts";
+import { DEFAULT_MAX_MESSAGE_SIZE } from "./protocol.ts";
+import { Router } from "./router.ts";
+import type { ServerControls } from "./serve.ts";
+import { ServerCore, type ServerOptions, type UpgradeVerdict } from "./server.ts";
+import type { Service } from "./service.ts";
+
+/** Frame-level limits: a runtime's WebSocket hands over whole messages, so these cannot be applied. */
+const FRAME_LEVEL = ["maxFrameSize", "maxFragments"] as const;
+
+export class MappedServer {
+  readonly core: ServerCore;
+  /** the engine's name in error messages: "Bun.serve", "Deno.upgradeWebSocket" */
+  readonly engineName: string;
+
+  /** Throws UnsupportedError for settings the runtime's socket cannot honour (in the options or a service). */
+  constructor(options: ServerOptions, engineName: string) {
+    this.engineName = engineName;
+    for (const key of FRAME_LEVEL) {
+      if (options[key] !== undefined) throw new UnsupportedError(`${engineName}: ${key} needs the core engine`);
+    }
+    if (!(options.services instanceof Router)) {
+      for (const [path, service] of Object.entries(options.services ?? {})) this.check(path, service);
+    }
+    this.core = new ServerCore(options);
+  }
+
+  get logger(): Logger {
+    return this.core.logger;
+  }
+
+  private check(path: string, service: Service<unknown>): void {
+    for (const key of FRAME_LEVEL) {
+      if (service[key] !== undefined) throw new UnsupportedError(`${this.engineName}: ${key} (service at ${path}) needs the core engine`);
+    }
+  }
+
+  /** Registers a service; throws UnsupportedError for settings the runtime's socket cannot honour. */
+  register(path: string, service: Service<unknown>): void {
+    this.check(path, service);
+    this.core.router.register(path, service);
+  }
+
+  /** Route, validate (RFC 6455 §4.2.1), limit, gate, subprotocol: ServerCore's decision. */
+  decide(req: UpgradeRequest): Promise<UpgradeVerdict> {
+    return this.core.decide(req);
+  }
+
+  /** Settings for a connection of `service`, as ServerCore resolves them, with the defaults applied. */
+  settingsFor(service: Service<unknown>, keepaliveNative: boolean): MappedSettings {
+    const s = this.core.settingsFor(service);
+    return {
+      maxMessageSize: s.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
+      connectionTimeout: s.connectionTimeout ?? 0,
+      keepaliveNative,
+      closeTimeout: s.closeTimeout ?? 5000,
+      maxBufferedAmount: s.maxBufferedAmount ?? Infinity,
+      backpressure: s.backpressure ?? "close",
+      readHighWaterMark: 1024 * 1024,
+    };
+  }
+
+  /** Takes a new connection into the server and wires it to its service (ServerCore.adopt). */
+  open(conn: MappedConnection, service: Service<unknown>, data: unknown): void {
+    this.core.adopt(conn as unknown as Connection<unknown>, service, data);
+  }
+
+  /**
+   * The server's controls (connections, register, close, …), with topics from `topics`: the runtime's native
+   * publish/subscribe, or a RuntimeHub.
+   */
+  controls(topics: Pick<ServerControls, "publish" | "subscriberCount">): ServerControls {
+    const core = this.core;
+    return {
+      get connections() {
+        return core.connections;
+      },
+      get connectionCount() {
+        return core.connectionCount;
+      },
+      register: (path, service) => this.register(path, service),
+      unregister: (path) => core.router.unregister(path),
+      publish: (topic, message) => topics.publish(topic, message),
+      subscriberCount: (topic) => topics.subscriberCount(topic),
+      close: (options) => core.close(options),
+    };
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Pull reading (Perfect's readStringMessage/readBytesMessage), shared by core's `Connection` and the runtime
+ * engine's `MappedConnection`: the received messages no handler took, waiting for `read()` or `for await`,
+ * with read backpressure — the peer is paused while more than `highWaterMark` bytes lie unread, and resumed
+ * once half of that is left.
+ */
+import type { Message } from "./connection.ts";
+import { ReadTimeoutError } from "./errors.ts";
+
+type Timer = ReturnType<typeof setTimeout>;
+
+/** Where reading from the peer can be paused (a ByteStream, a runtime's socket); without pause, never paused. */
+export interface ReadFlow {
+  pause?(): void;
+  resume?(): void;
+}
+
+export class ReadQueue {
+  private readonly queue: Message[] = [];
+  /** unread size: UTF-16 code units of text, bytes of binary */
+  private queuedBytes = 0;
+  private readonly waiters: Array<(m: Message | null) => void> = [];
+  private paused = false;
+  private ended = false;
+  private readonly highWaterMark: number;
+  private readonly flow: ReadFlow;
+
+  constructor(highWaterMark: number, flow: ReadFlow) {
+    this.highWaterMark = highWaterMark;
+    this.flow = flow;
+  }
+
+  /** A message no handler took: to the oldest waiting `read()`, else queued. */
+  push(message: Message): void {
+    this.queue.push(message);
+    this.queuedBytes += typeof message === "string" ? message.length : message.byteLength;
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      waiter(this.take());
+    } else if (this.queuedBytes > this.highWaterMark && !this.paused && this.flow.pause) {
+      this.paused = true;
+      this.flow.pause();
+    }
+  }
+
+  private take(): Message | null {
+    const m = this.queue.shift();
+    if (m === undefined) return null;
+    this.queuedBytes -= typeof m === "string" ? m.length : m.byteLength;
+    if (this.paused && this.queuedBytes <= this.highWaterMark / 2) {
+      this.paused = false;
+      this.flow.resume?.();
+    }
+    return m;
+  }
+
+  /**
+   * The next unread message. Resolves null once the connection has closed (`end`) and nothing is left;
+   * rejects with ReadTimeoutError when `timeout` ms pass first.
+   */
+  read(options: { timeout?: number } = {}): Promise<Message | null> {
+    const queued = this.take();
+    if (queued !== null) return Promise.resolve(queued);
+    if (this.ended) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      let timer: Timer | null = null;
+      const waiter = (m: Message | null) => {
+        if (timer !== null) clearTimeout(timer);
+        resolve(m);
+      };
+      this.waiters.push(waiter);
+      if (options.timeout !== undefined) {
+        timer = setTimeout(() => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(new ReadTimeoutError(options.timeout!));
+        }, options.timeout);
+      }
+    });
+  }
+
+  /** The unread messages, then the end. */
+  async *messages(): AsyncGenerator<Message> {
+    for (;;) {
+      const m = await this.read();
+      if (m === null) return;
+      yield m;
+    }
+  }
+
+  /** The connection has closed: waiting reads resolve null; what is queued can still be read. */
+  end(): void {
+    this.ended = true;
+    for (const w of this.waiters.splice(0)) w(null);
+  }
+}
