@@ -42,6 +42,12 @@ export interface ReportContext {
   versions: Record<string, string>;
 }
 
+/** An error message as one plain line (no terminal colours, no stack). */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;]*m/g, "").split("\n")[0]!.trim().replace(/\|/g, "\\|");
+}
+
 const nf = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
 function formatValue(r: RunRecord): string {
@@ -105,7 +111,7 @@ function scenarioTable(records: RunRecord[], scenario: ScenarioName): string {
     const builtin = BUILTIN[def.runtime];
     const cols = [
       def.label,
-      r.ok ? formatValue(r) : `FAILED: ${r.error ?? ""}`,
+      r.ok ? formatValue(r) : `FAILED: ${oneLine(r.error ?? "")}`,
       r.spreadPct !== null ? `${r.spreadPct}%` : "—",
       ratio(r, find(records, BASELINE, scenario)),
       builtin && builtin !== def.id ? ratio(r, find(records, builtin, scenario)) : "—",
@@ -146,6 +152,7 @@ export function renderReport(records: RunRecord[], ctx: ReportContext): string {
         ? ". **The machine was not idle**: other work (tests of other packages) ran at the same time, so absolute numbers are low and noisy; compare ratios taken in the same run."
         : ""),
   );
+  out.push("- CPU columns: % of one core used during the windows; a server well below 100 % was not the bottleneck (it waited on I/O, or on the generator, or other processes took its core on a busy machine); a generator near 100 % may have capped the rate");
   out.push("- ratios: a server's median over ws + bufferutil's (or over its runtime's built-in server's) from the same run; higher is better, except idle memory (B/conn), where lower is better");
   out.push("");
   out.push("## Summary");
@@ -180,7 +187,10 @@ export function renderReport(records: RunRecord[], ctx: ReportContext): string {
       groups.set(key, [...(groups.get(key) ?? []), r.scenario]);
     }
     for (const [key, scenarios] of groups) out.push(`- skipped, ${key} (${scenarios.join(", ")})`);
-    for (const r of failed) out.push(`- FAILED, ${r.label} on ${r.scenario}: ${r.error ?? ""} ${r.checkErrors.slice(0, 2).join("; ")}`);
+    for (const r of failed) {
+      const details = r.checkErrors.filter((e) => e !== r.error).slice(0, 2);
+      out.push(`- FAILED, ${r.label} on ${r.scenario}: ${oneLine(r.error ?? "")}${details.length ? `; ${details.map(oneLine).join("; ")}` : ""}`);
+    }
   }
   out.push("");
   out.push("## Snippet for the project README");
@@ -192,24 +202,34 @@ export function renderReport(records: RunRecord[], ctx: ReportContext): string {
   return out.join("\n");
 }
 
-/** A short table of ours against ws + bufferutil (and the built-ins), for the project README. */
+/**
+ * A short table for the project README: each of our servers against its reference: @ws/node against ws +
+ * bufferutil, @ws/bun and @ws/deno against their runtime's built-in server.
+ */
 export function readmeSnippet(records: RunRecord[], ctx: ReportContext): string {
-  const ours = SERVERS.filter((s) => s.kind === "ours" && records.some((r) => r.server === s.id && r.ok));
   const scenarios = SCENARIO_ORDER.filter((s) => records.some((r) => r.scenario === s && r.ok));
   const lines = [
-    `Throughput against \`ws\` 8 with \`bufferutil\` on Node (ratio of medians, higher is better; idle memory: lower is better),`,
-    `${availableParallelism()}-core machine, server and load generator on one core each, loopback; load average ${ctx.started.load[0]} at the start. Full table and method: bench/RESULTS.md.`,
+    `Ratio of medians from one run of bench/ (higher is better; idle memory per connection: lower is better). ${availableParallelism()}-core`,
+    `machine, server and load generator on one core each, loopback, load average ${ctx.started.load[0]} at the start; method and full table: bench/RESULTS.md.`,
     "",
-    `| | ${scenarios.join(" | ")} |`,
-    `| --- | ${scenarios.map(() => "---:").join(" | ")} |`,
+    `| server | against | ${scenarios.join(" | ")} |`,
+    `| --- | --- | ${scenarios.map(() => "---:").join(" | ")} |`,
   ];
-  for (const def of ours) {
-    lines.push(`| ${def.label} | ${scenarios.map((s) => ratio(find(records, def.id, s), find(records, BASELINE, s))).join(" | ")} |`);
-  }
-  for (const id of ["bun-builtin", "deno-builtin", "crossws-node"]) {
-    const def = SERVERS.find((s) => s.id === id)!;
-    if (!records.some((r) => r.server === id && r.ok)) continue;
-    lines.push(`| ${def.label} | ${scenarios.map((s) => ratio(find(records, id, s), find(records, BASELINE, s))).join(" | ")} |`);
+  const rows: Array<[string, string]> = [
+    ["ours-node", BASELINE],
+    ["crossws-node", BASELINE],
+    ["ours-bun-core", "bun-builtin"],
+    ["ours-bun-runtime", "bun-builtin"],
+    ["ours-deno-core", "deno-builtin"],
+    ["ours-deno-runtime", "deno-builtin"],
+    ["bun-builtin", BASELINE],
+    ["deno-builtin", BASELINE],
+  ];
+  for (const [id, against] of rows) {
+    if (!records.some((r) => r.server === id && r.ok) || !records.some((r) => r.server === against && r.ok)) continue;
+    const label = SERVERS.find((s) => s.id === id)!.label;
+    const ref = SERVERS.find((s) => s.id === against)!.label;
+    lines.push(`| ${label} | ${ref} | ${scenarios.map((s) => ratio(find(records, id, s), find(records, against, s))).join(" | ")} |`);
   }
   return lines.join("\n");
 }

@@ -368,7 +368,7 @@ function versions(): Record<string, string> {
     const command = def.command();
     if ("unavailable" in command) continue;
     const r = spawnSync(command.cmd, ["--version"], { encoding: "utf8" });
-    if (r.status === 0) v[def.runtime] = r.stdout.split("\n")[0]!.trim();
+    if (r.status === 0) v[def.runtime] = r.stdout.split("\n")[0]!.trim().replace(/^(bun|deno)\s+/, "").replace(/\s*\(.*$/, "");
   }
   for (const pkg of ["ws", "crossws", "bufferutil"]) {
     try {

@@ -7,7 +7,7 @@
  * `BunSocketStream` kept in `socket.data`.
  */
 import type { Socket } from "bun";
-import type { ByteStream, ByteStreamEvents } from "@ws/core";
+import { concatChunks, type ByteStream, type ByteStreamEvents } from "@ws/core";
 
 export class BunSocketStream implements ByteStream {
   readonly socket: Socket<unknown>;
@@ -89,15 +89,7 @@ export class BunSocketStream implements ByteStream {
 
   writev(chunks: Uint8Array[]): boolean {
     // one write system call for the frames of one event-loop turn
-    let total = 0;
-    for (const c of chunks) total += c.byteLength;
-    const joined = new Uint8Array(total);
-    let offset = 0;
-    for (const c of chunks) {
-      joined.set(c, offset);
-      offset += c.byteLength;
-    }
-    return this.write(joined);
+    return this.write(concatChunks(chunks));
   }
 
   private flushPending(): void {

@@ -12,22 +12,26 @@
  *   });
  */
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
-import type { Connection, SendData, ServerOptions, Service, UpgradeRequest } from "@ws/core";
 import {
+  isWebSocketRequest,
   MappedConnection,
-  RuntimeServerState,
+  MappedServer,
   refusalResponse,
   upgradeRequestFrom,
-  type RuntimeDecision,
   type RuntimeSocket,
-} from "./mapped.ts";
+  type SendData,
+  type ServerControls,
+  type ServerOptions,
+  type UpgradeRequest,
+  type UpgradeVerdict,
+} from "@ws/core";
 
 const ENGINE = "Bun.serve";
 
 /** What rides on each Bun ServerWebSocket from upgrade to close. */
 export interface BunSocketData {
   request: UpgradeRequest;
-  decision: Extract<RuntimeDecision, { ok: true }>;
+  decision: Extract<UpgradeVerdict, { ok: true }>;
   conn: MappedConnection | null;
 }
 
@@ -37,7 +41,7 @@ export interface BunSocketData {
  */
 export type BunWebSocketOptions = ServerOptions;
 
-export interface BunWebSocket {
+export interface BunWebSocket extends ServerControls {
   /** pass as Bun.serve's `websocket` option */
   readonly websocket: WebSocketHandler<BunSocketData>;
   /**
@@ -45,28 +49,15 @@ export interface BunWebSocket {
    * `undefined` when it was upgraded (return nothing to Bun), a Response when the upgrade was refused.
    */
   upgrade(request: Request, server: Server<BunSocketData>): Promise<Response | undefined | null>;
-  readonly connections: ReadonlySet<Connection<unknown>>;
-  readonly connectionCount: number;
-  register(path: string, service: Service<unknown>): void;
-  unregister(path: string): boolean;
-  publish(topic: string, message: SendData): number;
-  subscriberCount(topic: string): number;
-  /** graceful: 1001 Going Away to every connection, wait up to `timeout` ms, drop the rest */
-  close(options?: { code?: number; reason?: string; timeout?: number }): Promise<void>;
 }
 
 function plainBytes(data: Uint8Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** True for a request that asks for a WebSocket upgrade (it may still be refused). */
-export function isWebSocketRequest(request: Request): boolean {
-  return /(^|,)\s*websocket\s*(,|$)/i.test(request.headers.get("upgrade") ?? "");
-}
-
 /** Builds the handlers and the upgrade step for Bun.serve. */
 export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
-  const state = new RuntimeServerState(options, ENGINE);
+  const state = new MappedServer(options, ENGINE);
   let bunServer: Server<BunSocketData> | null = null;
   const maxPayload = Math.min(0xffffffff, options.maxMessageSize ?? 100 * 1024 * 1024);
 
@@ -131,32 +122,25 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
     state.logger.warn(`${ENGINE}: permessage-deflate parameters are Bun's own; ${Object.keys(options.perMessageDeflate).join(", ")} not applied`);
   }
 
-  return {
-    websocket,
-    async upgrade(request, server) {
-      bunServer = server;
-      if (!isWebSocketRequest(request)) return null;
-      const address = server.requestIP(request);
-      const upgradeRequest = upgradeRequestFrom(request, address?.address, address?.port);
-      const decision = await state.decide(upgradeRequest);
-      if (!decision.ok) return refusalResponse(decision);
-      const headers: Record<string, string> = { ...decision.headers };
-      // with no header, Bun would answer with the client's first subprotocol: an empty one makes it answer none
-      headers["Sec-WebSocket-Protocol"] = decision.protocol ?? "";
-      const data: BunSocketData = { request: upgradeRequest, decision, conn: null };
-      if (!server.upgrade(request, { headers, data })) {
-        return refusalResponse({ status: 400, reason: "Bun refused the upgrade request" });
-      }
-      return undefined;
-    },
-    get connections() {
-      return state.connections as ReadonlySet<unknown> as ReadonlySet<Connection<unknown>>;
-    },
-    get connectionCount() {
-      return state.connections.size;
-    },
-    register: (path, service) => state.register(path, service, ENGINE),
-    unregister: (path) => state.router.unregister(path),
+  const upgrade: BunWebSocket["upgrade"] = async (request, server) => {
+    bunServer = server;
+    if (!isWebSocketRequest(request)) return null;
+    const address = server.requestIP(request);
+    const upgradeRequest = upgradeRequestFrom(request, address?.address, address?.port);
+    const decision = await state.decide(upgradeRequest);
+    if (!decision.ok) return refusalResponse(decision);
+    const headers: Record<string, string> = { ...decision.headers };
+    // with no header, Bun would answer with the client's first subprotocol: an empty one makes it answer none
+    headers["Sec-WebSocket-Protocol"] = decision.protocol ?? "";
+    const data: BunSocketData = { request: upgradeRequest, decision, conn: null };
+    if (!server.upgrade(request, { headers, data })) {
+      return refusalResponse({ status: 400, reason: "Bun refused the upgrade request" });
+    }
+    return undefined;
+  };
+
+  // Bun's native topics
+  const controls = state.controls({
     publish(topic, message) {
       if (!bunServer) return 0;
       const count = bunServer.subscriberCount(topic);
@@ -164,8 +148,8 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
       return count;
     },
     subscriberCount: (topic) => bunServer?.subscriberCount(topic) ?? 0,
-    close: (closeOptions) => state.close(closeOptions),
-  };
+  });
+  return Object.assign(controls, { websocket, upgrade });
 }
 
 function toBufferSource(message: Exclude<SendData, string>): Uint8Array {

@@ -36,3 +36,16 @@ export interface ByteStream {
   /** Keeps a timer from holding the process open, where the runtime supports that. */
   unrefTimer?(timer: unknown): void;
 }
+
+/** The chunks as one buffer: `writev` for a transport that can only write one. */
+export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const c of chunks) total += c.byteLength;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}

@@ -3,7 +3,7 @@
  * project carries over: a service object (Kitura), per-connection handlers and a `closed` promise (Vapor),
  * and pull reading with fragment streaming (Perfect).
  */
-import type { ByteStream } from "./byte-stream.ts";
+import { concatChunks, type ByteStream } from "./byte-stream.ts";
 import { CloseCode, isValidWireCloseCode } from "./close-codes.ts";
 import { BackpressureError, consoleLogger, type Logger } from "./errors.ts";
 import { Opcode } from "./frame.ts";
@@ -112,8 +112,8 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   // input
   private readonly listeners: Listeners<ConnectionEvent>;
   private readonly reading: ReadQueue;
-  /** received bytes held back until the opener's handlers are attached */
-  private held: Uint8Array[] | null = null;
+  /** the transport's events (received bytes, then its end and close) held back until the opener's handlers are attached */
+  private held: Array<() => void> | null = null;
 
   // timers
   private readonly keepaliveMs: number;
@@ -189,20 +189,25 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     if (this.readyStateValue !== "connecting") return;
     this.readyStateValue = "open";
     if (holdData) {
-      // `holdData`: process received bytes only from the next macrotask on (see connectOverStream)
-      const held: Uint8Array[] = head && head.length > 0 ? [head] : [];
+      // `holdData`: process received bytes only from the next macrotask on (see connectOverStream); the
+      // transport's end and close wait behind them, or a close frame held back would be lost (1006)
+      const held: Array<() => void> = [];
+      if (head && head.length > 0) {
+        const first = head;
+        held.push(() => this.onData(first));
+      }
       head = undefined;
       this.held = held;
       setTimeout(() => {
         this.held = null;
-        for (const chunk of held) if (!this.finalized) this.onData(chunk);
+        for (const event of held) if (!this.finalized) event();
       }, 0);
     }
     this.transport.start({
-      data: (chunk) => this.onData(chunk),
+      data: (chunk) => (this.held ? void this.held.push(() => this.onData(chunk)) : this.onData(chunk)),
       drain: () => this.handleDrain(),
-      end: () => this.onTransportEnd(),
-      close: (error) => this.finalize(error),
+      end: () => (this.held ? void this.held.push(() => this.onTransportEnd()) : this.onTransportEnd()),
+      close: (error) => (this.held ? void this.held.push(() => this.finalize(error)) : this.finalize(error)),
     });
     if (this.keepaliveMs > 0) this.scheduleKeepalive();
     if (opened) this.listeners.call(opened);
@@ -392,7 +397,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
       let ok: boolean;
       if (chunks.length === 1) ok = this.transport.write(chunks[0]!);
       else if (this.transport.writev) ok = this.transport.writev(chunks);
-      else ok = this.transport.write(concatAll(chunks));
+      else ok = this.transport.write(concatChunks(chunks));
       // backpressure shows in bufferedAmount; after a false return the transport's drain event follows
       this.transportFull = !ok;
     }
@@ -501,10 +506,6 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   // ------------------------------------------------------------------------------------------ receiving
 
   private onData(chunk: Uint8Array): void {
-    if (this.held) {
-      this.held.push(chunk);
-      return;
-    }
     this.heardFromPeer = true;
     this.state.receive(chunk);
   }
@@ -622,16 +623,4 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     }
     this.scheduleKeepalive();
   }
-}
-
-function concatAll(chunks: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const c of chunks) total += c.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
 }

@@ -20,6 +20,16 @@ declare global {
     pathname: string;
     search: string;
   }
+  /** the fetch API, as far as the pieces for fetch-style servers use it (serve.ts) */
+  class Request {
+    readonly method: string;
+    readonly url: string;
+    readonly headers: { get(name: string): string | null };
+  }
+  class Response {
+    constructor(body?: string | null, init?: { status?: number; headers?: Record<string, string> });
+    readonly status: number;
+  }
   function setTimeout(handler: () => void, timeout?: number): unknown;
   function clearTimeout(id: unknown): void;
   function queueMicrotask(callback: () => void): void;

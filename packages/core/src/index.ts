@@ -1,5 +1,5 @@
 export { CloseCode, isValidWireCloseCode } from "./close-codes.ts";
-export type { ByteStream, ByteStreamEvents } from "./byte-stream.ts";
+export { concatChunks, type ByteStream, type ByteStreamEvents } from "./byte-stream.ts";
 export { Utf8Validator, isValidUtf8, decodeUtf8, decodeUtf8Strict, encodeUtf8 } from "./utf8.ts";
 export {
   Opcode,
@@ -55,7 +55,28 @@ export {
 export { defineService, type Service, type ConnectionSettings, type UpgradeDecision } from "./service.ts";
 export { Router, normalizePath } from "./router.ts";
 export { TopicHub, encodeMessageFrame } from "./topics.ts";
-export { ServerCore, type ServerOptions, type UpgradeOutcome } from "./server.ts";
+export { ServerCore, type ServerOptions, type UpgradeOutcome, type UpgradeVerdict } from "./server.ts";
+export {
+  MappedConnection,
+  RuntimeHub,
+  type ConnectionApi,
+  type MappedSettings,
+  type RuntimeSocket,
+} from "./mapped-connection.ts";
+export { MappedServer } from "./mapped-server.ts";
+export {
+  serveHandle,
+  serveEngines,
+  isWebSocketRequest,
+  upgradeRequestFrom,
+  refusalResponse,
+  webSocketOnlyResponse,
+  type ServerControls,
+  type ServeEngine,
+  type EngineServeOptions,
+  type EngineServeHandle,
+  type EngineStarters,
+} from "./serve.ts";
 export { connectOverStream, HandshakeError, type ClientOptions } from "./client.ts";
 export {
   ReadTimeoutError,

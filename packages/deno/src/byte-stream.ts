@@ -5,7 +5,7 @@
  * time, `write` returns false once the queue holds more than 64 KiB, and `drain` follows when it empties.
  * Reading is a loop over `conn.read` into a fresh buffer each time (the core keeps views of what it is given).
  */
-import type { ByteStream, ByteStreamEvents } from "@ws/core";
+import { concatChunks, type ByteStream, type ByteStreamEvents } from "@ws/core";
 
 const HIGH_WATER_MARK = 64 * 1024;
 const READ_SIZE = 64 * 1024;
@@ -85,15 +85,8 @@ export class DenoConnStream implements ByteStream {
   }
 
   writev(chunks: Uint8Array[]): boolean {
-    let total = 0;
-    for (const c of chunks) total += c.byteLength;
-    const joined = new Uint8Array(total);
-    let offset = 0;
-    for (const c of chunks) {
-      joined.set(c, offset);
-      offset += c.byteLength;
-    }
-    return this.write(joined);
+    // one write system call for the frames of one event-loop turn
+    return this.write(concatChunks(chunks));
   }
 
   private async pump(): Promise<void> {

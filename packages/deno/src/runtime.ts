@@ -8,37 +8,33 @@
  * Deno's WebSocket has no ping/pong API, no frame access and no way to abort the TCP connection; those
  * Connection methods throw UnsupportedError (see the README's feature table).
  */
-import type { Connection, SendData, ServerOptions, Service } from "@ws/core";
-import { MappedConnection, RuntimeHub, RuntimeServerState, refusalResponse, upgradeRequestFrom, type RuntimeSocket } from "./mapped.ts";
+import {
+  isWebSocketRequest,
+  MappedConnection,
+  MappedServer,
+  refusalResponse,
+  RuntimeHub,
+  upgradeRequestFrom,
+  type RuntimeSocket,
+  type ServerControls,
+  type ServerOptions,
+} from "@ws/core";
 
 const ENGINE = "Deno.upgradeWebSocket";
 
 export type DenoWebSocketOptions = ServerOptions;
 
-export interface DenoWebSocket {
+export interface DenoWebSocket extends ServerControls {
   /**
    * Call from Deno.serve's handler: `null` when the request is not a WebSocket upgrade (answer it yourself),
    * otherwise the Response to return (the 101 that completes the upgrade, or the refusal).
    */
   upgrade(request: Request, info?: Deno.ServeHandlerInfo): Promise<Response | null>;
-  readonly connections: ReadonlySet<Connection<unknown>>;
-  readonly connectionCount: number;
-  register(path: string, service: Service<unknown>): void;
-  unregister(path: string): boolean;
-  publish(topic: string, message: SendData): number;
-  subscriberCount(topic: string): number;
-  /** graceful: 1001 Going Away to every connection, wait up to `timeout` ms, drop the rest */
-  close(options?: { code?: number; reason?: string; timeout?: number }): Promise<void>;
-}
-
-/** True for a request that asks for a WebSocket upgrade (it may still be refused). */
-export function isWebSocketRequest(request: Request): boolean {
-  return /(^|,)\s*websocket\s*(,|$)/i.test(request.headers.get("upgrade") ?? "");
 }
 
 /** Builds the upgrade step for Deno.serve. */
 export function denoWebSocket(options: DenoWebSocketOptions): DenoWebSocket {
-  const state = new RuntimeServerState(options, ENGINE);
+  const state = new MappedServer(options, ENGINE);
   const hub = new RuntimeHub();
   if (options.perMessageDeflate) state.logger.warn(`${ENGINE} does not support permessage-deflate; it stays off`);
 
@@ -66,47 +62,37 @@ export function denoWebSocket(options: DenoWebSocketOptions): DenoWebSocket {
     publish: (topic, message) => hub.publish(topic, message, conn()),
   });
 
-  return {
-    async upgrade(request, info) {
-      if (!isWebSocketRequest(request)) return null;
-      const remote = info?.remoteAddr as Deno.NetAddr | undefined;
-      const upgradeRequest = upgradeRequestFrom(request, remote?.hostname, remote?.port);
-      const decision = await state.decide(upgradeRequest);
-      if (!decision.ok) return refusalResponse(decision);
-      const settings = state.settingsFor(decision.service, true);
-      const { socket, response } = Deno.upgradeWebSocket(request, {
-        protocol: decision.protocol ?? undefined,
-        // Deno's own keepalive: a ping after idleTimeout s of silence, the connection closed without a pong
-        idleTimeout: settings.connectionTimeout > 0 ? Math.max(1, Math.round(settings.connectionTimeout / 2)) : 0,
-      });
-      for (const [name, value] of Object.entries(decision.headers)) response.headers.set(name, value);
-      socket.binaryType = "arraybuffer";
-      const conn: MappedConnection = new MappedConnection(
-        socketFor(socket, () => conn),
-        upgradeRequest,
-        decision.protocol,
-        settings,
-        state.logger,
-      );
-      socket.onopen = () => state.open(conn, decision.service, decision.data);
-      socket.onmessage = (event: MessageEvent) => {
-        const data: unknown = event.data;
-        conn.handleMessage(typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer));
-      };
-      socket.onclose = (event: CloseEvent) => conn.handleClose(event.code, event.reason);
-      socket.onerror = () => {}; // followed by close
-      return response;
-    },
-    get connections() {
-      return state.connections as ReadonlySet<unknown> as ReadonlySet<Connection<unknown>>;
-    },
-    get connectionCount() {
-      return state.connections.size;
-    },
-    register: (path, service) => state.register(path, service, ENGINE),
-    unregister: (path) => state.router.unregister(path),
-    publish: (topic, message) => hub.publish(topic, message),
-    subscriberCount: (topic) => hub.subscriberCount(topic),
-    close: (closeOptions) => state.close(closeOptions),
+  const upgrade: DenoWebSocket["upgrade"] = async (request, info) => {
+    if (!isWebSocketRequest(request)) return null;
+    const remote = info?.remoteAddr as Deno.NetAddr | undefined;
+    const upgradeRequest = upgradeRequestFrom(request, remote?.hostname, remote?.port);
+    const decision = await state.decide(upgradeRequest);
+    if (!decision.ok) return refusalResponse(decision);
+    const settings = state.settingsFor(decision.service, true);
+    const { socket, response } = Deno.upgradeWebSocket(request, {
+      protocol: decision.protocol ?? undefined,
+      // Deno's own keepalive: a ping after idleTimeout s of silence, the connection closed without a pong
+      idleTimeout: settings.connectionTimeout > 0 ? Math.max(1, Math.round(settings.connectionTimeout / 2)) : 0,
+    });
+    for (const [name, value] of Object.entries(decision.headers)) response.headers.set(name, value);
+    socket.binaryType = "arraybuffer";
+    const conn: MappedConnection = new MappedConnection(
+      socketFor(socket, () => conn),
+      upgradeRequest,
+      decision.protocol,
+      settings,
+      state.logger,
+    );
+    socket.onopen = () => state.open(conn, decision.service, decision.data);
+    socket.onmessage = (event: MessageEvent) => {
+      const data: unknown = event.data;
+      conn.handleMessage(typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer));
+    };
+    socket.onclose = (event: CloseEvent) => conn.handleClose(event.code, event.reason);
+    socket.onerror = () => {}; // followed by close
+    return response;
   };
+
+  // topics: Deno has none of its own
+  return Object.assign(state.controls(hub), { upgrade });
 }

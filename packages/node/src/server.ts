@@ -11,12 +11,10 @@ import {
   HeaderMap,
   ServerCore,
   zlibCodec,
-  type Connection,
   type Logger,
   type Router,
-  type SendData,
+  type ServerControls,
   type ServerOptions,
-  type Service,
   type UpgradeRequest,
 } from "@ws/core";
 import { socketByteStream } from "./byte-stream.ts";
@@ -28,18 +26,10 @@ export interface NodeServerOptions extends ServerOptions {
   handshakeTimeout?: number;
 }
 
-export interface WebSocketServer {
+/** The server's controls (connections, register, publish, close, …) and its runtime-agnostic state. */
+export interface WebSocketServer extends ServerControls {
   /** the runtime-agnostic server state: router, topics, connections */
   readonly core: ServerCore;
-  readonly connections: ReadonlySet<Connection<unknown>>;
-  readonly connectionCount: number;
-  register(path: string, service: Service<unknown>): void;
-  unregister(path: string): boolean;
-  /** sends to every subscriber of `topic`; returns how many */
-  publish(topic: string, message: SendData): number;
-  subscriberCount(topic: string): number;
-  /** graceful: 1001 Going Away to every connection, wait up to `timeout` ms, drop the rest */
-  close(options?: { code?: number; reason?: string; timeout?: number }): Promise<void>;
 }
 
 function toUpgradeRequest(req: http.IncomingMessage): UpgradeRequest {
@@ -209,12 +199,13 @@ async function answerHttp(req: http.IncomingMessage, res: http.ServerResponse, o
   const url = `${scheme}://${req.headers.host ?? "localhost"}${req.url ?? "/"}`;
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-  let body: Uint8Array | undefined;
+  // a plain Uint8Array over an ArrayBuffer: what every runtime's fetch typings accept as a body (Deno's reject a Buffer)
+  let body: Uint8Array<ArrayBuffer> | undefined;
   if (req.method !== "GET" && req.method !== "HEAD") {
     const parts: Buffer[] = [];
     for await (const part of req) parts.push(part as Buffer);
     const all = Buffer.concat(parts);
-    body = new Uint8Array(all.buffer, all.byteOffset, all.byteLength);
+    body = new Uint8Array(all.buffer as ArrayBuffer, all.byteOffset, all.byteLength);
   }
   const response = await options.fetch(new Request(url, { method: req.method, headers, body }));
   const outHeaders: Record<string, string> = {};

@@ -1,0 +1,143 @@
+/**
+ * What the adapters' serve() share whatever the runtime: the handle it resolves to, and the pieces of an
+ * adapter on a fetch-style server (Bun.serve, Deno.serve, Workers: a Request in, a Response out).
+ */
+import type { Connection, SendData } from "./connection.ts";
+import type { UpgradeRequest } from "./handshake.ts";
+import type { ServerOptions } from "./server.ts";
+import type { Service } from "./service.ts";
+
+/** A running server's controls: its connections, services and topics, and graceful shutdown. */
+export interface ServerControls {
+  readonly connections: ReadonlySet<Connection<unknown>>;
+  readonly connectionCount: number;
+  register(path: string, service: Service<unknown>): void;
+  unregister(path: string): boolean;
+  /** sends to every subscriber of `topic`; returns how many */
+  publish(topic: string, message: SendData): number;
+  subscriberCount(topic: string): number;
+  /** graceful: 1001 Going Away to every connection, wait up to `timeout` ms, drop the rest */
+  close(options?: { code?: number; reason?: string; timeout?: number }): Promise<void>;
+}
+
+/**
+ * Where a runtime offers two: "core" runs @ws/core's protocol over the raw socket; "runtime" maps the
+ * runtime's own built-in WebSocket onto the Connection API (MappedConnection).
+ */
+export type ServeEngine = "core" | "runtime";
+
+/** serve() options on a runtime with both engines (Bun, Deno). */
+export interface EngineServeOptions extends ServerOptions {
+  /** "core" (default): @ws/core over the socket; "runtime": the runtime's built-in WebSocket */
+  engine?: ServeEngine;
+  /** port to listen on; 0 (the default) picks a free one */
+  port?: number;
+  /** address to bind; default: all interfaces */
+  hostname?: string;
+  /** serve HTTPS / WSS with this key and certificate (PEM) */
+  tls?: { key: string; cert: string; ca?: string };
+  /** answers plain HTTP requests; default: 426 Upgrade Required */
+  fetch?: (request: Request) => Response | Promise<Response>;
+  /** ms for an upgrade request to be decided (the gate included); core engine only. Default 10000. */
+  handshakeTimeout?: number;
+}
+
+/** What serve() resolves to on a runtime with both engines. */
+export interface EngineServeHandle extends ServerControls {
+  readonly engine: ServeEngine;
+  readonly port: number;
+  readonly hostname: string;
+  /** ws:// or wss:// base URL */
+  readonly url: string;
+  /** graceful: 1001 Going Away to every connection, wait up to `timeout` ms, drop the rest, stop listening */
+  close(options?: { code?: number; reason?: string; timeout?: number }): Promise<void>;
+}
+
+/**
+ * The handle of a listening server: `controls` read through (connections stay live), the address, and
+ * close() = the graceful close of `controls`, then `stop` (stop listening).
+ */
+export function serveHandle(
+  engine: ServeEngine,
+  controls: ServerControls,
+  listening: { port: number; hostname?: string; tls: boolean },
+  stop?: () => Promise<void>,
+): EngineServeHandle {
+  const hostname = listening.hostname ?? "localhost";
+  const urlHost = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return {
+    engine,
+    port: listening.port,
+    hostname,
+    url: `${listening.tls ? "wss" : "ws"}://${urlHost}:${listening.port}`,
+    get connections() {
+      return controls.connections;
+    },
+    get connectionCount() {
+      return controls.connectionCount;
+    },
+    register: (path, service) => controls.register(path, service),
+    unregister: (path) => controls.unregister(path),
+    publish: (topic, message) => controls.publish(topic, message),
+    subscriberCount: (topic) => controls.subscriberCount(topic),
+    async close(options) {
+      await controls.close(options);
+      await stop?.();
+    },
+  };
+}
+
+/** How each engine starts listening, for `serveEngines`. */
+export interface EngineStarters {
+  /** the core engine: a server on the runtime's node:http (@ws/node's serve) */
+  core(options: Omit<EngineServeOptions, "engine">): Promise<ServerControls & { readonly port: number; readonly hostname: string }>;
+  /** the runtime engine: the runtime's own server and WebSocket; `stop` stops listening */
+  runtime(options: Omit<EngineServeOptions, "engine">): Promise<{ controls: ServerControls; port: number; stop(): Promise<void> }>;
+}
+
+/** serve() on a runtime with both engines: starts the one `options.engine` names ("core" by default). */
+export async function serveEngines(options: EngineServeOptions, start: EngineStarters): Promise<EngineServeHandle> {
+  const { engine = "core", ...rest } = options;
+  const tls = Boolean(options.tls);
+  if (engine === "core") {
+    const server = await start.core(rest);
+    return serveHandle(engine, server, { port: server.port, hostname: server.hostname, tls });
+  }
+  if (engine !== "runtime") throw new TypeError(`unknown engine ${String(engine)}: use "core" or "runtime"`);
+  const server = await start.runtime(rest);
+  return serveHandle(engine, server.controls, { port: server.port, hostname: options.hostname, tls }, server.stop);
+}
+
+/** True for a request that asks for a WebSocket upgrade (it may still be refused). */
+export function isWebSocketRequest(request: Request): boolean {
+  return /(^|,)\s*websocket\s*(,|$)/i.test(request.headers.get("upgrade") ?? "");
+}
+
+/** An UpgradeRequest from a fetch-API Request. */
+export function upgradeRequestFrom(request: Request, remoteAddress?: string, remotePort?: number): UpgradeRequest {
+  const u = new URL(request.url);
+  return {
+    method: request.method,
+    url: u.pathname + u.search,
+    httpVersion: "1.1",
+    headers: request.headers,
+    remoteAddress,
+    remotePort,
+  };
+}
+
+/** The HTTP response for a refused upgrade (status, reason as the body, extra headers). */
+export function refusalResponse(refusal: { status: number; reason: string; headers?: Record<string, string> }): Response {
+  return new Response(`${refusal.reason}\n`, {
+    status: refusal.status,
+    headers: { "Content-Type": "text/plain; charset=utf-8", ...refusal.headers },
+  });
+}
+
+/** The answer to a plain HTTP request when there is no fetch handler: 426 Upgrade Required. */
+export function webSocketOnlyResponse(): Response {
+  return new Response("This endpoint speaks WebSocket only\n", {
+    status: 426,
+    headers: { "Content-Type": "text/plain", Upgrade: "websocket", Connection: "close" },
+  });
+}
