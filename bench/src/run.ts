@@ -2,8 +2,8 @@
  * The benchmark: starts each server as a child process, drives it with the load generator (another child
  * process), and writes a JSON line per run and a Markdown report.
  *
- *   node bench/dist/run.js [--scenarios small,medium] [--servers ours-node,ws-bufferutil] [--duration 2000]
- *                          [--warmup 1500] [--repeats 3] [--rounds 1] [--quick] [--merge] [--no-pin] [--list]
+ *   node bench/dist/run.js [--scenarios small,medium] [--servers ours-node,ws-bufferutil] [--duration 1500]
+ *                          [--warmup 1000] [--repeats 2] [--rounds 2] [--quick] [--merge] [--no-pin] [--list]
  *                          [--out results/latest.jsonl] [--md RESULTS.md] [--cpu-prof DIR]
  *
  * On a 2-core machine the server is pinned to CPU 0 and the generator to CPU 1 (taskset), so each gets one core.
@@ -49,10 +49,10 @@ export function defaultOptions(): BenchOptions {
   return {
     scenarios: [...SCENARIO_ORDER],
     servers: SERVERS.map((s) => s.id),
-    warmupMs: 1500,
-    durationMs: 2000,
-    repeats: 3,
-    rounds: 1,
+    warmupMs: 1000,
+    durationMs: 1500,
+    repeats: 2,
+    rounds: 2,
     sample: 256,
     pin: true,
     out: join(BENCH_DIR, "results/latest.jsonl"),
@@ -99,6 +99,7 @@ function parseArgs(argv: string[]): BenchOptions & { list: boolean } {
         o.warmupMs = 500;
         o.durationMs = 1000;
         o.repeats = 2;
+        o.rounds = 1;
         break;
       case "--no-pin":
         o.pin = false;
