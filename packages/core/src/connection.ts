@@ -3,6 +3,7 @@
  * project carries over: a service object (Kitura), per-connection handlers and a `closed` promise (Vapor),
  * and pull reading with fragment streaming (Perfect).
  */
+import { connectionId } from "./id.ts";
 import { concatChunks, type ByteStream } from "./byte-stream.ts";
 import { CloseCode, isValidWireCloseCode } from "./close-codes.ts";
 import { BackpressureError, consoleLogger, type Logger } from "./errors.ts";
@@ -10,7 +11,7 @@ import { Opcode } from "./frame.ts";
 import type { UpgradeRequest } from "./handshake.ts";
 import { Listeners } from "./listeners.ts";
 import { ReadQueue } from "./read-queue.ts";
-import { ProtocolState, type CloseInfo, type ProtocolLimits, type Role } from "./protocol.ts";
+import { ProtocolState, type CloseInfo, type ProtocolHandler, type ProtocolLimits, type Role } from "./protocol.ts";
 import type { TopicHub } from "./topics.ts";
 import type { PerMessageDeflate } from "./deflate.ts";
 import { encodeUtf8 } from "./utf8.ts";
@@ -83,8 +84,9 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   readonly extensions: string;
   /** application data attached by the upgrade gate (or by you) */
   data: Data = undefined as Data;
-  /** resolves once, when the connection has closed, with the close code and reason */
-  readonly closed: Promise<CloseInfo>;
+  /** how the connection closed, once it has */
+  private closeResult: CloseInfo | null = null;
+  private closedPromise: Promise<CloseInfo> | null = null;
 
   private readonly transport: ByteStream;
   private readonly state: ProtocolState;
@@ -93,7 +95,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   private readonly maxBufferedAmount: number;
   private readonly backpressure: "close" | "reject";
   private readonly hub: TopicHub | undefined;
-  private resolveClosed!: (info: CloseInfo) => void;
+  private resolveClosed: ((info: CloseInfo) => void) | null = null;
   private readyStateValue: ReadyState = "connecting";
   private finalized = false;
   private dropInfo: CloseInfo | null = null;
@@ -111,7 +113,9 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
 
   // input
   private readonly listeners: Listeners<ConnectionEvent>;
-  private readonly reading: ReadQueue;
+  /** messages no handler took, for read() (created on first use) */
+  private readingQueue: ReadQueue | null = null;
+  private readonly readHighWaterMark: number;
   /** the transport's events (received bytes, then its end and close) held back until the opener's handlers are attached */
   private held: Array<() => void> | null = null;
 
@@ -127,7 +131,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
 
   constructor(stream: ByteStream, options: ConnectionOptions) {
     this.transport = stream;
-    this.id = options.id ?? crypto.randomUUID();
+    this.id = options.id ?? connectionId();
     this.role = options.role;
     this.request = options.request;
     this.protocol = options.protocol ?? null;
@@ -139,8 +143,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     this.keepaliveMs = options.connectionTimeout ? (options.connectionTimeout * 1000) / 2 : 0;
     this.hub = options.hub;
     this.listeners = new Listeners(CONNECTION_EVENTS, this, this.logger, this.id);
-    this.reading = new ReadQueue(options.readHighWaterMark ?? 1024 * 1024, stream);
-    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.readHighWaterMark = options.readHighWaterMark ?? 1024 * 1024;
     this.state = new ProtocolState(
       {
         role: options.role,
@@ -149,34 +152,22 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
         maxFragments: options.maxFragments,
         deflate: options.deflate,
       },
-      {
-        write: (chunks) => this.enqueue(chunks),
-        text: (text) => this.deliver(text),
-        binary: (bytes) => this.deliver(bytes),
-        fragment: (data, isText, fin) => this.deliverFragment({ type: isText ? "text" : "binary", data, fin }),
-        // once the connection is finalized (a handler dropped it mid-chunk), nothing more reaches the user
-        ping: (payload) => {
-          if (!this.finalized) this.listeners.emit("ping", payload);
-        },
-        pong: (payload) => {
-          this.pingOutstanding = false;
-          if (!this.finalized) this.listeners.emit("pong", payload);
-        },
-        closeReceived: () => {
-          if (this.readyStateValue === "open") this.readyStateValue = "closing";
-        },
-        closeSent: () => {
-          this.readyStateValue = "closing";
-          this.startCloseTimer();
-        },
-        end: () => this.endTransport(),
-        violation: (code, message) =>
-          this.logger.warn(`closing connection ${this.id} with ${code}: ${message}`, {
-            code,
-            remoteAddress: this.request.remoteAddress,
-          }),
-      },
+      new ProtocolEvents(this as Connection<unknown>),
     );
+  }
+
+  /** Resolves once, when the connection has closed, with the close code and reason. */
+  get closed(): Promise<CloseInfo> {
+    if (!this.closedPromise) {
+      this.closedPromise = this.closeResult
+        ? Promise.resolve(this.closeResult)
+        : new Promise((resolve) => (this.resolveClosed = resolve));
+    }
+    return this.closedPromise;
+  }
+
+  private get reading(): ReadQueue {
+    return (this.readingQueue ??= new ReadQueue(this.readHighWaterMark, this.transport));
   }
 
   // ------------------------------------------------------------------------------------------ lifecycle
@@ -497,9 +488,10 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     this.batch?.resolve(false);
     this.batch = null;
     for (const w of this.drainWaiters.splice(0)) w();
-    this.reading.end();
+    this.readingQueue?.end();
     for (const w of this.waitingData.splice(0)) w();
-    this.resolveClosed(info);
+    this.closeResult = info;
+    this.resolveClosed?.(info);
     this.listeners.emit("close", info.code, info.reason);
   }
 
@@ -622,5 +614,53 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
       void this.ping();
     }
     this.scheduleKeepalive();
+  }
+}
+
+/**
+ * What the protocol state machine reports, delivered to its Connection: one small object per connection with
+ * its methods on the prototype, instead of a closure per event (an idle connection is mostly overhead).
+ * Bracket access reaches the Connection's private members: this class is part of its implementation.
+ */
+class ProtocolEvents implements ProtocolHandler {
+  private readonly c: Connection<unknown>;
+  constructor(connection: Connection<unknown>) {
+    this.c = connection;
+  }
+  write(chunks: Uint8Array[]): void {
+    this.c["enqueue"](chunks);
+  }
+  text(text: string): void {
+    this.c["deliver"](text);
+  }
+  binary(bytes: Uint8Array): void {
+    this.c["deliver"](bytes);
+  }
+  fragment(data: Uint8Array, isText: boolean, fin: boolean): void {
+    this.c["deliverFragment"]({ type: isText ? "text" : "binary", data, fin });
+  }
+  // once the connection is finalized (a handler dropped it mid-chunk), nothing more reaches the user
+  ping(payload: Uint8Array): void {
+    if (!this.c["finalized"]) this.c["listeners"].emit("ping", payload);
+  }
+  pong(payload: Uint8Array): void {
+    this.c["pingOutstanding"] = false;
+    if (!this.c["finalized"]) this.c["listeners"].emit("pong", payload);
+  }
+  closeReceived(): void {
+    if (this.c["readyStateValue"] === "open") this.c["readyStateValue"] = "closing";
+  }
+  closeSent(): void {
+    this.c["readyStateValue"] = "closing";
+    this.c["startCloseTimer"]();
+  }
+  end(): void {
+    this.c["endTransport"]();
+  }
+  violation(code: number, message: string): void {
+    this.c["logger"].warn(`closing connection ${this.c.id} with ${code}: ${message}`, {
+      code,
+      remoteAddress: this.c.request.remoteAddress,
+    });
   }
 }

@@ -94,7 +94,8 @@ type ParserState = (typeof enum_)[keyof typeof enum_];
 export class FrameParser {
   private state: ParserState = enum_.Header;
   /** bytes of a header field that straddles input chunks */
-  private readonly scratch = new Uint8Array(14);
+  /** created the first time a header straddles two chunks */
+  private scratch: Uint8Array | null = null;
   private scratchLength = 0;
   private scratchNeeded = 2;
   private header: FrameHeader | null = null;
@@ -150,18 +151,18 @@ export class FrameParser {
       // Slow path: gather header bytes across chunks into scratch.
       const need = this.scratchNeeded - this.scratchLength;
       const take = Math.min(need, length - offset);
-      this.scratch.set(chunk.subarray(offset, offset + take), this.scratchLength);
+      (this.scratch ??= new Uint8Array(14)).set(chunk.subarray(offset, offset + take), this.scratchLength);
       this.scratchLength += take;
       offset += take;
       if (this.scratchLength < this.scratchNeeded) break;
-      const b1 = this.scratch[1]!;
+      const b1 = this.scratch![1]!;
       const len7 = b1 & 0x7f;
       const headerSize = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
       if (this.scratchLength < headerSize) {
         this.scratchNeeded = headerSize;
         continue;
       }
-      const scratch = this.scratch.slice(0, headerSize); // the mask must outlive the scratch buffer
+      const scratch = this.scratch!.slice(0, headerSize); // the mask must outlive the scratch buffer
       this.scratchLength = 0;
       this.scratchNeeded = 2;
       this.readHeader(scratch, 0, headerSize);

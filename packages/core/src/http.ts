@@ -110,3 +110,36 @@ const STATUS_TEXT: Record<number, string> = {
 export function statusText(status: number): string {
   return STATUS_TEXT[status] ?? "Error";
 }
+
+/**
+ * Headers over a flat [name, value, name, value, …] list as a runtime hands it over (Node's rawHeaders),
+ * kept as is: no map is built, lookups scan the few handshake headers case-insensitively, repeated fields
+ * are joined with ", ".
+ */
+export class RawHeaders implements HeadersLike {
+  private readonly raw: readonly string[];
+  constructor(raw: readonly string[]) {
+    this.raw = raw;
+  }
+  get(name: string): string | null {
+    const key = name.toLowerCase();
+    let found: string | null = null;
+    for (let i = 0; i + 1 < this.raw.length; i += 2) {
+      const n = this.raw[i]!;
+      if (n.length === key.length && n.toLowerCase() === key) found = found === null ? this.raw[i + 1]! : `${found}, ${this.raw[i + 1]}`;
+    }
+    return found;
+  }
+  has(name: string): boolean {
+    return this.get(name) !== null;
+  }
+  forEach(callback: (value: string, name: string) => void): void {
+    const seen = new Set<string>();
+    for (let i = 0; i + 1 < this.raw.length; i += 2) {
+      const key = this.raw[i]!.toLowerCase();
+      if (seen.has(key)) continue;
+      seen.add(key);
+      callback(this.get(key)!, key);
+    }
+  }
+}

@@ -42,7 +42,7 @@ export {
   type ClientHandshakeResult,
   type HandshakeRejection,
 } from "./handshake.ts";
-export { HeaderMap, parseHttpHead, serializeHttpHead, statusText, type HeadersLike, type HttpHead } from "./http.ts";
+export { HeaderMap, RawHeaders, parseHttpHead, serializeHttpHead, statusText, type HeadersLike, type HttpHead } from "./http.ts";
 export {
   Connection,
   type ConnectionOptions,
@@ -54,7 +54,16 @@ export {
 } from "./connection.ts";
 export { defineService, type Service, type ConnectionSettings, type UpgradeDecision } from "./service.ts";
 export { Router, normalizePath } from "./router.ts";
-export { TopicHub, encodeMessageFrame } from "./topics.ts";
+export {
+  TopicHub,
+  TopicRegistry,
+  encodeMessageFrame,
+  toMessage,
+  type TopicBroker,
+  type TopicOptions,
+  type TopicSubscriber,
+  type PublishBackpressure,
+} from "./topics.ts";
 export { ServerCore, type ServerOptions, type UpgradeOutcome, type UpgradeVerdict } from "./server.ts";
 export {
   MappedConnection,

@@ -11,14 +11,14 @@ import type { Logger } from "./errors.ts";
 type AnyListener = (...args: never[]) => unknown;
 
 export class Listeners<Event extends string> {
-  private readonly lists = {} as Record<Event, AnyListener[]>;
+  /** created on first use: most connections register one or two kinds of listener, if any */
+  private lists: Partial<Record<Event, AnyListener[]>> | null = null;
   private readonly owner: unknown;
   private readonly logger: Logger;
   private readonly id: string;
 
   /** `owner` (the connection) is passed to every listener after the event's own arguments; `id` names it in logs. */
-  constructor(events: readonly Event[], owner: unknown, logger: Logger, id: string) {
-    for (const event of events) this.lists[event] = [];
+  constructor(_events: readonly Event[], owner: unknown, logger: Logger, id: string) {
     this.owner = owner;
     this.logger = logger;
     this.id = id;
@@ -26,7 +26,8 @@ export class Listeners<Event extends string> {
 
   /** Adds a listener; returns the function that removes it. */
   add(event: Event, fn: (...args: never[]) => unknown): () => void {
-    const list = this.lists[event];
+    const lists: Partial<Record<Event, AnyListener[]>> = (this.lists ??= {});
+    const list = (lists[event] ??= []);
     list.push(fn);
     return () => {
       const i = list.indexOf(fn);
@@ -35,12 +36,13 @@ export class Listeners<Event extends string> {
   }
 
   count(event: Event): number {
-    return this.lists[event].length;
+    return this.lists?.[event]?.length ?? 0;
   }
 
   /** Calls each listener of `event` with `args` and the owner. */
   emit(event: Event, ...args: unknown[]): void {
-    const list = this.lists[event];
+    const list = this.lists?.[event];
+    if (!list) return;
     for (let i = 0; i < list.length; i++) {
       try {
         const r = (list[i] as (...a: unknown[]) => unknown)(...args, this.owner);

@@ -7,6 +7,7 @@
  * What the runtime's socket cannot do throws `UnsupportedError`; nothing is silently ignored. Each adapter
  * supplies a `RuntimeSocket` over its runtime's socket; `MappedServer` (mapped-server.ts) is the server side.
  */
+import { connectionId } from "./id.ts";
 import { CloseCode, isValidWireCloseCode } from "./close-codes.ts";
 import { CONNECTION_EVENTS, type Connection, type Fragment, type Message, type MessageWriter, type ReadyState, type SendData } from "./connection.ts";
 import { BackpressureError, UnsupportedError, type Logger } from "./errors.ts";
@@ -14,6 +15,7 @@ import type { UpgradeRequest } from "./handshake.ts";
 import { Listeners } from "./listeners.ts";
 import { ReadQueue } from "./read-queue.ts";
 import type { CloseInfo } from "./protocol.ts";
+import { TopicRegistry, type TopicOptions } from "./topics.ts";
 import { decodeUtf8Strict } from "./utf8.ts";
 
 /** The public surface of core's Connection (its methods and properties, without its private state). */
@@ -74,7 +76,7 @@ let nextSerial = 0;
  * cannot do throw UnsupportedError.
  */
 export class MappedConnection<Data = unknown> implements ConnectionApi<Data> {
-  readonly id: string = crypto.randomUUID();
+  readonly id: string = connectionId();
   readonly role = "server" as const;
   readonly request: UpgradeRequest;
   readonly protocol: string | null;
@@ -414,34 +416,38 @@ export class MappedConnection<Data = unknown> implements ConnectionApi<Data> {
   }
 }
 
-/** Topics for runtimes without native publish/subscribe: each message is sent to each subscriber. */
-export class RuntimeHub {
-  private readonly topics = new Map<string, Set<MappedConnection>>();
+/**
+ * Topics for the runtime engine: subscriptions, the publish policy and the broker (TopicRegistry), each message
+ * sent to each subscriber — or, with `native`, handed to the runtime's own publish (Bun's, which frames once),
+ * as long as no publish policy is set (a runtime's publish cannot skip or count per subscriber).
+ */
+export class RuntimeHub extends TopicRegistry<MappedConnection> {
+  /**
+   * The runtime's own publish, when it has one: `except` is the sender (to leave out) or undefined (to every
+   * subscriber, e.g. a message from the broker or server.publish).
+   */
+  native: ((topic: string, message: Message, except: MappedConnection | undefined) => void) | undefined;
 
-  subscribe(conn: MappedConnection, topic: string): void {
-    let set = this.topics.get(topic);
-    if (!set) this.topics.set(topic, (set = new Set()));
-    set.add(conn);
+  constructor(options: TopicOptions = {}) {
+    super(options);
   }
 
-  unsubscribe(conn: MappedConnection, topic: string): void {
+  protected fanOut(topic: string, message: Message, except: MappedConnection | undefined): number {
     const set = this.topics.get(topic);
-    if (set?.delete(conn) && set.size === 0) this.topics.delete(topic);
-  }
-
-  publish(topic: string, message: SendData, except?: MappedConnection): number {
-    const set = this.topics.get(topic);
-    if (!set) return 0;
+    if (!set || set.size === 0) return 0;
+    if (this.native && !this.hasPublishPolicy) {
+      const count = set.size - (except && set.has(except) ? 1 : 0);
+      if (count > 0) this.native(topic, message, except);
+      return count;
+    }
+    const size = typeof message === "string" ? message.length : message.byteLength;
     let count = 0;
     for (const conn of set) {
       if (conn === except) continue;
+      if (!this.admit(conn, size)) continue;
       void conn.send(message);
       count++;
     }
     return count;
-  }
-
-  subscriberCount(topic: string): number {
-    return this.topics.get(topic)?.size ?? 0;
   }
 }

@@ -5,7 +5,7 @@
 import type { Connection } from "./connection.ts";
 import { UnsupportedError, type Logger } from "./errors.ts";
 import type { UpgradeRequest } from "./handshake.ts";
-import type { MappedConnection, MappedSettings } from "./mapped-connection.ts";
+import { RuntimeHub, type MappedConnection, type MappedSettings } from "./mapped-connection.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE } from "./protocol.ts";
 import { Router } from "./router.ts";
 import type { ServerControls } from "./serve.ts";
@@ -19,6 +19,8 @@ export class MappedServer {
   readonly core: ServerCore;
   /** the engine's name in error messages: "Bun.serve", "Deno.upgradeWebSocket" */
   readonly engineName: string;
+  /** the topics of this server's connections (with the options' broker and publish policy) */
+  readonly hub: RuntimeHub;
 
   /** Throws UnsupportedError for settings the runtime's socket cannot honour (in the options or a service). */
   constructor(options: ServerOptions, engineName: string) {
@@ -29,7 +31,14 @@ export class MappedServer {
     if (!(options.services instanceof Router)) {
       for (const [path, service] of Object.entries(options.services ?? {})) this.check(path, service);
     }
-    this.core = new ServerCore(options);
+    // the broker belongs to the runtime engine's hub, not to ServerCore's (which has no connection of its own)
+    this.core = new ServerCore({ ...options, broker: undefined });
+    this.hub = new RuntimeHub({
+      broker: options.broker,
+      publishBackpressure: options.publishBackpressure,
+      maxPublishBufferedAmount: options.maxPublishBufferedAmount ?? options.maxBufferedAmount,
+      logger: this.core.logger,
+    });
   }
 
   get logger(): Logger {
@@ -73,11 +82,12 @@ export class MappedServer {
   }
 
   /**
-   * The server's controls (connections, register, close, …), with topics from `topics`: the runtime's native
-   * publish/subscribe, or a RuntimeHub.
+   * The server's controls (connections, register, close, …), with topics from `topics` (default: `hub`, which
+   * uses the runtime's native publish where the adapter set `hub.native`).
    */
-  controls(topics: Pick<ServerControls, "publish" | "subscriberCount">): ServerControls {
+  controls(topics: Pick<ServerControls, "publish" | "subscriberCount"> = this.hub): ServerControls {
     const core = this.core;
+    const hub = this.hub;
     return {
       get connections() {
         return core.connections;
@@ -89,7 +99,11 @@ export class MappedServer {
       unregister: (path) => core.router.unregister(path),
       publish: (topic, message) => topics.publish(topic, message),
       subscriberCount: (topic) => topics.subscriberCount(topic),
-      close: (options) => core.close(options),
+      skippedMessages: (conn) => hub.skipped(conn as unknown as MappedConnection | undefined),
+      close: async (options) => {
+        await core.close(options);
+        await hub.close();
+      },
     };
   }
 }

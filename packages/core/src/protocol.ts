@@ -3,7 +3,7 @@
  * It never touches a socket or a timer: the Connection drives it and carries out what it asks for.
  */
 import { CloseCode, isValidWireCloseCode } from "./close-codes.ts";
-import { encodeFrame, encodeFrameParts, FrameParser, isControlOpcode, isKnownOpcode, Opcode, type FrameHeader } from "./frame.ts";
+import { encodeFrame, encodeFrameParts, FrameParser, isControlOpcode, isKnownOpcode, Opcode, type FrameHeader, type FrameSink } from "./frame.ts";
 import { decodeUtf8, decodeUtf8Strict, encodeUtf8, isValidUtf8, Utf8Validator } from "./utf8.ts";
 import { MessageTooBigError, type PerMessageDeflate } from "./deflate.ts";
 
@@ -89,7 +89,11 @@ export class ProtocolState {
   private messageFragments = 0;
   /** the message being received is compressed (RSV1 on its first frame) */
   private messageCompressed = false;
-  private readonly validator = new Utf8Validator();
+  /** streaming UTF-8 state of the text message being received (created for the first fragmented text) */
+  private utf8: Utf8Validator | null = null;
+  private get validator(): Utf8Validator {
+    return (this.utf8 ??= new Utf8Validator());
+  }
 
   // the close handshake
   private sentClose: { code: number; reason: string } | null = null;
@@ -109,11 +113,7 @@ export class ProtocolState {
     this.streaming = options.streaming ?? false;
     this.deflate = options.deflate;
     this.rsv1Allowed = this.deflate !== undefined;
-    this.parser = new FrameParser({
-      header: (h) => this.onHeader(h),
-      payload: (bytes, final) => this.onPayload(bytes, final),
-      error: (message) => this.fail(CloseCode.ProtocolError, message),
-    });
+    this.parser = new FrameParser(new ParserEvents(this));
   }
 
   /** Whether a close frame has been sent (no more data may be sent). */
@@ -179,7 +179,7 @@ export class ProtocolState {
       this.messageSize = 0;
       this.messageFragments = 1;
       this.messageCompressed = h.rsv1;
-      this.validator.reset();
+      this.utf8?.reset();
     }
     if (h.payloadLength > this.maxFrameSize) {
       return this.reject(CloseCode.MessageTooBig, `frame of ${h.payloadLength} bytes exceeds the limit of ${this.maxFrameSize}`);
@@ -434,4 +434,21 @@ export function truncateReason(reason: string): string {
     bytes = encodeUtf8(r);
   }
   return r;
+}
+
+/** The frame parser's sink: one prototype-method object per connection (bracket access to the state's privates). */
+class ParserEvents implements FrameSink {
+  private readonly p: ProtocolState;
+  constructor(protocol: ProtocolState) {
+    this.p = protocol;
+  }
+  header(h: FrameHeader): string | void {
+    return this.p["onHeader"](h);
+  }
+  payload(bytes: Uint8Array, final: boolean): void {
+    this.p["onPayload"](bytes, final);
+  }
+  error(message: string): void {
+    this.p.fail(CloseCode.ProtocolError, message);
+  }
 }

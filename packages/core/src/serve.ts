@@ -13,9 +13,15 @@ export interface ServerControls {
   readonly connectionCount: number;
   register(path: string, service: Service<unknown>): void;
   unregister(path: string): boolean;
-  /** sends to every subscriber of `topic`; returns how many */
+  /**
+   * sends to every subscriber of `topic` (and, with a `broker`, to the other processes' subscribers); returns
+   * how many local subscribers it was written to
+   */
   publish(topic: string, message: SendData): number;
+  /** local subscribers of `topic` */
   subscriberCount(topic: string): number;
+  /** published messages left out under `publishBackpressure: "skip"`: for one connection, or in all */
+  skippedMessages(conn?: Connection<unknown>): number;
   /** graceful: 1001 Going Away to every connection, wait up to `timeout` ms, drop the rest */
   close(options?: { code?: number; reason?: string; timeout?: number }): Promise<void>;
 }
@@ -80,6 +86,7 @@ export function serveHandle(
     unregister: (path) => controls.unregister(path),
     publish: (topic, message) => controls.publish(topic, message),
     subscriberCount: (topic) => controls.subscriberCount(topic),
+    skippedMessages: (conn) => controls.skippedMessages(conn),
     async close(options) {
       await controls.close(options);
       await stop?.();

@@ -17,7 +17,7 @@ import {
 } from "./handshake.ts";
 import { Router } from "./router.ts";
 import type { ConnectionSettings, Service } from "./service.ts";
-import { TopicHub } from "./topics.ts";
+import { TopicHub, type PublishBackpressure, type TopicBroker } from "./topics.ts";
 import { encodeUtf8 } from "./utf8.ts";
 import {
   describeAgreement,
@@ -40,6 +40,20 @@ export interface ServerOptions extends ConnectionSettings {
   /** most open connections; further upgrades get 503. Default: no limit. */
   maxConnections?: number;
   logger?: Logger;
+  /**
+   * Connects this server's topics to other processes' (e.g. `RedisBroker` from @ws/redis): `publish` here
+   * reaches their subscribers, theirs reach ours. The server owns it from then on: `close()` closes it.
+   */
+  broker?: TopicBroker;
+  /**
+   * What a published message does for a subscriber whose send buffer holds more than
+   * `maxPublishBufferedAmount`: "skip" leaves that subscriber out (counted: `skippedMessages`), "close" drops
+   * it with 1008 — so a slow subscriber never holds up or bloats a broadcast. Unset (default): published
+   * messages are sent like any other message.
+   */
+  publishBackpressure?: PublishBackpressure;
+  /** bytes; the send-buffer limit for `publishBackpressure`. Default: `maxBufferedAmount`, else 1 MiB. */
+  maxPublishBufferedAmount?: number;
 }
 
 /**
@@ -77,7 +91,7 @@ export type UpgradeOutcome =
 
 export class ServerCore {
   readonly router: Router;
-  readonly hub = new TopicHub();
+  readonly hub: TopicHub;
   readonly connections = new Set<Connection<unknown>>();
   readonly logger: Logger;
   private readonly options: ServerOptions;
@@ -87,6 +101,12 @@ export class ServerCore {
   constructor(options: ServerOptions = {}) {
     this.options = options;
     this.logger = options.logger ?? consoleLogger;
+    this.hub = new TopicHub({
+      broker: options.broker,
+      publishBackpressure: options.publishBackpressure,
+      maxPublishBufferedAmount: options.maxPublishBufferedAmount ?? options.maxBufferedAmount,
+      logger: this.logger,
+    });
     this.router =
       options.services instanceof Router
         ? options.services
@@ -190,6 +210,7 @@ export class ServerCore {
       hub: this.hub,
       ...this.settingsFor(service),
     });
+    if (deflate) this.hub.setDeflate(conn, deflate);
     this.adopt(conn, service, data, head);
     return conn;
   }
@@ -236,6 +257,11 @@ export class ServerCore {
     return this.hub.subscriberCount(topic);
   }
 
+  /** Published messages left out under `publishBackpressure: "skip"`: for one connection, or in all. */
+  skippedMessages(conn?: Connection<unknown>): number {
+    return this.hub.skipped(conn);
+  }
+
   /**
    * Graceful shutdown: refuses new upgrades, sends every connection a close frame (1001 Going Away by
    * default), waits for the handshakes up to `timeout` ms, then drops the rest.
@@ -251,5 +277,6 @@ export class ServerCore {
     await Promise.race([Promise.all(all.map((c) => c.closed)), timedOut]);
     clearTimeout(timer);
     for (const conn of this.connections) conn.drop();
+    await this.hub.close();
   }
 }

@@ -1,48 +1,170 @@
 /**
- * Topics (publish/subscribe inside one server). A published message is framed once and the same bytes are
- * written to every subscriber.
+ * Topics (publish/subscribe). `TopicRegistry` keeps who is subscribed to what, applies the send-buffer policy
+ * for published messages and talks to an optional `TopicBroker` that carries messages to other processes;
+ * `TopicHub` is it for core's Connection: a published message is framed once and the same bytes are written to
+ * every subscriber (compressed once per compression context where permessage-deflate has no context takeover).
+ * The runtime engine's `RuntimeHub` (mapped-connection.ts) is the same registry over a runtime's own WebSocket.
  */
-import type { Connection, SendData } from "./connection.ts";
+import type { Connection, Message, SendData } from "./connection.ts";
+import type { PerMessageDeflate } from "./deflate.ts";
+import { CloseCode } from "./close-codes.ts";
+import { consoleLogger, type Logger } from "./errors.ts";
 import { encodeFrame, Opcode } from "./frame.ts";
 import { encodeUtf8 } from "./utf8.ts";
 
-export class TopicHub {
-  private readonly topics = new Map<string, Set<Connection>>();
+/**
+ * Carries published messages between the topic layers of several processes (e.g. @ws/redis). A hub calls
+ * `subscribe` when a topic gets its first local subscriber and `unsubscribe` when it loses its last, `publish`
+ * for every message published locally (after delivering it locally), and delivers what the broker receives
+ * from other processes to its local subscribers. A broker must not hand a process its own messages back.
+ * One broker serves one server (one hub).
+ */
+export interface TopicBroker {
+  /** Called once by the hub that uses the broker, with the function that delivers a remote message locally. */
+  attach(deliver: (topic: string, message: Message) => void): void;
+  /** `topic` has its first local subscriber: receive it from now on. */
+  subscribe(topic: string): void;
+  /** `topic` has lost its last local subscriber. */
+  unsubscribe(topic: string): void;
+  /** A message published in this process (a string is text, bytes are binary): send it to the others. */
+  publish(topic: string, message: Message): void;
+  /** The server is closing: stop. */
+  close(): Promise<void>;
+}
 
-  subscribe(conn: Connection, topic: string): void {
+/** What happens to a published message for a subscriber whose send buffer is over the limit. */
+export type PublishBackpressure = "skip" | "close";
+
+export interface TopicOptions {
+  /** carries published messages to other processes and theirs to this one */
+  broker?: TopicBroker;
+  /**
+   * Per-subscriber policy for published messages when the subscriber's send buffer already holds more than
+   * `maxPublishBufferedAmount`: "skip" leaves that subscriber out (counted, see `skipped`), "close" drops it
+   * with 1008. Unset (default): published messages are sent like any other (the connection's own
+   * `maxBufferedAmount` / `backpressure` apply).
+   */
+  publishBackpressure?: PublishBackpressure;
+  /** bytes; default: the server's `maxBufferedAmount`, else 1 MiB. Used only with `publishBackpressure`. */
+  maxPublishBufferedAmount?: number;
+  logger?: Logger;
+}
+
+/** What the registry needs of a subscriber (core's Connection and the runtime engine's MappedConnection). */
+export interface TopicSubscriber {
+  readonly topicSet: Set<string>;
+  readonly bufferedAmount: number;
+  drop(code?: number, reason?: string): void;
+}
+
+/** A message as it crosses a broker: text as a string, binary as bytes. */
+export function toMessage(message: SendData): Message {
+  if (typeof message === "string" || message instanceof Uint8Array) return message;
+  if (message instanceof ArrayBuffer) return new Uint8Array(message);
+  return new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+}
+
+/** Subscriptions, the publish policy and the broker; subclasses deliver (`fanOut`). */
+export abstract class TopicRegistry<C extends TopicSubscriber> {
+  protected readonly topics = new Map<string, Set<C>>();
+  readonly broker: TopicBroker | undefined;
+  protected readonly logger: Logger;
+  private readonly policy: PublishBackpressure | undefined;
+  private readonly publishLimit: number;
+  private skippedTotal = 0;
+  private readonly skippedBy = new WeakMap<C, number>();
+  private closing = false;
+
+  constructor(options: TopicOptions = {}) {
+    this.broker = options.broker;
+    this.logger = options.logger ?? consoleLogger;
+    this.policy = options.publishBackpressure;
+    this.publishLimit = options.maxPublishBufferedAmount ?? 1024 * 1024;
+    this.broker?.attach((topic, message) => {
+      if (this.closing) return;
+      try {
+        this.fanOut(topic, message, undefined);
+      } catch (e) {
+        this.logger.error(`delivering a message from the broker on ${topic} failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    });
+  }
+
+  subscribe(conn: C, topic: string): void {
     let set = this.topics.get(topic);
-    if (!set) this.topics.set(topic, (set = new Set()));
+    if (!set) {
+      this.topics.set(topic, (set = new Set()));
+      this.broker?.subscribe(topic);
+    }
     set.add(conn);
     conn.topicSet.add(topic);
   }
 
-  unsubscribe(conn: Connection, topic: string): void {
-    const set = this.topics.get(topic);
-    if (set?.delete(conn) && set.size === 0) this.topics.delete(topic);
+  unsubscribe(conn: C, topic: string): void {
+    this.leave(conn, topic);
     conn.topicSet.delete(topic);
   }
 
   /** Forgets a closed connection's subscriptions. */
-  removeConnection(conn: Connection): void {
-    for (const topic of conn.topicSet) {
-      const set = this.topics.get(topic);
-      if (set?.delete(conn) && set.size === 0) this.topics.delete(topic);
-    }
+  removeConnection(conn: C): void {
+    for (const topic of conn.topicSet) this.leave(conn, topic);
     conn.topicSet.clear();
   }
 
-  /** Sends to every subscriber of `topic` but `except`; returns how many subscribers it was written to. */
-  publish(topic: string, message: SendData, except?: Connection): number {
+  private leave(conn: C, topic: string): void {
     const set = this.topics.get(topic);
-    if (!set || set.size === 0 || (set.size === 1 && except && set.has(except))) return 0;
-    const frame = encodeMessageFrame(message);
-    let count = 0;
-    for (const conn of set) {
-      if (conn === except) continue;
-      void conn.sendFrame(frame);
-      count++;
+    if (set?.delete(conn) && set.size === 0) {
+      this.topics.delete(topic);
+      if (!this.closing) this.broker?.unsubscribe(topic);
+    }
+  }
+
+  /**
+   * Sends to every local subscriber of `topic` but `except`, and through the broker to the other processes.
+   * Returns how many local subscribers it was written to (skipped ones not counted).
+   */
+  publish(topic: string, message: SendData, except?: C): number {
+    const m = toMessage(message);
+    const count = this.fanOut(topic, m, except);
+    if (this.broker && !this.closing) {
+      try {
+        this.broker.publish(topic, m);
+      } catch (e) {
+        this.logger.error(`publishing on ${topic} through the broker failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }
     return count;
+  }
+
+  /** Delivers to the local subscribers of `topic` (but `except`); returns how many got it. */
+  protected abstract fanOut(topic: string, message: Message, except: C | undefined): number;
+
+  /**
+   * The publish policy for one subscriber: true when the message may be written to it. A subscriber with an
+   * empty buffer always gets it (as with maxBufferedAmount, a message larger than the limit is not refused).
+   */
+  protected admit(conn: C, size: number): boolean {
+    if (this.policy === undefined) return true;
+    const buffered = conn.bufferedAmount;
+    if (buffered === 0 || buffered + size <= this.publishLimit) return true;
+    if (this.policy === "close") {
+      this.logger.warn(`a subscriber's send buffer is over the publish limit (${buffered} bytes); closing it with 1008`);
+      conn.drop(CloseCode.PolicyViolation, "send buffer limit exceeded");
+      return false;
+    }
+    this.skippedTotal++;
+    this.skippedBy.set(conn, (this.skippedBy.get(conn) ?? 0) + 1);
+    return false;
+  }
+
+  /** Whether a policy applies to published messages (a runtime with native publish can then not use it). */
+  get hasPublishPolicy(): boolean {
+    return this.policy !== undefined;
+  }
+
+  /** Published messages left out under the "skip" policy: for one subscriber, or in all. */
+  skipped(conn?: C): number {
+    return conn ? (this.skippedBy.get(conn) ?? 0) : this.skippedTotal;
   }
 
   subscriberCount(topic: string): number {
@@ -51,6 +173,61 @@ export class TopicHub {
 
   get topicNames(): string[] {
     return [...this.topics.keys()];
+  }
+
+  /** The server is closing: no more broker traffic; closes the broker. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await this.broker?.close();
+  }
+}
+
+/**
+ * Topics for core's Connection. A published message is framed once and the same bytes written to every
+ * subscriber. With permessage-deflate, subscribers without context takeover share one compressed frame per
+ * window size; subscribers with context takeover are compressed each with its own window (its LZ77 history
+ * differs from every other's), so they get what `send` would have given them.
+ */
+export class TopicHub extends TopicRegistry<Connection> {
+  private readonly deflates = new WeakMap<Connection, PerMessageDeflate>();
+
+  /** The server registers each connection's permessage-deflate state, so published messages can be compressed. */
+  setDeflate(conn: Connection, deflate: PerMessageDeflate): void {
+    this.deflates.set(conn, deflate);
+  }
+
+  protected fanOut(topic: string, message: Message, except: Connection | undefined): number {
+    const set = this.topics.get(topic);
+    if (!set || set.size === 0 || (set.size === 1 && except && set.has(except))) return 0;
+    const text = typeof message === "string";
+    const payload = text ? encodeUtf8(message) : message;
+    const opcode = text ? Opcode.Text : Opcode.Binary;
+    let plain: Uint8Array | undefined;
+    let compressed: Map<number, Uint8Array> | undefined; // per window size, for no context takeover
+    let count = 0;
+    for (const conn of set) {
+      if (conn === except) continue;
+      if (!this.admit(conn, payload.length)) continue;
+      const deflate = this.deflates.get(conn);
+      if (deflate && deflate.shouldCompress(payload.length)) {
+        if (deflate.agreement.sendNoContextTakeover) {
+          const bits = deflate.agreement.sendWindowBits;
+          let frame = compressed?.get(bits);
+          if (!frame) {
+            frame = encodeFrame(opcode, deflate.compress(payload), { rsv1: true });
+            (compressed ??= new Map()).set(bits, frame);
+          }
+          void conn.sendFrame(frame);
+        } else {
+          void (text ? conn.sendText(payload) : conn.sendBinary(payload));
+        }
+      } else {
+        void conn.sendFrame((plain ??= encodeFrame(opcode, payload)));
+      }
+      count++;
+    }
+    return count;
   }
 }
 

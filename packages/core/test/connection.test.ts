@@ -736,7 +736,11 @@ describe("Connection: identity", () => {
       "connecting",
     ]);
     const other = new Connection(a, { role: "server", request, logger: silentLogger });
-    expect(other.id).toMatch(/^[0-9a-f-]{36}$/);
+    const third = new Connection(a, { role: "server", request, logger: silentLogger });
+    // generated ids: a per-process random prefix and a counter, unique within and across processes
+    expect(other.id).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
+    expect(third.id).not.toBe(other.id);
+    expect(third.id.split("-")[0]).toBe(other.id.split("-")[0]);
     expect(other.protocol).toBeNull();
   });
 

@@ -4,55 +4,75 @@ import type { ByteStream, ByteStreamEvents } from "@ws/core";
 
 type NodeSocket = Duplex & { setNoDelay?(noDelay?: boolean): unknown };
 
-export function socketByteStream(socket: NodeSocket): ByteStream {
-  let events: ByteStreamEvents | null = null;
-  let lastError: Error | undefined;
-  const wire = () => {
+/**
+ * One small object per connection with its methods on the prototype, and the socket's listeners bound once
+ * (an idle connection's memory is mostly what it keeps alive).
+ */
+class SocketByteStream implements ByteStream {
+  private readonly socket: NodeSocket;
+  private events: ByteStreamEvents | null = null;
+  private lastError: Error | undefined = undefined;
+
+  constructor(socket: NodeSocket) {
+    this.socket = socket;
+  }
+
+  start(events: ByteStreamEvents): void {
+    const first = this.events === null;
+    this.events = events;
+    if (!first) return;
+    const socket = this.socket;
     socket.on("data", (chunk: Buffer) => {
       // a plain Uint8Array view: the core never sees Buffer's different slice() semantics
-      events!.data(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this.events!.data(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     });
-    socket.on("drain", () => events!.drain());
-    socket.on("end", () => events!.end());
+    socket.on("drain", () => this.events!.drain());
+    socket.on("end", () => this.events!.end());
     socket.on("error", (error: Error) => {
-      lastError = error;
+      this.lastError = error;
     });
-    socket.on("close", () => events!.close(lastError));
-  };
-  return {
-    start(e) {
-      const first = events === null;
-      events = e;
-      if (first) wire();
-    },
-    write(chunk) {
-      return socket.write(chunk);
-    },
-    writev(chunks) {
-      // cork/uncork: all frames of one event-loop turn leave in one writev system call
-      socket.cork();
-      let ok = true;
-      for (const c of chunks) ok = socket.write(c);
-      socket.uncork();
-      return ok;
-    },
-    end() {
-      socket.end();
-    },
-    destroy() {
-      socket.destroy();
-    },
-    get bufferedAmount() {
-      return socket.writableLength;
-    },
-    pause() {
-      socket.pause();
-    },
-    resume() {
-      socket.resume();
-    },
-    unrefTimer(timer) {
-      (timer as { unref?: () => void }).unref?.();
-    },
-  };
+    socket.on("close", () => this.events!.close(this.lastError));
+  }
+
+  write(chunk: Uint8Array): boolean {
+    return this.socket.write(chunk);
+  }
+
+  writev(chunks: Uint8Array[]): boolean {
+    // cork/uncork: all frames of one event-loop turn leave in one writev system call
+    const socket = this.socket;
+    socket.cork();
+    let ok = true;
+    for (const c of chunks) ok = socket.write(c);
+    socket.uncork();
+    return ok;
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  unrefTimer(timer: unknown): void {
+    (timer as { unref?: () => void }).unref?.();
+  }
+}
+
+export function socketByteStream(socket: NodeSocket): ByteStream {
+  return new SocketByteStream(socket);
 }

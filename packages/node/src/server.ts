@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import * as zlib from "node:zlib";
 import {
   buildRejectResponse,
-  HeaderMap,
+  RawHeaders,
   ServerCore,
   zlibCodec,
   type Logger,
@@ -33,9 +33,8 @@ export interface WebSocketServer extends ServerControls {
 }
 
 function toUpgradeRequest(req: http.IncomingMessage): UpgradeRequest {
-  const headers = new HeaderMap();
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  // Node's own rawHeaders list, kept as it is: no per-connection header map
+  const headers = new RawHeaders(req.rawHeaders);
   return {
     method: req.method ?? "GET",
     url: req.url ?? "/",
@@ -116,6 +115,7 @@ function handleFor(core: ServerCore): WebSocketServer {
     unregister: (path) => core.router.unregister(path),
     publish: (topic, message) => core.publish(topic, message),
     subscriberCount: (topic) => core.subscriberCount(topic),
+    skippedMessages: (conn) => core.skippedMessages(conn),
     close: (options) => core.close(options),
   };
 }
