@@ -7,7 +7,7 @@ import { connectionId } from "./id.ts";
 import { concatChunks, type ByteStream } from "./byte-stream.ts";
 import { CloseCode, isValidWireCloseCode } from "./close-codes.ts";
 import { BackpressureError, consoleLogger, type Logger } from "./errors.ts";
-import { Opcode } from "./frame.ts";
+import { COPY_THRESHOLD, Opcode, utf8Length } from "./frame.ts";
 import type { UpgradeRequest } from "./handshake.ts";
 import { Listeners } from "./listeners.ts";
 import { ReadQueue } from "./read-queue.ts";
@@ -103,6 +103,8 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   // output
   private out: Uint8Array[] = [];
   private outBytes = 0;
+  /** a queued chunk is a large payload passed on without a copy: keep it that way (writev) */
+  private outHasLarge = false;
   private flushScheduled = false;
   private batch: { promise: Promise<boolean>; resolve: (ok: boolean) => void } | null = null;
   private drainWaiters: Array<() => void> = [];
@@ -227,13 +229,22 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
    * limit). It never rejects, so a send whose result is ignored cannot crash the process.
    */
   send(data: SendData): Promise<boolean> {
-    if (typeof data === "string") return this.sendData(Opcode.Text, encodeUtf8(data));
+    if (typeof data === "string") return this.sendString(data);
     return this.sendData(Opcode.Binary, toBytes(data));
+  }
+
+  private sendString(text: string): Promise<boolean> {
+    if (!this.canSend()) return Promise.resolve(false);
+    if (this.writerActive || this.waitingData.length > 0) return this.sendData(Opcode.Text, encodeUtf8(text));
+    const byteLength = utf8Length(text);
+    if (!this.admit(byteLength)) return Promise.resolve(false);
+    this.state.sendText(text, byteLength);
+    return this.flushed();
   }
 
   /** Sends bytes as a text message (they must be valid UTF-8). */
   sendText(text: string | Uint8Array): Promise<boolean> {
-    return this.sendData(Opcode.Text, typeof text === "string" ? encodeUtf8(text) : text);
+    return typeof text === "string" ? this.sendString(text) : this.sendData(Opcode.Text, text);
   }
 
   sendBinary(data: Uint8Array | ArrayBuffer | ArrayBufferView): Promise<boolean> {
@@ -359,6 +370,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     for (const c of chunks) {
       this.out.push(c);
       this.outBytes += c.length;
+      if (c.length >= COPY_THRESHOLD) this.outHasLarge = true;
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -383,12 +395,17 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     this.batch = null;
     if (this.out.length > 0 && !this.finalized) {
       const chunks = this.out;
+      const total = this.outBytes;
+      const large = this.outHasLarge;
       this.out = [];
       this.outBytes = 0;
+      this.outHasLarge = false;
       let ok: boolean;
       if (chunks.length === 1) ok = this.transport.write(chunks[0]!);
-      else if (this.transport.writev) ok = this.transport.writev(chunks);
-      else ok = this.transport.write(concatChunks(chunks));
+      // small frames of one turn: one buffer, one write (cheaper than a vectored write of many pieces);
+      // large payloads (passed on uncopied) go out with a vectored write
+      else if ((!large && total <= 64 * 1024) || !this.transport.writev) ok = this.transport.write(concatChunks(chunks, total));
+      else ok = this.transport.writev(chunks);
       // backpressure shows in bufferedAmount; after a false return the transport's drain event follows
       this.transportFull = !ok;
     }

@@ -161,7 +161,8 @@ const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 
 /** Keeps the last `size` bytes of `history` followed by `data`. */
 function slideWindow(history: Uint8Array | undefined, data: Uint8Array, size: number): Uint8Array {
-  if (data.length >= size) return data.slice(data.length - size);
+  // copies: `data` may be the caller's buffer (or a Node Buffer, whose slice() is a view)
+  if (data.length >= size) return new Uint8Array(data.subarray(data.length - size));
   const keep = Math.min(history?.length ?? 0, size - data.length);
   const out = new Uint8Array(keep + data.length);
   if (keep > 0) out.set(history!.subarray(history!.length - keep));

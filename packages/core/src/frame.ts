@@ -46,6 +46,8 @@ export interface FrameSink {
   error(message: string): void;
 }
 
+import { allocateBytes } from "./byte-stream.ts";
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
@@ -193,7 +195,7 @@ export class FrameParser {
     }
     let mask: Uint8Array | null = null;
     if (b1 & 0x80) {
-      mask = bytes.slice(p, p + 4);
+      mask = bytes.subarray(p, p + 4); // a view: header bytes are never unmasked in place
       p += 4;
     }
     const header: FrameHeader = {
@@ -291,7 +293,7 @@ function rsvBits(o: EncodeOptions): number {
 export function encodeFrame(opcode: number, payload: Uint8Array, options: EncodeOptions = {}): Uint8Array {
   const mask = options.mask === true ? randomMask() : options.mask || null;
   const size = headerSize(payload.length, mask !== null);
-  const out = new Uint8Array(size + payload.length);
+  const out = allocateBytes(size + payload.length);
   writeHeader(out, 0, opcode, payload.length, options.fin ?? true, rsvBits(options), mask);
   if (mask) copyMasked(payload, mask, out, size);
   else out.set(payload, size);
@@ -307,7 +309,41 @@ export const COPY_THRESHOLD = 16 * 1024;
  */
 export function encodeFrameParts(opcode: number, payload: Uint8Array, options: EncodeOptions = {}): Uint8Array[] {
   if (options.mask || payload.length < COPY_THRESHOLD) return [encodeFrame(opcode, payload, options)];
-  const header = new Uint8Array(headerSize(payload.length, false));
+  const header = allocateBytes(headerSize(payload.length, false));
   writeHeader(header, 0, opcode, payload.length, options.fin ?? true, rsvBits(options), null);
   return [header, payload];
+}
+
+/** Bytes of `text` in UTF-8 (lone surrogates count 3: they are encoded as U+FFFD). */
+export function utf8Length(text: string): number {
+  const n = text.length;
+  let bytes = n;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // 4 bytes for the pair's 2 code units
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
+const textEncoder = new TextEncoder();
+
+/**
+ * An unmasked (server-role) frame for a text message, encoded straight into the frame buffer: one allocation,
+ * no intermediate byte array.
+ */
+export function encodeTextFrame(text: string, byteLength: number, fin = true): Uint8Array {
+  const size = headerSize(byteLength, false);
+  const out = allocateBytes(size + byteLength);
+  writeHeader(out, 0, 0x1, byteLength, fin, 0, null);
+  if (byteLength === text.length) {
+    for (let i = 0; i < byteLength; i++) out[size + i] = text.charCodeAt(i); // ASCII
+  } else {
+    textEncoder.encodeInto(text, out.subarray(size));
+  }
+  return out;
 }

@@ -1,5 +1,6 @@
 export { CloseCode, isValidWireCloseCode } from "./close-codes.ts";
 export { concatChunks, type ByteStream, type ByteStreamEvents } from "./byte-stream.ts";
+export { setAllocator, allocateBytes } from "./byte-stream.ts";
 export { Utf8Validator, isValidUtf8, decodeUtf8, decodeUtf8Strict, encodeUtf8 } from "./utf8.ts";
 export {
   Opcode,

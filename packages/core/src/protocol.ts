@@ -3,7 +3,7 @@
  * It never touches a socket or a timer: the Connection drives it and carries out what it asks for.
  */
 import { CloseCode, isValidWireCloseCode } from "./close-codes.ts";
-import { encodeFrame, encodeFrameParts, FrameParser, isControlOpcode, isKnownOpcode, Opcode, type FrameHeader, type FrameSink } from "./frame.ts";
+import { encodeFrame, encodeFrameParts, encodeTextFrame, utf8Length, FrameParser, isControlOpcode, isKnownOpcode, Opcode, type FrameHeader, type FrameSink } from "./frame.ts";
 import { decodeUtf8, decodeUtf8Strict, encodeUtf8, isValidUtf8, Utf8Validator } from "./utf8.ts";
 import { MessageTooBigError, type PerMessageDeflate } from "./deflate.ts";
 
@@ -364,7 +364,14 @@ export class ProtocolState {
     }
   }
 
-  sendText(text: string): void {
+  /** Sends a text message; `byteLength` is its UTF-8 size when the caller already knows it. */
+  sendText(text: string, byteLength = utf8Length(text)): void {
+    if (this.sentClose) throw new Error("the connection is closing: no more frames may be sent");
+    if (this.role === "server" && !(this.deflate && this.deflate.shouldCompress(byteLength))) {
+      // the common case: encode straight into the frame
+      this.handler.write([encodeTextFrame(text, byteLength)]);
+      return;
+    }
     this.sendMessage(Opcode.Text, encodeUtf8(text));
   }
 

@@ -144,3 +144,13 @@ describe("decode and encode", () => {
     expect(Array.from(encodeUtf8("😀"))).toEqual([0xf0, 0x9f, 0x98, 0x80]);
   });
 });
+
+describe("utf8Length (the byte count the text-frame fast path allocates)", () => {
+  it("equals TextEncoder's output length, lone surrogates included", async () => {
+    const { utf8Length } = await import("../src/frame.ts");
+    const fc = await import("fast-check");
+    const samples = ["", "a", "é", "€", "👋", "a👋b", "\ud800", "\udc00", "x\ud800y", "\ud800\ud800\udc00", "\udbff\udfff"];
+    for (const s of samples) expect(utf8Length(s), JSON.stringify(s)).toBe(new TextEncoder().encode(s).length);
+    fc.assert(fc.property(fc.string({ unit: "binary" }), (s) => utf8Length(s) === new TextEncoder().encode(s).length));
+  });
+});

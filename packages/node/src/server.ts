@@ -10,6 +10,7 @@ import {
   buildRejectResponse,
   RawHeaders,
   ServerCore,
+  setAllocator,
   zlibCodec,
   type Logger,
   type Router,
@@ -46,6 +47,11 @@ function toUpgradeRequest(req: http.IncomingMessage): UpgradeRequest {
 }
 
 const codec = zlibCodec(zlib);
+// frames are allocated as Buffers: Node's socket writes take them without a conversion
+setAllocator((size) => Buffer.allocUnsafe(size));
+
+/** Swallows a socket error until the connection owns the socket (a reset mid-handshake must not crash anything). */
+function ignoreError(): void {}
 
 function coreOptions(options: NodeServerOptions): ServerOptions {
   return { deflateCodec: codec, ...options, maxMessageSize: options.maxMessageSize ?? options.maxPayload };
@@ -62,7 +68,7 @@ export function attach(server: http.Server | https.Server, options: NodeServerOp
   const handshakeTimeout = options.handshakeTimeout ?? 10_000;
 
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on("error", () => {}); // until the connection owns it; a reset mid-handshake must not crash anything
+    socket.on("error", ignoreError);
     const timer = setTimeout(() => socket.destroy(), handshakeTimeout);
     timer.unref();
     let request: UpgradeRequest;
@@ -85,6 +91,7 @@ export function attach(server: http.Server | https.Server, options: NodeServerOp
         (socket as Duplex & { setTimeout?(ms: number): void }).setTimeout?.(0);
         const headBytes = head.length > 0 ? new Uint8Array(head.buffer, head.byteOffset, head.byteLength) : undefined;
         outcome.accept(socketByteStream(socket), headBytes);
+        socket.off("error", ignoreError); // the connection's stream listens for errors now
       },
       (error: unknown) => {
         clearTimeout(timer);
