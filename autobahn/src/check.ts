@@ -61,7 +61,14 @@ export function judge(
     if (exp) {
       const e = exp[r.id];
       const got = { behavior: r.behavior, behaviorClose: r.behaviorClose, remoteCloseCode: r.remoteCloseCode };
-      if (!e || e.behavior !== got.behavior || e.behaviorClose !== got.behaviorClose || e.remoteCloseCode !== got.remoteCloseCode) {
+      // informational cases are not graded by the original; their close code depends on timing (7.1.6 races a
+      // close against a large message), so only their behaviour is compared
+      const informational = e?.behavior === "INFORMATIONAL" && got.behavior === "INFORMATIONAL";
+      if (
+        !e ||
+        e.behavior !== got.behavior ||
+        (!informational && (e.behaviorClose !== got.behaviorClose || e.remoteCloseCode !== got.remoteCloseCode))
+      ) {
         differing.push(r.id);
         lines.push(`DIFF    ${r.id}: expected ${e ? JSON.stringify(e) : "(no entry)"}, got ${JSON.stringify(got)}`);
       }
