@@ -64,10 +64,14 @@ export function judge(
       // informational cases are not graded by the original; their close code depends on timing (7.1.6 races a
       // close against a large message), so only their behaviour is compared
       const informational = e?.behavior === "INFORMATIONAL" && got.behavior === "INFORMATIONAL";
+      // a documented deviation of a runtime's own WebSocket that comes out OK this time is no regression
+      const deviationHealed =
+        Object.prototype.hasOwnProperty.call(knownDeviations, r.id) && got.behavior === "OK" && got.behaviorClose === "OK";
       if (
-        !e ||
+        !deviationHealed &&
+        (!e ||
         e.behavior !== got.behavior ||
-        (!informational && (e.behaviorClose !== got.behaviorClose || e.remoteCloseCode !== got.remoteCloseCode))
+        (!informational && (e.behaviorClose !== got.behaviorClose || e.remoteCloseCode !== got.remoteCloseCode)))
       ) {
         differing.push(r.id);
         lines.push(`DIFF    ${r.id}: expected ${e ? JSON.stringify(e) : "(no entry)"}, got ${JSON.stringify(got)}`);
