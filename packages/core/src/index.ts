@@ -64,6 +64,7 @@ export {
   type TopicOptions,
   type TopicSubscriber,
   type PublishBackpressure,
+  type PublishCompression,
 } from "./topics.ts";
 export { ServerCore, type ServerOptions, type UpgradeOutcome, type UpgradeVerdict } from "./server.ts";
 export {

@@ -17,7 +17,7 @@ import {
 } from "./handshake.ts";
 import { Router } from "./router.ts";
 import type { ConnectionSettings, Service } from "./service.ts";
-import { TopicHub, type PublishBackpressure, type TopicBroker } from "./topics.ts";
+import { TopicHub, type PublishBackpressure, type PublishCompression, type TopicBroker } from "./topics.ts";
 import { encodeUtf8 } from "./utf8.ts";
 import {
   describeAgreement,
@@ -54,6 +54,13 @@ export interface ServerOptions extends ConnectionSettings {
   publishBackpressure?: PublishBackpressure;
   /** bytes; the send-buffer limit for `publishBackpressure`. Default: `maxBufferedAmount`, else 1 MiB. */
   maxPublishBufferedAmount?: number;
+  /**
+   * permessage-deflate for published messages. "shared" (default): compressed once per window size for the
+   * subscribers without context takeover (negotiate `serverNoContextTakeover: true` to have all of them so),
+   * uncompressed for those with context takeover; "per-connection": those too, each with its own window (one
+   * deflate per subscriber per message). Core engine only.
+   */
+  publishCompression?: PublishCompression;
 }
 
 /**
@@ -105,6 +112,7 @@ export class ServerCore {
       broker: options.broker,
       publishBackpressure: options.publishBackpressure,
       maxPublishBufferedAmount: options.maxPublishBufferedAmount ?? options.maxBufferedAmount,
+      publishCompression: options.publishCompression,
       logger: this.logger,
     });
     this.router =

@@ -94,7 +94,7 @@ export abstract class TopicRegistry<C extends TopicSubscriber> {
     let set = this.topics.get(topic);
     if (!set) {
       this.topics.set(topic, (set = new Set()));
-      this.broker?.subscribe(topic);
+      if (!this.closing) this.broker?.subscribe(topic);
     }
     set.add(conn);
     conn.topicSet.add(topic);
@@ -184,13 +184,26 @@ export abstract class TopicRegistry<C extends TopicSubscriber> {
 }
 
 /**
+ * How published messages are compressed for subscribers with permessage-deflate: "shared" (default) compresses
+ * a message once per window size for the subscribers without context takeover and sends it uncompressed to
+ * those with context takeover (whose LZ77 windows all differ); "per-connection" also compresses it for each
+ * subscriber with context takeover, with its own window — as `send` would, at the cost of one deflate per
+ * subscriber per message.
+ */
+export type PublishCompression = "shared" | "per-connection";
+
+/**
  * Topics for core's Connection. A published message is framed once and the same bytes written to every
- * subscriber. With permessage-deflate, subscribers without context takeover share one compressed frame per
- * window size; subscribers with context takeover are compressed each with its own window (its LZ77 history
- * differs from every other's), so they get what `send` would have given them.
+ * subscriber; with permessage-deflate, see `PublishCompression`.
  */
 export class TopicHub extends TopicRegistry<Connection> {
   private readonly deflates = new WeakMap<Connection, PerMessageDeflate>();
+  private readonly compressEach: boolean;
+
+  constructor(options: TopicOptions & { publishCompression?: PublishCompression } = {}) {
+    super(options);
+    this.compressEach = options.publishCompression === "per-connection";
+  }
 
   /** The server registers each connection's permessage-deflate state, so published messages can be compressed. */
   setDeflate(conn: Connection, deflate: PerMessageDeflate): void {
@@ -210,7 +223,7 @@ export class TopicHub extends TopicRegistry<Connection> {
       if (conn === except) continue;
       if (!this.admit(conn, payload.length)) continue;
       const deflate = this.deflates.get(conn);
-      if (deflate && deflate.shouldCompress(payload.length)) {
+      if (deflate && deflate.shouldCompress(payload.length) && (deflate.agreement.sendNoContextTakeover || this.compressEach)) {
         if (deflate.agreement.sendNoContextTakeover) {
           const bits = deflate.agreement.sendWindowBits;
           let frame = compressed?.get(bits);

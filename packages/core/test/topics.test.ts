@@ -234,8 +234,24 @@ describe("TopicHub over core's Connection", () => {
     expect(await client.read()).toEqual(utf8("text"));
   });
 
-  it("permessage-deflate: one compressed frame for every subscriber without context takeover; each with context takeover compressed with its own window", async () => {
+  it("permessage-deflate, \"shared\" (default): one compressed frame for every subscriber without context takeover, uncompressed for those with", async () => {
     const hub = new TopicHub({ logger: silentLogger });
+    const shared = [subscriber(hub, "shared"), subscriber(hub, "shared")];
+    const own = subscriber(hub, "takeover");
+    const plain = subscriber(hub);
+    const text = "a message long enough to be compressed, a message long enough to be compressed";
+    expect(hub.publish("room", text)).toBe(4);
+    await settle();
+    const [s1, s2, o, p] = [...shared, own, plain].map((x) => x.a.writes.at(-1)!);
+    expect(s1).toBe(s2);
+    expect(decodeFrames(s1!)[0]).toMatchObject({ rsv: 4 });
+    expect(o).toBe(p); // the same uncompressed frame
+    expect(decodeFrames(o!)[0]).toMatchObject({ rsv: 0 });
+    for (const x of [...shared, own, plain]) expect(await x.client.read()).toBe(text);
+  });
+
+  it("permessage-deflate, \"per-connection\": each subscriber with context takeover compressed with its own window", async () => {
+    const hub = new TopicHub({ logger: silentLogger, publishCompression: "per-connection" });
     const shared = [subscriber(hub, "shared"), subscriber(hub, "shared")];
     const own = [subscriber(hub, "takeover"), subscriber(hub, "takeover")];
     const plain = subscriber(hub);

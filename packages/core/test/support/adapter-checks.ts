@@ -80,9 +80,21 @@ export async function runAdapterChecks(adapter: AdapterUnderTest, engines: Array
       assert((await b.read({ timeout: 2000 })) === "published", "b got the publish");
       assert(server.publish("all", "from server") === 2, "server publish count");
       assert((await a.read({ timeout: 2000 })) === "from server", "a got the server's publish");
+      assert((await b.read({ timeout: 2000 })) === "from server", "b got the server's publish");
+      // conn.topics, unsubscribe and the counts on the server side
+      const [first, second] = serverSide.slice(-2);
+      assert(first!.topics.has("all") && first!.isSubscribed("all"), "conn.topics");
+      first!.unsubscribe("all");
+      assert(!first!.topics.has("all") && server.subscriberCount("all") === 1, `after unsubscribe ${server.subscriberCount("all")}`);
+      assert(second!.publish("all", "nobody else") === 0, "publish with no other subscriber");
+      assert(server.publish("all", new Uint8Array([7])) === 1, "server publish after unsubscribe");
+      const bin = await b.read({ timeout: 2000 }); // second: b's server side (a connected first)
+      assert(bin instanceof Uint8Array && bin.join() === "7", "binary publish arrives as binary");
+      assert(server.skippedMessages() === 0, "nothing skipped");
       await Promise.all([a.close(), b.close()]);
       await sleep(50);
       assert(Number(server.connectionCount) === 0, `count after close ${server.connectionCount}`);
+      assert(server.subscriberCount("all") === 0, `subscribers after close ${server.subscriberCount("all")}`);
     });
 
     await check(`${engine}: register / unregister at run time`, async () => {
