@@ -1,2 +1,2 @@
 import { config } from "../vitest.shared.ts";
-export default config({ testTimeout: 120_000 });
+export default config({ testTimeout: 300_000 });

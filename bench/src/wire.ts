@@ -221,7 +221,7 @@ export class FrameScanner {
     const opcode = this.opcode;
     let payload = this.gather;
     this.gather = null;
-    if (payload && this.mask) for (let k = 0; k < payload.length; k++) payload[k]! ^= this.mask[k & 3]!;
+    if (payload && this.mask) unmask(payload, this.mask);
     if (opcode === OP_PING) {
       this.socket?.write(encodeClientFrame(OP_PONG, payload ?? Buffer.alloc(0)));
       return;
@@ -238,6 +238,18 @@ export class FrameScanner {
     }
     if (this.fin) this.messages++;
   }
+}
+
+/** Undoes a mask in place, a 32-bit word at a time where the buffer is aligned (a raw echo's 1 MiB frames). */
+function unmask(data: Buffer, mask: Buffer): void {
+  let i = 0;
+  if (data.length >= 64 && (data.byteOffset & 3) === 0) {
+    const words = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
+    const key = new Uint32Array(Uint8Array.from(mask).buffer)[0]!; // native byte order, like the view
+    for (let w = 0; w < words.length; w++) words[w]! ^= key;
+    i = words.length << 2;
+  }
+  for (; i < data.length; i++) data[i]! ^= mask[i & 3]!;
 }
 
 /** Size of a frame header whose second byte is `b1`. */

@@ -1,30 +1,27 @@
 /**
  * The chat service (the Kitura-WebSocket seed's ChatService): every text message goes to every other
- * client; a client that sends binary is closed with 1003. No runtime import: the Node, Bun and Deno entries
- * all register this very module.
+ * client (one room: a topic); a client that sends binary is closed with 1003. No runtime import: the Node,
+ * Bun and Deno entries all register this very module.
  */
-import { CloseCode, defineService, type Connection } from "@ws/core";
+import { CloseCode, defineService } from "@ws/core";
 
-export function createChatService() {
-  const connections = new Map<string, Connection>();
+/** The one room every client joins: a topic, so it spans processes when the server has a broker (@ws/redis). */
+export const CHAT_ROOM = "chat";
+
+export function createChatService(room = CHAT_ROOM) {
   return defineService({
     protocols: ["chat"],
     connectionTimeout: 60,
     connected(conn) {
-      connections.set(conn.id, conn);
-    },
-    disconnected(conn) {
-      connections.delete(conn.id);
+      conn.subscribe(room);
     },
     received(message, from) {
       if (typeof message !== "string") {
-        connections.delete(from.id);
+        from.unsubscribe(room);
         void from.close(CloseCode.UnsupportedData, "Chat-Server only accepts text messages");
         return;
       }
-      for (const [id, conn] of connections) {
-        if (id !== from.id) void conn.send(message);
-      }
+      from.publish(room, message); // to every subscriber but the sender, in this process and (with a broker) the others
     },
   });
 }

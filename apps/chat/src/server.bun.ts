@@ -4,13 +4,17 @@
  *   bun --conditions=@ws/source src/server.bun.ts
  */
 import { serve, type Engine } from "@ws/bun";
+import { RedisBroker } from "@ws/redis";
 import { chatService } from "./chat-service.ts";
 import { pageHandler } from "./page.ts";
 
 const port = Number(process.env.PORT ?? process.argv[2] ?? 8080);
 const engine = (process.env.ENGINE ?? "core") as Engine;
-const server = await serve({ engine, port, services: { "/chat": chatService }, fetch: pageHandler, perMessageDeflate: true });
-console.log(`Listening on port ${server.port}`);
+// REDIS_URL: share the room with every other chat server on the same Redis (any host, any runtime)
+const redisUrl = process.env.REDIS_URL;
+const broker = redisUrl ? new RedisBroker({ url: redisUrl }) : undefined;
+const server = await serve({ engine, port, services: { "/chat": chatService }, fetch: pageHandler, perMessageDeflate: true, broker });
+console.log(`Listening on port ${server.port}${redisUrl ? ` (room shared through ${redisUrl})` : ""}`);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

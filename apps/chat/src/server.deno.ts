@@ -4,13 +4,17 @@
  *   deno run -A src/server.deno.ts
  */
 import { serve, type Engine } from "@ws/deno";
+import { RedisBroker } from "@ws/redis";
 import { chatService } from "./chat-service.ts";
 import { pageHandler } from "./page.ts";
 
 const port = Number(Deno.env.get("PORT") ?? Deno.args[0] ?? 8080);
 const engine = (Deno.env.get("ENGINE") ?? "core") as Engine;
-const server = await serve({ engine, port, services: { "/chat": chatService }, fetch: pageHandler, perMessageDeflate: true });
-console.log(`Listening on port ${server.port}`);
+// REDIS_URL: share the room with every other chat server on the same Redis (any host, any runtime)
+const redisUrl = Deno.env.get("REDIS_URL");
+const broker = redisUrl ? new RedisBroker({ url: redisUrl }) : undefined;
+const server = await serve({ engine, port, services: { "/chat": chatService }, fetch: pageHandler, perMessageDeflate: true, broker });
+console.log(`Listening on port ${server.port}${redisUrl ? ` (room shared through ${redisUrl})` : ""}`);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, () => {

@@ -19,7 +19,6 @@ import {
   refusalResponse,
   upgradeRequestFrom,
   type RuntimeSocket,
-  type SendData,
   type ServerControls,
   type ServerOptions,
   type UpgradeRequest,
@@ -61,7 +60,17 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
   let bunServer: Server<BunSocketData> | null = null;
   const maxPayload = Math.min(0xffffffff, options.maxMessageSize ?? 100 * 1024 * 1024);
 
-  const socketFor = (ws: ServerWebSocket<BunSocketData>): RuntimeSocket => ({
+  // Bun's native topics: a published message is framed once, in Bun. The hub keeps the subscriptions (for the
+  // counts and the broker) and hands delivery to Bun — unless a publish policy is set, which Bun's publish
+  // cannot apply per subscriber: then the hub sends to each subscriber itself.
+  const hub = state.hub;
+  hub.native = (topic, message, except) => {
+    if (except) sockets.get(except)?.publish(topic, message);
+    else bunServer?.publish(topic, message);
+  };
+  const sockets = new WeakMap<MappedConnection, ServerWebSocket<BunSocketData>>();
+
+  const socketFor = (ws: ServerWebSocket<BunSocketData>, conn: () => MappedConnection): RuntimeSocket => ({
     engineName: ENGINE,
     sendText: (text) => ws.sendText(text) !== 0,
     sendBinary: (bytes) => ws.sendBinary(bytes) !== 0,
@@ -75,23 +84,23 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
     pong: (data) => void ws.pong(data),
     pause: () => ws.pause(),
     resume: () => ws.resume(),
-    // Bun's native topics: a published message is framed once, in Bun
-    subscribe: (topic) => void ws.subscribe(topic),
-    unsubscribe: (topic) => void ws.unsubscribe(topic),
-    publish: (topic, message) => {
-      const count = bunServer?.subscriberCount(topic) ?? 0;
-      const others = count - (ws.isSubscribed(topic) ? 1 : 0);
-      if (others <= 0) return 0;
-      ws.publish(topic, typeof message === "string" ? message : toBufferSource(message));
-      return others;
+    subscribe(topic) {
+      ws.subscribe(topic);
+      hub.subscribe(conn(), topic);
     },
+    unsubscribe(topic) {
+      ws.unsubscribe(topic);
+      hub.unsubscribe(conn(), topic);
+    },
+    publish: (topic, message) => hub.publish(topic, message, conn()),
   });
 
   const websocket: WebSocketHandler<BunSocketData> = {
     open(ws) {
       const { decision, request } = ws.data;
       const settings = state.settingsFor(decision.service, false);
-      const conn = new MappedConnection(socketFor(ws), request, decision.protocol, settings, state.logger);
+      const conn: MappedConnection = new MappedConnection(socketFor(ws, () => conn), request, decision.protocol, settings, state.logger);
+      sockets.set(conn, ws);
       ws.data.conn = conn;
       state.open(conn, decision.service, decision.data);
     },
@@ -139,21 +148,5 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
     return undefined;
   };
 
-  // Bun's native topics
-  const controls = state.controls({
-    publish(topic, message) {
-      if (!bunServer) return 0;
-      const count = bunServer.subscriberCount(topic);
-      if (count > 0) bunServer.publish(topic, typeof message === "string" ? message : toBufferSource(message));
-      return count;
-    },
-    subscriberCount: (topic) => bunServer?.subscriberCount(topic) ?? 0,
-  });
-  return Object.assign(controls, { websocket, upgrade });
-}
-
-function toBufferSource(message: Exclude<SendData, string>): Uint8Array {
-  if (message instanceof Uint8Array) return message;
-  if (message instanceof ArrayBuffer) return new Uint8Array(message);
-  return new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+  return Object.assign(state.controls(), { websocket, upgrade });
 }

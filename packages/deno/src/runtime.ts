@@ -13,7 +13,6 @@ import {
   MappedConnection,
   MappedServer,
   refusalResponse,
-  RuntimeHub,
   upgradeRequestFrom,
   type RuntimeSocket,
   type ServerControls,
@@ -35,7 +34,7 @@ export interface DenoWebSocket extends ServerControls {
 /** Builds the upgrade step for Deno.serve. */
 export function denoWebSocket(options: DenoWebSocketOptions): DenoWebSocket {
   const state = new MappedServer(options, ENGINE);
-  const hub = new RuntimeHub();
+  const hub = state.hub; // Deno has no topics of its own: RuntimeHub sends to each subscriber
   if (options.perMessageDeflate) state.logger.warn(`${ENGINE} does not support permessage-deflate; it stays off`);
 
   const socketFor = (ws: WebSocket, conn: () => MappedConnection): RuntimeSocket => ({
@@ -93,6 +92,5 @@ export function denoWebSocket(options: DenoWebSocketOptions): DenoWebSocket {
     return response;
   };
 
-  // topics: Deno has none of its own
-  return Object.assign(state.controls(hub), { upgrade });
+  return Object.assign(state.controls(), { upgrade });
 }

@@ -1,0 +1,1 @@
+export { RedisBroker, type RedisBrokerOptions, type RedisBrokerStats } from "./broker.ts";
