@@ -89,7 +89,7 @@ export function startFuzzingServer(opts: FuzzingServerOptions): Promise<FuzzingS
         const acc = acceptOffers(req.headers["sec-websocket-extensions"] as string | undefined, def.deflate.offers);
         if (acc) {
           extra.push(`Sec-WebSocket-Extensions: ${acc.response}`);
-          codec = createCodec(acc.ownBits);
+          codec = createCodec(acc.ownBits, acc.response.includes("server_no_context_takeover"));
         }
       }
       const httpResponse = serverHandshakeResponse(key, extra);

@@ -164,7 +164,10 @@ export async function runClientCase(url: string, def: CaseDef, opts: RunOptions)
     let codec: MessageCodec | undefined;
     if (def.deflate) {
       const accepted = parseDeflate(hs.extensions);
-      if (accepted.length > 0) codec = createCodec(paramsFromResponse(accepted[0]).clientMaxWindowBits);
+      if (accepted.length > 0) {
+        const params = paramsFromResponse(accepted[0]);
+        codec = createCodec(params.clientMaxWindowBits, params.clientNoContextTakeover);
+      }
     }
     return await runCaseOnSocket(def, hs.socket, {
       ...opts,

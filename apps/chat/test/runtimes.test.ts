@@ -228,6 +228,20 @@ describe.each(combos)("$runtime, engine $engine", ({ runtime, engine }) => {
       }
     });
 
+    it("inflates compressed messages that refer back into earlier messages (context takeover)", async () => {
+      const ws = await wsClient(echo().port, "/", [], { perMessageDeflate: { threshold: 0 } });
+      const base = JSON.stringify({ room: "lobby", text: "hello world ".repeat(150) });
+      for (const text of [base, base, `${base}!`, base.toUpperCase(), base]) {
+        const reply = nextMessage(ws);
+        ws.send(text);
+        const m = await reply;
+        expect(m.data.toString()).toBe(text);
+      }
+      const closed = new Promise<number>((r) => ws.once("close", (code) => r(code)));
+      ws.close(1000, "done");
+      expect(await closed).toBe(1000);
+    });
+
     it("keeps the order of many pipelined messages", async () => {
       const ws = await wsClient(echo().port, "/", []);
       const n = 500;

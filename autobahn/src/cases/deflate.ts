@@ -53,13 +53,25 @@ export function paramsFromResponse(rec: Record<string, string | true>): DeflateP
   };
 }
 
-/** Message codec for one side. `ownBits` limits our compressor's window, inflation keeps the peer's window. */
-export function createCodec(ownBits: number): MessageCodec {
+/**
+ * Message codec for one side. `ownBits` limits our compressor's window; unless `ownNoContextTakeover`, our
+ * compressor takes its LZ77 window over from message to message, as the original's continuous zlib stream does
+ * (the previous messages' data as a preset dictionary), so a peer that does not keep its inflate window fails.
+ * Inflation keeps the peer's window.
+ */
+export function createCodec(ownBits: number, ownNoContextTakeover = false): MessageCodec {
   let window: Buffer = Buffer.alloc(0);
+  let sent: Buffer = Buffer.alloc(0);
   const windowBits = Math.max(9, Math.min(15, ownBits));
   return {
     compress(data) {
-      const out = zlib.deflateRawSync(data, { windowBits, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      const options: zlib.ZlibOptions = { windowBits, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+      if (!ownNoContextTakeover && sent.length > 0) options.dictionary = sent;
+      const out = zlib.deflateRawSync(data, options);
+      if (!ownNoContextTakeover) {
+        sent = Buffer.concat([sent, data]);
+        if (sent.length > 1 << windowBits) sent = sent.subarray(sent.length - (1 << windowBits));
+      }
       const n = out.length;
       if (n >= 4 && out[n - 4] === 0 && out[n - 3] === 0 && out[n - 2] === 0xff && out[n - 1] === 0xff)
         return new Uint8Array(out.buffer, out.byteOffset, n - 4);

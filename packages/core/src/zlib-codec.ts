@@ -27,12 +27,26 @@ export function zlibCodec(zlib: ZlibModule): DeflateCodec {
         finishFlush: sync,
         ...(o.dictionary && o.dictionary.length > 0 ? { dictionary: o.dictionary } : {}),
       })),
-    inflate: (data, o) =>
-      plain(zlib.inflateRawSync(data, {
-        windowBits: o.windowBits,
-        finishFlush: sync,
-        maxOutputLength: Math.max(1, o.maxOutputLength),
-        ...(o.dictionary && o.dictionary.length > 0 ? { dictionary: o.dictionary } : {}),
-      })),
+    inflate: (data, o) => {
+      const window = o.dictionary;
+      if (!window || window.length === 0) {
+        return plain(zlib.inflateRawSync(data, { windowBits: o.windowBits, finishFlush: sync, maxOutputLength: Math.max(1, o.maxOutputLength) }));
+      }
+      // The previous messages' window goes in front of the data as one stored (uncompressed) DEFLATE block,
+      // and is cut off the output again. Every message starts on a byte boundary (the peer ended the one
+      // before with a sync flush), so the result is one valid raw stream whose back-references reach into the
+      // window. This needs no `dictionary` support from the zlib binding (Deno's inflateRawSync ignores it).
+      const input = new Uint8Array(5 + window.length + data.length);
+      const n = window.length; // ≤ 32 KiB: fits one stored block (RFC 1951 §3.2.4)
+      input[0] = 0x00; // BFINAL 0, BTYPE 00, padding to the byte boundary
+      input[1] = n & 0xff;
+      input[2] = n >>> 8;
+      input[3] = ~n & 0xff;
+      input[4] = (~n >>> 8) & 0xff;
+      input.set(window, 5);
+      input.set(data, 5 + n);
+      const out = zlib.inflateRawSync(input, { windowBits: o.windowBits, finishFlush: sync, maxOutputLength: n + Math.max(1, o.maxOutputLength) });
+      return plain(out).subarray(n);
+    },
   };
 }
