@@ -129,7 +129,11 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   private closeTimer: Timer | null = null;
 
   /** topics this connection is subscribed to (kept by the hub) */
-  readonly topicSet = new Set<string>();
+  get topicSet(): Set<string> {
+    return (this.topicSetValue ??= new Set<string>());
+  }
+  /** created on the first subscribe (most connections of a plain echo or RPC service never subscribe) */
+  private topicSetValue: Set<string> | null = null;
 
   constructor(stream: ByteStream, options: ConnectionOptions) {
     this.transport = stream;

@@ -5,7 +5,7 @@
  */
 import type { ByteStream } from "./byte-stream.ts";
 import { CloseCode } from "./close-codes.ts";
-import { Connection, type SendData } from "./connection.ts";
+import { Connection, type Message, type SendData } from "./connection.ts";
 import { consoleLogger, type Logger } from "./errors.ts";
 import {
   buildAcceptResponse,
@@ -245,15 +245,34 @@ export class ServerCore {
   adopt(conn: Connection<unknown>, service: Service<unknown>, data: unknown, head?: Uint8Array): void {
     conn.data = data;
     this.connections.add(conn);
-    conn.onClose((code, reason) => {
-      this.connections.delete(conn);
-      return service.disconnected?.(conn, code, reason);
-    });
-    if (service.received) {
-      const received = service.received.bind(service);
-      conn.onMessage((message) => received(message, conn));
-    }
+    // one pair of listeners per service, shared by all its connections (listeners get the connection last)
+    const hooks = this.hooksFor(service);
+    conn.onClose(hooks.closed);
+    if (hooks.received) conn.onMessage(hooks.received);
     conn.start(head, service.connected ? () => service.connected!(conn) : undefined);
+  }
+
+  private readonly serviceHooks = new Map<
+    Service<unknown>,
+    {
+      closed: (code: number, reason: string, conn: Connection<unknown>) => unknown;
+      received?: (message: Message, conn: Connection<unknown>) => unknown;
+    }
+  >();
+
+  private hooksFor(service: Service<unknown>) {
+    let hooks = this.serviceHooks.get(service);
+    if (!hooks) {
+      hooks = {
+        closed: (code, reason, conn) => {
+          this.connections.delete(conn);
+          return service.disconnected?.(conn, code, reason);
+        },
+        received: service.received ? (message, conn) => service.received!(message, conn) : undefined,
+      };
+      this.serviceHooks.set(service, hooks);
+    }
+    return hooks;
   }
 
   /** Sends to every subscriber of `topic`. Returns how many connections it was written to. */
