@@ -143,8 +143,12 @@ export class FrameParser {
         this.maskOffset = (this.maskOffset + take) & 3;
         this.remaining -= take;
         offset += take;
-        if (this.remaining === 0) this.state = enum_.Header;
-        this.sink.payload(bytes, this.remaining === 0);
+        const final = this.remaining === 0;
+        if (final) {
+          this.state = enum_.Header;
+          this.header = null; // nothing of a finished frame is kept (its mask views the input)
+        }
+        this.sink.payload(bytes, final);
         continue;
       }
       // Header fields. Fast path: the whole header is in this chunk.
@@ -226,6 +230,7 @@ export class FrameParser {
     }
     if (this.state === enum_.Stopped) return p;
     if (payloadLength === 0) {
+      this.header = null;
       this.sink.payload(EMPTY, true);
     } else {
       this.state = enum_.Payload;

@@ -194,12 +194,19 @@ export class ProtocolState {
 
   private onPayload(bytes: Uint8Array, final: boolean): void {
     const h = this.frame!;
+    // a finished frame's header is not kept: its mask is a view into the input, which an idle connection
+    // would otherwise hold on to
+    if (final) this.frame = null;
     if (isControlOpcode(h.opcode)) {
       if (bytes.length > 0) {
         this.control.push(bytes);
         this.controlLength += bytes.length;
       }
-      if (final) this.onControlFrame(h.opcode, concat(this.control, this.controlLength));
+      if (final) {
+        const payload = concat(this.control, this.controlLength);
+        this.control.length = 0;
+        this.onControlFrame(h.opcode, payload);
+      }
       return;
     }
     if (this.sentClose) {
