@@ -57,7 +57,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 export function applyMask(data: Uint8Array, mask: Uint8Array, maskOffset = 0): void {
   const n = data.length;
   let i = 0;
-  if (n >= 16) {
+  if (n >= 64) { // below this, creating the word view costs more than it saves
     const misalign = data.byteOffset & 3;
     const head = misalign === 0 ? 0 : 4 - misalign;
     for (; i < head; i++) data[i]! ^= mask[(maskOffset + i) & 3]!;

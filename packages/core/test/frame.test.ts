@@ -263,7 +263,7 @@ describe("applyMask matches the naive byte loop for every length, alignment and 
     const mask = bytes(0x12, 0x34, 0xab, 0xcd);
     const backing = new Uint8Array(256);
     for (let i = 0; i < backing.length; i++) backing[i] = (i * 31 + 7) & 0xff;
-    for (let len = 0; len <= 80; len++) {
+    for (let len = 0; len <= 160; len++) {
       for (let offset = 0; offset < 4; offset++) {
         for (let maskOffset = 0; maskOffset < 4; maskOffset++) {
           const copy = backing.slice();
