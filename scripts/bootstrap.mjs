@@ -63,7 +63,7 @@ if (mode === "chat") {
   const port = process.env.PORT ?? "8080";
   run(`node apps/chat/dist/server.node.js`, { env: { ...process.env, PORT: port } });
 } else if (mode === "test") {
-  ensureDebianPackages([["chromium", "/usr/bin/chromium"], ["redis-server", "/usr/bin/redis-server"]]);
+  ensureDebianPackages([["chromium", "/usr/bin/chromium"], ["redis-server", "/usr/bin/redis-server"], ["openssl", "/usr/bin/openssl"]]);
   const results = join(root, ".tmp/test-results");
   rmSync(results, { recursive: true, force: true });
   mkdirSync(results, { recursive: true });
