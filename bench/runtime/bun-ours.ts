@@ -4,27 +4,14 @@
  * "/broadcast". Run with bun from the bench folder.
  */
 // everything from the adapter (it re-exports @ws/core), so there is one copy of the core
-import { defineService, serve, silentLogger } from "../../packages/bun/src/index.ts";
-
-const echo = defineService({
-  received(message, conn) {
-    void conn.send(message);
-  },
-});
-const broadcast = defineService({
-  connected(conn) {
-    conn.subscribe("bench");
-  },
-  received(message, conn) {
-    conn.publish("bench", message);
-  },
-});
+import { serve, silentLogger } from "../../packages/bun/src/index.ts";
+import { benchServices } from "../src/services.ts";
 
 const server = await serve({
   port: Number(process.env.PORT ?? 0),
   hostname: "127.0.0.1",
   engine: process.env.BENCH_ENGINE === "runtime" ? "runtime" : "core",
-  services: { "/": echo, "/broadcast": broadcast },
+  services: benchServices,
   perMessageDeflate: process.env.BENCH_DEFLATE === "1",
   logger: silentLogger,
 } as Parameters<typeof serve>[0]);

@@ -5,27 +5,14 @@
  */
 declare const Deno: { env: { get(name: string): string | undefined } };
 // everything from the adapter (it re-exports @ws/core), so there is one copy of the core
-import { defineService, serve, silentLogger } from "../../packages/deno/src/index.ts";
-
-const echo = defineService({
-  received(message, conn) {
-    void conn.send(message);
-  },
-});
-const broadcast = defineService({
-  connected(conn) {
-    conn.subscribe("bench");
-  },
-  received(message, conn) {
-    conn.publish("bench", message);
-  },
-});
+import { serve, silentLogger } from "../../packages/deno/src/index.ts";
+import { benchServices } from "../src/services.ts";
 
 const server = await serve({
   port: Number(Deno.env.get("PORT") ?? 0),
   hostname: "127.0.0.1",
   engine: Deno.env.get("BENCH_ENGINE") === "runtime" ? "runtime" : "core",
-  services: { "/": echo, "/broadcast": broadcast },
+  services: benchServices,
   perMessageDeflate: Deno.env.get("BENCH_DEFLATE") === "1",
   logger: silentLogger,
 } as Parameters<typeof serve>[0]);
