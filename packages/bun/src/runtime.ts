@@ -102,7 +102,7 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
       const conn: MappedConnection = new MappedConnection(socketFor(ws, () => conn), request, decision.protocol, settings, state.logger);
       sockets.set(conn, ws);
       ws.data.conn = conn;
-      state.open(conn, decision.service, decision.data);
+      state.open(conn, decision.service, decision.data, decision.slot);
     },
     message(ws, message) {
       ws.data.conn?.handleMessage(typeof message === "string" ? message : plainBytes(message));
@@ -143,6 +143,7 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
     headers["Sec-WebSocket-Protocol"] = decision.protocol ?? "";
     const data: BunSocketData = { request: upgradeRequest, decision, conn: null };
     if (!server.upgrade(request, { headers, data })) {
+      decision.slot.release();
       return refusalResponse({ status: 400, reason: "Bun refused the upgrade request" });
     }
     return undefined;

@@ -10,7 +10,8 @@ import { BackpressureError, consoleLogger, type Logger } from "./errors.ts";
 import { COPY_THRESHOLD, Opcode, utf8Length } from "./frame.ts";
 import type { UpgradeRequest } from "./handshake.ts";
 import { Listeners } from "./listeners.ts";
-import { ReadQueue } from "./read-queue.ts";
+import { ReadGate, ReadQueue } from "./read-queue.ts";
+import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_READ_HIGH_WATER_MARK, type ReceiveBudget } from "./limits.ts";
 import { ProtocolState, type CloseInfo, type ProtocolHandler, type ProtocolLimits, type Role } from "./protocol.ts";
 import type { TopicHub } from "./topics.ts";
 import type { PerMessageDeflate } from "./deflate.ts";
@@ -32,10 +33,25 @@ export interface ConnectionOptions extends ProtocolLimits {
   connectionTimeout?: number;
   /** ms to wait for the peer's close frame (and then for the transport to close) before dropping. Default 5000. */
   closeTimeout?: number;
-  /** bytes the send buffer may hold; beyond it the backpressure policy applies. Default: no limit. */
+  /**
+   * bytes the send buffer may hold; beyond it the backpressure policy applies. A server connection also stops
+   * reading from its peer while its send buffer holds more than half of it. Default: no limit (a server's
+   * connections get the server's default, 16 MiB).
+   */
   maxBufferedAmount?: number;
-  /** what happens beyond maxBufferedAmount: "close" drops the connection with 1008, "reject" refuses the send */
+  /**
+   * what happens beyond maxBufferedAmount: "close" (default) closes the connection with 1008 (the close frame
+   * goes out behind what is queued; the close timeout bounds the wait), "reject" refuses the send
+   */
   backpressure?: "close" | "reject";
+  /**
+   * ms within which a message must be complete once its first byte has arrived (a frame, in streaming
+   * mode); else the connection closes with 1008. 0: no limit (the default of a bare Connection; a server's
+   * connections get 60000).
+   */
+  messageTimeout?: number;
+  /** memory shared by a server's connections for the messages they are receiving (see ReceiveBudget) */
+  budget?: ReceiveBudget;
   /** bytes of received messages queued for `read()` before reading from the peer pauses. Default 1 MiB. */
   readHighWaterMark?: number;
   logger?: Logger;
@@ -99,6 +115,10 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   private readyStateValue: ReadyState = "connecting";
   private finalized = false;
   private dropInfo: CloseInfo | null = null;
+  /** the close the send-buffer policy started: what to report if the peer never answers it */
+  private policyClose: CloseInfo | null = null;
+  /** sends refused by the "reject" policy since the last one was logged */
+  private refusedSends = 0;
 
   // output
   private out: Uint8Array[] = [];
@@ -118,6 +138,10 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   /** messages no handler took, for read() (created on first use) */
   private readingQueue: ReadQueue | null = null;
   private readonly readHighWaterMark: number;
+  /** why reading from the peer is paused (created on first pause) */
+  private readGateValue: ReadGate | null = null;
+  /** a server stops reading while its send buffer holds more than this (half of maxBufferedAmount) */
+  private readonly sendPauseAt: number;
   /** the transport's events (received bytes, then its end and close) held back until the opener's handlers are attached */
   private held: Array<() => void> | null = null;
 
@@ -127,6 +151,10 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   private heardFromPeer = false;
   private pingOutstanding = false;
   private closeTimer: Timer | null = null;
+  private readonly messageTimeout: number;
+  private messageTimer: Timer | null = null;
+  /** `state.progress` when the message timer was set */
+  private progressAtTimer = 0;
 
   /** topics this connection is subscribed to (kept by the hub) */
   get topicSet(): Set<string> {
@@ -143,13 +171,15 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     this.protocol = options.protocol ?? null;
     this.extensions = options.extensions ?? "";
     this.logger = options.logger ?? consoleLogger;
-    this.closeTimeout = options.closeTimeout ?? 5000;
+    this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.maxBufferedAmount = options.maxBufferedAmount ?? Infinity;
     this.backpressure = options.backpressure ?? "close";
+    this.sendPauseAt = options.role === "server" ? this.maxBufferedAmount / 2 : Infinity;
+    this.messageTimeout = options.messageTimeout ?? 0;
     this.keepaliveMs = options.connectionTimeout ? (options.connectionTimeout * 1000) / 2 : 0;
     this.hub = options.hub;
     this.listeners = new Listeners(CONNECTION_EVENTS, this, this.logger, this.id);
-    this.readHighWaterMark = options.readHighWaterMark ?? 1024 * 1024;
+    this.readHighWaterMark = options.readHighWaterMark ?? DEFAULT_READ_HIGH_WATER_MARK;
     this.state = new ProtocolState(
       {
         role: options.role,
@@ -157,6 +187,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
         maxFrameSize: options.maxFrameSize,
         maxFragments: options.maxFragments,
         deflate: options.deflate,
+        budget: options.budget,
       },
       new ProtocolEvents(this as Connection<unknown>),
     );
@@ -173,7 +204,11 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   }
 
   private get reading(): ReadQueue {
-    return (this.readingQueue ??= new ReadQueue(this.readHighWaterMark, this.transport));
+    return (this.readingQueue ??= new ReadQueue(this.readHighWaterMark, this.readGate));
+  }
+
+  private get readGate(): ReadGate {
+    return (this.readGateValue ??= new ReadGate(this.transport));
   }
 
   // ------------------------------------------------------------------------------------------ lifecycle
@@ -352,12 +387,27 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     const buffered = this.bufferedAmount;
     if (buffered + size <= this.maxBufferedAmount || buffered === 0) return true;
     if (this.backpressure === "reject") {
-      this.logger.warn(`connection ${this.id}: ${new BackpressureError(buffered, this.maxBufferedAmount).message}; message not sent`);
+      // one line per episode (until the buffer drains), not one per refused send
+      if (this.refusedSends++ === 0) {
+        this.logger.warn(`connection ${this.id}: ${new BackpressureError(buffered, this.maxBufferedAmount).message}; messages not sent until it drains`);
+      }
       return false;
     }
     this.logger.warn(`connection ${this.id}: send buffer over its limit (${buffered} bytes); closing with 1008`);
-    this.drop(CloseCode.PolicyViolation, "send buffer limit exceeded");
+    this.closeForPolicy(CloseCode.PolicyViolation, "send buffer limit exceeded");
     return false;
+  }
+
+  /**
+   * Closes because a limit was hit: the close frame goes out behind what is already queued (the peer sees it
+   * once it reads that far) and the close timeout bounds the wait; `code` is reported either way.
+   */
+  private closeForPolicy(code: number, reason: string): void {
+    if (this.finalized || this.state.closing || this.state.done) return;
+    this.policyClose = { code, reason, wasClean: false };
+    this.state.close(code, reason);
+    // reading goes on: what the peer sends now is ignored, but its close frame ends the handshake
+    this.readGateValue?.let(ReadGate.SEND_BUFFER);
   }
 
   /**
@@ -412,6 +462,8 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
       else ok = this.transport.writev(chunks);
       // backpressure shows in bufferedAmount; after a false return the transport's drain event follows
       this.transportFull = !ok;
+      // a server stops reading while its peer does not read what it is sent (echoes, pongs, inflated data)
+      if (!ok && this.transport.bufferedAmount > this.sendPauseAt && !this.state.closing) this.readGate.hold(ReadGate.SEND_BUFFER);
     }
     batch?.resolve(!this.finalized);
     if (!this.transportFull && this.outBytes === 0) this.releaseDrainWaiters();
@@ -419,8 +471,18 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
 
   private handleDrain(): void {
     this.transportFull = false;
+    this.refusedSends = 0;
+    if (this.readGateValue?.isHeld(ReadGate.SEND_BUFFER) && this.transport.bufferedAmount <= this.sendPauseAt) {
+      this.readGateValue.let(ReadGate.SEND_BUFFER);
+    }
+    this.state.sendDeferredPong();
     this.listeners.emit("drain");
     if (this.outBytes === 0) this.releaseDrainWaiters();
+  }
+
+  /** Whether the automatic answer to a ping may be queued now (else only the latest one waits for drain). */
+  private mayPong(): boolean {
+    return this.bufferedAmount < this.maxBufferedAmount;
   }
 
   private releaseDrainWaiters(): void {
@@ -502,8 +564,11 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     this.readyStateValue = "closed";
     if (this.keepaliveTimer !== null) clearTimeout(this.keepaliveTimer);
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-    this.keepaliveTimer = this.closeTimer = null;
-    const info = this.dropInfo ?? this.state.closeInfo();
+    if (this.messageTimer !== null) clearTimeout(this.messageTimer);
+    this.keepaliveTimer = this.closeTimer = this.messageTimer = null;
+    this.state.release(); // an unfinished message's memory goes back to the server's budget
+    let info = this.dropInfo ?? this.state.closeInfo();
+    if (this.policyClose && !info.wasClean && !this.dropInfo) info = this.policyClose;
     if (error && !this.dropInfo && !this.state.done) info.reason ||= error.message;
     this.hub?.removeConnection(this as Connection);
     this.batch?.resolve(false);
@@ -521,6 +586,35 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   private onData(chunk: Uint8Array): void {
     this.heardFromPeer = true;
     this.state.receive(chunk);
+    if (this.messageTimeout > 0 && !this.finalized) {
+      if (!this.state.receiving) {
+        if (this.messageTimer !== null) {
+          clearTimeout(this.messageTimer);
+          this.messageTimer = null;
+        }
+      } else if (this.messageTimer === null) {
+        this.startMessageTimer();
+      }
+    }
+  }
+
+  /**
+   * A message has begun: it must end within messageTimeout. When the timer fires with a later message in
+   * progress (the stream never paused between messages), that one gets its own full timeout.
+   */
+  private startMessageTimer(): void {
+    this.progressAtTimer = this.state.progress;
+    this.messageTimer = setTimeout(() => {
+      this.messageTimer = null;
+      if (this.finalized || !this.state.receiving) return;
+      if (this.state.progress !== this.progressAtTimer) return this.startMessageTimer();
+      this.logger.warn(`closing connection ${this.id} with 1008: a message was not completed within ${this.messageTimeout} ms`, {
+        code: CloseCode.PolicyViolation,
+        remoteAddress: this.request.remoteAddress,
+      });
+      this.closeForPolicy(CloseCode.PolicyViolation, "message not completed in time");
+    }, this.messageTimeout);
+    this.transport.unrefTimer?.(this.messageTimer);
   }
 
   private deliver(message: Message): void {
@@ -677,6 +771,9 @@ class ProtocolEvents implements ProtocolHandler {
   }
   end(): void {
     this.c["endTransport"]();
+  }
+  mayPong(): boolean {
+    return this.c["mayPong"]();
   }
   violation(code: number, message: string): void {
     this.c["logger"].warn(`closing connection ${this.c.id} with ${code}: ${message}`, {

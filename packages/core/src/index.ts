@@ -66,7 +66,17 @@ export {
   type PublishBackpressure,
   type PublishCompression,
 } from "./topics.ts";
-export { ServerCore, type ServerOptions, type UpgradeOutcome, type UpgradeVerdict } from "./server.ts";
+export { ServerCore, type ServerOptions, type UpgradeOutcome, type UpgradeVerdict, type ConnectionSlot } from "./server.ts";
+export {
+  ReceiveBudget,
+  DEFAULT_MAX_PENDING_MESSAGE_BYTES,
+  DEFAULT_MESSAGE_TIMEOUT,
+  DEFAULT_MAX_BUFFERED_AMOUNT,
+  DEFAULT_CONNECTION_TIMEOUT,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_CLOSE_TIMEOUT,
+} from "./limits.ts";
 export {
   MappedConnection,
   RuntimeHub,

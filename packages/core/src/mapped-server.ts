@@ -6,10 +6,16 @@ import type { Connection } from "./connection.ts";
 import { UnsupportedError, type Logger } from "./errors.ts";
 import type { UpgradeRequest } from "./handshake.ts";
 import { RuntimeHub, type MappedConnection, type MappedSettings } from "./mapped-connection.ts";
-import { DEFAULT_MAX_MESSAGE_SIZE } from "./protocol.ts";
+import {
+  DEFAULT_CLOSE_TIMEOUT,
+  DEFAULT_CONNECTION_TIMEOUT,
+  DEFAULT_MAX_BUFFERED_AMOUNT,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  DEFAULT_READ_HIGH_WATER_MARK,
+} from "./limits.ts";
 import { Router } from "./router.ts";
 import type { ServerControls } from "./serve.ts";
-import { ServerCore, type ServerOptions, type UpgradeVerdict } from "./server.ts";
+import { ServerCore, type ConnectionSlot, type ServerOptions, type UpgradeVerdict } from "./server.ts";
 import type { Service } from "./service.ts";
 
 /** Frame-level limits: a runtime's WebSocket hands over whole messages, so these cannot be applied. */
@@ -67,18 +73,21 @@ export class MappedServer {
     const s = this.core.settingsFor(service);
     return {
       maxMessageSize: s.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-      connectionTimeout: s.connectionTimeout ?? 0,
+      connectionTimeout: s.connectionTimeout ?? DEFAULT_CONNECTION_TIMEOUT,
       keepaliveNative,
-      closeTimeout: s.closeTimeout ?? 5000,
-      maxBufferedAmount: s.maxBufferedAmount ?? Infinity,
+      closeTimeout: s.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
+      maxBufferedAmount: s.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT,
       backpressure: s.backpressure ?? "close",
-      readHighWaterMark: 1024 * 1024,
+      readHighWaterMark: DEFAULT_READ_HIGH_WATER_MARK,
     };
   }
 
-  /** Takes a new connection into the server and wires it to its service (ServerCore.adopt). */
-  open(conn: MappedConnection, service: Service<unknown>, data: unknown): void {
-    this.core.adopt(conn as unknown as Connection<unknown>, service, data);
+  /**
+   * Takes a new connection into the server and wires it to its service (ServerCore.adopt); `slot` is the
+   * decision's connection slot, which the connection takes over.
+   */
+  open(conn: MappedConnection, service: Service<unknown>, data: unknown, slot?: ConnectionSlot): void {
+    this.core.adopt(conn as unknown as Connection<unknown>, service, data, undefined, slot);
   }
 
   /**

@@ -6,21 +6,22 @@ import { CloseCode, isValidWireCloseCode } from "./close-codes.ts";
 import { encodeFrame, encodeFrameParts, encodeTextFrame, utf8Length, FrameParser, isControlOpcode, isKnownOpcode, Opcode, type FrameHeader, type FrameSink } from "./frame.ts";
 import { decodeUtf8, decodeUtf8Strict, encodeUtf8, isValidUtf8, Utf8Validator } from "./utf8.ts";
 import { MessageTooBigError, type PerMessageDeflate } from "./deflate.ts";
+import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, type ReceiveBudget } from "./limits.ts";
+import { MessageBuffer } from "./message-buffer.ts";
 
 export type Role = "server" | "client";
 
 /** Limits on what a peer may send; each has a safe default. */
 export interface ProtocolLimits {
-  /** largest message (all fragments together) accepted, in bytes; larger closes with 1009. Default 100 MiB. */
+  /** largest message (all fragments together, after inflation) accepted, in bytes; larger closes with 1009. Default 16 MiB. */
   maxMessageSize?: number;
   /** largest single frame accepted, in bytes; larger closes with 1009. Default: maxMessageSize. */
   maxFrameSize?: number;
-  /** most frames one message may be split into; more closes with 1009. Default 131072. */
+  /** most frames one message may be split into; more closes with 1009. Default 4096. */
   maxFragments?: number;
 }
 
-export const DEFAULT_MAX_MESSAGE_SIZE = 100 * 1024 * 1024;
-export const DEFAULT_MAX_FRAGMENTS = 131072;
+export { DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_FRAGMENTS };
 
 export interface ProtocolOptions extends ProtocolLimits {
   role: Role;
@@ -31,6 +32,11 @@ export interface ProtocolOptions extends ProtocolLimits {
   streaming?: boolean;
   /** permessage-deflate state, when the extension was negotiated */
   deflate?: PerMessageDeflate;
+  /**
+   * memory shared with other connections (a server's): the bytes of a message being assembled are reserved
+   * here first, and a reservation that does not fit closes the connection with 1013 (Try Again Later)
+   */
+  budget?: ReceiveBudget;
 }
 
 /** How the close handshake ended, as reported to the user (exactly once). */
@@ -52,6 +58,11 @@ export interface ProtocolHandler {
   fragment(data: Uint8Array, isText: boolean, fin: boolean): void;
   ping(payload: Uint8Array): void;
   pong(payload: Uint8Array): void;
+  /**
+   * Whether the automatic pong for a ping may be written now; false defers it (only the latest ping's
+   * payload is kept, as RFC 6455 §5.5.3 allows) until `sendDeferredPong`. Absent: always.
+   */
+  mayPong?(): boolean;
   /** the peer sent a close frame (its code, 1005 when it gave none) */
   closeReceived(code: number, reason: string): void;
   /** we sent a close frame and are waiting for the peer's: the driver starts its close timer */
@@ -84,8 +95,14 @@ export class ProtocolState {
   // the data message being received
   private inMessage = false;
   private messageIsText = false;
-  private messageChunks: Uint8Array[] = [];
-  private messageSize = 0;
+  /** the message's bytes so far (copied: a fragment costs its bytes, not a view of the input chunk) */
+  private readonly message: MessageBuffer;
+  /** the current data frame's payload has its room reserved in `message` */
+  private frameReserved = false;
+  /** counts finished data messages (data frames, in streaming mode): a message timer sees whether any ended */
+  progress = 0;
+  /** the payload of the latest ping whose pong is waiting for room in the send buffer */
+  private deferredPong: Uint8Array | null = null;
   private messageFragments = 0;
   /** the message being received is compressed (RSV1 on its first frame) */
   private messageCompressed = false;
@@ -113,7 +130,28 @@ export class ProtocolState {
     this.streaming = options.streaming ?? false;
     this.deflate = options.deflate;
     this.rsv1Allowed = this.deflate !== undefined;
+    this.message = new MessageBuffer(options.budget);
     this.parser = new FrameParser(new ParserEvents(this));
+  }
+
+  /**
+   * Whether a frame or a message has begun and not ended: its first byte has arrived, its last not yet (in
+   * streaming mode only a frame counts: the receiver holds the message, not this state).
+   */
+  get receiving(): boolean {
+    if (this.ended) return false;
+    return !this.parser.idle || (this.inMessage && (!this.streaming || this.messageCompressed));
+  }
+
+  /** Bytes this connection holds of the message being assembled (reserved in the budget). */
+  get assemblingBytes(): number {
+    return this.message.capacity;
+  }
+
+  /** Gives back what the connection holds of an unfinished message (the transport has closed). */
+  release(): void {
+    this.message.clear();
+    this.deferredPong = null;
   }
 
   /** Whether a close frame has been sent (no more data may be sent). */
@@ -175,8 +213,7 @@ export class ProtocolState {
       if (this.inMessage) return this.reject(CloseCode.ProtocolError, "new data frame inside a fragmented message");
       this.inMessage = true;
       this.messageIsText = h.opcode === Opcode.Text;
-      this.messageChunks = [];
-      this.messageSize = 0;
+      this.message.clear();
       this.messageFragments = 1;
       this.messageCompressed = h.rsv1;
       this.utf8?.reset();
@@ -184,10 +221,11 @@ export class ProtocolState {
     if (h.payloadLength > this.maxFrameSize) {
       return this.reject(CloseCode.MessageTooBig, `frame of ${h.payloadLength} bytes exceeds the limit of ${this.maxFrameSize}`);
     }
-    if ((!this.streaming || this.messageCompressed) && this.messageSize + h.payloadLength > this.maxMessageSize) {
+    if ((!this.streaming || this.messageCompressed) && this.message.size + h.payloadLength > this.maxMessageSize) {
       return this.reject(CloseCode.MessageTooBig, `message exceeds the limit of ${this.maxMessageSize} bytes`);
     }
     this.frame = h;
+    this.frameReserved = false;
     this.frameIsWholeMessage = h.fin && h.opcode !== Opcode.Continuation;
     // after our close frame, data is read but ignored (RFC 6455 §5.5.1)
   }
@@ -209,23 +247,23 @@ export class ProtocolState {
       }
       return;
     }
+    if (final && (h.fin || this.streaming)) this.progress++;
     if (this.sentClose) {
       if (final && h.fin) this.inMessage = false;
       return;
     }
     const isText = this.messageIsText;
     const fin = final && h.fin;
-    if (this.messageCompressed) return this.onCompressedPayload(bytes, fin);
+    if (this.messageCompressed) return this.onCompressedPayload(h, bytes, fin);
     if (this.streaming) {
       if (isText && !this.validator.update(bytes)) return this.fail(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in text message");
       if (fin && isText && !this.validator.complete) return this.fail(CloseCode.InvalidFramePayloadData, "text message ends inside a UTF-8 sequence");
-      this.messageSize += bytes.length;
       if (fin) this.inMessage = false;
       if (bytes.length > 0 || fin) this.handler.fragment(bytes, isText, fin);
       return;
     }
     // Fast path: a whole unfragmented message in one piece is validated and decoded in one native pass.
-    if (this.frameIsWholeMessage && final && this.messageSize === 0) {
+    if (this.frameIsWholeMessage && final && this.message.size === 0) {
       this.inMessage = false;
       if (isText) {
         const text = decodeUtf8Strict(bytes);
@@ -238,15 +276,9 @@ export class ProtocolState {
     }
     // Otherwise validate text as it arrives, so invalid UTF-8 fails on the byte that makes it so.
     if (isText && !this.validator.update(bytes)) return this.fail(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in text message");
-    if (bytes.length > 0) {
-      this.messageChunks.push(bytes);
-      this.messageSize += bytes.length;
-    }
-    if (!fin) return;
+    if (!this.assemble(h, bytes) || !fin) return;
     this.inMessage = false;
-    const data = concat(this.messageChunks, this.messageSize);
-    this.messageChunks = [];
-    this.messageSize = 0;
+    const data = this.message.take();
     if (isText) {
       if (!this.validator.complete) return this.fail(CloseCode.InvalidFramePayloadData, "text message ends inside a UTF-8 sequence");
       this.handler.text(decodeUtf8(data));
@@ -255,17 +287,28 @@ export class ProtocolState {
     }
   }
 
-  /** A compressed message is gathered whole, inflated (bounded by maxMessageSize), then checked. */
-  private onCompressedPayload(bytes: Uint8Array, fin: boolean): void {
-    if (bytes.length > 0) {
-      this.messageChunks.push(bytes);
-      this.messageSize += bytes.length;
+  /**
+   * Copies a data frame's payload bytes into the message being assembled; the frame's whole payload is
+   * reserved (in the shared budget too) when its first bytes arrive. False when the connection failed.
+   */
+  private assemble(h: FrameHeader, bytes: Uint8Array): boolean {
+    if (!this.frameReserved) {
+      this.frameReserved = true;
+      if (!this.message.reserve(h.payloadLength, this.maxMessageSize)) {
+        this.fail(CloseCode.TryAgainLater, "the server holds too many unfinished messages");
+        return false;
+      }
     }
-    if (!fin) return;
+    if (bytes.length > 0) this.message.append(bytes);
+    return true;
+  }
+
+  /** A compressed message is gathered whole, inflated (bounded by maxMessageSize), then checked. */
+  private onCompressedPayload(h: FrameHeader, bytes: Uint8Array, fin: boolean): void {
+    if (!this.assemble(h, bytes) || !fin) return;
     this.inMessage = false;
-    const compressed = concat(this.messageChunks, this.messageSize);
-    this.messageChunks = [];
-    this.messageSize = 0;
+    // the compressed bytes are only read by the inflater: the view's reservation can go at once
+    const compressed = this.message.take();
     let data: Uint8Array;
     try {
       data = this.deflate!.decompress(compressed, this.maxMessageSize);
@@ -288,7 +331,10 @@ export class ProtocolState {
 
   private onControlFrame(opcode: number, payload: Uint8Array): void {
     if (opcode === Opcode.Ping) {
-      if (!this.sentClose) this.writeFrame(Opcode.Pong, payload);
+      if (!this.sentClose) {
+        if (this.handler.mayPong && !this.handler.mayPong()) this.deferredPong = payload.slice();
+        else this.writeFrame(Opcode.Pong, payload);
+      }
       this.handler.ping(payload);
     } else if (opcode === Opcode.Pong) {
       this.handler.pong(payload);
@@ -340,6 +386,7 @@ export class ProtocolState {
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
+    this.release(); // an unfinished message is abandoned
     this.handler.end();
   }
 
@@ -386,6 +433,14 @@ export class ProtocolState {
     this.sendMessage(Opcode.Binary, data);
   }
 
+  /** Writes the pong a ping was answered with while the send buffer was full (see `mayPong`), if any. */
+  sendDeferredPong(): void {
+    const payload = this.deferredPong;
+    if (payload === null) return;
+    this.deferredPong = null;
+    if (!this.sentClose && !this.ended) this.writeFrame(Opcode.Pong, payload);
+  }
+
   ping(payload: Uint8Array = EMPTY): void {
     if (payload.length > 125) throw new RangeError("ping payload longer than 125 bytes");
     this.writeFrame(Opcode.Ping, payload);
@@ -422,6 +477,7 @@ export class ProtocolState {
     }
     this.handler.write([encodeFrame(Opcode.Close, payload, { mask: this.mask })]);
     this.sentClose = { code: reportCode, reason };
+    this.message.clear(); // data after our close frame is ignored: an unfinished message is abandoned
     if (!this.receivedClose && !this.failure) this.handler.closeSent(reportCode, reason);
   }
 }

@@ -15,6 +15,47 @@ export interface ReadFlow {
   resume?(): void;
 }
 
+/**
+ * Reading from the peer paused for any of several reasons (unread messages, a full send buffer): the
+ * transport is paused when the first reason appears and resumed when the last one goes.
+ */
+export class ReadGate implements ReadFlow {
+  /** bit 1: unread messages (the read queue's pause/resume); bit 2: the send buffer */
+  private reasons = 0;
+  private readonly flow: ReadFlow;
+
+  constructor(flow: ReadFlow) {
+    this.flow = flow;
+  }
+
+  static readonly UNREAD = 1;
+  static readonly SEND_BUFFER = 2;
+
+  isHeld(reason: number): boolean {
+    return (this.reasons & reason) !== 0;
+  }
+
+  hold(reason: number): void {
+    const before = this.reasons;
+    this.reasons |= reason;
+    if (before === 0) this.flow.pause?.();
+  }
+
+  let(reason: number): void {
+    if ((this.reasons & reason) === 0) return;
+    this.reasons &= ~reason;
+    if (this.reasons === 0) this.flow.resume?.();
+  }
+
+  pause(): void {
+    this.hold(ReadGate.UNREAD);
+  }
+
+  resume(): void {
+    this.let(ReadGate.UNREAD);
+  }
+}
+
 export class ReadQueue {
   private readonly queue: Message[] = [];
   /** unread size: UTF-16 code units of text, bytes of binary */

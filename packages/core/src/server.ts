@@ -20,6 +20,14 @@ import type { ConnectionSettings, Service } from "./service.ts";
 import { TopicHub, type PublishBackpressure, type PublishCompression, type TopicBroker } from "./topics.ts";
 import { encodeUtf8 } from "./utf8.ts";
 import {
+  DEFAULT_CONNECTION_TIMEOUT,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_MAX_BUFFERED_AMOUNT,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MESSAGE_TIMEOUT,
+  ReceiveBudget,
+} from "./limits.ts";
+import {
   describeAgreement,
   negotiateDeflateServer,
   PerMessageDeflate,
@@ -37,8 +45,21 @@ export interface ServerOptions extends ConnectionSettings {
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** the DEFLATE primitive; set by the runtime adapter */
   deflateCodec?: DeflateCodec;
-  /** most open connections; further upgrades get 503. Default: no limit. */
+  /**
+   * most connections, counted from the moment an upgrade is decided (the gate's wait included); further
+   * upgrades get 503. Default 10000; `Infinity` for no limit.
+   */
   maxConnections?: number;
+  /**
+   * bytes of messages still being received (assembled, or compressed and waiting to be inflated) that all
+   * connections together may hold; the connection whose message does not fit closes with 1013. Default 256 MiB.
+   */
+  maxPendingMessageBytes?: number;
+  /**
+   * ms for an upgrade request to be decided, the service's upgrade gate included: a gate that has not
+   * answered by then gets 503 (its late answer is ignored) and its connection slot is freed. Default 10000.
+   */
+  handshakeTimeout?: number;
   logger?: Logger;
   /**
    * Connects this server's topics to other processes' (e.g. `RedisBroker` from @ws/redis): `publish` here
@@ -82,7 +103,18 @@ export type UpgradeVerdict =
       key: string;
       /** the client's extension offers */
       extensions: ExtensionOffer[];
+      /**
+       * the connection slot held for this upgrade (it counts against maxConnections): `adopt` takes it over;
+       * an engine that does not open the connection after all (the client went away) must release it
+       */
+      slot: ConnectionSlot;
     };
+
+/** A place counted against maxConnections from the upgrade decision until the connection is adopted. */
+export interface ConnectionSlot {
+  /** Frees the slot (once; later calls do nothing). */
+  release(): void;
+}
 
 /** The outcome of an upgrade request: an HTTP error response, or the 101 response and how to proceed. */
 export type UpgradeOutcome =
@@ -94,7 +126,11 @@ export type UpgradeOutcome =
       response: Uint8Array;
       /** writes the 101 response to `stream`, then opens the connection (`head`: bytes read past the request) */
       accept(stream: ByteStream, head?: Uint8Array): Connection<unknown>;
+      /** the upgrade will not be accepted after all (the socket went away): frees its connection slot */
+      release(): void;
     };
+
+const TIMED_OUT = Symbol("timed out");
 
 export class ServerCore {
   readonly router: Router;
@@ -102,12 +138,20 @@ export class ServerCore {
   readonly connections = new Set<Connection<unknown>>();
   readonly logger: Logger;
   private readonly options: ServerOptions;
-  private pending = 0;
+  /** upgrades decided (or at the gate) and not yet adopted: they count against maxConnections */
+  private reserved = 0;
   private shuttingDown = false;
+  private readonly maxConnections: number;
+  private readonly handshakeTimeout: number;
+  /** what all connections together hold of messages still being received */
+  readonly budget: ReceiveBudget;
 
   constructor(options: ServerOptions = {}) {
     this.options = options;
     this.logger = options.logger ?? consoleLogger;
+    this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    this.budget = new ReceiveBudget(options.maxPendingMessageBytes);
     this.hub = new TopicHub({
       broker: options.broker,
       publishBackpressure: options.publishBackpressure,
@@ -126,6 +170,23 @@ export class ServerCore {
     return this.connections.size;
   }
 
+  /** Upgrades decided or at the gate, not yet open: they count against maxConnections too. */
+  get pendingUpgrades(): number {
+    return this.reserved;
+  }
+
+  private reserve(): ConnectionSlot {
+    this.reserved++;
+    let held = true;
+    return {
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.reserved--;
+      },
+    };
+  }
+
   /** Decides an upgrade request: route, validate (RFC 6455 §4.2.1), limit, gate, subprotocol. Never throws. */
   async decide(req: UpgradeRequest): Promise<UpgradeVerdict> {
     const refuse = (status: number, reason: string, headers?: Record<string, string>): UpgradeVerdict => {
@@ -137,31 +198,44 @@ export class ServerCore {
     if (!service) return refuse(404, `no WebSocket service at ${req.url.split("?")[0]}`);
     const valid = validateUpgradeRequest(req);
     if (!valid.ok) return refuse(valid.status, valid.reason, valid.headers);
-    const max = this.options.maxConnections;
-    if (max !== undefined && this.connections.size + this.pending >= max) return refuse(503, "too many connections");
+    if (this.connections.size + this.reserved >= this.maxConnections) return refuse(503, "too many connections");
+    // the slot is held from here: upgrades waiting at the gate or for their socket count as connections
+    const slot = this.reserve();
     let headers: Record<string, string> = {};
     let data: unknown;
     if (service.upgrade) {
-      this.pending++;
       let decision;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        decision = await service.upgrade(req);
+        const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
+          timer = setTimeout(() => resolve(TIMED_OUT), this.handshakeTimeout);
+          (timer as { unref?: () => void }).unref?.();
+        });
+        decision = await Promise.race([service.upgrade(req), timedOut]);
       } catch (e) {
+        slot.release();
         this.logger.error(`upgrade gate failed: ${e instanceof Error ? e.message : String(e)}`);
         return refuse(500, "upgrade gate failed");
       } finally {
-        this.pending--;
+        clearTimeout(timer);
       }
-      if (decision === false) return refuse(403, "upgrade refused");
-      if (decision && decision.reject !== undefined) return refuse(decision.reject, decision.reason ?? "upgrade refused", decision.headers);
+      if (decision === TIMED_OUT) {
+        slot.release(); // the gate's late answer, if it ever comes, is ignored
+        return refuse(503, `the upgrade gate did not answer within ${this.handshakeTimeout} ms`);
+      }
+      if (decision === false) return (slot.release(), refuse(403, "upgrade refused"));
+      if (decision && decision.reject !== undefined) {
+        slot.release();
+        return refuse(decision.reject, decision.reason ?? "upgrade refused", decision.headers);
+      }
       if (decision) {
         headers = decision.headers ?? {};
         data = decision.data;
       }
     }
-    if (this.shuttingDown) return refuse(503, "the server is shutting down");
+    if (this.shuttingDown) return (slot.release(), refuse(503, "the server is shutting down"));
     const protocol = selectProtocol(valid.protocols, service.protocols);
-    return { ok: true, service, protocol, headers, data, key: valid.key, extensions: valid.extensions };
+    return { ok: true, service, protocol, headers, data, key: valid.key, extensions: valid.extensions, slot };
   }
 
   /** Decides an upgrade request (`decide`) and negotiates permessage-deflate: the response to write. Never throws. */
@@ -193,8 +267,9 @@ export class ServerCore {
       response,
       accept: (stream, head) => {
         stream.write(response);
-        return this.open(stream, req, service, protocol, data, head, deflate, extensions);
+        return this.open(stream, req, service, protocol, data, head, deflate, extensions, verdict.slot);
       },
+      release: () => verdict.slot.release(),
     };
   }
 
@@ -207,6 +282,7 @@ export class ServerCore {
     head: Uint8Array | undefined,
     deflate: PerMessageDeflate | undefined,
     extensions: string,
+    slot: ConnectionSlot,
   ): Connection<unknown> {
     const conn = new Connection<unknown>(stream, {
       role: "server",
@@ -216,24 +292,29 @@ export class ServerCore {
       deflate,
       logger: this.logger,
       hub: this.hub,
+      budget: this.budget,
       ...this.settingsFor(service),
     });
     if (deflate) this.hub.setDeflate(conn, deflate);
-    this.adopt(conn, service, data, head);
+    this.adopt(conn, service, data, head, slot);
     return conn;
   }
 
-  /** The settings of a connection to `service`: the service's own, else the server's (undefined: the default). */
+  /**
+   * The settings of a connection to `service`: the service's own, else the server's, else the server
+   * defaults (limits.ts) for the bounds a peer could otherwise stretch (send buffer, idle time, message time).
+   */
   settingsFor(service: Service<unknown>): ConnectionSettings {
     const o = this.options;
     return {
       maxMessageSize: service.maxMessageSize ?? o.maxMessageSize,
       maxFrameSize: service.maxFrameSize ?? o.maxFrameSize,
       maxFragments: service.maxFragments ?? o.maxFragments,
-      connectionTimeout: service.connectionTimeout ?? o.connectionTimeout,
+      connectionTimeout: service.connectionTimeout ?? o.connectionTimeout ?? DEFAULT_CONNECTION_TIMEOUT,
       closeTimeout: service.closeTimeout ?? o.closeTimeout,
-      maxBufferedAmount: service.maxBufferedAmount ?? o.maxBufferedAmount,
+      maxBufferedAmount: service.maxBufferedAmount ?? o.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT,
       backpressure: service.backpressure ?? o.backpressure,
+      messageTimeout: service.messageTimeout ?? o.messageTimeout ?? DEFAULT_MESSAGE_TIMEOUT,
     };
   }
 
@@ -242,9 +323,10 @@ export class ServerCore {
    * (`connected`, `received`, `disconnected`) and starts it (`head`: bytes read past the request). Engines
    * that map a runtime's own WebSocket onto the Connection API hand their connections in here too.
    */
-  adopt(conn: Connection<unknown>, service: Service<unknown>, data: unknown, head?: Uint8Array): void {
+  adopt(conn: Connection<unknown>, service: Service<unknown>, data: unknown, head?: Uint8Array, slot?: ConnectionSlot): void {
     conn.data = data;
     this.connections.add(conn);
+    slot?.release(); // counted in `connections` from now on
     // one pair of listeners per service, shared by all its connections (listeners get the connection last)
     const hooks = this.hooksFor(service);
     conn.onClose(hooks.closed);

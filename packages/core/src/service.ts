@@ -8,14 +8,25 @@ import type { ProtocolLimits } from "./protocol.ts";
 
 /** Options a server sets for all its services and a service may override for its own connections. */
 export interface ConnectionSettings extends ProtocolLimits {
-  /** seconds: ping after half of it without a word from the peer, drop (1006) after the other half. Off by default. */
+  /**
+   * seconds: ping after half of it without a word from the peer, drop (1006) after the other half. Default
+   * 120; 0 turns it off.
+   */
   connectionTimeout?: number;
   /** ms to wait for the peer's close frame before dropping. Default 5000. */
   closeTimeout?: number;
-  /** bytes a connection's send buffer may hold before the backpressure policy applies. Default: no limit. */
+  /**
+   * bytes a connection's send buffer may hold before the backpressure policy applies; reading from the peer
+   * pauses while it holds more than half of this. Default 16 MiB; `Infinity` turns it off.
+   */
   maxBufferedAmount?: number;
   /** "close" (1008) or "reject" (the send resolves false) when the send buffer is over its limit. Default "close". */
   backpressure?: "close" | "reject";
+  /**
+   * ms within which a message must be complete once its first byte has arrived (in streaming mode: each
+   * frame), else 1008. Default 60000; 0 turns it off.
+   */
+  messageTimeout?: number;
 }
 
 /** What the upgrade gate returns: nothing (accept), a rejection, or extra response headers and data. */

@@ -264,6 +264,7 @@ describe("ServerCore.decide", () => {
       data: { user: "ann" },
       key: "dGhlIHNhbXBsZSBub25jZQ==",
       extensions: [{ name: "permessage-deflate", params: {} }],
+      slot: { release: expect.any(Function) },
     });
   });
 
@@ -289,10 +290,10 @@ describe("MappedServer", () => {
     const server = new MappedServer({ closeTimeout: 700, services: {}, logger: silentLogger }, "Fake.serve");
     expect(server.settingsFor({ maxMessageSize: 10 }, true)).toEqual({
       maxMessageSize: 10,
-      connectionTimeout: 0,
+      connectionTimeout: 120,
       keepaliveNative: true,
       closeTimeout: 700,
-      maxBufferedAmount: Infinity,
+      maxBufferedAmount: 16 * 1024 * 1024,
       backpressure: "close",
       readHighWaterMark: 1024 * 1024,
     });

@@ -82,12 +82,15 @@ export function denoWebSocket(options: DenoWebSocketOptions): DenoWebSocket {
       settings,
       state.logger,
     );
-    socket.onopen = () => state.open(conn, decision.service, decision.data);
+    socket.onopen = () => state.open(conn, decision.service, decision.data, decision.slot);
     socket.onmessage = (event: MessageEvent) => {
       const data: unknown = event.data;
       conn.handleMessage(typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer));
     };
-    socket.onclose = (event: CloseEvent) => conn.handleClose(event.code, event.reason);
+    socket.onclose = (event: CloseEvent) => {
+      decision.slot.release(); // closed before it opened: the slot is free again (no-op once adopted)
+      conn.handleClose(event.code, event.reason);
+    };
     socket.onerror = () => {}; // followed by close
     return response;
   };

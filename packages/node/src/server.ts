@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import * as zlib from "node:zlib";
 import {
   buildRejectResponse,
+  DEFAULT_HANDSHAKE_TIMEOUT,
   RawHeaders,
   ServerCore,
   setAllocator,
@@ -65,7 +66,7 @@ function coreOptions(options: NodeServerOptions): ServerOptions {
 export function attach(server: http.Server | https.Server, options: NodeServerOptions): WebSocketServer & { detach(): void } {
   const core = new ServerCore(coreOptions(options));
   const logger: Logger = core.logger;
-  const handshakeTimeout = options.handshakeTimeout ?? 10_000;
+  const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
 
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", ignoreError);
@@ -82,13 +83,18 @@ export function attach(server: http.Server | https.Server, options: NodeServerOp
     core.negotiate(request).then(
       (outcome) => {
         clearTimeout(timer);
-        if (socket.destroyed) return;
+        if (socket.destroyed) {
+          if (outcome.ok) outcome.release(); // the client went away while the upgrade was decided
+          return;
+        }
         if (!outcome.ok) {
           socket.end(Buffer.from(outcome.response));
           return;
         }
         (socket as Duplex & { setNoDelay?(v: boolean): void }).setNoDelay?.(true);
         (socket as Duplex & { setTimeout?(ms: number): void }).setTimeout?.(0);
+        // TCP keepalive too, where the socket has it: a peer that vanished without a FIN is noticed by the OS
+        (socket as Duplex & { setKeepAlive?(on: boolean, delay: number): void }).setKeepAlive?.(true, 60_000);
         const headBytes = head.length > 0 ? new Uint8Array(head.buffer, head.byteOffset, head.byteLength) : undefined;
         outcome.accept(socketByteStream(socket), headBytes);
         socket.off("error", ignoreError); // the connection's stream listens for errors now
