@@ -4,7 +4,7 @@
  *   bun --conditions=@ws/source src/server.bun.ts
  */
 import { serve, silentLogger, type Engine } from "@ws/bun";
-import { echoService } from "./echo-service.ts";
+import { ECHO_MAX_FRAGMENTS, echoService } from "./echo-service.ts";
 
 const port = Number(process.argv[2] ?? process.env.PORT ?? 9001);
 const engine = (process.env.ENGINE ?? "core") as Engine;
@@ -13,6 +13,7 @@ const server = await serve({
   port,
   hostname: process.env.HOST ?? "127.0.0.1",
   services: { "/": echoService },
+  ...(engine === "core" ? { maxFragments: ECHO_MAX_FRAGMENTS } : {}),
   // compression on, as the conformance suite's 12.* and 13.* cases need (the runtime engine uses Bun's own)
   perMessageDeflate: { threshold: Number(process.env.WS_DEFLATE_THRESHOLD ?? 0) },
   // the conformance suite sends bad input on purpose: keep the log quiet unless asked

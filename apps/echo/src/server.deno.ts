@@ -4,7 +4,7 @@
  *   deno run -A src/server.deno.ts
  */
 import { serve, silentLogger, type Engine } from "@ws/deno";
-import { echoService } from "./echo-service.ts";
+import { ECHO_MAX_FRAGMENTS, echoService } from "./echo-service.ts";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 9001);
 const engine = (Deno.env.get("ENGINE") ?? "core") as Engine;
@@ -13,6 +13,7 @@ const server = await serve({
   port,
   hostname: Deno.env.get("HOST") ?? "127.0.0.1",
   services: { "/": echoService },
+  ...(engine === "core" ? { maxFragments: ECHO_MAX_FRAGMENTS } : {}),
   // compression on, as the conformance suite's 12.* and 13.* cases need (the runtime engine has none on Deno)
   perMessageDeflate: { threshold: Number(Deno.env.get("WS_DEFLATE_THRESHOLD") ?? 0) },
   // the conformance suite sends bad input on purpose: keep the log quiet unless asked

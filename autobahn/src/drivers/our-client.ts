@@ -13,7 +13,7 @@ type Connect = (url: string, options: Record<string, unknown>) => Promise<OurCon
 
 export function openWith(connect: Connect, logger: unknown): OpenConnection {
   return (url, handlers) => {
-    connect(url, { logger, maxMessageSize: 64 * 1024 * 1024, perMessageDeflate: true }).then(
+    connect(url, { logger, maxMessageSize: 64 * 1024 * 1024, maxFragments: 1 << 17, perMessageDeflate: true }).then(
       (conn) => {
         const driver = {
           send: (data: string | Uint8Array) => void conn.send(data),
