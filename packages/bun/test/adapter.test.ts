@@ -12,7 +12,7 @@ const here = resolve(import.meta.dirname);
 const BUN = join(dirname(createRequire(import.meta.url).resolve("bun/package.json")), "bin/bun.exe");
 
 function runInBun(args: string[]): string {
-  const r = spawnSync(BUN, ["--conditions=@ws/source", ...args], { cwd: resolve(here, ".."), encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(BUN, ["--conditions=@ws/source", ...args], { cwd: resolve(here, ".."), encoding: "utf8", timeout: 180_000 });
   if (r.status !== 0) throw new Error(`bun exited ${r.status}: ${r.stderr}`);
   return r.stdout.trim().split("\n").at(-1)!;
 }
@@ -24,6 +24,12 @@ describe("@ws/bun on Bun", () => {
     const failed = results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`);
     expect(failed).toEqual(["runtime: fragment streaming (stream(), onFragment): UNSUPPORTED"]);
   });
+
+  it("holds every bound of issue 11's attacks on both engines (the runtime engine: those it does not leave to Bun)", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/hostile.ts"), "@ws/bun"])) as Array<{ name: string; ok: boolean; error?: string }>;
+    expect(results.length).toBe(16);
+    expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)).toEqual([]);
+  }, 200_000);
 
   it("gets a fresh buffer for each Bun.listen data callback (so the bytes need no copy)", () => {
     const [sent, received] = runInBun([join(here, "fixtures/data-buffers.ts")]).split(" ");

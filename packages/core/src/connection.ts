@@ -579,6 +579,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     this.closeResult = info;
     this.resolveClosed?.(info);
     this.listeners.emit("close", info.code, info.reason);
+    this.listeners.flushErrors();
   }
 
   // ------------------------------------------------------------------------------------------ receiving

@@ -63,7 +63,40 @@ export class Listeners<Event extends string> {
     }
   }
 
+  /**
+   * Logs what a handler threw. A peer can make a handler throw on every message, so only the first failure is
+   * logged with its stack; later ones are counted and summed up in one line at most every
+   * `ERROR_SUMMARY_INTERVAL_MS`, and once more when the connection closes (`flushErrors`).
+   */
   reportError(e: unknown): void {
-    this.logger.error(`connection ${this.id}: handler failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    const now = Date.now();
+    if (this.failures++ === 0) {
+      this.lastLogAt = now;
+      this.logger.error(`connection ${this.id}: handler failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      return;
+    }
+    this.unreported++;
+    this.latest = e;
+    if (now - this.lastLogAt >= ERROR_SUMMARY_INTERVAL_MS) this.flushErrors(now);
   }
+
+  /** Logs the summary line of failures not yet reported, if any. */
+  flushErrors(now = Date.now()): void {
+    if (this.unreported === 0) return;
+    const latest = this.latest instanceof Error ? this.latest.message : String(this.latest);
+    this.logger.error(
+      `connection ${this.id}: handler failed ${this.unreported} more time(s) (${this.failures} in all); latest: ${latest}`,
+    );
+    this.unreported = 0;
+    this.latest = undefined;
+    this.lastLogAt = now;
+  }
+
+  private failures = 0;
+  private unreported = 0;
+  private latest: unknown;
+  private lastLogAt = 0;
 }
+
+/** At most one summary line of repeated handler failures per connection in this interval. */
+export const ERROR_SUMMARY_INTERVAL_MS = 10_000;

@@ -296,6 +296,7 @@ export class MappedConnection<Data = unknown> implements ConnectionApi<Data> {
     this.reading.end();
     this.resolveClosed(info);
     this.listeners.emit("close", info.code, info.reason);
+    this.listeners.flushErrors();
   }
 
   // ------------------------------------------------------------------------------------------ receiving

@@ -3,7 +3,7 @@
  * bytes, send buffer, close codes, slot counts), not from timings.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ReceiveBudget, ServerCore, silentLogger, type UpgradeRequest } from "../src/index.ts";
+import { HeaderMap, ReceiveBudget, ServerCore, silentLogger, type UpgradeRequest } from "../src/index.ts";
 import { cframe, decodeFrames } from "./support/frames.ts";
 import { settle } from "./support/memory-stream.ts";
 import { withRawPeer } from "./support/peers.ts";
@@ -163,7 +163,7 @@ function wsRequest(path: string): UpgradeRequest {
     method: "GET",
     url: path,
     httpVersion: "1.1",
-    headers: new Headers({
+    headers: new HeaderMap({
       Host: "localhost",
       Upgrade: "websocket",
       Connection: "Upgrade",

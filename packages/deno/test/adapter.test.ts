@@ -29,4 +29,17 @@ describe("@ws/deno on Deno", () => {
       "runtime: fragment streaming (stream(), onFragment): UNSUPPORTED",
     ]);
   });
+
+  it("holds every bound of issue 11's attacks on both engines (the runtime engine: those it does not leave to Deno)", () => {
+    const r = spawnSync(DENO, ["run", "-A", join(here, "fixtures/hostile.ts"), "@ws/deno"], {
+      cwd: resolve(here, ".."),
+      encoding: "utf8",
+      timeout: 180_000,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const results = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Array<{ name: string; ok: boolean; error?: string }>;
+    expect(results.length).toBe(16);
+    expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
+  }, 200_000);
 });

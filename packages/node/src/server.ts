@@ -20,6 +20,7 @@ import {
   type UpgradeRequest,
 } from "@ws/core";
 import { socketByteStream } from "./byte-stream.ts";
+import { answerFetch, type FetchHandler } from "./fetch-bridge.ts";
 
 export interface NodeServerOptions extends ServerOptions {
   /** `ws`'s name for maxMessageSize */
@@ -142,8 +143,11 @@ export interface ServeOptions extends NodeServerOptions {
   hostname?: string;
   /** serve HTTPS / WSS with this key and certificate (PEM) */
   tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
-  /** answers plain HTTP requests (fetch-style, as on Bun and Deno); default: 426 Upgrade Required */
-  fetch?: (request: Request) => Response | Promise<Response>;
+  /**
+   * answers plain HTTP requests (fetch-style, as on Bun and Deno); default: 426 Upgrade Required. The request
+   * body is streamed to the handler (read ahead by at most 64 KiB) and the response body streamed back.
+   */
+  fetch?: FetchHandler;
 }
 
 export interface ServeHandle extends WebSocketServer {
@@ -160,7 +164,11 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const requestListener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     void answerHttp(req, res, options).catch((error: unknown) => {
       (options.logger ?? console).error(`HTTP handler failed: ${error instanceof Error ? error.message : String(error)}`);
-      if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" });
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      res.writeHead(500, { "Content-Type": "text/plain" });
       res.end("Internal Server Error\n");
     });
   };
@@ -208,27 +216,7 @@ async function answerHttp(req: http.IncomingMessage, res: http.ServerResponse, o
     res.end("This endpoint speaks WebSocket only\n");
     return;
   }
-  const scheme = options.tls ? "https" : "http";
-  const url = `${scheme}://${req.headers.host ?? "localhost"}${req.url ?? "/"}`;
-  const headers = new Headers();
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-  // a plain Uint8Array over an ArrayBuffer: what every runtime's fetch typings accept as a body (Deno's reject a Buffer)
-  let body: Uint8Array<ArrayBuffer> | undefined;
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    const parts: Buffer[] = [];
-    for await (const part of req) parts.push(part as Buffer);
-    const all = Buffer.concat(parts);
-    body = new Uint8Array(all.buffer as ArrayBuffer, all.byteOffset, all.byteLength);
-  }
-  const response = await options.fetch(new Request(url, { method: req.method, headers, body }));
-  const outHeaders: Record<string, string> = {};
-  response.headers.forEach((value, name) => (outHeaders[name] = value));
-  res.writeHead(response.status, response.statusText, outHeaders);
-  if (response.body && req.method !== "HEAD") {
-    res.end(Buffer.from(await response.arrayBuffer()));
-  } else {
-    res.end();
-  }
+  await answerFetch(req, res, options.fetch, options.tls ? "https" : "http");
 }
 
 export type { Router };

@@ -1,0 +1,113 @@
+/**
+ * Plain HTTP requests on `serve()`: node:http's request → a fetch `Request` → the user's handler → its `Response`
+ * written back, both bodies streamed. The request body reaches the handler as a stream that holds at most
+ * `REQUEST_BODY_HIGH_WATER_MARK` bytes ahead of the reader (the socket is paused beyond that), so a large upload
+ * costs the server nothing the handler does not read; a streaming response (Server-Sent Events, a large file) is
+ * written chunk by chunk as the handler produces it.
+ */
+import * as http from "node:http";
+
+/** Bytes of request body read ahead of the handler before the socket stops being read. */
+export const REQUEST_BODY_HIGH_WATER_MARK = 64 * 1024;
+
+export type FetchHandler = (request: Request) => Response | Promise<Response>;
+
+export async function answerFetch(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  handler: FetchHandler,
+  scheme: "http" | "https",
+): Promise<void> {
+  const url = `${scheme}://${req.headers.host ?? "localhost"}${req.url ?? "/"}`;
+  const headers = new Headers();
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  const aborted = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) aborted.abort();
+  });
+  const hasBody = req.method !== "GET" && req.method !== "HEAD";
+  const init: RequestInit & { duplex?: "half" } = { method: req.method, headers, signal: aborted.signal };
+  if (hasBody) {
+    init.body = requestBody(req);
+    init.duplex = "half";
+    // what the handler left unread once its response is out is read and dropped, as node:http does itself
+    res.once("finish", () => {
+      if (req.complete) return;
+      req.removeAllListeners("data");
+      req.resume();
+    });
+  }
+  const response = await handler(new Request(url, init));
+  const outHeaders: [string, string][] = [];
+  response.headers.forEach((value, name) => {
+    if (name !== "set-cookie") outHeaders.push([name, value]);
+  });
+  for (const cookie of response.headers.getSetCookie()) outHeaders.push(["set-cookie", cookie]);
+  res.writeHead(response.status, response.statusText || http.STATUS_CODES[response.status] || "", outHeaders.flat());
+  if (!response.body || req.method === "HEAD") {
+    res.end();
+    await response.body?.cancel().catch(() => {});
+    return;
+  }
+  res.flushHeaders();
+  await writeBody(response.body, res);
+}
+
+/** The request's body as a byte stream pulled by the handler: the socket is paused while the queue is full. */
+function requestBody(req: http.IncomingMessage): ReadableStream<Uint8Array> {
+  let cancelled = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        req.on("data", (chunk: Buffer) => {
+          if (cancelled) return;
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        });
+        req.once("end", () => {
+          if (!cancelled) controller.close();
+        });
+        req.once("error", (error) => {
+          if (!cancelled) controller.error(error);
+        });
+        req.pause();
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        // the handler wants no more: read and drop the rest so the response can still go out
+        cancelled = true;
+        req.resume();
+      },
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: REQUEST_BODY_HIGH_WATER_MARK }),
+  );
+}
+
+/** Copies a response body to the socket, waiting for `drain` whenever node:http's buffer is full. */
+async function writeBody(body: ReadableStream<Uint8Array>, res: http.ServerResponse): Promise<void> {
+  const reader = body.getReader();
+  const gone = new Promise<void>((resolve) => res.once("close", resolve));
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), gone.then(() => null)]);
+      if (next === null) {
+        await reader.cancel().catch(() => {});
+        return;
+      }
+      if (next.done) break;
+      if (!res.write(next.value)) await Promise.race([new Promise((resolve) => res.once("drain", resolve)), gone]);
+    }
+    res.end();
+  } catch (error) {
+    res.destroy(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  } finally {
+    try {
+      reader.releaseLock();
+    } catch {
+      // a read still pending after cancel(): the lock goes with the stream
+    }
+  }
+}
