@@ -204,8 +204,41 @@ describe("Connection: receiving", () => {
     conn.start();
     peer.send(cframe({ opcode: 1, payload: "x" }));
     await settle();
-    expect(log.lines.filter((l) => l[0] === "error").length).toBe(2);
+    // the first failure is logged at once with its stack; the second is counted and summed up at close
+    const errors = () => log.lines.filter((l) => l[0] === "error").map((l) => String(l[1]));
+    expect(errors().length).toBe(1);
+    expect(errors()[0]).toContain("boom");
     expect(conn.readyState).toBe("open");
+    conn.drop();
+    await conn.closed;
+    expect(errors().length).toBe(2);
+    expect(errors()[1]).toContain("async boom");
+    expect(errors()[1]).toContain("2 in all");
+  });
+
+  it("a handler failing on every message: one line with the stack, then a summary at most every 10 s", async () => {
+    vi.useFakeTimers();
+    try {
+      const log = recordingLogger();
+      const { conn, peer } = withRawPeer("server", { logger: log.logger, connectionTimeout: 0 });
+      conn.onText(() => {
+        throw new Error("boom");
+      });
+      conn.start();
+      const errors = () => log.lines.filter((l) => l[0] === "error").map((l) => String(l[1]));
+      for (let i = 0; i < 100; i++) peer.send(cframe({ opcode: 1, payload: "x" }));
+      await vi.advanceTimersByTimeAsync(1);
+      expect(errors().length).toBe(1);
+      expect(errors()[0]).toMatch(/boom\n\s+at /);
+      await vi.advanceTimersByTimeAsync(10_000);
+      peer.send(cframe({ opcode: 1, payload: "x" }));
+      await vi.advanceTimersByTimeAsync(1);
+      expect(errors().length).toBe(2);
+      expect(errors()[1]).toContain("100 more time(s) (101 in all)");
+      expect(errors()[1]).not.toContain("\n");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("read() resolves queued and future messages; `for await` ends on close", async () => {

@@ -330,6 +330,8 @@ export async function runHostileChecks(target: HostileTarget, engines: ServeEngi
       await sleep(1000);
       const held = conns[0]!.bufferedAmount;
       assert(held <= limit, `send buffer holds ${held} bytes of pongs`);
+      // the pongs wait for room: not a reason to close a peer that has only pinged
+      assert(conns[0]!.readyState === "open", `connection ${conns[0]!.readyState}`);
     });
 
     await check("a message trickled one byte at a time must complete within messageTimeout: 1008", ["core"], async () => {
