@@ -1,0 +1,205 @@
+/**
+ * The servers the hostile clients attack: the echo and chat apps on Node, Bun and Deno, with their shipped
+ * defaults (the `core` engine on Bun and Deno). Each is started fresh for every attack, its RSS sampled every
+ * 100 ms from a worker thread (so a busy attacker does not skip samples), and probed afterwards.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { sleep } from "../proc.ts";
+import { ROOT_DIR, type Runtime } from "../servers.ts";
+import { connect, type RawClient, waitUntil } from "./client.ts";
+import { clientFrame, OP_CLOSE, OP_TEXT } from "./frames.ts";
+
+export type App = "echo" | "chat";
+
+/** Where each app's WebSocket service is, and the subprotocol it wants. */
+export const SERVICE: Record<App, { path: string; protocol?: string }> = {
+  echo: { path: "/" }, // apps/echo: services { "/": echoService }
+  chat: { path: "/chat", protocol: "chat" }, // apps/chat: services { "/chat": chatService }, protocols ["chat"]; the page on "/"
+};
+
+export interface Running {
+  label: string;
+  child: ChildProcess;
+  pid: number;
+  port: number;
+  exited: Promise<void>;
+  /** how the process ended, once it has */
+  exit: string | null;
+  stderrTail(): string;
+}
+
+/** The real bun and deno binaries (not the node_modules/.bin shims, so the pid we sample is the server's). */
+function binary(runtime: "bun" | "deno"): string {
+  const real = runtime === "bun" ? "node_modules/bun/bin/bun.exe" : "node_modules/deno/deno";
+  const path = join(ROOT_DIR, real);
+  return existsSync(path) ? path : join(ROOT_DIR, "node_modules/.bin", runtime);
+}
+
+function command(runtime: Runtime, app: App): string[] {
+  if (runtime === "node") return [process.execPath, join(ROOT_DIR, `apps/${app}/dist/server.node.js`)];
+  if (runtime === "bun") return [binary("bun"), "--conditions=@ws/source", `apps/${app}/src/server.bun.ts`];
+  return [binary("deno"), "run", "-A", "--conditions=@ws/source", `apps/${app}/src/server.deno.ts`];
+}
+
+/** Why a server cannot start here, or null. */
+export function unavailable(runtime: Runtime, app: App): string | null {
+  const [cmd, ...args] = command(runtime, app);
+  const file = runtime === "node" ? args[0]! : join(ROOT_DIR, args[args.length - 1]!);
+  if (!existsSync(cmd!)) return `${cmd} is missing`;
+  if (!existsSync(file)) return `${file} is missing (pnpm turbo run build --filter @ws/echo-app --filter @ws/chat-app)`;
+  return null;
+}
+
+/** The open-files limit the servers get: raised to the hard limit (64 Ki if allowed) by the spawning shell. */
+export function serverFileLimit(): number {
+  const r = spawnSync("sh", ["-c", 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; ulimit -n'], { encoding: "utf8" });
+  return Number(r.stdout.trim()) || 1024;
+}
+
+/** Starts a server on a free port (PORT=0) and waits for its "Listening on port N". */
+export async function start(runtime: Runtime, app: App): Promise<Running> {
+  const [cmd, ...args] = command(runtime, app);
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: "0", HOST: "127.0.0.1", ENGINE: "core" };
+  delete env.REDIS_URL; // one process, no broker
+  delete env.WS_LOG;
+  // `exec` keeps the shell's pid: the pid we sample is the server's
+  const script = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"';
+  const child = spawn("sh", ["-c", script, cmd!, ...args], { cwd: ROOT_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const running: Running = {
+    label: `${runtime} ${app}`,
+    child,
+    pid: child.pid!,
+    port: 0,
+    exit: null,
+    exited: new Promise((resolve) =>
+      child.once("exit", (code, signal) => {
+        running.exit = signal ? `killed by ${signal}` : `exited ${code}`;
+        resolve();
+      }),
+    ),
+    stderrTail: () => stderr.trim(),
+  };
+  running.port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`${running.label} did not listen within 30 s: ${stderr}`)), 30_000);
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /Listening on port (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    void running.exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`${running.label} ${running.exit} before listening: ${stderr.trim()}`));
+    });
+  });
+  child.stdout!.resume(); // keep draining its stdout
+  return running;
+}
+
+export async function stop(r: Running): Promise<void> {
+  if (r.exit) return;
+  r.child.kill("SIGTERM");
+  const gone = await Promise.race([r.exited.then(() => true), sleep(3000).then(() => false)]);
+  if (!gone) {
+    r.child.kill("SIGKILL");
+    await r.exited;
+  }
+}
+
+/** Samples a process's VmRSS every 100 ms in a worker thread (hostile/rss-sampler.ts); keeps the peak. */
+export class RssSampler {
+  private readonly shared = new SharedArrayBuffer(8);
+  private readonly kb = new Int32Array(this.shared);
+  private readonly worker: Worker;
+
+  constructor(pid: number) {
+    this.worker = new Worker(new URL("./rss-sampler.js", import.meta.url), { workerData: { pid, shared: this.shared } });
+    this.worker.unref();
+  }
+
+  /** Peak VmRSS so far, bytes. */
+  get peak(): number {
+    return Atomics.load(this.kb, 0) * 1024;
+  }
+
+  /** The latest sample, bytes. */
+  get last(): number {
+    return Atomics.load(this.kb, 1) * 1024;
+  }
+
+  /** Waits for the first sample. */
+  async ready(): Promise<void> {
+    await waitUntil(() => this.last > 0, 2000);
+  }
+
+  /** Forgets the peak so far (start of the attack). */
+  reset(): void {
+    Atomics.store(this.kb, 0, Atomics.load(this.kb, 1));
+  }
+
+  async stop(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+export interface ProbeResult {
+  /** null when it served; else the last attempt's problem */
+  problem: string | null;
+  /** ms from the first attempt to the one that succeeded (or to giving up) */
+  ms: number;
+  /** problems of the failed attempts before, distinct */
+  earlier: string[];
+}
+
+/**
+ * Whether the server still serves: a fresh connection gets its text back (echo), or, on chat, a second fresh
+ * connection receives what the first one sends. Retried until `ms` is up (a server may still be freeing the
+ * attack's connections, or working through what it had already read).
+ */
+export async function probe(port: number, app: App, ms = 30_000): Promise<ProbeResult> {
+  const started = Date.now();
+  const until = started + ms;
+  const earlier = new Set<string>();
+  let problem = "no attempt";
+  while (Date.now() < until) {
+    const opened: RawClient[] = [];
+    try {
+      problem = await probeOnce(port, app, opened, Math.min(until, Date.now() + 5000));
+      if (!problem) return { problem: null, ms: Date.now() - started, earlier: [...earlier] };
+      earlier.add(problem);
+    } finally {
+      for (const c of opened) c.socket.destroy();
+    }
+    await sleep(250);
+  }
+  earlier.delete(problem);
+  return { problem, ms: Date.now() - started, earlier: [...earlier] };
+}
+
+async function probeOnce(port: number, app: App, opened: RawClient[], until: number): Promise<string> {
+  const service = SERVICE[app];
+  const timeoutMs = Math.max(500, until - Date.now());
+  const options = { port, path: service.path, protocol: service.protocol, timeoutMs };
+  const track = (c: RawClient) => opened.push(c);
+  const sender = await connect(options, track);
+  if (!sender.upgraded) return `probe handshake: ${sender.outcome()}`;
+  const receiver = app === "chat" ? await connect(options, track) : sender;
+  if (!receiver.upgraded) return `probe handshake: ${receiver.outcome()}`;
+  receiver.frames.keepText = true;
+  const text = `probe ${Date.now()}`;
+  // chat relays to every other subscriber: give the server a moment to subscribe the receiver
+  if (app === "chat") await sleep(100);
+  sender.socket.write(clientFrame(OP_TEXT, Buffer.from(text)));
+  const got = await waitUntil(() => receiver.frames.texts.includes(text) || receiver.closed, Math.max(0, until - Date.now()));
+  if (!got || !receiver.frames.texts.includes(text)) return `probe: no ${app === "chat" ? "relay" : "echo"} (${receiver.outcome()})`;
+  sender.socket.write(clientFrame(OP_CLOSE, Buffer.from([0x03, 0xe8]))); // 1000, §7.4.1
+  return "";
+}
