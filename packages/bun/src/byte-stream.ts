@@ -7,7 +7,8 @@
  * `BunSocketStream` kept in `socket.data`.
  */
 import type { Socket } from "bun";
-import { concatChunks, type ByteStream, type ByteStreamEvents } from "@ws/core";
+import { type ByteStream, type ByteStreamEvents } from "@ws/core/adapter";
+import { concatChunks } from "@ws/core/protocol";
 
 export class BunSocketStream implements ByteStream {
   readonly socket: Socket<unknown>;

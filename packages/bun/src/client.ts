@@ -1,6 +1,7 @@
 /** The Bun client: Bun.connect (TCP or TLS) → ByteStream → core's client handshake, on the same Connection API. */
 import * as zlib from "node:zlib";
-import { connectOverStream, zlibCodec, type ClientOptions, type Connection } from "@ws/core";
+import { type ClientOptions, type Connection } from "@ws/core";
+import { connectOverStream, zlibCodec } from "@ws/core/adapter";
 import { BunSocketStream } from "./byte-stream.ts";
 
 export interface BunClientOptions extends ClientOptions {

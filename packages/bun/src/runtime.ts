@@ -12,18 +12,8 @@
  *   });
  */
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
-import {
-  isWebSocketRequest,
-  MappedConnection,
-  MappedServer,
-  refusalResponse,
-  upgradeRequestFrom,
-  type RuntimeSocket,
-  type ServerControls,
-  type ServerOptions,
-  type UpgradeRequest,
-  type UpgradeVerdict,
-} from "@ws/core";
+import { type ServerControls, type ServerOptions, type UpgradeRequest } from "@ws/core";
+import { isWebSocketRequest, MappedConnection, MappedServer, refusalResponse, upgradeRequestFrom, type RuntimeSocket, type UpgradeVerdict } from "@ws/core/adapter";
 
 const ENGINE = "Bun.serve";
 

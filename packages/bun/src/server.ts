@@ -1,12 +1,13 @@
 /**
  * serve() on Bun, with two engines:
  *  - "core" (default): @ws/core's protocol over the raw socket of Bun's node:http 'upgrade' event — the Node
- *    adapter's own code path (@ws/node's serve), so behaviour, limits and keepalive are the same as on Node;
+ *    adapter's own code path (@ws/node-http's serve, which @ws/node is built on too), so behaviour, limits and keepalive are the same as on Node;
  *  - "runtime": Bun.serve's built-in WebSocket mapped onto the Connection API (runtime.ts).
  */
 import type { Server } from "bun";
-import { serve as serveOnNodeHttp, type ServeOptions as NodeServeOptions } from "@ws/node";
-import { serveEngines, webSocketOnlyResponse, type EngineServeHandle, type EngineServeOptions, type ServeEngine } from "@ws/core";
+import { serve as serveOnNodeHttp, type ServeOptions as NodeServeOptions } from "@ws/node-http";
+import { type EngineServeHandle, type EngineServeOptions, type ServeEngine } from "@ws/core";
+import { serveEngines, webSocketOnlyResponse } from "@ws/core/adapter";
 import { bunWebSocket, type BunSocketData } from "./runtime.ts";
 
 export type Engine = ServeEngine;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyMask, encodeFrame, encodeFrameParts, FrameParser, headerSize, isControlOpcode, Opcode, type FrameHeader } from "../src/index.ts";
+import { applyMask, encodeFrame, encodeFrameParts, FrameParser, headerSize, isControlOpcode, Opcode, type FrameHeader } from "../src/protocol.ts";
 import { bytes, feedings, frame, hex, RFC_MASK, utf8 } from "./support/frames.ts";
 import { concatBytes } from "./support/memory-stream.ts";
 

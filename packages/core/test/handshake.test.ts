@@ -1,22 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  acceptKey,
-  base64Decode,
-  base64Encode,
-  buildAcceptResponse,
-  buildRejectResponse,
-  createClientHandshake,
-  HeaderMap,
-  parseExtensionHeader,
-  parseHeaderList,
-  parseHttpHead,
-  selectProtocol,
-  serializeExtensions,
-  sha1,
-  validateHandshakeResponse,
-  validateUpgradeRequest,
-  type UpgradeRequest,
-} from "../src/index.ts";
+import { HeaderMap, type UpgradeRequest } from "../src/index.ts";
+import { buildRejectResponse } from "../src/adapter.ts";
+import { acceptKey, base64Decode, base64Encode, buildAcceptResponse, createClientHandshake, parseExtensionHeader, parseHeaderList, parseHttpHead, selectProtocol, serializeExtensions, sha1, validateHandshakeResponse, validateUpgradeRequest } from "../src/protocol.ts";
 import { hex, utf8 } from "./support/frames.ts";
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";

@@ -3,7 +3,9 @@
  * bytes, send buffer, close codes, slot counts), not from timings.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { HeaderMap, ReceiveBudget, ServerCore, silentLogger, type UpgradeRequest } from "../src/index.ts";
+import { HeaderMap, silentLogger, type UpgradeRequest } from "../src/index.ts";
+import { ServerCore } from "../src/adapter.ts";
+import { ReceiveBudget } from "../src/protocol.ts";
 import { cframe, decodeFrames } from "./support/frames.ts";
 import { settle } from "./support/memory-stream.ts";
 import { withRawPeer } from "./support/peers.ts";

@@ -3,25 +3,9 @@
  * ServerCore (its decision, settings, shutdown), ServerCore.decide itself, and the fetch-server helpers.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-  acceptKey,
-  connectOverStream,
-  defineService,
-  HeaderMap,
-  MappedConnection,
-  MappedServer,
-  RuntimeHub,
-  ServerCore,
-  silentLogger,
-  UnsupportedError,
-  upgradeRequestFrom,
-  isWebSocketRequest,
-  type ByteStreamEvents,
-  type MappedSettings,
-  type RuntimeSocket,
-  type SendData,
-  type UpgradeRequest,
-} from "../src/index.ts";
+import { defineService, HeaderMap, silentLogger, UnsupportedError, type SendData, type UpgradeRequest } from "../src/index.ts";
+import { connectOverStream, MappedConnection, MappedServer, RuntimeHub, ServerCore, upgradeRequestFrom, isWebSocketRequest, type ByteStreamEvents, type MappedSettings, type RuntimeSocket } from "../src/adapter.ts";
+import { acceptKey } from "../src/protocol.ts";
 import { frame, closePayload, td, utf8 } from "./support/frames.ts";
 import { recordingLogger } from "./support/peers.ts";
 

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { encodeFrame, Opcode, type Role } from "../src/index.ts";
+import { type Role } from "../src/index.ts";
+import { encodeFrame, Opcode } from "../src/protocol.ts";
 import { chunkAt, decodeFrames, frame, Recorder, utf8 } from "./support/frames.ts";
 import { concatBytes } from "./support/memory-stream.ts";
 import { connectionPair } from "./support/peers.ts";

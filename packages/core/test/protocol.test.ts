@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Opcode, type ProtocolOptions, type Role } from "../src/index.ts";
+import { type Role } from "../src/index.ts";
+import { Opcode, type ProtocolOptions } from "../src/protocol.ts";
 import {
   bytes,
   cframe,

@@ -1,22 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-  acceptKey,
-  connectOverStream,
-  Connection,
-  defineService,
-  HandshakeError,
-  HeaderMap,
-  normalizePath,
-  parseHttpHead,
-  Router,
-  ServerCore,
-  silentLogger,
-  TopicHub,
-  encodeMessageFrame,
-  type Service,
-  type UpgradeOutcome,
-  type UpgradeRequest,
-} from "../src/index.ts";
+import { Connection, defineService, HandshakeError, HeaderMap, Router, silentLogger, type Service, type UpgradeRequest } from "../src/index.ts";
+import { connectOverStream, normalizePath, ServerCore, TopicHub, encodeMessageFrame, type UpgradeOutcome } from "../src/adapter.ts";
+import { acceptKey, parseHttpHead } from "../src/protocol.ts";
 import { cframe, closePayload, decodeFrames, frame, hex, td, utf8 } from "./support/frames.ts";
 import { concatBytes, memoryPair, settle, type MemoryStream } from "./support/memory-stream.ts";
 import { RawPeer, request as baseRequest } from "./support/peers.ts";

@@ -5,26 +5,9 @@
  * per context without context takeover), RuntimeHub with and without a runtime's native publish.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  Connection,
-  MappedConnection,
-  PerMessageDeflate,
-  RuntimeHub,
-  ServerCore,
-  TopicHub,
-  TopicRegistry,
-  silentLogger,
-  zlibCodec,
-  HeaderMap,
-  type DeflateAgreement,
-  type MappedSettings,
-  type Message,
-  type RuntimeSocket,
-  type SendData,
-  type TopicBroker,
-  type TopicSubscriber,
-  type ZlibModule,
-} from "../src/index.ts";
+import { Connection, silentLogger, HeaderMap, type Message, type SendData, type TopicBroker } from "../src/index.ts";
+import { MappedConnection, RuntimeHub, ServerCore, TopicHub, TopicRegistry, zlibCodec, type MappedSettings, type RuntimeSocket, type TopicSubscriber, type ZlibModule } from "../src/adapter.ts";
+import { PerMessageDeflate, type DeflateAgreement } from "../src/protocol.ts";
 import { decodeFrames, utf8 } from "./support/frames.ts";
 import { settle } from "./support/memory-stream.ts";
 import { connectionPair } from "./support/peers.ts";

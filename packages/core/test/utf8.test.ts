@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeUtf8, decodeUtf8Strict, encodeUtf8, isValidUtf8, Utf8Validator } from "../src/index.ts";
+import { decodeUtf8, decodeUtf8Strict, encodeUtf8, isValidUtf8, Utf8Validator } from "../src/protocol.ts";
 import { bytes } from "./support/frames.ts";
 
 /** [name, bytes, index of the first byte that makes the input invalid (-1: valid), complete when valid] */
@@ -147,7 +147,7 @@ describe("decode and encode", () => {
 
 describe("utf8Length (the byte count the text-frame fast path allocates)", () => {
   it("equals TextEncoder's output length, lone surrogates included", async () => {
-    const { utf8Length } = await import("../src/frame.ts");
+    const { utf8Length } = await import("../src/wire/frame.ts");
     const fc = await import("fast-check");
     const samples = ["", "a", "é", "€", "👋", "a👋b", "\ud800", "\udc00", "x\ud800y", "\ud800\ud800\udc00", "\udbff\udfff"];
     for (const s of samples) expect(utf8Length(s), JSON.stringify(s)).toBe(new TextEncoder().encode(s).length);

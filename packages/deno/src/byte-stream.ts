@@ -5,7 +5,8 @@
  * time, `write` returns false once the queue holds more than 64 KiB, and `drain` follows when it empties.
  * Reading is a loop over `conn.read` into a fresh buffer each time (the core keeps views of what it is given).
  */
-import { concatChunks, type ByteStream, type ByteStreamEvents } from "@ws/core";
+import { type ByteStream, type ByteStreamEvents } from "@ws/core/adapter";
+import { concatChunks } from "@ws/core/protocol";
 
 const HIGH_WATER_MARK = 64 * 1024;
 const READ_SIZE = 64 * 1024;

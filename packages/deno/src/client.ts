@@ -1,6 +1,7 @@
 /** The Deno client: Deno.connect / Deno.connectTls → ByteStream → core's client handshake, on the same Connection API. */
 import * as zlib from "node:zlib";
-import { connectOverStream, zlibCodec, type ClientOptions, type Connection, type ZlibModule } from "@ws/core";
+import { type ClientOptions, type Connection } from "@ws/core";
+import { connectOverStream, zlibCodec, type ZlibModule } from "@ws/core/adapter";
 import { DenoConnStream } from "./byte-stream.ts";
 
 export interface DenoClientOptions extends ClientOptions {

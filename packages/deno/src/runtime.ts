@@ -8,16 +8,8 @@
  * Deno's WebSocket has no ping/pong API, no frame access and no way to abort the TCP connection; those
  * Connection methods throw UnsupportedError (see the README's feature table).
  */
-import {
-  isWebSocketRequest,
-  MappedConnection,
-  MappedServer,
-  refusalResponse,
-  upgradeRequestFrom,
-  type RuntimeSocket,
-  type ServerControls,
-  type ServerOptions,
-} from "@ws/core";
+import { type ServerControls, type ServerOptions } from "@ws/core";
+import { isWebSocketRequest, MappedConnection, MappedServer, refusalResponse, upgradeRequestFrom, type RuntimeSocket } from "@ws/core/adapter";
 
 const ENGINE = "Deno.upgradeWebSocket";
 

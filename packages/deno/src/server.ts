@@ -1,11 +1,12 @@
 /**
  * serve() on Deno, with two engines:
  *  - "core" (default): @ws/core's protocol over the raw socket of Deno's node:http 'upgrade' event — the Node
- *    adapter's own code path (@ws/node's serve), so behaviour, limits and keepalive are the same as on Node;
+ *    adapter's own code path (@ws/node-http's serve, which @ws/node is built on too), so behaviour, limits and keepalive are the same as on Node;
  *  - "runtime": Deno.serve + Deno.upgradeWebSocket mapped onto the Connection API (runtime.ts).
  */
-import { serve as serveOnNodeHttp, type ServeOptions as NodeServeOptions } from "@ws/node";
-import { serveEngines, webSocketOnlyResponse, type EngineServeHandle, type EngineServeOptions, type ServeEngine } from "@ws/core";
+import { serve as serveOnNodeHttp, type ServeOptions as NodeServeOptions } from "@ws/node-http";
+import { type EngineServeHandle, type EngineServeOptions, type ServeEngine } from "@ws/core";
+import { serveEngines, webSocketOnlyResponse } from "@ws/core/adapter";
 import { denoWebSocket } from "./runtime.ts";
 
 export type Engine = ServeEngine;

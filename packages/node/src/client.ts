@@ -2,8 +2,9 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import * as zlib from "node:zlib";
-import { zlibCodec, connectOverStream, type ClientOptions, type Connection } from "@ws/core";
-import { socketByteStream } from "./byte-stream.ts";
+import { type ClientOptions, type Connection } from "@ws/core";
+import { zlibCodec, connectOverStream } from "@ws/core/adapter";
+import { socketByteStream } from "@ws/node-http";
 
 /** Client options; permessage-deflate is offered unless `perMessageDeflate: false`. */
 export interface NodeClientOptions extends ClientOptions {

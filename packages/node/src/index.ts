@@ -1,4 +1,3 @@
-export { attach, serve, type NodeServerOptions, type ServeOptions, type ServeHandle, type WebSocketServer } from "./server.ts";
+export { attach, serve, socketByteStream, type NodeServerOptions, type ServeOptions, type ServeHandle, type WebSocketServer } from "@ws/node-http";
 export { connect, type NodeClientOptions } from "./client.ts";
-export { socketByteStream } from "./byte-stream.ts";
 export * from "@ws/core";

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import * as net from "node:net";
 import { defineService, serve, silentLogger, type ServeHandle } from "../src/index.ts";
 import { runHostileChecks } from "./hostile-checks.ts";
-import { REQUEST_BODY_HIGH_WATER_MARK } from "../src/fetch-bridge.ts";
+import { REQUEST_BODY_HIGH_WATER_MARK } from "@ws/node-http";
 
 describe("hostile clients against serve() on Node", () => {
   it("every attack gets its bound", async () => {

@@ -2,7 +2,7 @@
  * Test helpers written independently of the code under test: a naive frame builder and decoder (byte loops
  * straight from RFC 6455 §5.2), feeding helpers, and a recording ProtocolHandler.
  */
-import { ProtocolState, type ProtocolHandler, type ProtocolOptions } from "../../src/index.ts";
+import { ProtocolState, type ProtocolHandler, type ProtocolOptions } from "../../src/protocol.ts";
 import { concatBytes } from "./memory-stream.ts";
 
 export const te = new TextEncoder();

@@ -11,7 +11,7 @@
  * `start` may be called again to hand the stream to a new owner (the client handshake hands it to its
  * Connection); events then go to the new owner.
  */
-import type { ByteStream, ByteStreamEvents } from "../../src/index.ts";
+import type { ByteStream, ByteStreamEvents } from "../../src/adapter.ts";
 
 type Inbound = { kind: "data"; chunk: Uint8Array } | { kind: "end" };
 

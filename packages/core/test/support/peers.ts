@@ -1,5 +1,6 @@
 /** Connections over the memory stream pair, and a raw peer that speaks bytes. */
-import { Connection, HeaderMap, silentLogger, type ConnectionOptions, type UpgradeRequest } from "../../src/index.ts";
+import { Connection, HeaderMap, silentLogger, type UpgradeRequest } from "../../src/index.ts";
+import { type ConnectionOptions } from "../../src/adapter.ts";
 import { decodeFrames, type DecodedFrame } from "./frames.ts";
 import { memoryPair, type MemoryStream, type MemoryStreamOptions } from "./memory-stream.ts";
 

@@ -1,8 +1,11 @@
 /** A Node socket (net.Socket or tls.TLSSocket) as the core's ByteStream. */
 import type { Duplex } from "node:stream";
-import type { ByteStream, ByteStreamEvents } from "@ws/core";
+import type { ByteStream, ByteStreamEvents } from "@ws/core/adapter";
 
 type NodeSocket = Duplex & { setNoDelay?(noDelay?: boolean): unknown };
+
+/** Frames for a Node socket are allocated as Buffers: its writes take them without a conversion. */
+export const allocateBuffer = (size: number): Uint8Array => Buffer.allocUnsafe(size);
 
 /**
  * One small object per connection with its methods on the prototype, and the socket's listeners bound once
@@ -15,6 +18,11 @@ class SocketByteStream implements ByteStream {
 
   constructor(socket: NodeSocket) {
     this.socket = socket;
+  }
+
+  /** on the prototype: no field per connection */
+  get allocate(): (size: number) => Uint8Array {
+    return allocateBuffer;
   }
 
   start(events: ByteStreamEvents): void {

@@ -2,8 +2,8 @@
  * What the adapters' serve() share whatever the runtime: the handle it resolves to, and the pieces of an
  * adapter on a fetch-style server (Bun.serve, Deno.serve, Workers: a Request in, a Response out).
  */
-import type { Connection, SendData } from "./connection.ts";
-import type { UpgradeRequest } from "./handshake.ts";
+import type { Connection, SendData } from "../session/connection.ts";
+import type { UpgradeRequest } from "../wire/handshake.ts";
 import type { ServerOptions } from "./server.ts";
 import type { Service } from "./service.ts";
 

@@ -46,7 +46,28 @@ export interface FrameSink {
   error(message: string): void;
 }
 
-import { allocateBytes } from "./byte-stream.ts";
+/**
+ * Where an encoder allocates the bytes it returns. A runtime whose sockets prefer their own buffer type passes
+ * its allocator (Node: `Buffer.allocUnsafe`, which its socket writes take as is); the default is a plain
+ * Uint8Array. Nothing relies on more than Uint8Array behaviour from what it returns.
+ */
+export type Allocate = (size: number) => Uint8Array;
+export const allocateUint8Array: Allocate = (size) => new Uint8Array(size);
+
+/** The chunks as one buffer. */
+export function concatChunks(chunks: readonly Uint8Array[], total = -1, allocate: Allocate = allocateUint8Array): Uint8Array {
+  if (total < 0) {
+    total = 0;
+    for (const c of chunks) total += c.byteLength;
+  }
+  const out = allocate(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -248,6 +269,8 @@ export interface EncodeOptions {
   rsv3?: boolean;
   /** client role: mask with this key, or `true` for a fresh random key */
   mask?: Uint8Array | boolean;
+  /** where the frame's bytes are allocated (default: a plain Uint8Array) */
+  allocate?: Allocate;
 }
 
 /** Size of the header for a payload of `length` bytes. */
@@ -305,7 +328,7 @@ function rsvBits(o: EncodeOptions): number {
 export function encodeFrame(opcode: number, payload: Uint8Array, options: EncodeOptions = {}): Uint8Array {
   const mask = options.mask === true ? randomMask() : options.mask || null;
   const size = headerSize(payload.length, mask !== null);
-  const out = allocateBytes(size + payload.length);
+  const out = (options.allocate ?? allocateUint8Array)(size + payload.length);
   writeHeader(out, 0, opcode, payload.length, options.fin ?? true, rsvBits(options), mask);
   if (mask) copyMasked(payload, mask, out, size);
   else out.set(payload, size);
@@ -321,7 +344,7 @@ export const COPY_THRESHOLD = 16 * 1024;
  */
 export function encodeFrameParts(opcode: number, payload: Uint8Array, options: EncodeOptions = {}): Uint8Array[] {
   if (options.mask || payload.length < COPY_THRESHOLD) return [encodeFrame(opcode, payload, options)];
-  const header = allocateBytes(headerSize(payload.length, false));
+  const header = (options.allocate ?? allocateUint8Array)(headerSize(payload.length, false));
   writeHeader(header, 0, opcode, payload.length, options.fin ?? true, rsvBits(options), null);
   return [header, payload];
 }
@@ -348,9 +371,9 @@ const textEncoder = new TextEncoder();
  * An unmasked (server-role) frame for a text message, encoded straight into the frame buffer: one allocation,
  * no intermediate byte array.
  */
-export function encodeTextFrame(text: string, byteLength: number, fin = true): Uint8Array {
+export function encodeTextFrame(text: string, byteLength: number, fin = true, allocate: Allocate = allocateUint8Array): Uint8Array {
   const size = headerSize(byteLength, false);
-  const out = allocateBytes(size + byteLength);
+  const out = allocate(size + byteLength);
   writeHeader(out, 0, 0x1, byteLength, fin, 0, null);
   if (byteLength === text.length) {
     for (let i = 0; i < byteLength; i++) out[size + i] = text.charCodeAt(i); // ASCII

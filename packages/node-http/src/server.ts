@@ -6,20 +6,9 @@ import * as https from "node:https";
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import * as zlib from "node:zlib";
-import {
-  buildRejectResponse,
-  DEFAULT_HANDSHAKE_TIMEOUT,
-  RawHeaders,
-  ServerCore,
-  setAllocator,
-  zlibCodec,
-  type Logger,
-  type Router,
-  type ServerControls,
-  type ServerOptions,
-  type UpgradeRequest,
-} from "@ws/core";
-import { socketByteStream } from "./byte-stream.ts";
+import { DEFAULT_HANDSHAKE_TIMEOUT, type Logger, type Router, type ServerControls, type ServerOptions, type UpgradeRequest } from "@ws/core";
+import { buildRejectResponse, RawHeaders, ServerCore, zlibCodec } from "@ws/core/adapter";
+import { allocateBuffer, socketByteStream } from "./byte-stream.ts";
 import { answerFetch, type FetchHandler } from "./fetch-bridge.ts";
 
 export interface NodeServerOptions extends ServerOptions {
@@ -49,14 +38,12 @@ function toUpgradeRequest(req: http.IncomingMessage): UpgradeRequest {
 }
 
 const codec = zlibCodec(zlib);
-// frames are allocated as Buffers: Node's socket writes take them without a conversion
-setAllocator((size) => Buffer.allocUnsafe(size));
 
 /** Swallows a socket error until the connection owns the socket (a reset mid-handshake must not crash anything). */
 function ignoreError(): void {}
 
 function coreOptions(options: NodeServerOptions): ServerOptions {
-  return { deflateCodec: codec, ...options, maxMessageSize: options.maxMessageSize ?? options.maxPayload };
+  return { deflateCodec: codec, allocate: allocateBuffer, ...options, maxMessageSize: options.maxMessageSize ?? options.maxPayload };
 }
 
 /**

@@ -2,17 +2,18 @@
  * The server side of the runtime engine: `ServerCore` (routing, the upgrade decision, the connection set,
  * graceful shutdown) over `MappedConnection`s, plus the settings a runtime's own WebSocket cannot honour.
  */
-import type { Connection } from "./connection.ts";
-import { UnsupportedError, type Logger } from "./errors.ts";
-import type { UpgradeRequest } from "./handshake.ts";
-import { RuntimeHub, type MappedConnection, type MappedSettings } from "./mapped-connection.ts";
+import type { Connection } from "../session/connection.ts";
+import { UnsupportedError, type Logger } from "../session/errors.ts";
+import type { UpgradeRequest } from "../wire/handshake.ts";
+import type { MappedConnection, MappedSettings } from "../session/mapped-connection.ts";
+import { RuntimeHub } from "./runtime-hub.ts";
 import {
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_CONNECTION_TIMEOUT,
   DEFAULT_MAX_BUFFERED_AMOUNT,
   DEFAULT_MAX_MESSAGE_SIZE,
   DEFAULT_READ_HIGH_WATER_MARK,
-} from "./limits.ts";
+} from "../protocol/limits.ts";
 import { Router } from "./router.ts";
 import type { ServerControls } from "./serve.ts";
 import { ServerCore, type ConnectionSlot, type ServerOptions, type UpgradeVerdict } from "./server.ts";

@@ -5,12 +5,12 @@
  * every subscriber (compressed once per compression context where permessage-deflate has no context takeover).
  * The runtime engine's `RuntimeHub` (mapped-connection.ts) is the same registry over a runtime's own WebSocket.
  */
-import type { Connection, Message, SendData } from "./connection.ts";
-import type { PerMessageDeflate } from "./deflate.ts";
-import { CloseCode } from "./close-codes.ts";
-import { consoleLogger, type Logger } from "./errors.ts";
-import { encodeFrame, Opcode } from "./frame.ts";
-import { encodeUtf8 } from "./utf8.ts";
+import type { Connection, Message, SendData } from "../session/connection.ts";
+import type { PerMessageDeflate } from "../wire/deflate.ts";
+import { CloseCode } from "../wire/close-codes.ts";
+import { consoleLogger, type Logger } from "../session/errors.ts";
+import { allocateUint8Array, encodeFrame, Opcode, type Allocate } from "../wire/frame.ts";
+import { encodeUtf8 } from "../wire/utf8.ts";
 
 /**
  * Carries published messages between the topic layers of several processes (e.g. @ws/redis). A hub calls
@@ -199,10 +199,13 @@ export type PublishCompression = "shared" | "per-connection";
 export class TopicHub extends TopicRegistry<Connection> {
   private readonly deflates = new WeakMap<Connection, PerMessageDeflate>();
   private readonly compressEach: boolean;
+  private readonly allocate: Allocate;
 
-  constructor(options: TopicOptions & { publishCompression?: PublishCompression } = {}) {
+  /** `allocate`: where the frames written to every subscriber are allocated (the runtime's preference) */
+  constructor(options: TopicOptions & { publishCompression?: PublishCompression; allocate?: Allocate } = {}) {
     super(options);
     this.compressEach = options.publishCompression === "per-connection";
+    this.allocate = options.allocate ?? allocateUint8Array;
   }
 
   /** The server registers each connection's permessage-deflate state, so published messages can be compressed. */
@@ -228,7 +231,7 @@ export class TopicHub extends TopicRegistry<Connection> {
           const bits = deflate.agreement.sendWindowBits;
           let frame = compressed?.get(bits);
           if (!frame) {
-            frame = encodeFrame(opcode, deflate.compress(payload), { rsv1: true });
+            frame = encodeFrame(opcode, deflate.compress(payload), { rsv1: true, allocate: this.allocate });
             (compressed ??= new Map()).set(bits, frame);
           }
           void conn.sendFrame(frame);
@@ -236,7 +239,7 @@ export class TopicHub extends TopicRegistry<Connection> {
           void (text ? conn.sendText(payload) : conn.sendBinary(payload));
         }
       } else {
-        void conn.sendFrame((plain ??= encodeFrame(opcode, payload)));
+        void conn.sendFrame((plain ??= encodeFrame(opcode, payload, { allocate: this.allocate })));
       }
       count++;
     }

@@ -3,15 +3,15 @@
  * response head, validate it, and hand the stream to a client-role Connection. Adapters supply the TCP or
  * TLS stream; this part is the same on every runtime.
  */
-import type { ByteStream } from "./byte-stream.ts";
-import { Connection } from "./connection.ts";
-import { consoleLogger } from "./errors.ts";
-import { createClientHandshake, serializeExtensions, validateHandshakeResponse, type UpgradeRequest } from "./handshake.ts";
-import { parseHttpHead } from "./http.ts";
+import type { ByteStream } from "../session/byte-stream.ts";
+import { Connection } from "../session/connection.ts";
+import { consoleLogger } from "../session/errors.ts";
+import { createClientHandshake, serializeExtensions, validateHandshakeResponse, type UpgradeRequest } from "../wire/handshake.ts";
+import { parseHttpHead } from "../wire/http.ts";
 import type { ConnectionSettings } from "./service.ts";
-import type { Logger } from "./errors.ts";
-import { encodeUtf8 } from "./utf8.ts";
-import { acceptDeflateResponse, deflateClientOffer, EXTENSION_NAME, PerMessageDeflate, type DeflateCodec, type PerMessageDeflateOptions } from "./deflate.ts";
+import type { Logger } from "../session/errors.ts";
+import { encodeUtf8 } from "../wire/utf8.ts";
+import { acceptDeflateResponse, deflateClientOffer, EXTENSION_NAME, PerMessageDeflate, type DeflateCodec, type PerMessageDeflateOptions } from "../wire/deflate.ts";
 
 export interface ClientOptions extends ConnectionSettings {
   /** subprotocols to offer, in order of preference */

@@ -2,9 +2,9 @@
  * Services (Kitura's WebSocketService, with Vapor's upgrade gate and Perfect's subprotocol selection): the
  * object a user writes once and registers on a path, on any runtime.
  */
-import type { Connection, Message } from "./connection.ts";
-import type { UpgradeRequest } from "./handshake.ts";
-import type { ProtocolLimits } from "./protocol.ts";
+import type { Connection, Message } from "../session/connection.ts";
+import type { UpgradeRequest } from "../wire/handshake.ts";
+import type { ProtocolLimits } from "../protocol/protocol.ts";
 
 /** Options a server sets for all its services and a service may override for its own connections. */
 export interface ConnectionSettings extends ProtocolLimits {

@@ -4,7 +4,7 @@
  * with read backpressure — the peer is paused while more than `highWaterMark` bytes lie unread, and resumed
  * once half of that is left.
  */
-import type { Message } from "./connection.ts";
+import type { Message } from "./message.ts";
 import { ReadTimeoutError } from "./errors.ts";
 
 type Timer = ReturnType<typeof setTimeout>;

@@ -3,10 +3,10 @@
  * topics and graceful shutdown. An adapter only turns its runtime's upgrade request into an UpgradeRequest,
  * its socket into a ByteStream, and writes what this decides.
  */
-import type { ByteStream } from "./byte-stream.ts";
-import { CloseCode } from "./close-codes.ts";
-import { Connection, type Message, type SendData } from "./connection.ts";
-import { consoleLogger, type Logger } from "./errors.ts";
+import type { ByteStream } from "../session/byte-stream.ts";
+import { CloseCode } from "../wire/close-codes.ts";
+import { Connection, type Message, type SendData } from "../session/connection.ts";
+import { consoleLogger, type Logger } from "../session/errors.ts";
 import {
   buildAcceptResponse,
   buildRejectResponse,
@@ -14,11 +14,12 @@ import {
   validateUpgradeRequest,
   type ExtensionOffer,
   type UpgradeRequest,
-} from "./handshake.ts";
+} from "../wire/handshake.ts";
 import { Router } from "./router.ts";
 import type { ConnectionSettings, Service } from "./service.ts";
 import { TopicHub, type PublishBackpressure, type PublishCompression, type TopicBroker } from "./topics.ts";
-import { encodeUtf8 } from "./utf8.ts";
+import { encodeUtf8 } from "../wire/utf8.ts";
+import type { Allocate } from "../wire/frame.ts";
 import {
   DEFAULT_CONNECTION_TIMEOUT,
   DEFAULT_HANDSHAKE_TIMEOUT,
@@ -26,14 +27,14 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MESSAGE_TIMEOUT,
   ReceiveBudget,
-} from "./limits.ts";
+} from "../protocol/limits.ts";
 import {
   describeAgreement,
   negotiateDeflateServer,
   PerMessageDeflate,
   type DeflateCodec,
   type PerMessageDeflateOptions,
-} from "./deflate.ts";
+} from "../wire/deflate.ts";
 
 export interface ServerOptions extends ConnectionSettings {
   /** services by path, or a Router to register and unregister on at run time */
@@ -45,6 +46,8 @@ export interface ServerOptions extends ConnectionSettings {
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** the DEFLATE primitive; set by the runtime adapter */
   deflateCodec?: DeflateCodec;
+  /** where broadcast frames are allocated (the runtime's preferred buffer type); set by the runtime adapter */
+  allocate?: Allocate;
   /**
    * most connections, counted from the moment an upgrade is decided (the gate's wait included); further
    * upgrades get 503. Default 10000; `Infinity` for no limit.
@@ -158,6 +161,7 @@ export class ServerCore {
       maxPublishBufferedAmount: options.maxPublishBufferedAmount ?? options.maxBufferedAmount,
       publishCompression: options.publishCompression,
       logger: this.logger,
+      allocate: options.allocate,
     });
     this.router =
       options.services instanceof Router

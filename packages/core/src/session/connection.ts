@@ -4,23 +4,29 @@
  * and pull reading with fragment streaming (Perfect).
  */
 import { connectionId } from "./id.ts";
-import { concatChunks, type ByteStream } from "./byte-stream.ts";
-import { CloseCode, isValidWireCloseCode } from "./close-codes.ts";
+import type { ByteStream } from "./byte-stream.ts";
+import { CloseCode, isValidWireCloseCode } from "../wire/close-codes.ts";
 import { BackpressureError, consoleLogger, type Logger } from "./errors.ts";
-import { COPY_THRESHOLD, Opcode, utf8Length } from "./frame.ts";
-import type { UpgradeRequest } from "./handshake.ts";
+import { concatChunks, COPY_THRESHOLD, Opcode, utf8Length } from "../wire/frame.ts";
+import type { UpgradeRequest } from "../wire/handshake.ts";
 import { Listeners } from "./listeners.ts";
 import { ReadGate, ReadQueue } from "./read-queue.ts";
-import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_READ_HIGH_WATER_MARK, type ReceiveBudget } from "./limits.ts";
-import { ProtocolState, type CloseInfo, type ProtocolHandler, type ProtocolLimits, type Role } from "./protocol.ts";
-import type { TopicHub } from "./topics.ts";
-import type { PerMessageDeflate } from "./deflate.ts";
-import { encodeUtf8 } from "./utf8.ts";
+import {
+  CONNECTION_EVENTS,
+  toBytes,
+  type ConnectionEvent,
+  type ConnectionHub,
+  type Fragment,
+  type Message,
+  type MessageWriter,
+  type ReadyState,
+  type SendData,
+} from "./message.ts";
+import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_READ_HIGH_WATER_MARK, type ReceiveBudget } from "../protocol/limits.ts";
+import { ProtocolState, type CloseInfo, type ProtocolHandler, type ProtocolLimits, type Role } from "../protocol/protocol.ts";
+import type { PerMessageDeflate } from "../wire/deflate.ts";
+import { encodeUtf8 } from "../wire/utf8.ts";
 
-/** A received message: a string for text, bytes for binary. */
-export type Message = string | Uint8Array;
-/** What `send` takes: a string is sent as text, bytes as binary. */
-export type SendData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
 
 export interface ConnectionOptions extends ProtocolLimits {
   role: Role;
@@ -56,41 +62,20 @@ export interface ConnectionOptions extends ProtocolLimits {
   readHighWaterMark?: number;
   logger?: Logger;
   /** topics, when the connection belongs to a server */
-  hub?: TopicHub;
+  hub?: ConnectionHub<Connection>;
   /** permessage-deflate state, when negotiated */
   deflate?: PerMessageDeflate;
 }
 
-export type ReadyState = "connecting" | "open" | "closing" | "closed";
-
-/** A chunk of a message received in streaming mode. */
-export interface Fragment {
-  /** "text" or "binary": the type of the message this chunk belongs to */
-  type: "text" | "binary";
-  data: Uint8Array;
-  /** true on the message's last chunk */
-  fin: boolean;
-}
 
 type Timer = ReturnType<typeof setTimeout>;
 
-/** The events a connection reports to its listeners (onText, onClose, …). */
-export const CONNECTION_EVENTS = ["text", "binary", "message", "fragment", "ping", "pong", "close", "drain"] as const;
-export type ConnectionEvent = (typeof CONNECTION_EVENTS)[number];
 
 const EMPTY = new Uint8Array(0);
 
-function toBytes(data: Uint8Array | ArrayBuffer | ArrayBufferView): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
 
-/** Writes the pieces of one fragmented message: `write` sends a frame, `end` sends the final one. */
-export interface MessageWriter {
-  write(chunk: SendData): Promise<boolean>;
-  end(chunk?: SendData): Promise<boolean>;
-}
+
+export type { Fragment, Message, MessageWriter, ReadyState, SendData } from "./message.ts";
 
 export class Connection<Data = unknown> implements AsyncIterable<Message> {
   readonly id: string;
@@ -110,7 +95,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   private readonly closeTimeout: number;
   private readonly maxBufferedAmount: number;
   private readonly backpressure: "close" | "reject";
-  private readonly hub: TopicHub | undefined;
+  private readonly hub: ConnectionHub<Connection> | undefined;
   private resolveClosed: ((info: CloseInfo) => void) | null = null;
   private readyStateValue: ReadyState = "connecting";
   private finalized = false;
@@ -188,6 +173,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
         maxFragments: options.maxFragments,
         deflate: options.deflate,
         budget: options.budget,
+        allocate: stream.allocate,
       },
       new ProtocolEvents(this as Connection<unknown>),
     );
@@ -458,7 +444,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
       if (chunks.length === 1) ok = this.transport.write(chunks[0]!);
       // small frames of one turn: one buffer, one write (cheaper than a vectored write of many pieces);
       // large payloads (passed on uncopied) go out with a vectored write
-      else if ((!large && total <= 64 * 1024) || !this.transport.writev) ok = this.transport.write(concatChunks(chunks, total));
+      else if ((!large && total <= 64 * 1024) || !this.transport.writev) ok = this.transport.write(concatChunks(chunks, total, this.transport.allocate));
       else ok = this.transport.writev(chunks);
       // backpressure shows in bufferedAmount; after a false return the transport's drain event follows
       this.transportFull = !ok;
@@ -702,7 +688,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   publish(topic: string, message: SendData): number {
     return this.requireHub().publish(topic, message, this as Connection);
   }
-  private requireHub(): TopicHub {
+  private requireHub(): ConnectionHub<Connection> {
     if (!this.hub) throw new Error("topics need a server: this connection has no topic hub");
     return this.hub;
   }

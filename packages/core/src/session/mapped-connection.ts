@@ -5,18 +5,19 @@
  * backpressure, the close handshake's timeout, keepalive, the send-buffer limit, topics.
  *
  * What the runtime's socket cannot do throws `UnsupportedError`; nothing is silently ignored. Each adapter
- * supplies a `RuntimeSocket` over its runtime's socket; `MappedServer` (mapped-server.ts) is the server side.
+ * supplies a `RuntimeSocket` over its runtime's socket; `MappedServer` (server/mapped-server.ts) is the server side,
+ * `RuntimeHub` (server/runtime-hub.ts) its topics.
  */
 import { connectionId } from "./id.ts";
-import { CloseCode, isValidWireCloseCode } from "./close-codes.ts";
-import { CONNECTION_EVENTS, type Connection, type Fragment, type Message, type MessageWriter, type ReadyState, type SendData } from "./connection.ts";
+import { CloseCode, isValidWireCloseCode } from "../wire/close-codes.ts";
+import type { Connection } from "./connection.ts";
+import { CONNECTION_EVENTS, toBytes, type Fragment, type Message, type MessageWriter, type ReadyState, type SendData } from "./message.ts";
 import { BackpressureError, UnsupportedError, type Logger } from "./errors.ts";
-import type { UpgradeRequest } from "./handshake.ts";
+import type { UpgradeRequest } from "../wire/handshake.ts";
 import { Listeners } from "./listeners.ts";
 import { ReadQueue } from "./read-queue.ts";
-import type { CloseInfo } from "./protocol.ts";
-import { TopicRegistry, type TopicOptions } from "./topics.ts";
-import { decodeUtf8Strict } from "./utf8.ts";
+import type { CloseInfo } from "../protocol/protocol.ts";
+import { decodeUtf8Strict } from "../wire/utf8.ts";
 
 /** The public surface of core's Connection (its methods and properties, without its private state). */
 export type ConnectionApi<Data = unknown> = { [K in keyof Connection<Data>]: Connection<Data>[K] };
@@ -62,12 +63,6 @@ type Timer = ReturnType<typeof setTimeout>;
 
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
-
-function toBytes(data: Uint8Array | ArrayBuffer | ArrayBufferView): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
 
 let nextSerial = 0;
 
@@ -414,41 +409,5 @@ export class MappedConnection<Data = unknown> implements ConnectionApi<Data> {
       void this.ping();
     }
     this.scheduleKeepalive();
-  }
-}
-
-/**
- * Topics for the runtime engine: subscriptions, the publish policy and the broker (TopicRegistry), each message
- * sent to each subscriber — or, with `native`, handed to the runtime's own publish (Bun's, which frames once),
- * as long as no publish policy is set (a runtime's publish cannot skip or count per subscriber).
- */
-export class RuntimeHub extends TopicRegistry<MappedConnection> {
-  /**
-   * The runtime's own publish, when it has one: `except` is the sender (to leave out) or undefined (to every
-   * subscriber, e.g. a message from the broker or server.publish).
-   */
-  native: ((topic: string, message: Message, except: MappedConnection | undefined) => void) | undefined;
-
-  constructor(options: TopicOptions = {}) {
-    super(options);
-  }
-
-  protected fanOut(topic: string, message: Message, except: MappedConnection | undefined): number {
-    const set = this.topics.get(topic);
-    if (!set || set.size === 0) return 0;
-    if (this.native && !this.hasPublishPolicy) {
-      const count = set.size - (except && set.has(except) ? 1 : 0);
-      if (count > 0) this.native(topic, message, except);
-      return count;
-    }
-    const size = typeof message === "string" ? message.length : message.byteLength;
-    let count = 0;
-    for (const conn of set) {
-      if (conn === except) continue;
-      if (!this.admit(conn, size)) continue;
-      void conn.send(message);
-      count++;
-    }
-    return count;
   }
 }

@@ -35,35 +35,9 @@ export interface ByteStream {
   resume?(): void;
   /** Keeps a timer from holding the process open, where the runtime supports that. */
   unrefTimer?(timer: unknown): void;
-}
-
-/** The chunks as one buffer: `writev` for a transport that can only write one. */
-/**
- * Where outgoing bytes are allocated. A runtime whose sockets want their own buffer type sets it once
- * (the Node adapter: `Buffer.allocUnsafe`, which Node's socket writes take without a conversion). Nothing in the
- * core relies on more than Uint8Array behaviour from what it returns.
- */
-let allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size);
-
-export function setAllocator(allocator: (size: number) => Uint8Array): void {
-  allocate = allocator;
-}
-
-/** A new, uninitialised byte buffer from the runtime's allocator. */
-export function allocateBytes(size: number): Uint8Array {
-  return allocate(size);
-}
-
-export function concatChunks(chunks: readonly Uint8Array[], total = -1): Uint8Array {
-  if (total < 0) {
-    total = 0;
-    for (const c of chunks) total += c.byteLength;
-  }
-  const out = allocate(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  /**
+   * Where the bytes written to this stream are best allocated (Node: `Buffer.allocUnsafe`, which its sockets
+   * take as is); default: a plain Uint8Array.
+   */
+  readonly allocate?: (size: number) => Uint8Array;
 }

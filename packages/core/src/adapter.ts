@@ -1,0 +1,40 @@
+/**
+ * @ws/core/adapter — what a runtime adapter builds on: the byte stream it wraps its socket in, the server core
+ * (upgrade decision, connection slots, adoption, topics), the client handshake over a stream, the runtime-socket
+ * engine (a runtime's own WebSocket behind the Connection API) and the pieces of a fetch-style `serve()`.
+ */
+export type { ByteStream, ByteStreamEvents } from "./session/byte-stream.ts";
+export type { ConnectionOptions } from "./session/connection.ts";
+export { RuntimeHub } from "./server/runtime-hub.ts";
+export {
+  MappedConnection,
+  type ConnectionApi,
+  type MappedSettings,
+  type RuntimeSocket,
+} from "./session/mapped-connection.ts";
+export {
+  TopicHub,
+  TopicRegistry,
+  encodeMessageFrame,
+  toMessage,
+  type TopicOptions,
+  type TopicSubscriber,
+} from "./server/topics.ts";
+export { ServerCore, type UpgradeOutcome, type UpgradeVerdict, type ConnectionSlot } from "./server/server.ts";
+export { MappedServer } from "./server/mapped-server.ts";
+export {
+  serveHandle,
+  serveEngines,
+  isWebSocketRequest,
+  upgradeRequestFrom,
+  refusalResponse,
+  webSocketOnlyResponse,
+  type EngineStarters,
+} from "./server/serve.ts";
+export { connectOverStream } from "./server/client.ts";
+export { normalizePath } from "./server/router.ts";
+export { zlibCodec, type ZlibModule } from "./wire/zlib-codec.ts";
+export { buildRejectResponse, type UpgradeRequest } from "./wire/handshake.ts";
+export { RawHeaders } from "./wire/http.ts";
+export type { DeflateCodec } from "./wire/deflate.ts";
+export type { Allocate } from "./wire/frame.ts";

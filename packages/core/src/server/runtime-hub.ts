@@ -1,0 +1,39 @@
+import type { MappedConnection } from "../session/mapped-connection.ts";
+import type { Message } from "../session/message.ts";
+import { TopicRegistry, type TopicOptions } from "./topics.ts";
+
+/**
+ * Topics for the runtime engine: subscriptions, the publish policy and the broker (TopicRegistry), each message
+ * sent to each subscriber — or, with `native`, handed to the runtime's own publish (Bun's, which frames once),
+ * as long as no publish policy is set (a runtime's publish cannot skip or count per subscriber).
+ */
+export class RuntimeHub extends TopicRegistry<MappedConnection> {
+  /**
+   * The runtime's own publish, when it has one: `except` is the sender (to leave out) or undefined (to every
+   * subscriber, e.g. a message from the broker or server.publish).
+   */
+  native: ((topic: string, message: Message, except: MappedConnection | undefined) => void) | undefined;
+
+  constructor(options: TopicOptions = {}) {
+    super(options);
+  }
+
+  protected fanOut(topic: string, message: Message, except: MappedConnection | undefined): number {
+    const set = this.topics.get(topic);
+    if (!set || set.size === 0) return 0;
+    if (this.native && !this.hasPublishPolicy) {
+      const count = set.size - (except && set.has(except) ? 1 : 0);
+      if (count > 0) this.native(topic, message, except);
+      return count;
+    }
+    const size = typeof message === "string" ? message.length : message.byteLength;
+    let count = 0;
+    for (const conn of set) {
+      if (conn === except) continue;
+      if (!this.admit(conn, size)) continue;
+      void conn.send(message);
+      count++;
+    }
+    return count;
+  }
+}
