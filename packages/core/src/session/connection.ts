@@ -216,9 +216,15 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
 
   private sendString(text: string): Promise<boolean> {
     if (!this.canSend()) return Promise.resolve(false);
-    const byteLength = utf8Length(text);
-    if (!this.admit(byteLength)) return Promise.resolve(false);
-    return this.transport.sendText(text, byteLength);
+    // a UTF-16 unit is at most 3 UTF-8 bytes: the exact length is counted only when that bound does not fit
+    if (!this.fits(text.length * 3) && !this.admit(utf8Length(text))) return Promise.resolve(false);
+    return this.transport.sendText(text);
+  }
+
+  /** Whether `size` more bytes fit the send-buffer limit without applying its policy. */
+  private fits(size: number): boolean {
+    const buffered = this.transport.bufferedAmount;
+    return buffered === 0 || buffered + size <= this.maxBufferedAmount;
   }
 
   /** Sends bytes as a text message (they must be valid UTF-8). */

@@ -8,7 +8,7 @@
 import type { ByteStream } from "./byte-stream.ts";
 import { CloseCode } from "../wire/close-codes.ts";
 import type { PerMessageDeflate } from "../wire/deflate.ts";
-import { concatChunks, COPY_THRESHOLD, Opcode } from "../wire/frame.ts";
+import { concatChunks, COPY_THRESHOLD, Opcode, utf8Length } from "../wire/frame.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
 import type { ReceiveBudget } from "../protocol/limits.ts";
 import { ProtocolState, type CloseInfo, type ProtocolHandler, type ProtocolLimits, type Role } from "../protocol/protocol.ts";
@@ -161,9 +161,9 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
 
   // ------------------------------------------------------------------------------------------- sending
 
-  sendText(text: string, byteLength: number): Promise<boolean> {
+  sendText(text: string): Promise<boolean> {
     if (this.writerActive || this.waitingData.length > 0) return this.sendBytes("text", encodeUtf8(text));
-    this.state.sendText(text, byteLength);
+    this.state.sendText(text, utf8Length(text));
     return this.flushed();
   }
 

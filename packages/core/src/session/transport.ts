@@ -73,8 +73,8 @@ export interface Transport {
   /** Receive frame by frame (`onFragment`) or whole messages. */
   setStreaming(on: boolean): void;
 
-  /** Sends a text message of `byteLength` UTF-8 bytes; resolves once handed on (false: not sent). */
-  sendText(text: string, byteLength: number): Promise<boolean>;
+  /** Sends a text message; resolves once handed on (false: not sent). */
+  sendText(text: string): Promise<boolean>;
   /** Sends bytes as a message: as binary, or as text (then they must be UTF-8). */
   sendBytes(type: MessageType, bytes: Uint8Array): Promise<boolean>;
   /** Writes an already encoded frame (capability `rawFrames`). */
