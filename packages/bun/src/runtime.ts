@@ -12,8 +12,16 @@
  *   });
  */
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
-import { type ServerControls, type ServerOptions, type UpgradeRequest } from "@ws/core";
-import { isWebSocketRequest, MappedConnection, MappedServer, refusalResponse, upgradeRequestFrom, type RuntimeSocket, type UpgradeVerdict } from "@ws/core/adapter";
+import { type Connection, type ServerControls, type ServerOptions, type UpgradeRequest } from "@ws/core";
+import {
+  isWebSocketRequest,
+  MappedServer,
+  refusalResponse,
+  upgradeRequestFrom,
+  type RuntimeSocket,
+  type RuntimeSocketTransport,
+  type UpgradeVerdict,
+} from "@ws/core/adapter";
 
 const ENGINE = "Bun.serve";
 
@@ -21,7 +29,8 @@ const ENGINE = "Bun.serve";
 export interface BunSocketData {
   request: UpgradeRequest;
   decision: Extract<UpgradeVerdict, { ok: true }>;
-  conn: MappedConnection | null;
+  /** the runtime-socket transport of the socket's Connection, once open */
+  transport: RuntimeSocketTransport | null;
 }
 
 /**
@@ -58,9 +67,14 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
     if (except) sockets.get(except)?.publish(topic, message);
     else bunServer?.publish(topic, message);
   };
-  const sockets = new WeakMap<MappedConnection, ServerWebSocket<BunSocketData>>();
+  const sockets = new WeakMap<Connection<unknown>, ServerWebSocket<BunSocketData>>();
+  hub.nativeSubscription = (conn, topic, subscribed) => {
+    const ws = sockets.get(conn);
+    if (subscribed) ws?.subscribe(topic);
+    else ws?.unsubscribe(topic);
+  };
 
-  const socketFor = (ws: ServerWebSocket<BunSocketData>, conn: () => MappedConnection): RuntimeSocket => ({
+  const socketFor = (ws: ServerWebSocket<BunSocketData>): RuntimeSocket => ({
     engineName: ENGINE,
     sendText: (text) => ws.sendText(text) !== 0,
     sendBinary: (bytes) => ws.sendBinary(bytes) !== 0,
@@ -74,40 +88,30 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
     pong: (data) => void ws.pong(data),
     pause: () => ws.pause(),
     resume: () => ws.resume(),
-    subscribe(topic) {
-      ws.subscribe(topic);
-      hub.subscribe(conn(), topic);
-    },
-    unsubscribe(topic) {
-      ws.unsubscribe(topic);
-      hub.unsubscribe(conn(), topic);
-    },
-    publish: (topic, message) => hub.publish(topic, message, conn()),
   });
 
   const websocket: WebSocketHandler<BunSocketData> = {
     open(ws) {
       const { decision, request } = ws.data;
-      const settings = state.settingsFor(decision.service, false);
-      const conn: MappedConnection = new MappedConnection(socketFor(ws, () => conn), request, decision.protocol, settings, state.logger);
+      const { conn, transport } = state.connection(socketFor(ws), request, decision);
       sockets.set(conn, ws);
-      ws.data.conn = conn;
-      state.open(conn, decision.service, decision.data, decision.slot);
+      ws.data.transport = transport;
+      state.open(conn, decision);
     },
     message(ws, message) {
-      ws.data.conn?.handleMessage(typeof message === "string" ? message : plainBytes(message));
+      ws.data.transport?.handleMessage(typeof message === "string" ? message : plainBytes(message));
     },
     drain(ws) {
-      ws.data.conn?.handleDrain();
+      ws.data.transport?.handleDrain();
     },
     close(ws, code, reason) {
-      ws.data.conn?.handleClose(code, reason);
+      ws.data.transport?.handleClose(code, reason);
     },
     ping(ws, data) {
-      ws.data.conn?.handlePing(plainBytes(data));
+      ws.data.transport?.handlePing(plainBytes(data));
     },
     pong(ws, data) {
-      ws.data.conn?.handlePong(plainBytes(data));
+      ws.data.transport?.handlePong(plainBytes(data));
     },
     maxPayloadLength: maxPayload,
     // keepalive is the connection's own (connectionTimeout, per service), as in core; the send-buffer limit too
@@ -131,7 +135,7 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
     const headers: Record<string, string> = { ...decision.headers };
     // with no header, Bun would answer with the client's first subprotocol: an empty one makes it answer none
     headers["Sec-WebSocket-Protocol"] = decision.protocol ?? "";
-    const data: BunSocketData = { request: upgradeRequest, decision, conn: null };
+    const data: BunSocketData = { request: upgradeRequest, decision, transport: null };
     if (!server.upgrade(request, { headers, data })) {
       decision.slot.release();
       return refusalResponse({ status: 400, reason: "Bun refused the upgrade request" });

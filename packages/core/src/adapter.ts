@@ -6,12 +6,10 @@
 export type { ByteStream, ByteStreamEvents } from "./session/byte-stream.ts";
 export type { ConnectionOptions } from "./session/connection.ts";
 export { RuntimeHub } from "./server/runtime-hub.ts";
-export {
-  MappedConnection,
-  type ConnectionApi,
-  type MappedSettings,
-  type RuntimeSocket,
-} from "./session/mapped-connection.ts";
+export { RuntimeSocketTransport, type RuntimeSocket, type RuntimeSocketSettings } from "./session/runtime-socket-transport.ts";
+export { ProtocolTransport, type ProtocolTransportOptions } from "./session/protocol-transport.ts";
+export type { Transport, TransportCapabilities, TransportEvents, MessageType } from "./session/transport.ts";
+export type { SessionOptions } from "./session/connection.ts";
 export {
   TopicHub,
   TopicRegistry,
@@ -21,7 +19,7 @@ export {
   type TopicSubscriber,
 } from "./server/topics.ts";
 export { ServerCore, type UpgradeOutcome, type UpgradeVerdict, type ConnectionSlot } from "./server/server.ts";
-export { MappedServer } from "./server/mapped-server.ts";
+export { MappedServer, type RuntimeSettings } from "./server/mapped-server.ts";
 export {
   serveHandle,
   serveEngines,

@@ -62,5 +62,6 @@ export {
   type ProtocolLimits,
   type ProtocolOptions,
   type ProtocolHandler,
+  type ClosePhase,
 } from "./protocol/protocol.ts";
 export { ReceiveBudget, DEFAULT_READ_HIGH_WATER_MARK } from "./protocol/limits.ts";

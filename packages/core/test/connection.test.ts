@@ -757,7 +757,7 @@ describe("Connection: keepalive (connectionTimeout)", () => {
 describe("Connection: identity", () => {
   it("exposes id, role, request, protocol, extensions, data", () => {
     const [a] = memoryPair();
-    const conn = new Connection<{ user: string }>(a, { role: "server", request, protocol: "chat", extensions: "", id: "c1", logger: silentLogger });
+    const conn = Connection.overStream<{ user: string }>(a, { role: "server", request, protocol: "chat", extensions: "", id: "c1", logger: silentLogger });
     conn.data = { user: "u" };
     expect([conn.id, conn.role, conn.request.url, conn.protocol, conn.extensions, conn.data.user, conn.readyState]).toEqual([
       "c1",
@@ -768,8 +768,8 @@ describe("Connection: identity", () => {
       "u",
       "connecting",
     ]);
-    const other = new Connection(a, { role: "server", request, logger: silentLogger });
-    const third = new Connection(a, { role: "server", request, logger: silentLogger });
+    const other = Connection.overStream(a, { role: "server", request, logger: silentLogger });
+    const third = Connection.overStream(a, { role: "server", request, logger: silentLogger });
     // generated ids: a per-process random prefix and a counter, unique within and across processes
     expect(other.id).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
     expect(third.id).not.toBe(other.id);
@@ -779,7 +779,7 @@ describe("Connection: identity", () => {
 
   it("topics need a hub", () => {
     const [a] = memoryPair();
-    const conn = new Connection(a, { role: "server", request, logger: silentLogger });
+    const conn = Connection.overStream(a, { role: "server", request, logger: silentLogger });
     expect(() => conn.subscribe("x")).toThrow();
   });
 });

@@ -1,10 +1,10 @@
 /**
- * The runtime engine's pieces in core: MappedConnection over a fake RuntimeSocket, MappedServer over
+ * The runtime engine's pieces in core: a Connection on a RuntimeSocketTransport over a fake RuntimeSocket, MappedServer over
  * ServerCore (its decision, settings, shutdown), ServerCore.decide itself, and the fetch-server helpers.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { defineService, HeaderMap, silentLogger, UnsupportedError, type SendData, type UpgradeRequest } from "../src/index.ts";
-import { connectOverStream, MappedConnection, MappedServer, RuntimeHub, ServerCore, upgradeRequestFrom, isWebSocketRequest, type ByteStreamEvents, type MappedSettings, type RuntimeSocket } from "../src/adapter.ts";
+import { Connection, defineService, HeaderMap, silentLogger, UnsupportedError, type Logger, type SendData, type UpgradeRequest } from "../src/index.ts";
+import { connectOverStream, MappedServer, RuntimeHub, RuntimeSocketTransport, ServerCore, upgradeRequestFrom, isWebSocketRequest, type ByteStreamEvents, type RuntimeSocket } from "../src/adapter.ts";
 import { acceptKey } from "../src/protocol.ts";
 import { frame, closePayload, td, utf8 } from "./support/frames.ts";
 import { recordingLogger } from "./support/peers.ts";
@@ -13,7 +13,17 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const settings: MappedSettings = {
+interface Settings {
+  maxMessageSize: number;
+  connectionTimeout: number;
+  keepaliveNative: boolean;
+  closeTimeout: number;
+  maxBufferedAmount: number;
+  backpressure: "close" | "reject";
+  readHighWaterMark: number;
+}
+
+const settings: Settings = {
   maxMessageSize: 1024,
   connectionTimeout: 0,
   keepaliveNative: false,
@@ -66,14 +76,31 @@ class FakeSocket implements RuntimeSocket {
 
 const request: UpgradeRequest = { method: "GET", url: "/chat", httpVersion: "1.1", headers: new HeaderMap({ host: "localhost" }) };
 
-function mapped(overrides: Partial<MappedSettings> = {}, socket = new FakeSocket()) {
-  const conn = new MappedConnection(socket, request, "chat", { ...settings, ...overrides }, silentLogger);
-  return { conn, socket };
+/** A Connection over a runtime socket, as the runtime engine builds one (MappedServer.connection). */
+function overSocket(socket: RuntimeSocket, s: Settings = settings, logger: Logger = silentLogger, hub?: RuntimeHub, protocol: string | null = "chat") {
+  const transport = new RuntimeSocketTransport(socket, { maxMessageSize: s.maxMessageSize, keepaliveNative: s.keepaliveNative, logger, label: "t" });
+  const conn = new Connection(transport, {
+    role: "server",
+    request,
+    protocol,
+    connectionTimeout: s.connectionTimeout,
+    closeTimeout: s.closeTimeout,
+    maxBufferedAmount: s.maxBufferedAmount,
+    backpressure: s.backpressure,
+    readHighWaterMark: s.readHighWaterMark,
+    logger,
+    hub,
+  });
+  return { conn, transport };
 }
 
-describe("MappedConnection", () => {
+function mapped(overrides: Partial<Settings> = {}, socket = new FakeSocket()) {
+  return { ...overSocket(socket, { ...settings, ...overrides }), socket };
+}
+
+describe("Connection on a RuntimeSocketTransport", () => {
   it("sends text and binary through the runtime's socket once open, and not before", async () => {
-    const { conn, socket } = mapped();
+    const { conn, socket, transport } = mapped();
     expect(await conn.send("early")).toBe(false);
     conn.start();
     expect(conn.readyState).toBe("open");
@@ -85,9 +112,9 @@ describe("MappedConnection", () => {
   });
 
   it("delivers messages to handlers with the connection, and queues them for read() when there are none", async () => {
-    const { conn } = mapped();
+    const { conn, transport } = mapped();
     conn.start();
-    conn.handleMessage("queued");
+    transport.handleMessage("queued");
     expect(await conn.read()).toBe("queued");
     const texts: string[] = [];
     const all: unknown[] = [];
@@ -96,32 +123,32 @@ describe("MappedConnection", () => {
       expect(c).toBe(conn);
     });
     const off = conn.onMessage((m) => all.push(m));
-    conn.handleMessage("a");
-    conn.handleMessage(new Uint8Array([7]));
+    transport.handleMessage("a");
+    transport.handleMessage(new Uint8Array([7]));
     off();
-    conn.handleMessage("b");
+    transport.handleMessage("b");
     expect(texts).toEqual(["a", "b"]);
     expect(all).toEqual(["a", new Uint8Array([7])]);
   });
 
   it("logs what a handler throws and goes on with the next one", () => {
     const { lines, logger } = recordingLogger();
-    const conn = new MappedConnection(new FakeSocket(), request, null, settings, logger);
+    const { conn, transport } = overSocket(new FakeSocket(), settings, logger, undefined, null);
     conn.start();
     const got: string[] = [];
     conn.onText(() => {
       throw new Error("boom");
     });
     conn.onText((t) => void got.push(t));
-    conn.handleMessage("x");
+    transport.handleMessage("x");
     expect(got).toEqual(["x"]);
     expect(lines.filter(([level, m]) => level === "error" && m.includes("handler failed") && m.includes("boom"))).toHaveLength(1);
   });
 
   it("pauses the runtime's socket past the read high-water mark and resumes it at half", async () => {
-    const { conn, socket } = mapped();
+    const { conn, socket, transport } = mapped();
     conn.start();
-    for (let i = 0; i < 3; i++) conn.handleMessage("0123456789"); // 30 > 16
+    for (let i = 0; i < 3; i++) transport.handleMessage("0123456789"); // 30 > 16
     expect(socket.pauses).toBe(1);
     await conn.read(); // 20 unread
     await conn.read(); // 10 unread: still over half the mark (8)
@@ -131,22 +158,22 @@ describe("MappedConnection", () => {
   });
 
   it("closes with 1009 when a message is over maxMessageSize", () => {
-    const { conn, socket } = mapped({ maxMessageSize: 4 });
+    const { conn, socket, transport } = mapped({ maxMessageSize: 4 });
     conn.start();
-    conn.handleMessage("12345");
+    transport.handleMessage("12345");
     expect(socket.closes).toEqual([[1009, "message too big"]]);
     expect(conn.readyState).toBe("closing");
   });
 
   it("close(): the close frame, then the runtime's close event settles `closed` and onClose, once", async () => {
-    const { conn, socket } = mapped();
+    const { conn, socket, transport } = mapped();
     conn.start();
     const seen: Array<[number, string]> = [];
     conn.onClose((code, reason) => void seen.push([code, reason]));
     const closed = conn.close(1000, "bye");
     expect(socket.closes).toEqual([[1000, "bye"]]);
-    conn.handleClose(1000, "bye");
-    conn.handleClose(1000, "again");
+    transport.handleClose(1000, "bye");
+    transport.handleClose(1000, "again");
     expect(await closed).toEqual({ code: 1000, reason: "bye", wasClean: true });
     expect(seen).toEqual([[1000, "bye"]]);
     expect(await conn.read()).toBeNull();
@@ -154,7 +181,7 @@ describe("MappedConnection", () => {
 
   it("close(): drops the connection (1006) when the peer does not answer within the close timeout", async () => {
     vi.useFakeTimers();
-    const { conn, socket } = mapped({ closeTimeout: 50 });
+    const { conn, socket, transport } = mapped({ closeTimeout: 50 });
     conn.start();
     const closed = conn.close();
     await vi.advanceTimersByTimeAsync(60);
@@ -163,7 +190,7 @@ describe("MappedConnection", () => {
   });
 
   it("drop(): terminates at once and reports the code given", async () => {
-    const { conn, socket } = mapped();
+    const { conn, socket, transport } = mapped();
     conn.start();
     conn.drop(1008, "policy");
     expect(socket.closes).toEqual([[1008, "policy"]]);
@@ -172,7 +199,7 @@ describe("MappedConnection", () => {
   });
 
   it("throws UnsupportedError for what the runtime's socket cannot do", () => {
-    const { conn } = mapped();
+    const { conn, transport } = mapped();
     conn.start();
     expect(() => conn.stream()).toThrow(UnsupportedError);
     expect(() => conn.onFragment(() => {})).toThrow(UnsupportedError);
@@ -184,7 +211,7 @@ describe("MappedConnection", () => {
   it("keepalive: drops (1006) after a silent connection timeout", async () => {
     vi.useFakeTimers();
     const socket = Object.assign(new FakeSocket(), { pings: 0, ping(this: { pings: number }) { this.pings++; } });
-    const conn = new MappedConnection(socket, request, null, { ...settings, connectionTimeout: 2 }, silentLogger);
+    const { conn } = overSocket(socket, { ...settings, connectionTimeout: 2 }, silentLogger, undefined, null);
     conn.start();
     await vi.advanceTimersByTimeAsync(1000);
     expect(socket.pings).toBe(1);
@@ -192,21 +219,11 @@ describe("MappedConnection", () => {
     expect(await conn.closed).toMatchObject({ code: 1006 });
   });
 
-  it("topics through the socket, and RuntimeHub for runtimes without their own", () => {
+  it("topics through the server's RuntimeHub, for runtimes without their own", () => {
     const hub = new RuntimeHub();
     const conns = [0, 1, 2].map(() => {
       const socket = new FakeSocket();
-      const conn: MappedConnection = new MappedConnection(
-        Object.assign(socket, {
-          subscribe: (topic: string) => hub.subscribe(conn, topic),
-          unsubscribe: (topic: string) => hub.unsubscribe(conn, topic),
-          publish: (topic: string, message: SendData) => hub.publish(topic, message, conn),
-        }),
-        request,
-        null,
-        settings,
-        silentLogger,
-      );
+      const { conn } = overSocket(socket, settings, silentLogger, hub, null);
       conn.start();
       return { conn, socket };
     });
@@ -279,7 +296,6 @@ describe("MappedServer", () => {
       closeTimeout: 700,
       maxBufferedAmount: 16 * 1024 * 1024,
       backpressure: "close",
-      readHighWaterMark: 1024 * 1024,
     });
   });
 
@@ -295,13 +311,13 @@ describe("MappedServer", () => {
     const verdict = await server.decide(wsRequest("/chat"));
     if (!verdict.ok) throw new Error("refused");
     const socket = new FakeSocket();
-    const conn = new MappedConnection(socket, wsRequest("/chat"), verdict.protocol, server.settingsFor(verdict.service, false), silentLogger);
-    server.open(conn, verdict.service, verdict.data);
+    const { conn, transport } = server.connection(socket, wsRequest("/chat"), verdict);
+    server.open(conn, verdict);
     expect(controls.connectionCount).toBe(1);
-    conn.handleMessage("hi");
+    transport.handleMessage("hi");
     const closing = controls.close({ timeout: 1000 });
     expect(socket.closes).toEqual([[1001, "server shutting down"]]);
-    conn.handleClose(1001, "server shutting down");
+    transport.handleClose(1001, "server shutting down");
     await closing;
     expect(controls.connectionCount).toBe(0);
     expect(events).toEqual(["connected", "received hi", "disconnected 1001"]);

@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { Connection, silentLogger, HeaderMap, type Message, type SendData, type TopicBroker } from "../src/index.ts";
-import { MappedConnection, RuntimeHub, ServerCore, TopicHub, TopicRegistry, zlibCodec, type MappedSettings, type RuntimeSocket, type TopicSubscriber, type ZlibModule } from "../src/adapter.ts";
+import { RuntimeHub, RuntimeSocketTransport, ServerCore, TopicHub, TopicRegistry, zlibCodec, type RuntimeSocket, type TopicSubscriber, type ZlibModule } from "../src/adapter.ts";
 import { PerMessageDeflate, type DeflateAgreement } from "../src/protocol.ts";
 import { decodeFrames, utf8 } from "./support/frames.ts";
 import { settle } from "./support/memory-stream.ts";
@@ -299,15 +299,6 @@ describe("TopicHub over core's Connection", () => {
 });
 
 describe("RuntimeHub", () => {
-  const settings: MappedSettings = {
-    maxMessageSize: 1 << 20,
-    connectionTimeout: 0,
-    keepaliveNative: false,
-    closeTimeout: 1000,
-    maxBufferedAmount: Infinity,
-    backpressure: "close",
-    readHighWaterMark: 1 << 20,
-  };
   function mapped(hub: RuntimeHub) {
     const sent: SendData[] = [];
     const socket = {
@@ -321,11 +312,15 @@ describe("RuntimeHub", () => {
         return this.buffered;
       },
       hasDrainEvent: true,
-      subscribe: (topic: string) => hub.subscribe(conn, topic),
-      unsubscribe: (topic: string) => hub.unsubscribe(conn, topic),
-      publish: (topic: string, message: SendData) => hub.publish(topic, message, conn),
     } satisfies RuntimeSocket & { buffered: number };
-    const conn: MappedConnection = new MappedConnection(socket, { method: "GET", url: "/", httpVersion: "1.1", headers: new HeaderMap() }, null, settings, silentLogger);
+    const transport = new RuntimeSocketTransport(socket, { maxMessageSize: 1 << 20, keepaliveNative: false, logger: silentLogger, label: "t" });
+    const conn = new Connection(transport, {
+      role: "server",
+      request: { method: "GET", url: "/", httpVersion: "1.1", headers: new HeaderMap() },
+      closeTimeout: 1000,
+      logger: silentLogger,
+      hub,
+    });
     conn.start();
     conn.subscribe("room");
     return { conn, sent, socket };

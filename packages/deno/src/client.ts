@@ -11,7 +11,13 @@ export interface DenoClientOptions extends ClientOptions {
   tls?: { caCerts?: string[] };
 }
 
-const codec = zlibCodec(zlib as unknown as ZlibModule);
+// Deno's node:zlib typings take wider inputs than the core's ZlibModule names; the calls are the same
+const zlibModule: ZlibModule = {
+  deflateRawSync: (data, options) => zlib.deflateRawSync(data, options),
+  inflateRawSync: (data, options) => zlib.inflateRawSync(data, options),
+  constants: zlib.constants,
+};
+const codec = zlibCodec(zlibModule);
 
 /** Opens a WebSocket connection; resolves once the opening handshake has succeeded. */
 export async function connect(url: string | URL, options: DenoClientOptions = {}): Promise<Connection> {

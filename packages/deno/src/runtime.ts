@@ -9,7 +9,7 @@
  * Connection methods throw UnsupportedError (see the README's feature table).
  */
 import { type ServerControls, type ServerOptions } from "@ws/core";
-import { isWebSocketRequest, MappedConnection, MappedServer, refusalResponse, upgradeRequestFrom, type RuntimeSocket } from "@ws/core/adapter";
+import { isWebSocketRequest, MappedServer, refusalResponse, upgradeRequestFrom, type RuntimeSocket } from "@ws/core/adapter";
 
 const ENGINE = "Deno.upgradeWebSocket";
 
@@ -26,10 +26,10 @@ export interface DenoWebSocket extends ServerControls {
 /** Builds the upgrade step for Deno.serve. */
 export function denoWebSocket(options: DenoWebSocketOptions): DenoWebSocket {
   const state = new MappedServer(options, ENGINE);
-  const hub = state.hub; // Deno has no topics of its own: RuntimeHub sends to each subscriber
+  // Deno has no topics of its own: the server's RuntimeHub sends to each subscriber
   if (options.perMessageDeflate) state.logger.warn(`${ENGINE} does not support permessage-deflate; it stays off`);
 
-  const socketFor = (ws: WebSocket, conn: () => MappedConnection): RuntimeSocket => ({
+  const socketFor = (ws: WebSocket): RuntimeSocket => ({
     engineName: ENGINE,
     sendText(text) {
       ws.send(text);
@@ -48,9 +48,6 @@ export function denoWebSocket(options: DenoWebSocketOptions): DenoWebSocket {
       return ws.bufferedAmount;
     },
     hasDrainEvent: false,
-    subscribe: (topic) => hub.subscribe(conn(), topic),
-    unsubscribe: (topic) => hub.unsubscribe(conn(), topic),
-    publish: (topic, message) => hub.publish(topic, message, conn()),
   });
 
   const upgrade: DenoWebSocket["upgrade"] = async (request, info) => {
@@ -67,21 +64,15 @@ export function denoWebSocket(options: DenoWebSocketOptions): DenoWebSocket {
     });
     for (const [name, value] of Object.entries(decision.headers)) response.headers.set(name, value);
     socket.binaryType = "arraybuffer";
-    const conn: MappedConnection = new MappedConnection(
-      socketFor(socket, () => conn),
-      upgradeRequest,
-      decision.protocol,
-      settings,
-      state.logger,
-    );
-    socket.onopen = () => state.open(conn, decision.service, decision.data, decision.slot);
+    const { conn, transport } = state.connection(socketFor(socket), upgradeRequest, decision, true);
+    socket.onopen = () => state.open(conn, decision);
     socket.onmessage = (event: MessageEvent) => {
       const data: unknown = event.data;
-      conn.handleMessage(typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer));
+      transport.handleMessage(typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer));
     };
     socket.onclose = (event: CloseEvent) => {
       decision.slot.release(); // closed before it opened: the slot is free again (no-op once adopted)
-      conn.handleClose(event.code, event.reason);
+      transport.handleClose(event.code, event.reason);
     };
     socket.onerror = () => {}; // followed by close
     return response;

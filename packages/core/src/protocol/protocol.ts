@@ -41,6 +41,12 @@ export interface ProtocolOptions extends ProtocolLimits {
   allocate?: Allocate;
 }
 
+/**
+ * Where the close handshake stands (RFC 6455 §7.1): "open" until the first close frame is sent or received,
+ * "closing" until the other side's close frame (or a failure), then "closed": nothing more is read or written.
+ */
+export type ClosePhase = "open" | "closing" | "closed";
+
 /** How the close handshake ended, as reported to the user (exactly once). */
 export interface CloseInfo {
   code: number;
@@ -115,11 +121,12 @@ export class ProtocolState {
     return (this.utf8 ??= new Utf8Validator());
   }
 
-  // the close handshake
+  // the close handshake: its phase and who started it change only in `enter`; the frames' codes and reasons
+  private phase: ClosePhase = "open";
+  /** who sent the first close frame (a clean close reports that side's code) */
+  private initiator: "us" | "peer" | null = null;
   private sentClose: { code: number; reason: string } | null = null;
   private receivedClose: { code: number; reason: string } | null = null;
-  private closeInitiator: "self" | "peer" | null = null;
-  private ended = false;
   private failure: { code: number; reason: string } | null = null;
 
   private readonly handler: ProtocolHandler;
@@ -143,7 +150,7 @@ export class ProtocolState {
    * streaming mode only a frame counts: the receiver holds the message, not this state).
    */
   get receiving(): boolean {
-    if (this.ended) return false;
+    if (this.phase === "closed") return false;
     return !this.parser.idle || (this.inMessage && (!this.streaming || this.messageCompressed));
   }
 
@@ -165,12 +172,30 @@ export class ProtocolState {
 
   /** Whether the close handshake is complete (or the connection was failed). */
   get done(): boolean {
-    return this.ended;
+    return this.phase === "closed";
+  }
+
+  /** Where the close handshake stands. */
+  get closePhase(): ClosePhase {
+    return this.phase;
+  }
+
+  /**
+   * The close handshake's transitions, all of them: the first close frame, sent or received, moves "open" to
+   * "closing" and names the side that started it; the end of the handshake (or a failure) moves to "closed".
+   */
+  private enter(phase: "closing" | "closed", by: "us" | "peer" = "us"): void {
+    if (phase === "closed") {
+      this.phase = "closed";
+    } else if (this.phase === "open") {
+      this.phase = "closing";
+      this.initiator = by;
+    }
   }
 
   /** Feeds bytes received from the peer. */
   receive(chunk: Uint8Array): void {
-    if (this.ended) return;
+    if (this.phase === "closed") return;
     this.parser.push(chunk);
   }
 
@@ -180,7 +205,7 @@ export class ProtocolState {
    */
   closeInfo(): CloseInfo {
     if (this.sentClose && this.receivedClose) {
-      const c = this.closeInitiator === "peer" ? this.receivedClose : this.sentClose;
+      const c = this.initiator === "peer" ? this.receivedClose : this.sentClose;
       return { code: c.code, reason: c.reason, wasClean: true };
     }
     if (this.receivedClose) return { ...this.receivedClose, wasClean: false };
@@ -191,7 +216,7 @@ export class ProtocolState {
   // ------------------------------------------------------------------------------------------ receiving
 
   private onHeader(h: FrameHeader): string | void {
-    if (this.ended) return "connection already closed";
+    if (this.phase === "closed") return "connection already closed";
     if (this.role === "server" && !h.masked) return this.reject(CloseCode.ProtocolError, "client frame is not masked");
     if (this.role === "client" && h.masked) return this.reject(CloseCode.ProtocolError, "server frame is masked");
     if (h.rsv2 || h.rsv3) return this.reject(CloseCode.ProtocolError, "RSV2/RSV3 set with no extension negotiated");
@@ -359,7 +384,7 @@ export class ProtocolState {
       reason = decodeUtf8(reasonBytes);
     }
     this.receivedClose = { code, reason };
-    this.closeInitiator ??= "peer";
+    this.enter("closing", "peer");
     this.parser.stop(); // nothing may follow a close frame
     this.handler.closeReceived(code, reason);
     if (!this.sentClose) {
@@ -376,20 +401,20 @@ export class ProtocolState {
 
   /** Fails the connection (RFC 6455 §7.1.7): close frame with `code`, stop reading, end the transport. */
   fail(code: number, message: string): void {
-    if (this.ended || this.failure) return;
+    if (this.phase === "closed" || this.failure) return;
     this.failure = { code, reason: message };
     this.parser.stop();
     this.handler.violation(code, message);
     if (!this.sentClose) {
-      this.closeInitiator ??= "self";
+      this.enter("closing", "us");
       this.sendClosePayload(code, truncateReason(message), code);
     }
     this.finish();
   }
 
   private finish(): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (this.phase === "closed") return;
+    this.enter("closed");
     this.release(); // an unfinished message is abandoned
     this.handler.end();
   }
@@ -404,11 +429,6 @@ export class ProtocolState {
   writeFrame(opcode: number, payload: Uint8Array, fin = true, rsv1 = false): void {
     if (this.sentClose) throw new Error("the connection is closing: no more frames may be sent");
     this.handler.write(encodeFrameParts(opcode, payload, { fin, rsv1, mask: this.mask, allocate: this.allocate }));
-  }
-
-  /** Encodes a frame without writing it (for a broadcast written to many connections). */
-  encode(opcode: number, payload: Uint8Array, fin = true): Uint8Array {
-    return encodeFrame(opcode, payload, { fin, mask: this.mask, allocate: this.allocate });
   }
 
   /** Sends a whole message (Text or Binary), compressed when permessage-deflate is on and it is large enough. */
@@ -442,7 +462,7 @@ export class ProtocolState {
     const payload = this.deferredPong;
     if (payload === null) return;
     this.deferredPong = null;
-    if (!this.sentClose && !this.ended) this.writeFrame(Opcode.Pong, payload);
+    if (!this.sentClose && this.phase !== "closed") this.writeFrame(Opcode.Pong, payload);
   }
 
   ping(payload: Uint8Array = EMPTY): void {
@@ -460,12 +480,12 @@ export class ProtocolState {
    * as 1005. Does nothing if a close frame was already sent.
    */
   close(code: number | null = CloseCode.NormalClosure, reason = ""): void {
-    if (this.sentClose || this.ended) return;
+    if (this.sentClose || this.phase === "closed") return;
     if (code !== null && !isValidWireCloseCode(code)) throw new RangeError(`close code ${code} may not be sent`);
     const reasonBytes = encodeUtf8(reason);
     if (reasonBytes.length > 123) throw new RangeError("close reason longer than 123 bytes");
     if (code === null && reason) throw new RangeError("a close reason needs a close code");
-    this.closeInitiator ??= "self";
+    this.enter("closing", "us");
     this.sendClosePayload(code, reason, code ?? CloseCode.NoStatusReceived);
     if (this.receivedClose) this.finish();
   }

@@ -92,7 +92,7 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
           headers: head.headers,
           remoteAddress: u.hostname,
         };
-        const conn = new Connection(stream, {
+        const conn = Connection.overStream(stream, {
           role: "client",
           request,
           protocol: verdict.protocol,

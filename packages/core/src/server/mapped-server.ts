@@ -1,23 +1,38 @@
 /**
  * The server side of the runtime engine: `ServerCore` (routing, the upgrade decision, the connection set,
- * graceful shutdown) over `MappedConnection`s, plus the settings a runtime's own WebSocket cannot honour.
+ * graceful shutdown) over Connections on `RuntimeSocketTransport`s, plus the settings a runtime's own
+ * WebSocket cannot honour.
  */
-import type { Connection } from "../session/connection.ts";
+import { Connection } from "../session/connection.ts";
+import { connectionId } from "../session/id.ts";
 import { UnsupportedError, type Logger } from "../session/errors.ts";
 import type { UpgradeRequest } from "../wire/handshake.ts";
-import type { MappedConnection, MappedSettings } from "../session/mapped-connection.ts";
+import { RuntimeSocketTransport, type RuntimeSocket } from "../session/runtime-socket-transport.ts";
 import { RuntimeHub } from "./runtime-hub.ts";
 import {
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_CONNECTION_TIMEOUT,
   DEFAULT_MAX_BUFFERED_AMOUNT,
   DEFAULT_MAX_MESSAGE_SIZE,
-  DEFAULT_READ_HIGH_WATER_MARK,
 } from "../protocol/limits.ts";
 import { Router } from "./router.ts";
 import type { ServerControls } from "./serve.ts";
 import { ServerCore, type ConnectionSlot, type ServerOptions, type UpgradeVerdict } from "./server.ts";
 import type { Service } from "./service.ts";
+
+/** A connection's settings on the runtime engine, resolved from the service and the server options. */
+export interface RuntimeSettings {
+  maxMessageSize: number;
+  /** seconds; 0 = off. The adapter decides whether the runtime does it natively (then `keepaliveNative`) */
+  connectionTimeout: number;
+  keepaliveNative: boolean;
+  closeTimeout: number;
+  maxBufferedAmount: number;
+  backpressure: "close" | "reject";
+}
+
+/** An accepted upgrade, as `decide` returns it. */
+type Accepted = Extract<UpgradeVerdict, { ok: true }>;
 
 /** Frame-level limits: a runtime's WebSocket hands over whole messages, so these cannot be applied. */
 const FRAME_LEVEL = ["maxFrameSize", "maxFragments"] as const;
@@ -70,7 +85,7 @@ export class MappedServer {
   }
 
   /** Settings for a connection of `service`, as ServerCore resolves them, with the defaults applied. */
-  settingsFor(service: Service<unknown>, keepaliveNative: boolean): MappedSettings {
+  settingsFor(service: Service<unknown>, keepaliveNative: boolean): RuntimeSettings {
     const s = this.core.settingsFor(service);
     return {
       maxMessageSize: s.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
@@ -79,16 +94,43 @@ export class MappedServer {
       closeTimeout: s.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
       maxBufferedAmount: s.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT,
       backpressure: s.backpressure ?? "close",
-      readHighWaterMark: DEFAULT_READ_HIGH_WATER_MARK,
     };
+  }
+
+  /**
+   * A Connection over a runtime's socket for an accepted upgrade, and the transport whose `handle*` methods the
+   * adapter calls from the runtime's events. `open` it once the runtime reports the socket open.
+   */
+  connection(
+    socket: RuntimeSocket,
+    request: UpgradeRequest,
+    verdict: Accepted,
+    keepaliveNative = false,
+  ): { conn: Connection<unknown>; transport: RuntimeSocketTransport } {
+    const settings = this.settingsFor(verdict.service, keepaliveNative);
+    const id = connectionId();
+    const transport = new RuntimeSocketTransport(socket, { maxMessageSize: settings.maxMessageSize, keepaliveNative, logger: this.logger, label: id });
+    const conn = new Connection<unknown>(transport, {
+      id,
+      role: "server",
+      request,
+      protocol: verdict.protocol,
+      connectionTimeout: settings.connectionTimeout,
+      closeTimeout: settings.closeTimeout,
+      maxBufferedAmount: settings.maxBufferedAmount,
+      backpressure: settings.backpressure,
+      logger: this.logger,
+      hub: this.hub,
+    });
+    return { conn, transport };
   }
 
   /**
    * Takes a new connection into the server and wires it to its service (ServerCore.adopt); `slot` is the
    * decision's connection slot, which the connection takes over.
    */
-  open(conn: MappedConnection, service: Service<unknown>, data: unknown, slot?: ConnectionSlot): void {
-    this.core.adopt(conn as unknown as Connection<unknown>, service, data, undefined, slot);
+  open(conn: Connection<unknown>, verdict: Accepted): void {
+    this.core.adopt(conn, verdict.service, verdict.data, undefined, verdict.slot);
   }
 
   /**
@@ -109,7 +151,7 @@ export class MappedServer {
       unregister: (path) => core.router.unregister(path),
       publish: (topic, message) => topics.publish(topic, message),
       subscriberCount: (topic) => topics.subscriberCount(topic),
-      skippedMessages: (conn) => hub.skipped(conn as unknown as MappedConnection | undefined),
+      skippedMessages: (conn) => hub.skipped(conn),
       close: async (options) => {
         await core.close(options);
         await hub.close();

@@ -1,4 +1,4 @@
-import type { MappedConnection } from "../session/mapped-connection.ts";
+import type { Connection } from "../session/connection.ts";
 import type { Message } from "../session/message.ts";
 import { TopicRegistry, type TopicOptions } from "./topics.ts";
 
@@ -7,18 +7,36 @@ import { TopicRegistry, type TopicOptions } from "./topics.ts";
  * sent to each subscriber — or, with `native`, handed to the runtime's own publish (Bun's, which frames once),
  * as long as no publish policy is set (a runtime's publish cannot skip or count per subscriber).
  */
-export class RuntimeHub extends TopicRegistry<MappedConnection> {
+export class RuntimeHub extends TopicRegistry<Connection> {
   /**
    * The runtime's own publish, when it has one: `except` is the sender (to leave out) or undefined (to every
    * subscriber, e.g. a message from the broker or server.publish).
    */
-  native: ((topic: string, message: Message, except: MappedConnection | undefined) => void) | undefined;
+  native: ((topic: string, message: Message, except: Connection | undefined) => void) | undefined;
+
+  /**
+   * The runtime's own subscription of a connection's socket, when it has topics (Bun's, which its native
+   * publish needs): called on every subscribe and unsubscribe.
+   */
+  nativeSubscription: ((conn: Connection, topic: string, subscribed: boolean) => void) | undefined;
 
   constructor(options: TopicOptions = {}) {
     super(options);
   }
 
-  protected fanOut(topic: string, message: Message, except: MappedConnection | undefined): number {
+  override subscribe(conn: Connection, topic: string): void {
+    if (conn.topicSet.has(topic)) return;
+    super.subscribe(conn, topic);
+    this.nativeSubscription?.(conn, topic, true);
+  }
+
+  override unsubscribe(conn: Connection, topic: string): void {
+    if (!conn.topicSet.has(topic)) return;
+    super.unsubscribe(conn, topic);
+    this.nativeSubscription?.(conn, topic, false);
+  }
+
+  protected fanOut(topic: string, message: Message, except: Connection | undefined): number {
     const set = this.topics.get(topic);
     if (!set || set.size === 0) return 0;
     if (this.native && !this.hasPublishPolicy) {

@@ -288,7 +288,7 @@ export class ServerCore {
     extensions: string,
     slot: ConnectionSlot,
   ): Connection<unknown> {
-    const conn = new Connection<unknown>(stream, {
+    const conn = Connection.overStream<unknown>(stream, {
       role: "server",
       request,
       protocol,

@@ -1,16 +1,18 @@
 /**
- * The public Connection: the protocol state machine over a ByteStream, with the three styles of use the
- * project carries over: a service object (Kitura), per-connection handlers and a `closed` promise (Vapor),
- * and pull reading with fragment streaming (Perfect).
+ * The public Connection, the same on every runtime and engine, over a `Transport` (transport.ts): the RFC 6455
+ * state machine over a byte stream (ProtocolTransport), or a runtime's own WebSocket (RuntimeSocketTransport).
+ * It carries the three styles of use the project descends from: a service object (Kitura), per-connection
+ * handlers and a `closed` promise (Vapor), and pull reading with fragment streaming (Perfect); and what is the
+ * same whatever carries the bytes: the send-buffer policy, the heartbeat, the close timeout, topics.
  */
 import { connectionId } from "./id.ts";
 import type { ByteStream } from "./byte-stream.ts";
 import { CloseCode, isValidWireCloseCode } from "../wire/close-codes.ts";
-import { BackpressureError, consoleLogger, type Logger } from "./errors.ts";
-import { concatChunks, COPY_THRESHOLD, Opcode, utf8Length } from "../wire/frame.ts";
+import { BackpressureError, consoleLogger, UnsupportedError, type Logger } from "./errors.ts";
+import { utf8Length } from "../wire/frame.ts";
 import type { UpgradeRequest } from "../wire/handshake.ts";
 import { Listeners } from "./listeners.ts";
-import { ReadGate, ReadQueue } from "./read-queue.ts";
+import { ReadQueue } from "./read-queue.ts";
 import {
   CONNECTION_EVENTS,
   toBytes,
@@ -22,13 +24,16 @@ import {
   type ReadyState,
   type SendData,
 } from "./message.ts";
-import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_READ_HIGH_WATER_MARK, type ReceiveBudget } from "../protocol/limits.ts";
-import { ProtocolState, type CloseInfo, type ProtocolHandler, type ProtocolLimits, type Role } from "../protocol/protocol.ts";
-import type { PerMessageDeflate } from "../wire/deflate.ts";
+import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_READ_HIGH_WATER_MARK } from "../protocol/limits.ts";
+import type { CloseInfo, Role } from "../protocol/protocol.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
+import type { Transport, TransportCapabilities, TransportEvents } from "./transport.ts";
+import { ProtocolTransport, type ProtocolTransportOptions } from "./protocol-transport.ts";
 
+export type { Fragment, Message, MessageWriter, ReadyState, SendData } from "./message.ts";
 
-export interface ConnectionOptions extends ProtocolLimits {
+/** What a Connection itself is configured with (its transport has its own options). */
+export interface SessionOptions {
   role: Role;
   request: UpgradeRequest;
   protocol?: string | null;
@@ -40,8 +45,7 @@ export interface ConnectionOptions extends ProtocolLimits {
   /** ms to wait for the peer's close frame (and then for the transport to close) before dropping. Default 5000. */
   closeTimeout?: number;
   /**
-   * bytes the send buffer may hold; beyond it the backpressure policy applies. A server connection also stops
-   * reading from its peer while its send buffer holds more than half of it. Default: no limit (a server's
+   * bytes the send buffer may hold; beyond it the backpressure policy applies. Default: no limit (a server's
    * connections get the server's default, 16 MiB).
    */
   maxBufferedAmount?: number;
@@ -50,32 +54,22 @@ export interface ConnectionOptions extends ProtocolLimits {
    * goes out behind what is queued; the close timeout bounds the wait), "reject" refuses the send
    */
   backpressure?: "close" | "reject";
-  /**
-   * ms within which a message must be complete once its first byte has arrived (a frame, in streaming
-   * mode); else the connection closes with 1008. 0: no limit (the default of a bare Connection; a server's
-   * connections get 60000).
-   */
-  messageTimeout?: number;
-  /** memory shared by a server's connections for the messages they are receiving (see ReceiveBudget) */
-  budget?: ReceiveBudget;
   /** bytes of received messages queued for `read()` before reading from the peer pauses. Default 1 MiB. */
   readHighWaterMark?: number;
   logger?: Logger;
   /** topics, when the connection belongs to a server */
   hub?: ConnectionHub<Connection>;
-  /** permessage-deflate state, when negotiated */
-  deflate?: PerMessageDeflate;
 }
 
+/** A Connection over the core's protocol transport: its own options and the transport's. */
+export interface ConnectionOptions extends SessionOptions, Omit<ProtocolTransportOptions, "role" | "logger" | "label"> {}
 
 type Timer = ReturnType<typeof setTimeout>;
 
+/** The transport-events class (declared in Connection's body: see there). */
+let SessionEvents: new (conn: Connection<unknown>) => TransportEvents;
 
 const EMPTY = new Uint8Array(0);
-
-
-
-export type { Fragment, Message, MessageWriter, ReadyState, SendData } from "./message.ts";
 
 export class Connection<Data = unknown> implements AsyncIterable<Message> {
   readonly id: string;
@@ -88,58 +82,28 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   /** how the connection closed, once it has */
   private closeResult: CloseInfo | null = null;
   private closedPromise: Promise<CloseInfo> | null = null;
+  private resolveClosed: ((info: CloseInfo) => void) | null = null;
 
-  private readonly transport: ByteStream;
-  private readonly state: ProtocolState;
+  private readonly transport: Transport;
   private readonly logger: Logger;
   private readonly closeTimeout: number;
   private readonly maxBufferedAmount: number;
   private readonly backpressure: "close" | "reject";
   private readonly hub: ConnectionHub<Connection> | undefined;
-  private resolveClosed: ((info: CloseInfo) => void) | null = null;
   private readyStateValue: ReadyState = "connecting";
-  private finalized = false;
-  private dropInfo: CloseInfo | null = null;
-  /** the close the send-buffer policy started: what to report if the peer never answers it */
-  private policyClose: CloseInfo | null = null;
   /** sends refused by the "reject" policy since the last one was logged */
   private refusedSends = 0;
 
-  // output
-  private out: Uint8Array[] = [];
-  private outBytes = 0;
-  /** a queued chunk is a large payload passed on without a copy: keep it that way (writev) */
-  private outHasLarge = false;
-  private flushScheduled = false;
-  private batch: { promise: Promise<boolean>; resolve: (ok: boolean) => void } | null = null;
-  private drainWaiters: Array<() => void> = [];
-  /** the transport's last write returned false and no drain has come since */
-  private transportFull = false;
-  private writerActive = false;
-  private waitingData: Array<() => void> = [];
-
-  // input
   private readonly listeners: Listeners<ConnectionEvent>;
   /** messages no handler took, for read() (created on first use) */
   private readingQueue: ReadQueue | null = null;
   private readonly readHighWaterMark: number;
-  /** why reading from the peer is paused (created on first pause) */
-  private readGateValue: ReadGate | null = null;
-  /** a server stops reading while its send buffer holds more than this (half of maxBufferedAmount) */
-  private readonly sendPauseAt: number;
-  /** the transport's events (received bytes, then its end and close) held back until the opener's handlers are attached */
-  private held: Array<() => void> | null = null;
 
-  // timers
   private readonly keepaliveMs: number;
   private keepaliveTimer: Timer | null = null;
   private heardFromPeer = false;
   private pingOutstanding = false;
   private closeTimer: Timer | null = null;
-  private readonly messageTimeout: number;
-  private messageTimer: Timer | null = null;
-  /** `state.progress` when the message timer was set */
-  private progressAtTimer = 0;
 
   /** topics this connection is subscribed to (kept by the hub) */
   get topicSet(): Set<string> {
@@ -148,8 +112,8 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   /** created on the first subscribe (most connections of a plain echo or RPC service never subscribe) */
   private topicSetValue: Set<string> | null = null;
 
-  constructor(stream: ByteStream, options: ConnectionOptions) {
-    this.transport = stream;
+  constructor(transport: Transport, options: SessionOptions) {
+    this.transport = transport;
     this.id = options.id ?? connectionId();
     this.role = options.role;
     this.request = options.request;
@@ -159,24 +123,22 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.maxBufferedAmount = options.maxBufferedAmount ?? Infinity;
     this.backpressure = options.backpressure ?? "close";
-    this.sendPauseAt = options.role === "server" ? this.maxBufferedAmount / 2 : Infinity;
-    this.messageTimeout = options.messageTimeout ?? 0;
-    this.keepaliveMs = options.connectionTimeout ? (options.connectionTimeout * 1000) / 2 : 0;
+    this.keepaliveMs = options.connectionTimeout && !transport.capabilities.nativeKeepalive ? (options.connectionTimeout * 1000) / 2 : 0;
     this.hub = options.hub;
     this.listeners = new Listeners(CONNECTION_EVENTS, this, this.logger, this.id);
     this.readHighWaterMark = options.readHighWaterMark ?? DEFAULT_READ_HIGH_WATER_MARK;
-    this.state = new ProtocolState(
-      {
-        role: options.role,
-        maxMessageSize: options.maxMessageSize,
-        maxFrameSize: options.maxFrameSize,
-        maxFragments: options.maxFragments,
-        deflate: options.deflate,
-        budget: options.budget,
-        allocate: stream.allocate,
-      },
-      new ProtocolEvents(this as Connection<unknown>),
-    );
+  }
+
+  /** A connection over the core's protocol transport (the RFC 6455 state machine on `stream`). */
+  static overStream<Data = unknown>(stream: ByteStream, options: ConnectionOptions): Connection<Data> {
+    const id = options.id ?? connectionId();
+    const transport = new ProtocolTransport(stream, {
+      ...options,
+      logger: options.logger ?? consoleLogger,
+      label: id,
+      remoteAddress: options.request.remoteAddress,
+    });
+    return new Connection<Data>(transport, { ...options, id });
   }
 
   /** Resolves once, when the connection has closed, with the close code and reason. */
@@ -190,46 +152,31 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   }
 
   private get reading(): ReadQueue {
-    return (this.readingQueue ??= new ReadQueue(this.readHighWaterMark, this.readGate));
+    if (!this.readingQueue) {
+      this.readingQueue = new ReadQueue(this.readHighWaterMark, this.transport.readFlow);
+      if (this.finalized) this.readingQueue.end(); // first read after the close: nothing will come
+    }
+    return this.readingQueue;
   }
 
-  private get readGate(): ReadGate {
-    return (this.readGateValue ??= new ReadGate(this.transport));
+  private get finalized(): boolean {
+    return this.readyStateValue === "closed";
   }
 
   // ------------------------------------------------------------------------------------------ lifecycle
 
   /**
    * Opens the connection and starts reading. `opened` runs once the connection can send and before any
-   * message is delivered (the service's `connected`); `head` holds bytes that arrived with the handshake.
+   * message is delivered (the service's `connected`); `head` holds bytes that arrived with the handshake;
+   * `holdData` processes what arrives only from the next macrotask on (see connectOverStream).
    */
   start(head?: Uint8Array, opened?: () => void, holdData = false): void {
     if (this.readyStateValue !== "connecting") return;
     this.readyStateValue = "open";
-    if (holdData) {
-      // `holdData`: process received bytes only from the next macrotask on (see connectOverStream); the
-      // transport's end and close wait behind them, or a close frame held back would be lost (1006)
-      const held: Array<() => void> = [];
-      if (head && head.length > 0) {
-        const first = head;
-        held.push(() => this.onData(first));
-      }
-      head = undefined;
-      this.held = held;
-      setTimeout(() => {
-        this.held = null;
-        for (const event of held) if (!this.finalized) event();
-      }, 0);
-    }
-    this.transport.start({
-      data: (chunk) => (this.held ? void this.held.push(() => this.onData(chunk)) : this.onData(chunk)),
-      drain: () => this.handleDrain(),
-      end: () => (this.held ? void this.held.push(() => this.onTransportEnd()) : this.onTransportEnd()),
-      close: (error) => (this.held ? void this.held.push(() => this.finalize(error)) : this.finalize(error)),
-    });
+    this.transport.attach(new SessionEvents(this as Connection<unknown>), holdData);
     if (this.keepaliveMs > 0) this.scheduleKeepalive();
     if (opened) this.listeners.call(opened);
-    if (head && head.length > 0 && !this.finalized) this.onData(head);
+    if (head && head.length > 0 && !this.finalized) this.transport.feed(head);
   }
 
   get readyState(): ReadyState {
@@ -238,12 +185,21 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
 
   /** Bytes queued for the peer and not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return this.outBytes + this.transport.bufferedAmount;
+    return this.transport.bufferedAmount;
   }
 
   /** Topics this connection is subscribed to. */
   get topics(): ReadonlySet<string> {
     return this.topicSet;
+  }
+
+  /** What this connection's transport can do beyond whole messages (else `UnsupportedError`). */
+  get capabilities(): TransportCapabilities {
+    return this.transport.capabilities;
+  }
+
+  private requireCapability(capability: keyof TransportCapabilities, what: string): void {
+    if (!this.transport.capabilities[capability]) throw new UnsupportedError(`${this.transport.engineName}: ${what} needs the core engine`);
   }
 
   // ------------------------------------------------------------------------------------------- sending
@@ -255,67 +211,55 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
    */
   send(data: SendData): Promise<boolean> {
     if (typeof data === "string") return this.sendString(data);
-    return this.sendData(Opcode.Binary, toBytes(data));
+    return this.sendBytes("binary", toBytes(data));
   }
 
   private sendString(text: string): Promise<boolean> {
     if (!this.canSend()) return Promise.resolve(false);
-    if (this.writerActive || this.waitingData.length > 0) return this.sendData(Opcode.Text, encodeUtf8(text));
-    const byteLength = utf8Length(text);
-    if (!this.admit(byteLength)) return Promise.resolve(false);
-    this.state.sendText(text, byteLength);
-    return this.flushed();
+    // a UTF-16 unit is at most 3 UTF-8 bytes: the exact length is counted only when that bound does not fit
+    if (!this.fits(text.length * 3) && !this.admit(utf8Length(text))) return Promise.resolve(false);
+    return this.transport.sendText(text);
+  }
+
+  /** Whether `size` more bytes fit the send-buffer limit without applying its policy. */
+  private fits(size: number): boolean {
+    const buffered = this.transport.bufferedAmount;
+    return buffered === 0 || buffered + size <= this.maxBufferedAmount;
   }
 
   /** Sends bytes as a text message (they must be valid UTF-8). */
   sendText(text: string | Uint8Array): Promise<boolean> {
-    return typeof text === "string" ? this.sendString(text) : this.sendData(Opcode.Text, text);
+    return typeof text === "string" ? this.sendString(text) : this.sendBytes("text", text);
   }
 
   sendBinary(data: Uint8Array | ArrayBuffer | ArrayBufferView): Promise<boolean> {
-    return this.sendData(Opcode.Binary, toBytes(data));
+    return this.sendBytes("binary", toBytes(data));
   }
 
-  private sendData(opcode: number, payload: Uint8Array): Promise<boolean> {
-    if (!this.canSend()) return Promise.resolve(false);
-    if (!this.admit(payload.length)) return Promise.resolve(false);
-    if (this.writerActive || this.waitingData.length > 0) {
-      return new Promise((resolve) => {
-        this.waitingData.push(() => {
-          if (!this.canSend()) return resolve(false);
-          this.state.sendMessage(opcode, payload);
-          this.flushed().then(resolve);
-        });
-      });
-    }
-    this.state.sendMessage(opcode, payload);
-    return this.flushed();
+  private sendBytes(type: "text" | "binary", payload: Uint8Array): Promise<boolean> {
+    if (!this.canSend() || !this.admit(payload.length)) return Promise.resolve(false);
+    return this.transport.sendBytes(type, payload);
   }
 
   /** Writes an already encoded frame (a broadcast encodes once for every receiver). */
   sendFrame(frame: Uint8Array): Promise<boolean> {
-    if (!this.canSend()) return Promise.resolve(false);
-    if (!this.admit(frame.length)) return Promise.resolve(false);
-    const write = () => this.enqueue([frame]);
-    if (this.writerActive || this.waitingData.length > 0) {
-      return new Promise((resolve) => this.waitingData.push(() => (this.canSend() ? (write(), this.flushed().then(resolve)) : resolve(false))));
-    }
-    write();
-    return this.flushed();
+    this.requireCapability("rawFrames", "sending a pre-encoded frame");
+    if (!this.canSend() || !this.admit(frame.length)) return Promise.resolve(false);
+    return this.transport.sendFrame(frame);
   }
 
   /** Sends a ping (payload of at most 125 bytes); the answer arrives through `onPong`. */
   ping(data: SendData = EMPTY): Promise<boolean> {
+    this.requireCapability("ping", "sending a ping");
     if (!this.canSend()) return Promise.resolve(false);
-    this.state.ping(typeof data === "string" ? encodeUtf8(data) : toBytes(data));
-    return this.flushed();
+    return this.transport.sendPing(typeof data === "string" ? encodeUtf8(data) : toBytes(data));
   }
 
   /** Sends an unsolicited pong (a heartbeat that needs no answer). */
   pong(data: SendData = EMPTY): Promise<boolean> {
+    this.requireCapability("ping", "sending a pong");
     if (!this.canSend()) return Promise.resolve(false);
-    this.state.pong(typeof data === "string" ? encodeUtf8(data) : toBytes(data));
-    return this.flushed();
+    return this.transport.sendPong(typeof data === "string" ? encodeUtf8(data) : toBytes(data));
   }
 
   /**
@@ -324,53 +268,18 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
    * send buffer to drain below `highWaterMark` bytes, so a message of any size streams in bounded memory.
    */
   stream(type: "text" | "binary" = "binary", options: { highWaterMark?: number } = {}): MessageWriter {
-    const highWaterMark = options.highWaterMark ?? 1024 * 1024;
-    let started = false;
-    let ended = false;
-    let turn: Promise<void> | null = null;
-    const acquire = (): Promise<void> => {
-      if (turn) return turn;
-      if (!this.writerActive && this.waitingData.length === 0) {
-        this.writerActive = true;
-        turn = Promise.resolve();
-      } else {
-        turn = new Promise((resolve) => this.waitingData.push(() => { this.writerActive = true; resolve(); }));
-      }
-      return turn;
-    };
-    const frame = async (chunk: SendData | undefined, fin: boolean): Promise<boolean> => {
-      if (ended) throw new Error("this message has already ended");
-      if (fin) ended = true;
-      await acquire();
-      if (!this.canSend()) {
-        if (fin) this.releaseWriter();
-        return false;
-      }
-      const payload = chunk === undefined ? EMPTY : typeof chunk === "string" ? encodeUtf8(chunk) : toBytes(chunk);
-      const opcode = started ? Opcode.Continuation : type === "text" ? Opcode.Text : Opcode.Binary;
-      started = true;
-      this.state.writeFrame(opcode, payload, fin);
-      const ok = await this.flushed();
-      if (fin) this.releaseWriter();
-      else if (this.bufferedAmount > highWaterMark) await this.drained();
-      return ok;
-    };
-    return { write: (chunk) => frame(chunk, false), end: (chunk) => frame(chunk, true) };
-  }
-
-  private releaseWriter(): void {
-    this.writerActive = false;
-    while (!this.writerActive && this.waitingData.length > 0) this.waitingData.shift()!();
+    this.requireCapability("fragmentedSend", "fragmented sends (conn.stream())");
+    return this.transport.stream(type, options.highWaterMark ?? 1024 * 1024);
   }
 
   private canSend(): boolean {
-    return this.readyStateValue === "open" && !this.state.closing;
+    return this.readyStateValue === "open" && this.transport.writable;
   }
 
   /** Applies the send-buffer limit; false when the send must not go ahead. */
   private admit(size: number): boolean {
     if (this.maxBufferedAmount === Infinity) return true;
-    const buffered = this.bufferedAmount;
+    const buffered = this.transport.bufferedAmount;
     if (buffered + size <= this.maxBufferedAmount || buffered === 0) return true;
     if (this.backpressure === "reject") {
       // one line per episode (until the buffer drains), not one per refused send
@@ -380,102 +289,13 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
       return false;
     }
     this.logger.warn(`connection ${this.id}: send buffer over its limit (${buffered} bytes); closing with 1008`);
-    this.closeForPolicy(CloseCode.PolicyViolation, "send buffer limit exceeded");
+    this.transport.closeForPolicy(CloseCode.PolicyViolation, "send buffer limit exceeded");
     return false;
   }
 
-  /**
-   * Closes because a limit was hit: the close frame goes out behind what is already queued (the peer sees it
-   * once it reads that far) and the close timeout bounds the wait; `code` is reported either way.
-   */
-  private closeForPolicy(code: number, reason: string): void {
-    if (this.finalized || this.state.closing || this.state.done) return;
-    this.policyClose = { code, reason, wasClean: false };
-    this.state.close(code, reason);
-    // reading goes on: what the peer sends now is ignored, but its close frame ends the handshake
-    this.readGateValue?.let(ReadGate.SEND_BUFFER);
-  }
-
-  /**
-   * Resolves when everything queued has been handed to the transport and the transport is not full (its last
-   * write was accepted, or it has drained since). A transport that never filled up never emits drain, so
-   * waiting for its byte count to reach 0 could wait forever.
-   */
+  /** Resolves once everything queued has been handed to the operating system's buffer. */
   drained(): Promise<void> {
-    if (this.finalized || (this.outBytes === 0 && !this.transportFull)) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
-  }
-
-  private enqueue(chunks: Uint8Array[]): void {
-    for (const c of chunks) {
-      this.out.push(c);
-      this.outBytes += c.length;
-      if (c.length >= COPY_THRESHOLD) this.outHasLarge = true;
-    }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
-    }
-  }
-
-  /** A promise for the end of the current write batch. */
-  private flushed(): Promise<boolean> {
-    if (!this.batch) {
-      let resolve!: (ok: boolean) => void;
-      const promise = new Promise<boolean>((r) => (resolve = r));
-      this.batch = { promise, resolve };
-    }
-    return this.batch.promise;
-  }
-
-  /** Hands everything queued in this event-loop turn to the transport in one write. */
-  private flush(): void {
-    this.flushScheduled = false;
-    const batch = this.batch;
-    this.batch = null;
-    if (this.out.length > 0 && !this.finalized) {
-      const chunks = this.out;
-      const total = this.outBytes;
-      const large = this.outHasLarge;
-      this.out = [];
-      this.outBytes = 0;
-      this.outHasLarge = false;
-      let ok: boolean;
-      if (chunks.length === 1) ok = this.transport.write(chunks[0]!);
-      // small frames of one turn: one buffer, one write (cheaper than a vectored write of many pieces);
-      // large payloads (passed on uncopied) go out with a vectored write
-      else if ((!large && total <= 64 * 1024) || !this.transport.writev) ok = this.transport.write(concatChunks(chunks, total, this.transport.allocate));
-      else ok = this.transport.writev(chunks);
-      // backpressure shows in bufferedAmount; after a false return the transport's drain event follows
-      this.transportFull = !ok;
-      // a server stops reading while its peer does not read what it is sent (echoes, pongs, inflated data)
-      if (!ok && this.transport.bufferedAmount > this.sendPauseAt && !this.state.closing) this.readGate.hold(ReadGate.SEND_BUFFER);
-    }
-    batch?.resolve(!this.finalized);
-    if (!this.transportFull && this.outBytes === 0) this.releaseDrainWaiters();
-  }
-
-  private handleDrain(): void {
-    this.transportFull = false;
-    this.refusedSends = 0;
-    if (this.readGateValue?.isHeld(ReadGate.SEND_BUFFER) && this.transport.bufferedAmount <= this.sendPauseAt) {
-      this.readGateValue.let(ReadGate.SEND_BUFFER);
-    }
-    this.state.sendDeferredPong();
-    this.listeners.emit("drain");
-    if (this.outBytes === 0) this.releaseDrainWaiters();
-  }
-
-  /** Whether the automatic answer to a ping may be queued now (else only the latest one waits for drain). */
-  private mayPong(): boolean {
-    return this.bufferedAmount < this.maxBufferedAmount;
-  }
-
-  private releaseDrainWaiters(): void {
-    if (this.drainWaiters.length === 0) return;
-    const waiters = this.drainWaiters;
-    this.drainWaiters = [];
-    for (const w of waiters) w();
+    return this.finalized ? Promise.resolve() : this.transport.drained();
   }
 
   // ------------------------------------------------------------------------------------------- closing
@@ -487,9 +307,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   close(code: number = CloseCode.NormalClosure, reason = ""): Promise<CloseInfo> {
     if (!isValidWireCloseCode(code)) throw new RangeError(`close code ${code} may not be sent`);
     if (this.readyStateValue === "connecting") this.readyStateValue = "open";
-    if (!this.finalized && !this.state.closing && !this.state.done) {
-      this.state.close(code, reason);
-    }
+    if (!this.finalized) this.transport.close(code, reason);
     return this.closed;
   }
 
@@ -499,69 +317,35 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
    */
   drop(code?: number, reason = ""): void {
     if (this.finalized) return;
-    if (code !== undefined && isValidWireCloseCode(code) && !this.state.closing && !this.state.done) {
-      try {
-        this.state.close(code, reason);
-      } catch {
-        // a reason too long for a close frame: drop without one
-      }
-    }
-    this.dropInfo = { code: code ?? CloseCode.AbnormalClosure, reason, wasClean: false };
-    this.flush();
-    this.transport.destroy();
-    this.finalize();
+    this.transport.drop(code !== undefined && isValidWireCloseCode(code) ? code : undefined, reason);
   }
 
-  private startCloseTimer(): void {
-    if (this.closeTimer !== null) return;
+  /** The close handshake is under way: the close timeout bounds the wait (`restart`: a fresh wait for the end). */
+  private handshakeClosing(waitFor: "none" | "start" | "restart"): void {
+    if (this.readyStateValue === "open") this.readyStateValue = "closing";
+    if (waitFor === "none") return;
+    if (waitFor === "restart" && this.closeTimer !== null) {
+      clearTimeout(this.closeTimer);
+      this.closeTimer = null;
+    }
+    if (this.closeTimer !== null || this.finalized) return;
     this.closeTimer = setTimeout(() => {
       this.closeTimer = null;
       if (this.finalized) return;
       this.logger.info(`connection ${this.id}: no close answer within ${this.closeTimeout} ms; dropping`);
-      this.transport.destroy();
-      this.finalize();
+      this.transport.abandon();
     }, this.closeTimeout);
-    this.transport.unrefTimer?.(this.closeTimer);
+    this.transport.unrefTimer(this.closeTimer);
   }
 
-  /** The handshake is over (or the connection failed): flush, half-close, and bound the wait for EOF. */
-  private endTransport(): void {
-    this.readyStateValue = "closing";
-    this.flush();
-    this.transport.end();
-    if (this.closeTimer !== null) {
-      clearTimeout(this.closeTimer);
-      this.closeTimer = null;
-    }
-    this.startCloseTimer();
-  }
-
-  private onTransportEnd(): void {
-    // EOF from the peer. After a completed handshake this is the expected end; before, the peer vanished.
-    if (!this.state.done) {
-      this.transport.destroy();
-      this.finalize();
-    }
-  }
-
-  private finalize(error?: Error): void {
+  private finalize(info: CloseInfo): void {
     if (this.finalized) return;
-    this.finalized = true;
     this.readyStateValue = "closed";
     if (this.keepaliveTimer !== null) clearTimeout(this.keepaliveTimer);
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-    if (this.messageTimer !== null) clearTimeout(this.messageTimer);
-    this.keepaliveTimer = this.closeTimer = this.messageTimer = null;
-    this.state.release(); // an unfinished message's memory goes back to the server's budget
-    let info = this.dropInfo ?? this.state.closeInfo();
-    if (this.policyClose && !info.wasClean && !this.dropInfo) info = this.policyClose;
-    if (error && !this.dropInfo && !this.state.done) info.reason ||= error.message;
+    this.keepaliveTimer = this.closeTimer = null;
     this.hub?.removeConnection(this as Connection);
-    this.batch?.resolve(false);
-    this.batch = null;
-    for (const w of this.drainWaiters.splice(0)) w();
     this.readingQueue?.end();
-    for (const w of this.waitingData.splice(0)) w();
     this.closeResult = info;
     this.resolveClosed?.(info);
     this.listeners.emit("close", info.code, info.reason);
@@ -569,40 +353,6 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   }
 
   // ------------------------------------------------------------------------------------------ receiving
-
-  private onData(chunk: Uint8Array): void {
-    this.heardFromPeer = true;
-    this.state.receive(chunk);
-    if (this.messageTimeout > 0 && !this.finalized) {
-      if (!this.state.receiving) {
-        if (this.messageTimer !== null) {
-          clearTimeout(this.messageTimer);
-          this.messageTimer = null;
-        }
-      } else if (this.messageTimer === null) {
-        this.startMessageTimer();
-      }
-    }
-  }
-
-  /**
-   * A message has begun: it must end within messageTimeout. When the timer fires with a later message in
-   * progress (the stream never paused between messages), that one gets its own full timeout.
-   */
-  private startMessageTimer(): void {
-    this.progressAtTimer = this.state.progress;
-    this.messageTimer = setTimeout(() => {
-      this.messageTimer = null;
-      if (this.finalized || !this.state.receiving) return;
-      if (this.state.progress !== this.progressAtTimer) return this.startMessageTimer();
-      this.logger.warn(`closing connection ${this.id} with 1008: a message was not completed within ${this.messageTimeout} ms`, {
-        code: CloseCode.PolicyViolation,
-        remoteAddress: this.request.remoteAddress,
-      });
-      this.closeForPolicy(CloseCode.PolicyViolation, "message not completed in time");
-    }, this.messageTimeout);
-    this.transport.unrefTimer?.(this.messageTimer);
-  }
 
   private deliver(message: Message): void {
     if (this.finalized) return; // dropped while the rest of a chunk was being parsed
@@ -613,11 +363,6 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     }
     this.listeners.emit(typed, message);
     this.listeners.emit("message", message);
-  }
-
-  private deliverFragment(fragment: Fragment): void {
-    if (this.finalized) return;
-    this.listeners.emit("fragment", fragment);
   }
 
   /**
@@ -647,23 +392,26 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   /** Streaming receive: chunks of each message as they arrive, with `fin` on the last. Messages are then
    * no longer assembled (nor given to onText/onBinary/read) and maxMessageSize no longer applies. */
   onFragment(fn: (fragment: Fragment, conn: Connection<Data>) => unknown): () => void {
-    this.state.streaming = true;
+    this.requireCapability("fragmentedReceive", "fragment streaming (conn.onFragment())");
+    this.transport.setStreaming(true);
     const off = this.listeners.add("fragment", fn);
     return () => {
       off();
-      if (this.listeners.count("fragment") === 0) this.state.streaming = false;
+      if (this.listeners.count("fragment") === 0) this.transport.setStreaming(false);
     };
   }
   onPing(fn: (payload: Uint8Array, conn: Connection<Data>) => unknown): () => void {
+    this.requireCapability("ping", "reporting pings");
     return this.listeners.add("ping", fn);
   }
   onPong(fn: (payload: Uint8Array, conn: Connection<Data>) => unknown): () => void {
+    this.requireCapability("ping", "reporting pongs");
     return this.listeners.add("pong", fn);
   }
   /** Called once, when the connection has closed (Vapor's onClose). */
   onClose(fn: (code: number, reason: string, conn: Connection<Data>) => unknown): () => void {
     if (this.finalized) {
-      void this.closed.then((info) => fn(info.code, info.reason, this));
+      void this.closed.then((info) => this.listeners.call(() => fn(info.code, info.reason, this)));
       return () => {};
     }
     return this.listeners.add("close", fn);
@@ -676,6 +424,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   // --------------------------------------------------------------------------------------------- topics
 
   subscribe(topic: string): void {
+    if (this.finalized) return;
     this.requireHub().subscribe(this as Connection, topic);
   }
   unsubscribe(topic: string): void {
@@ -697,7 +446,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
 
   private scheduleKeepalive(): void {
     this.keepaliveTimer = setTimeout(() => this.keepaliveTick(), this.keepaliveMs);
-    this.transport.unrefTimer?.(this.keepaliveTimer);
+    this.transport.unrefTimer(this.keepaliveTimer);
   }
 
   /** Kitura's connectionTimeout: silence for half the timeout → ping; silence for the other half → drop (1006). */
@@ -707,65 +456,57 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     if (this.heardFromPeer) {
       this.heardFromPeer = false;
       this.pingOutstanding = false;
-    } else if (this.pingOutstanding || this.state.closing) {
+    } else if (this.pingOutstanding || this.readyStateValue === "closing") {
       this.logger.info(`connection ${this.id}: no answer within the connection timeout; dropping`);
       this.drop();
       return;
     } else {
       this.pingOutstanding = true;
-      void this.ping();
+      if (this.transport.capabilities.ping) void this.ping();
     }
     this.scheduleKeepalive();
   }
-}
 
-/**
- * What the protocol state machine reports, delivered to its Connection: one small object per connection with
- * its methods on the prototype, instead of a closure per event (an idle connection is mostly overhead).
- * Bracket access reaches the Connection's private members: this class is part of its implementation.
- */
-class ProtocolEvents implements ProtocolHandler {
-  private readonly c: Connection<unknown>;
-  constructor(connection: Connection<unknown>) {
-    this.c = connection;
-  }
-  write(chunks: Uint8Array[]): void {
-    this.c["enqueue"](chunks);
-  }
-  text(text: string): void {
-    this.c["deliver"](text);
-  }
-  binary(bytes: Uint8Array): void {
-    this.c["deliver"](bytes);
-  }
-  fragment(data: Uint8Array, isText: boolean, fin: boolean): void {
-    this.c["deliverFragment"]({ type: isText ? "text" : "binary", data, fin });
-  }
-  // once the connection is finalized (a handler dropped it mid-chunk), nothing more reaches the user
-  ping(payload: Uint8Array): void {
-    if (!this.c["finalized"]) this.c["listeners"].emit("ping", payload);
-  }
-  pong(payload: Uint8Array): void {
-    this.c["pingOutstanding"] = false;
-    if (!this.c["finalized"]) this.c["listeners"].emit("pong", payload);
-  }
-  closeReceived(): void {
-    if (this.c["readyStateValue"] === "open") this.c["readyStateValue"] = "closing";
-  }
-  closeSent(): void {
-    this.c["readyStateValue"] = "closing";
-    this.c["startCloseTimer"]();
-  }
-  end(): void {
-    this.c["endTransport"]();
-  }
-  mayPong(): boolean {
-    return this.c["mayPong"]();
-  }
-  violation(code: number, message: string): void {
-    this.c["logger"].warn(`closing connection ${this.c.id} with ${code}: ${message}`, {
-      code,
-      remoteAddress: this.c.request.remoteAddress,
-    });
+  /**
+   * The transport's events, delivered to their Connection: one small object per connection with its methods
+   * on the prototype (an idle connection is mostly overhead). Declared inside the class body, it may use the
+   * Connection's private steps; nothing else can.
+   */
+  static {
+    SessionEvents = class implements TransportEvents {
+      private readonly conn: Connection<unknown>;
+      constructor(conn: Connection<unknown>) {
+        this.conn = conn;
+      }
+      message(message: Message): void {
+        this.conn.deliver(message);
+      }
+      fragment(fragment: Fragment): void {
+        if (!this.conn.finalized) this.conn.listeners.emit("fragment", fragment);
+      }
+      ping(payload: Uint8Array): void {
+        this.conn.listeners.emit("ping", payload);
+      }
+      pong(payload: Uint8Array): void {
+        this.conn.pingOutstanding = false;
+        this.conn.listeners.emit("pong", payload);
+      }
+      heard(): void {
+        this.conn.heardFromPeer = true;
+      }
+      closing(waitFor: "none" | "start" | "restart"): void {
+        this.conn.handshakeClosing(waitFor);
+      }
+      drain(): void {
+        this.conn.refusedSends = 0;
+        this.conn.listeners.emit("drain");
+      }
+      wantsDrain(): boolean {
+        return this.conn.listeners.count("drain") > 0;
+      }
+      closed(info: CloseInfo): void {
+        this.conn.finalize(info);
+      }
+    };
   }
 }

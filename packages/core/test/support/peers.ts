@@ -11,8 +11,8 @@ export type Options = Partial<Omit<ConnectionOptions, "role" | "request">>;
 /** A server Connection and a client Connection joined by a memory stream pair. */
 export function connectionPair(server: Options = {}, client: Options = {}, stream: MemoryStreamOptions = {}) {
   const [a, b] = memoryPair(stream);
-  const s = new Connection(a, { role: "server", request, logger: silentLogger, ...server });
-  const c = new Connection(b, { role: "client", request, logger: silentLogger, ...client });
+  const s = Connection.overStream(a, { role: "server", request, logger: silentLogger, ...server });
+  const c = Connection.overStream(b, { role: "client", request, logger: silentLogger, ...client });
   return { a, b, server: s, client: c };
 }
 
@@ -52,7 +52,7 @@ export class RawPeer {
 /** A Connection in the given role with a raw peer on the other end. */
 export function withRawPeer(role: "server" | "client" = "server", options: Options = {}, stream: MemoryStreamOptions & { autoEnd?: boolean } = {}) {
   const [a, b] = memoryPair(stream);
-  const conn = new Connection(a, { role, request, logger: silentLogger, ...options });
+  const conn = Connection.overStream(a, { role, request, logger: silentLogger, ...options });
   const peer = new RawPeer(b, stream.autoEnd ?? true);
   return { a, b, conn, peer };
 }

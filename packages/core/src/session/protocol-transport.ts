@@ -1,0 +1,464 @@
+/**
+ * The core engine's transport: the RFC 6455 state machine (`ProtocolState`) over a `ByteStream`. Received bytes
+ * go through the parser and come out as the events of `TransportEvents`; what is sent is framed by the state
+ * machine and written in batches, one write per event-loop turn. It also holds what only a frame-level
+ * transport can do: the fragmented-send lock (`stream()`), deferred pongs, the read pause while the peer does
+ * not read what it is sent, and the time limit on a message once it has started (`messageTimeout`).
+ */
+import type { ByteStream } from "./byte-stream.ts";
+import { CloseCode } from "../wire/close-codes.ts";
+import type { PerMessageDeflate } from "../wire/deflate.ts";
+import { concatChunks, COPY_THRESHOLD, Opcode, utf8Length } from "../wire/frame.ts";
+import { encodeUtf8 } from "../wire/utf8.ts";
+import type { ReceiveBudget } from "../protocol/limits.ts";
+import { ProtocolState, type CloseInfo, type ProtocolHandler, type ProtocolLimits, type Role } from "../protocol/protocol.ts";
+import type { Logger } from "./errors.ts";
+import { toBytes, type MessageWriter, type SendData } from "./message.ts";
+import { ReadGate } from "./read-queue.ts";
+import { NO_TRANSPORT_EVENTS, type MessageType, type Transport, type TransportCapabilities, type TransportEvents } from "./transport.ts";
+
+export interface ProtocolTransportOptions extends ProtocolLimits {
+  role: Role;
+  /** permessage-deflate state, when negotiated */
+  deflate?: PerMessageDeflate;
+  /** memory shared by a server's connections for the messages they are receiving (see ReceiveBudget) */
+  budget?: ReceiveBudget;
+  /**
+   * bytes the send buffer may hold (the Connection applies the policy): automatic pongs wait while it is full,
+   * and a server stops reading from its peer while more than half of it is queued. Default: no limit.
+   */
+  maxBufferedAmount?: number;
+  /** ms within which a message must be complete once its first byte has arrived; else 1008. 0: no limit. */
+  messageTimeout?: number;
+  logger: Logger;
+  /** names the connection in log lines */
+  label: string;
+  /** the peer's address, for log lines */
+  remoteAddress?: string;
+}
+
+type Timer = ReturnType<typeof setTimeout>;
+
+const CAPABILITIES: TransportCapabilities = {
+  fragmentedReceive: true,
+  fragmentedSend: true,
+  ping: true,
+  rawFrames: true,
+  nativeKeepalive: false,
+};
+
+
+export class ProtocolTransport implements Transport, ProtocolHandler {
+  readonly engineName = "@ws/core";
+  private readonly bytes: ByteStream;
+  private readonly state: ProtocolState;
+  private readonly logger: Logger;
+  private readonly label: string;
+  private readonly remoteAddress: string | undefined;
+  private readonly maxBufferedAmount: number;
+  /** a server stops reading while its send buffer holds more than this (half of maxBufferedAmount) */
+  private readonly sendPauseAt: number;
+  private events: TransportEvents = NO_TRANSPORT_EVENTS;
+  private finalized = false;
+  private dropInfo: CloseInfo | null = null;
+  /** the close a limit started: what to report if the peer never answers it */
+  private policyClose: CloseInfo | null = null;
+
+  // output
+  private out: Uint8Array[] = [];
+  private outBytes = 0;
+  /** a queued chunk is a large payload passed on without a copy: keep it that way (writev) */
+  private outHasLarge = false;
+  private flushScheduled = false;
+  private batch: { promise: Promise<boolean>; resolve: (ok: boolean) => void } | null = null;
+  private drainWaiters: Array<() => void> = [];
+  /** the stream's last write returned false and no drain has come since */
+  private streamFull = false;
+  private writerActive = false;
+  private waitingData: Array<() => void> = [];
+
+  // input
+  /** why reading from the peer is paused (created on first pause) */
+  private gate: ReadGate | null = null;
+  /** the stream's events held back until the opener's handlers are attached */
+  private held: Array<() => void> | null = null;
+  private readonly messageTimeout: number;
+  private messageTimer: Timer | null = null;
+  /** `state.progress` when the message timer was set */
+  private progressAtTimer = 0;
+
+  constructor(stream: ByteStream, options: ProtocolTransportOptions) {
+    this.bytes = stream;
+    this.logger = options.logger;
+    this.label = options.label;
+    this.remoteAddress = options.remoteAddress;
+    this.maxBufferedAmount = options.maxBufferedAmount ?? Infinity;
+    this.sendPauseAt = options.role === "server" ? this.maxBufferedAmount / 2 : Infinity;
+    this.messageTimeout = options.messageTimeout ?? 0;
+    this.state = new ProtocolState(
+      {
+        role: options.role,
+        maxMessageSize: options.maxMessageSize,
+        maxFrameSize: options.maxFrameSize,
+        maxFragments: options.maxFragments,
+        deflate: options.deflate,
+        budget: options.budget,
+        allocate: stream.allocate,
+      },
+      this,
+    );
+  }
+
+  get capabilities(): TransportCapabilities {
+    return CAPABILITIES;
+  }
+
+  get readFlow(): ReadGate {
+    return (this.gate ??= new ReadGate(this.bytes));
+  }
+
+  get bufferedAmount(): number {
+    return this.outBytes + this.bytes.bufferedAmount;
+  }
+
+  get writable(): boolean {
+    return !this.finalized && !this.state.closing;
+  }
+
+  // ------------------------------------------------------------------------------------------ lifecycle
+
+  attach(events: TransportEvents, hold: boolean): void {
+    this.events = events;
+    if (hold) {
+      // the stream's end and close wait behind the held data, or a close frame held back would be lost (1006)
+      const held: Array<() => void> = [];
+      this.held = held;
+      setTimeout(() => {
+        this.held = null;
+        for (const event of held) if (!this.finalized) event();
+      }, 0);
+    }
+    this.bytes.start({
+      data: (chunk) => (this.held ? void this.held.push(() => this.onData(chunk)) : this.onData(chunk)),
+      drain: () => this.onDrain(),
+      end: () => (this.held ? void this.held.push(() => this.onStreamEnd()) : this.onStreamEnd()),
+      close: (error) => (this.held ? void this.held.push(() => this.finalize(error)) : this.finalize(error)),
+    });
+  }
+
+  feed(head: Uint8Array): void {
+    if (this.held) this.held.push(() => this.onData(head));
+    else if (!this.finalized) this.onData(head);
+  }
+
+  setStreaming(on: boolean): void {
+    this.state.streaming = on;
+  }
+
+  unrefTimer(timer: unknown): void {
+    this.bytes.unrefTimer?.(timer);
+  }
+
+  // ------------------------------------------------------------------------------------------- sending
+
+  sendText(text: string): Promise<boolean> {
+    if (this.writerActive || this.waitingData.length > 0) return this.sendBytes("text", encodeUtf8(text));
+    this.state.sendText(text, utf8Length(text));
+    return this.flushed();
+  }
+
+  sendBytes(type: MessageType, payload: Uint8Array): Promise<boolean> {
+    const opcode = type === "text" ? Opcode.Text : Opcode.Binary;
+    return this.inTurn(() => this.state.sendMessage(opcode, payload));
+  }
+
+  sendFrame(frame: Uint8Array): Promise<boolean> {
+    return this.inTurn(() => this.enqueue([frame]));
+  }
+
+  /** Sends now, or — while a fragmented message is being sent — once it has ended. */
+  private inTurn(send: () => void): Promise<boolean> {
+    if (this.writerActive || this.waitingData.length > 0) {
+      return new Promise((resolve) => {
+        this.waitingData.push(() => {
+          if (!this.writable) return resolve(false);
+          send();
+          void this.flushed().then(resolve);
+        });
+      });
+    }
+    send();
+    return this.flushed();
+  }
+
+  sendPing(payload: Uint8Array): Promise<boolean> {
+    this.state.ping(payload);
+    return this.flushed();
+  }
+
+  sendPong(payload: Uint8Array): Promise<boolean> {
+    this.state.pong(payload);
+    return this.flushed();
+  }
+
+  /**
+   * One message as a sequence of frames (RFC 6455 §5.4): other messages wait until it ends; control frames may
+   * go between its frames; each `write` waits for the send buffer to drain below `highWaterMark`.
+   */
+  stream(type: MessageType, highWaterMark: number): MessageWriter {
+    let started = false;
+    let ended = false;
+    let turn: Promise<void> | null = null;
+    const acquire = (): Promise<void> => {
+      if (turn) return turn;
+      if (!this.writerActive && this.waitingData.length === 0) {
+        this.writerActive = true;
+        turn = Promise.resolve();
+      } else {
+        turn = new Promise((resolve) =>
+          this.waitingData.push(() => {
+            this.writerActive = true;
+            resolve();
+          }),
+        );
+      }
+      return turn;
+    };
+    const frame = async (chunk: SendData | undefined, fin: boolean): Promise<boolean> => {
+      if (ended) throw new Error("this message has already ended");
+      if (fin) ended = true;
+      await acquire();
+      if (!this.writable) {
+        if (fin) this.releaseWriter();
+        return false;
+      }
+      const payload = chunk === undefined ? new Uint8Array(0) : typeof chunk === "string" ? encodeUtf8(chunk) : toBytes(chunk);
+      const opcode = started ? Opcode.Continuation : type === "text" ? Opcode.Text : Opcode.Binary;
+      started = true;
+      this.state.writeFrame(opcode, payload, fin);
+      const ok = await this.flushed();
+      if (fin) this.releaseWriter();
+      else if (this.bufferedAmount > highWaterMark) await this.drained();
+      return ok;
+    };
+    return { write: (chunk) => frame(chunk, false), end: (chunk) => frame(chunk, true) };
+  }
+
+  private releaseWriter(): void {
+    this.writerActive = false;
+    while (!this.writerActive && this.waitingData.length > 0) this.waitingData.shift()!();
+  }
+
+  /**
+   * Resolves when everything queued has been handed to the stream and the stream is not full (its last write
+   * was accepted, or it has drained since). A stream that never filled up never emits drain, so waiting for
+   * its byte count to reach 0 could wait forever.
+   */
+  drained(): Promise<void> {
+    if (this.finalized || (this.outBytes === 0 && !this.streamFull)) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** ProtocolHandler: the state machine's bytes for the peer, in order. */
+  write(chunks: Uint8Array[]): void {
+    this.enqueue(chunks);
+  }
+
+  private enqueue(chunks: Uint8Array[]): void {
+    for (const c of chunks) {
+      this.out.push(c);
+      this.outBytes += c.length;
+      if (c.length >= COPY_THRESHOLD) this.outHasLarge = true;
+    }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** A promise for the end of the current write batch. */
+  private flushed(): Promise<boolean> {
+    if (!this.batch) {
+      let resolve!: (ok: boolean) => void;
+      const promise = new Promise<boolean>((r) => (resolve = r));
+      this.batch = { promise, resolve };
+    }
+    return this.batch.promise;
+  }
+
+  /** Hands everything queued in this event-loop turn to the stream in one write. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.batch;
+    this.batch = null;
+    if (this.out.length > 0 && !this.finalized) {
+      const chunks = this.out;
+      const total = this.outBytes;
+      const large = this.outHasLarge;
+      this.out = [];
+      this.outBytes = 0;
+      this.outHasLarge = false;
+      const stream = this.bytes;
+      let ok: boolean;
+      if (chunks.length === 1) ok = stream.write(chunks[0]!);
+      // small frames of one turn: one buffer, one write (cheaper than a vectored write of many pieces);
+      // large payloads (passed on uncopied) go out with a vectored write
+      else if ((!large && total <= 64 * 1024) || !stream.writev) ok = stream.write(concatChunks(chunks, total, stream.allocate));
+      else ok = stream.writev(chunks);
+      // backpressure shows in bufferedAmount; after a false return the stream's drain event follows
+      this.streamFull = !ok;
+      // a server stops reading while its peer does not read what it is sent (echoes, pongs, inflated data)
+      if (!ok && stream.bufferedAmount > this.sendPauseAt && !this.state.closing) this.readFlow.hold(ReadGate.SEND_BUFFER);
+    }
+    batch?.resolve(!this.finalized);
+    if (!this.streamFull && this.outBytes === 0) this.releaseDrainWaiters();
+  }
+
+  private onDrain(): void {
+    this.streamFull = false;
+    if (this.gate?.isHeld(ReadGate.SEND_BUFFER) && this.bytes.bufferedAmount <= this.sendPauseAt) {
+      this.gate.let(ReadGate.SEND_BUFFER);
+    }
+    this.state.sendDeferredPong();
+    this.events.drain();
+    if (this.outBytes === 0) this.releaseDrainWaiters();
+  }
+
+  private releaseDrainWaiters(): void {
+    if (this.drainWaiters.length === 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  // ------------------------------------------------------------------------------------------- closing
+
+  close(code: number, reason: string): void {
+    if (!this.finalized && !this.state.closing && !this.state.done) this.state.close(code, reason);
+  }
+
+  closeForPolicy(code: number, reason: string): void {
+    if (this.finalized || this.state.closing || this.state.done) return;
+    this.policyClose = { code, reason, wasClean: false };
+    this.state.close(code, reason);
+    // reading goes on: what the peer sends now is ignored, but its close frame ends the handshake
+    this.gate?.let(ReadGate.SEND_BUFFER);
+  }
+
+  drop(code: number | undefined, reason: string): void {
+    if (this.finalized) return;
+    if (code !== undefined && !this.state.closing && !this.state.done) {
+      try {
+        this.state.close(code, reason);
+      } catch {
+        // a reason too long for a close frame: drop without one
+      }
+    }
+    this.dropInfo = { code: code ?? CloseCode.AbnormalClosure, reason, wasClean: false };
+    this.flush();
+    this.bytes.destroy();
+    this.finalize();
+  }
+
+  abandon(): void {
+    if (this.finalized) return;
+    this.bytes.destroy();
+    this.finalize();
+  }
+
+  private onStreamEnd(): void {
+    // EOF from the peer. After a completed handshake this is the expected end; before, the peer vanished.
+    if (!this.state.done) {
+      this.bytes.destroy();
+      this.finalize();
+    }
+  }
+
+  private finalize(error?: Error): void {
+    if (this.finalized) return;
+    this.finalized = true;
+    if (this.messageTimer !== null) clearTimeout(this.messageTimer);
+    this.messageTimer = null;
+    this.state.release(); // an unfinished message's memory goes back to the server's budget
+    let info = this.dropInfo ?? this.state.closeInfo();
+    if (this.policyClose && !info.wasClean && !this.dropInfo) info = this.policyClose;
+    if (error && !this.dropInfo && !this.state.done) info.reason ||= error.message;
+    this.batch?.resolve(false);
+    this.batch = null;
+    for (const w of this.drainWaiters.splice(0)) w();
+    for (const w of this.waitingData.splice(0)) w();
+    this.events.closed(info);
+  }
+
+  // ------------------------------------------------------------------------------------------ receiving
+
+  private onData(chunk: Uint8Array): void {
+    this.events.heard();
+    this.state.receive(chunk);
+    if (this.messageTimeout > 0 && !this.finalized) {
+      if (!this.state.receiving) {
+        if (this.messageTimer !== null) {
+          clearTimeout(this.messageTimer);
+          this.messageTimer = null;
+        }
+      } else if (this.messageTimer === null) {
+        this.startMessageTimer();
+      }
+    }
+  }
+
+  /**
+   * A message has begun: it must end within messageTimeout. When the timer fires with a later message in
+   * progress (the stream never paused between messages), that one gets its own full timeout.
+   */
+  private startMessageTimer(): void {
+    this.progressAtTimer = this.state.progress;
+    this.messageTimer = setTimeout(() => {
+      this.messageTimer = null;
+      if (this.finalized || !this.state.receiving) return;
+      if (this.state.progress !== this.progressAtTimer) return this.startMessageTimer();
+      this.logger.warn(`closing connection ${this.label} with 1008: a message was not completed within ${this.messageTimeout} ms`, {
+        code: CloseCode.PolicyViolation,
+        remoteAddress: this.remoteAddress,
+      });
+      this.closeForPolicy(CloseCode.PolicyViolation, "message not completed in time");
+    }, this.messageTimeout);
+    this.bytes.unrefTimer?.(this.messageTimer);
+  }
+
+  // ------------------------------------------------------------ ProtocolHandler: the state machine's events
+
+  text(text: string): void {
+    if (!this.finalized) this.events.message(text); // not once dropped while the rest of a chunk was parsed
+  }
+  binary(bytes: Uint8Array): void {
+    if (!this.finalized) this.events.message(bytes);
+  }
+  fragment(data: Uint8Array, isText: boolean, fin: boolean): void {
+    if (!this.finalized) this.events.fragment({ type: isText ? "text" : "binary", data, fin });
+  }
+  ping(payload: Uint8Array): void {
+    if (!this.finalized) this.events.ping(payload);
+  }
+  pong(payload: Uint8Array): void {
+    if (!this.finalized) this.events.pong(payload);
+  }
+  closeReceived(): void {
+    this.events.closing("none");
+  }
+  closeSent(): void {
+    this.events.closing("start");
+  }
+  /** the handshake is over (or the connection failed): flush, half-close, and bound the wait for EOF */
+  end(): void {
+    this.flush();
+    this.bytes.end();
+    this.events.closing("restart");
+  }
+  mayPong(): boolean {
+    return this.bufferedAmount < this.maxBufferedAmount;
+  }
+  violation(code: number, message: string): void {
+    this.logger.warn(`closing connection ${this.label} with ${code}: ${message}`, { code, remoteAddress: this.remoteAddress });
+  }
+}
