@@ -68,6 +68,10 @@ export function answerClose(ws: WebSocket, code: number, reason: string, closeSe
     if (code === 1005) ws.close();
     else ws.close(code, reason);
   } catch {
-    // the runtime answered it already (auto-reply), or the socket is gone
+    try {
+      ws.close(); // a code we may not send (1004, 1015, …): answer without one
+    } catch {
+      // the runtime answered it already (auto-reply), or the socket is gone
+    }
   }
 }
