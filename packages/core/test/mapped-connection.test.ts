@@ -322,6 +322,28 @@ describe("MappedServer", () => {
     expect(controls.connectionCount).toBe(0);
     expect(events).toEqual(["connected", "received hi", "disconnected 1001"]);
   });
+
+  it("a resumed connection (rebuilt after hibernation) keeps its id and data and is not reported connected again", async () => {
+    const events: string[] = [];
+    const service = defineService<{ name: string }>({
+      connected: (c) => void events.push(`connected ${c.id}`),
+      received: (m, c) => void events.push(`received ${String(m)} from ${c.data.name} (${c.id})`),
+      disconnected: (c, code) => void events.push(`disconnected ${c.id} ${code}`),
+    });
+    const server = new MappedServer({ services: { "/chat": service as never }, logger: silentLogger }, "Fake.serve");
+    const verdict = await server.decide(wsRequest("/chat"));
+    if (!verdict.ok) throw new Error("refused");
+    const { conn, transport } = server.connection(new FakeSocket(), wsRequest("/chat"), { ...verdict, data: { name: "ann" } }, true, "conn-7");
+    server.open(conn, { ...verdict, data: { name: "ann" } }, { resumed: true });
+    expect(conn.id).toBe("conn-7");
+    expect(conn.readyState).toBe("open");
+    expect(server.core.connectionCount).toBe(1);
+    expect(server.core.pendingUpgrades).toBe(0); // the decision's slot was taken over
+    transport.handleMessage("hi");
+    transport.handleClose(1000, "");
+    await conn.closed;
+    expect(events).toEqual(["received hi from ann (conn-7)", "disconnected conn-7 1000"]);
+  });
 });
 
 describe("fetch-server helpers", () => {

@@ -99,16 +99,17 @@ export class MappedServer {
 
   /**
    * A Connection over a runtime's socket for an accepted upgrade, and the transport whose `handle*` methods the
-   * adapter calls from the runtime's events. `open` it once the runtime reports the socket open.
+   * adapter calls from the runtime's events. `open` it once the runtime reports the socket open. `id`: the
+   * connection's id when it has one already (a connection rebuilt after a Durable Object's hibernation).
    */
   connection(
     socket: RuntimeSocket,
     request: UpgradeRequest,
     verdict: Accepted,
     keepaliveNative = false,
+    id: string = connectionId(),
   ): { conn: Connection<unknown>; transport: RuntimeSocketTransport } {
     const settings = this.settingsFor(verdict.service, keepaliveNative);
-    const id = connectionId();
     const transport = new RuntimeSocketTransport(socket, { maxMessageSize: settings.maxMessageSize, keepaliveNative, logger: this.logger, label: id });
     const conn = new Connection<unknown>(transport, {
       id,
@@ -127,10 +128,11 @@ export class MappedServer {
 
   /**
    * Takes a new connection into the server and wires it to its service (ServerCore.adopt); `slot` is the
-   * decision's connection slot, which the connection takes over.
+   * decision's connection slot, which the connection takes over. `resumed`: the connection was open before
+   * (rebuilt after a Durable Object's hibernation): the service's `connected` is not called again.
    */
-  open(conn: Connection<unknown>, verdict: Accepted): void {
-    this.core.adopt(conn, verdict.service, verdict.data, undefined, verdict.slot);
+  open(conn: Connection<unknown>, verdict: Accepted, options: { resumed?: boolean } = {}): void {
+    this.core.adopt(conn, verdict.service, verdict.data, undefined, verdict.slot, options);
   }
 
   /**

@@ -326,8 +326,17 @@ export class ServerCore {
    * Takes a new connection into the server: gives it the gate's `data`, counts it, wires it to its service
    * (`connected`, `received`, `disconnected`) and starts it (`head`: bytes read past the request). Engines
    * that map a runtime's own WebSocket onto the Connection API hand their connections in here too.
+   * `resumed`: the connection was open before (a Durable Object rebuilding its connections after hibernation):
+   * the service's `connected` already ran for it and is not called again.
    */
-  adopt(conn: Connection<unknown>, service: Service<unknown>, data: unknown, head?: Uint8Array, slot?: ConnectionSlot): void {
+  adopt(
+    conn: Connection<unknown>,
+    service: Service<unknown>,
+    data: unknown,
+    head?: Uint8Array,
+    slot?: ConnectionSlot,
+    options: { resumed?: boolean } = {},
+  ): void {
     conn.data = data;
     this.connections.add(conn);
     slot?.release(); // counted in `connections` from now on
@@ -335,7 +344,7 @@ export class ServerCore {
     const hooks = this.hooksFor(service);
     conn.onClose(hooks.closed);
     if (hooks.received) conn.onMessage(hooks.received);
-    conn.start(head, service.connected ? () => service.connected!(conn) : undefined);
+    conn.start(head, service.connected && !options.resumed ? () => service.connected!(conn) : undefined);
   }
 
   private readonly serviceHooks = new Map<

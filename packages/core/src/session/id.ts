@@ -1,11 +1,13 @@
 /**
  * Connection ids: unique within the process and, through a random per-process prefix, across processes (the
  * topic broker tells origins apart by them). A counter costs a few bytes per connection where a UUID per
- * connection costs hundreds.
+ * connection costs hundreds. The prefix is drawn on the first id, not at import: Cloudflare Workers allow no
+ * random values at a module's global scope.
  */
-const prefix = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, "0")).join("");
+let prefix: string | undefined;
 let counter = 0;
 
 export function connectionId(): string {
+  prefix ??= Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, "0")).join("");
   return `${prefix}-${(++counter).toString(36)}`;
 }

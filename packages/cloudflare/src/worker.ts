@@ -1,0 +1,108 @@
+/**
+ * The Worker side: WebSocket services in a Worker's isolate (`new WebSocketPair()`, `server.accept()`) and the
+ * fetch handler that routes upgrades by path — to a service in the isolate, or to a Durable Object room — and
+ * everything else to the user's `fetch`:
+ *
+ *   export default { fetch: handler({ services: { "/echo": echo }, fetch: (req) => new Response("hi") }) };
+ */
+import { UnsupportedError, type ServerControls, type ServerOptions } from "@ws/core";
+import { isWebSocketRequest, MappedServer, normalizePath, refusalResponse, upgradeRequestFrom } from "@ws/core/adapter";
+import { answerClose, toMessage, workersSocket } from "./socket.ts";
+
+export const WORKER_ENGINE = "Workers WebSocketPair";
+
+export type WorkerWebSocketOptions = ServerOptions;
+
+export interface WorkerWebSocket extends ServerControls {
+  /**
+   * `null` when the request is not a WebSocket upgrade (answer it yourself), otherwise the Response to
+   * return: the 101 with the client end of a WebSocketPair, or the refusal.
+   */
+  upgrade(request: Request): Promise<Response | null>;
+}
+
+/** The upgrade step for a Worker's fetch handler; its connections (and topics) are those of this isolate. */
+export function workerWebSocket(options: WorkerWebSocketOptions): WorkerWebSocket {
+  const state = new MappedServer(options, WORKER_ENGINE);
+  if (options.perMessageDeflate) {
+    state.logger.warn(`${WORKER_ENGINE}: permessage-deflate is negotiated by workerd itself, not by @ws/core; the option is ignored`);
+  }
+
+  // Workers bind a WebSocket to the request that accepted it: no other request (another connection's message
+  // event, the fetch handler) may send on it, so topics across a Worker's connections cannot work. Say so at
+  // subscribe rather than lose every published message; a Durable Object room (WebSocketRoom) has topics.
+  state.hub.subscribe = () => {
+    throw new UnsupportedError(`${WORKER_ENGINE}: topics need a Durable Object (WebSocketRoom): a Worker's WebSocket can only be used by the request that accepted it`);
+  };
+
+  const upgrade: WorkerWebSocket["upgrade"] = async (request) => {
+    if (!isWebSocketRequest(request)) return null;
+    const upgradeRequest = upgradeRequestFrom(request, request.headers.get("cf-connecting-ip") ?? undefined);
+    const decision = await state.decide(upgradeRequest);
+    if (!decision.ok) return refusalResponse(decision);
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    server.accept();
+    server.binaryType = "arraybuffer"; // binary messages as ArrayBuffer (not Blob, the standard default)
+    const socket = workersSocket(server, WORKER_ENGINE);
+    // keepalive: Workers' WebSocket cannot send a ping, so the Connection's heartbeat stays off (workerd
+    // answers the client's pings itself)
+    const { conn, transport } = state.connection(socket, upgradeRequest, decision, true);
+    server.addEventListener("message", (event) => transport.handleMessage(toMessage(event.data)));
+    server.addEventListener("close", (event) => {
+      answerClose(server, event.code, event.reason, socket.closeSent);
+      transport.handleClose(event.code, event.reason);
+    });
+    server.addEventListener("error", () => transport.handleClose(1006, "WebSocket error"));
+    state.open(conn, decision); // what `connected` sends is queued until the client has the 101
+    const headers: Record<string, string> = { ...decision.headers };
+    if (decision.protocol !== null) headers["Sec-WebSocket-Protocol"] = decision.protocol;
+    return new Response(null, { status: 101, webSocket: client, headers });
+  };
+
+  return Object.assign(state.controls(), { upgrade });
+}
+
+/** A path prefix served by Durable Object rooms: `/prefix/:room` goes to the object named `room`. */
+export interface RoomRoute<Env> {
+  /** the Durable Object namespace of the rooms (a binding of `env`) */
+  namespace(env: Env): DurableObjectNamespace;
+  /** the room for the bare prefix (`/chat` itself); without it, the bare prefix is 404 */
+  defaultRoom?: string;
+}
+
+export interface HandlerOptions<Env> extends ServerOptions {
+  /** path prefix → Durable Object rooms (e.g. `{ "/chat": { namespace: (env) => env.ROOMS } }`) */
+  rooms?: Record<string, RoomRoute<Env>>;
+  /** answers requests that are neither a room's nor a WebSocket upgrade; default: 426 Upgrade Required */
+  fetch?(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+}
+
+/** A Worker's fetch handler: `export default { fetch: handler({ services, rooms, fetch }) }`. */
+export function handler<Env = unknown>(
+  options: HandlerOptions<Env>,
+): (request: Request, env: Env, ctx: ExecutionContext) => Promise<Response> {
+  const { rooms = {}, fetch, ...serverOptions } = options;
+  const prefixes = Object.entries(rooms).map(([prefix, route]) => [normalizePath(prefix), route] as const);
+  // created on the first request (nothing of it may run at a Worker's global scope); one per isolate
+  let ws: WorkerWebSocket | undefined;
+  return async (request, env, ctx) => {
+    const path = normalizePath(new URL(request.url).pathname);
+    for (const [prefix, route] of prefixes) {
+      let room: string | undefined;
+      if (path === prefix) room = route.defaultRoom;
+      else if (path.startsWith(`${prefix}/`) && !path.slice(prefix.length + 1).includes("/")) room = decodeURIComponent(path.slice(prefix.length + 1));
+      else continue;
+      if (!room) return new Response(`no room named in ${path}\n`, { status: 404 });
+      const namespace = route.namespace(env);
+      return namespace.get(namespace.idFromName(room)).fetch(request);
+    }
+    ws ??= workerWebSocket(serverOptions);
+    const answer = await ws.upgrade(request);
+    if (answer !== null) return answer;
+    return fetch ? fetch(request, env, ctx) : upgradeOnly();
+  };
+}
+
+function upgradeOnly(): Response {
+  return new Response("This endpoint speaks WebSocket only\n", { status: 426, headers: { "Content-Type": "text/plain", Upgrade: "websocket" } });
+}
