@@ -1,0 +1,203 @@
+#!/usr/bin/env node
+// The packages as a user gets them: every publishable package is packed (`pnpm pack`, as `pnpm publish` would
+// build the tarball), the tarballs are installed with npm into a fresh project outside the workspace, and there
+//  - Node: one service module served with serve() and with attach() to an http.createServer, a connect() client
+//    echo, compiled by a strict TypeScript project on `nodenext` and checked on `bundler` and on the old `node`
+//    resolution; a CommonJS require() smoke test;
+//  - Bun: the same service module on @ws/bun's two engines, checked with @types/bun;
+//  - Deno: the same service module through the package.json + node_modules, run with `deno run` and checked
+//    with `deno check`;
+// each sending a message and checking the echo over a real socket; and publint and arethetypeswrong on every
+// tarball. Needs the packages built (dist/).
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const PACKAGES = ["core", "node-http", "node", "bun", "deno", "redis", "cloudflare"];
+const bin = (name) => join(root, "node_modules/.bin", name);
+const work = mkdtempSync(join(tmpdir(), "ws-consumer-"));
+let failures = 0;
+
+function sh(cmd, args, cwd, env = {}) {
+  return execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", env: { ...process.env, ...env }, timeout: 180_000 });
+}
+
+function step(name, fn) {
+  const started = Date.now();
+  try {
+    const out = fn();
+    console.log(`ok   ${name} (${Date.now() - started} ms)${out ? `: ${String(out).trim().split("\n").at(-1)}` : ""}`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL ${name}\n${e.stdout ?? ""}${e.stderr ?? ""}${e.stdout || e.stderr ? "" : e.message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- the tarballs
+const tarballs = join(work, "tarballs");
+mkdirSync(tarballs);
+const tarball = {};
+step("pnpm pack every package", () => {
+  for (const p of PACKAGES) sh("pnpm", ["pack", "--pack-destination", tarballs], join(root, "packages", p));
+  for (const f of readdirSync(tarballs)) tarball[`@ws/${f.replace(/^ws-/, "").replace(/-\d+\.\d+\.\d+.*\.tgz$/, "")}`] = join(tarballs, f);
+  return Object.keys(tarball).join(" ");
+});
+
+// what a registry would see: publint (package.json against the files) and arethetypeswrong (the types each
+// resolution mode finds); the packages are ESM only, so require() of them is the esm-only profile's business
+for (const [name, path] of Object.entries(tarball)) {
+  step(`publint ${name}`, () => sh(bin("publint"), ["run", path, "--strict"], work));
+  step(`attw ${name}`, () => sh(bin("attw"), [path, "--profile", "esm-only", "--format", "ascii"], work));
+}
+
+// ------------------------------------------------------------------------------------------- the project
+const app = join(work, "app");
+mkdirSync(join(app, "src"), { recursive: true });
+const fileSpec = Object.fromEntries(Object.entries(tarball).map(([name, path]) => [name, `file:${path}`]));
+writeFileSync(
+  join(app, "package.json"),
+  JSON.stringify(
+    {
+      name: "consumer",
+      private: true,
+      type: "module",
+      dependencies: fileSpec,
+      // the packages depend on each other by version: those come from the tarballs too, not the registry
+      overrides: fileSpec,
+      devDependencies: { typescript: "~5.9.3", "@types/node": "^20.19.0", "@types/bun": "1.4.4" },
+    },
+    null,
+    2,
+  ),
+);
+writeFileSync(
+  join(app, "src/service.ts"),
+  `import { defineService, type Connection } from "@ws/core";
+
+/** The service module every runtime below serves unchanged. */
+export const echo = defineService({
+  protocols: ["echo"],
+  received(message: string | Uint8Array, conn: Connection) {
+    void conn.send(message);
+  },
+});
+`,
+);
+writeFileSync(
+  join(app, "src/node-main.ts"),
+  `import * as http from "node:http";
+import { attach, connect, serve } from "@ws/node";
+import { echo } from "./service.js";
+
+async function roundTrip(url: string, text: string): Promise<void> {
+  const conn = await connect(url, { protocols: ["echo"] });
+  if (conn.protocol !== "echo") throw new Error(\`subprotocol \${conn.protocol}\`);
+  await conn.send(text);
+  const got = await conn.read({ timeout: 5000 });
+  if (got !== text) throw new Error(\`echo: \${String(got)}\`);
+  await conn.close();
+}
+
+const server = await serve({ port: 0, hostname: "127.0.0.1", services: { "/echo": echo } });
+await roundTrip(\`\${server.url}/echo\`, "over serve()");
+await server.close();
+
+const plain = http.createServer((_req, res) => res.end("plain"));
+const ws = attach(plain, { services: { "/echo": echo } });
+await new Promise<void>((r) => plain.listen(0, "127.0.0.1", r));
+const port = (plain.address() as { port: number }).port;
+await roundTrip(\`ws://127.0.0.1:\${port}/echo\`, "over attach()");
+await ws.close();
+await new Promise((r) => plain.close(r));
+console.log("node: serve() and attach() echoed");
+`,
+);
+writeFileSync(
+  join(app, "src/require.cjs"),
+  `// CommonJS: require() of the ESM packages (Node >= 20.19)
+const { serve, connect, defineService } = require("@ws/node");
+(async () => {
+  const s = await serve({ port: 0, hostname: "127.0.0.1", services: { "/e": defineService({ received: (m, c) => void c.send(m) }) } });
+  const c = await connect(s.url + "/e");
+  await c.send("cjs");
+  const got = await c.read({ timeout: 5000 });
+  await c.close();
+  await s.close();
+  if (got !== "cjs") throw new Error("echo: " + got);
+  console.log("require(): echoed");
+})().catch((e) => { console.error(e); process.exit(1); });
+`,
+);
+writeFileSync(
+  join(app, "src/bun-main.ts"),
+  `import { connect, serve } from "@ws/bun";
+import { echo } from "./service.ts";
+
+for (const engine of ["core", "runtime"] as const) {
+  const server = await serve({ engine, port: 0, hostname: "127.0.0.1", services: { "/echo": echo } });
+  const conn = await connect(\`\${server.url}/echo\`, { protocols: ["echo"] });
+  await conn.send(\`bun \${engine}\`);
+  const got = await conn.read({ timeout: 5000 });
+  if (got !== \`bun \${engine}\`) throw new Error(\`\${engine}: echo \${String(got)}\`);
+  await conn.close();
+  await server.close();
+}
+console.log("bun: both engines echoed");
+`,
+);
+writeFileSync(
+  join(app, "src/deno-main.ts"),
+  `import { connect, serve } from "@ws/deno";
+import { echo } from "./service.ts";
+
+for (const engine of ["core", "runtime"] as const) {
+  const server = await serve({ engine, port: 0, hostname: "127.0.0.1", services: { "/echo": echo } });
+  const conn = await connect(\`\${server.url}/echo\`, { protocols: ["echo"] });
+  await conn.send(\`deno \${engine}\`);
+  const got = await conn.read({ timeout: 5000 });
+  if (got !== \`deno \${engine}\`) throw new Error(\`\${engine}: echo \${String(got)}\`);
+  await conn.close();
+  await server.close();
+}
+console.log("deno: both engines echoed");
+`,
+);
+const strict = { strict: true, skipLibCheck: false, target: "ES2022", lib: ["ES2023", "DOM"], types: ["node"] };
+const tsconfig = (name, compilerOptions, include) =>
+  writeFileSync(join(app, name), JSON.stringify({ compilerOptions: { ...strict, ...compilerOptions }, include }, null, 2));
+tsconfig("tsconfig.nodenext.json", { module: "nodenext", moduleResolution: "nodenext", outDir: "out" }, ["src/service.ts", "src/node-main.ts"]);
+tsconfig("tsconfig.bundler.json", { module: "esnext", moduleResolution: "bundler", noEmit: true }, ["src/service.ts", "src/node-main.ts"]);
+tsconfig("tsconfig.node10.json", { module: "commonjs", moduleResolution: "node", noEmit: true }, ["src/service.ts"]);
+tsconfig(
+  "tsconfig.bun.json",
+  // skipLibCheck: bun-types and @types/node 20 disagree on a few globals (their conflict, not ours)
+  { module: "esnext", moduleResolution: "bundler", noEmit: true, allowImportingTsExtensions: true, types: ["bun"], lib: ["ESNext"], skipLibCheck: true },
+  ["src/service.ts", "src/bun-main.ts"],
+);
+
+step("npm install the tarballs into a fresh project", () => sh("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], app));
+
+// ------------------------------------------------------------------------------------------------- Node
+const tsc = join(app, "node_modules/.bin/tsc");
+step("tsc: strict, moduleResolution nodenext (compile)", () => sh(tsc, ["-p", "tsconfig.nodenext.json"], app));
+step("tsc: moduleResolution bundler", () => sh(tsc, ["-p", "tsconfig.bundler.json"], app));
+step("tsc: moduleResolution node (node10: typesVersions / types)", () => sh(tsc, ["-p", "tsconfig.node10.json"], app));
+step("node: serve() + attach() + connect() echo", () => sh(process.execPath, ["out/node-main.js"], app));
+step("node: require() from CommonJS", () => sh(process.execPath, ["src/require.cjs"], app));
+
+// -------------------------------------------------------------------------------------------------- Bun
+step("tsc with @types/bun", () => sh(tsc, ["-p", "tsconfig.bun.json"], app));
+step("bun: @ws/bun on both engines", () => sh(bin("bun"), ["src/bun-main.ts"], app));
+
+// ------------------------------------------------------------------------------------------------- Deno
+// package.json + node_modules: Deno resolves the bare specifiers from node_modules (nodeModulesDir "manual")
+const deno = bin("deno");
+step("deno check (package.json + node_modules)", () => sh(deno, ["check", "src/deno-main.ts"], app, { NO_COLOR: "1" }));
+step("deno run: @ws/deno on both engines", () => sh(deno, ["run", "-A", "src/deno-main.ts"], app, { NO_COLOR: "1" }));
+
+rmSync(work, { recursive: true, force: true });
+console.log(failures === 0 ? "consumer test: passed" : `consumer test: ${failures} step(s) FAILED`);
+process.exit(failures === 0 ? 0 : 1);
