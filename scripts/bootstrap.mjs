@@ -73,6 +73,7 @@ if (mode === "chat") {
   const consumerOk = run("node scripts/consumer-test.mjs", { allowFailure: true });
   const changesetsOk = run("node scripts/changeset-check.mjs", { allowFailure: true });
   const docsOk = run("pnpm run docs", { allowFailure: true }); // the API reference still builds (TypeDoc → docs/api)
+  const jsrOk = run("node scripts/jsr.mjs", { allowFailure: true }); // deno publish --dry-run of @ws/core, @ws/node-http, @ws/deno
   const autobahnOk = run("pnpm turbo run autobahn --concurrency=1 --continue", { allowFailure: true });
   let passed = 0;
   let failed = 0;
@@ -84,10 +85,10 @@ if (mode === "chat") {
     skipped += r.numPendingTests + (r.numTodoTests ?? 0);
   }
   if (!testsOk && failed === 0) failed = 1; // a suite that failed to load still fails the run
-  const broken = [!autobahnOk && "conformance suite", !consumerOk && "consumer test", !changesetsOk && "changeset version check", !docsOk && "API reference"].filter(Boolean);
+  const broken = [!autobahnOk && "conformance suite", !consumerOk && "consumer test", !changesetsOk && "changeset version check", !docsOk && "API reference", !jsrOk && "JSR dry run"].filter(Boolean);
   console.log(`\nunit and integration tests${broken.length ? ` (${broken.join(", ")} FAILED)` : ""}:`);
   console.log(`tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
-  process.exit(testsOk && autobahnOk && consumerOk && changesetsOk && docsOk && failed === 0 ? 0 : 1);
+  process.exit(testsOk && autobahnOk && consumerOk && changesetsOk && docsOk && jsrOk && failed === 0 ? 0 : 1);
 } else {
   console.error(`unknown mode ${mode}: use "chat" or "test"`);
   process.exit(2);

@@ -443,7 +443,7 @@ export class ProtocolState {
   }
 
   /** Sends a text message; `byteLength` is its UTF-8 size when the caller already knows it. */
-  sendText(text: string, byteLength = utf8Length(text)): void {
+  sendText(text: string, byteLength: number = utf8Length(text)): void {
     if (this.sentClose) throw new Error("the connection is closing: no more frames may be sent");
     if (this.role === "server" && !(this.deflate && this.deflate.shouldCompress(byteLength))) {
       // the common case: encode straight into the frame

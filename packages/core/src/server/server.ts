@@ -138,7 +138,7 @@ const TIMED_OUT = Symbol("timed out");
 export class ServerCore {
   readonly router: Router;
   readonly hub: TopicHub;
-  readonly connections = new Set<Connection<unknown>>();
+  readonly connections: Set<Connection<unknown>> = new Set();
   readonly logger: Logger;
   private readonly options: ServerOptions;
   /** upgrades decided (or at the gate) and not yet adopted: they count against maxConnections */

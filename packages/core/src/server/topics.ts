@@ -66,7 +66,7 @@ export function toMessage(message: SendData): Message {
 
 /** Subscriptions, the publish policy and the broker; subclasses deliver (`fanOut`). */
 export abstract class TopicRegistry<C extends TopicSubscriber> {
-  protected readonly topics = new Map<string, Set<C>>();
+  protected readonly topics: Map<string, Set<C>> = new Map();
   readonly broker: TopicBroker | undefined;
   protected readonly logger: Logger;
   private readonly policy: PublishBackpressure | undefined;
