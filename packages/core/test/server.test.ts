@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Connection, defineService, HandshakeError, HeaderMap, Router, silentLogger, type Service, type UpgradeRequest } from "../src/index.ts";
+import { Connection, createUpgradeRequest, defineService, HandshakeError, HeaderMap, Router, silentLogger, type Service, type UpgradeRequest } from "../src/index.ts";
 import { connectOverStream, normalizePath, ServerCore, TopicHub, encodeMessageFrame, type UpgradeOutcome } from "../src/adapter.ts";
 import { acceptKey, parseHttpHead } from "../src/protocol.ts";
 import { cframe, closePayload, decodeFrames, frame, hex, td, utf8 } from "./support/frames.ts";
@@ -13,7 +13,7 @@ afterEach(() => {
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 
 function upgradeRequest(url = "/chat", headers: Record<string, string> = {}, method = "GET"): UpgradeRequest {
-  return {
+  return createUpgradeRequest({
     method,
     url,
     httpVersion: "1.1",
@@ -26,7 +26,7 @@ function upgradeRequest(url = "/chat", headers: Record<string, string> = {}, met
       ...headers,
     }),
     remoteAddress: "127.0.0.1",
-  };
+  });
 }
 
 /** A minimal adapter over a memory stream: read the request head, negotiate, write the answer. */
@@ -42,7 +42,7 @@ function serveStream(core: ServerCore, stream: MemoryStream, hold = false): Prom
         if (!head || head instanceof Error) return;
         handling = true;
         const [method, url, version] = head.startLine;
-        const req: UpgradeRequest = { method, url, httpVersion: version.replace("HTTP/", ""), headers: head.headers, remoteAddress: "127.0.0.1" };
+        const req: UpgradeRequest = createUpgradeRequest({ method, url, httpVersion: version.replace("HTTP/", ""), headers: head.headers, remoteAddress: "127.0.0.1" });
         void core.negotiate(req).then((outcome) => {
           if (!outcome.ok) {
             stream.write(outcome.response);
