@@ -20,7 +20,7 @@ function runInBun(args: string[]): string {
 describe("@ws/bun on Bun", () => {
   it("passes every adapter check on both engines; the runtime engine refuses fragment streaming with UnsupportedError", () => {
     const results = JSON.parse(runInBun([join(here, "fixtures/checks.ts"), "@ws/bun"])) as Array<{ name: string; ok: boolean; error?: string }>;
-    expect(results.length).toBe(12);
+    expect(results.length).toBe(14);
     const failed = results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`);
     expect(failed).toEqual(["runtime: fragment streaming (stream(), onFragment): UNSUPPORTED"]);
   });

@@ -11,7 +11,7 @@
  *   }
  */
 import { DurableObject } from "cloudflare:workers";
-import { Router, type Connection, type ServerControls, type ServerOptions, type Service, type UpgradeRequest } from "@ws/core";
+import { createUpgradeRequest, Router, type Connection, type RouteMatch, type ServerControls, type ServerOptions, type Service, type UpgradeRequest } from "@ws/core";
 import { isWebSocketRequest, MappedServer, refusalResponse, upgradeRequestFrom, type RuntimeSocketTransport, type UpgradeVerdict } from "@ws/core/adapter";
 import { answerClose, toMessage, workersSocket } from "./socket.ts";
 
@@ -66,8 +66,8 @@ class OneService extends Router {
     super();
     this.service = service;
   }
-  override match(): Service<unknown> {
-    return this.service;
+  override route(): RouteMatch {
+    return { service: this.service, params: {} };
   }
 }
 
@@ -206,13 +206,14 @@ export class WebSocketRoom<Env = unknown> extends DurableObject<Env> {
     if (existing) return existing;
     const attachment = ws.deserializeAttachment() as RoomAttachment | null;
     if (!attachment || attachment.v !== 1 || ws.readyState === WebSocket.CLOSED) return undefined;
-    const request: UpgradeRequest = {
+    // no `raw`: the Request that opened the connection is gone
+    const request: UpgradeRequest = createUpgradeRequest({
       method: "GET",
       url: attachment.url,
       httpVersion: "1.1",
       headers: new Headers(attachment.headers),
       remoteAddress: attachment.remoteAddress,
-    };
+    });
     const verdict: Accepted = {
       ok: true,
       service: this.service,

@@ -1,4 +1,4 @@
-export { handler, workerWebSocket, WORKER_ENGINE, type HandlerOptions, type RoomRoute, type WorkerWebSocket, type WorkerWebSocketOptions } from "./worker.ts";
+export { handler, workerWebSocket, WORKER_ENGINE, type HandlerOptions, type WorkersUpgradeRequest, type RoomRoute, type WorkerWebSocket, type WorkerWebSocketOptions } from "./worker.ts";
 export { WebSocketRoom, roomObject, ROOM_ENGINE, DEFAULT_KEPT_HEADERS, type RoomOptions, type RoomAttachment } from "./durable-object.ts";
 export { workersSocket, toMessage as workersMessage } from "./socket.ts";
 // @ws/core's service API: services import it from here or from @ws/core

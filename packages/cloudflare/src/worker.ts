@@ -5,11 +5,17 @@
  *
  *   export default { fetch: handler({ services: { "/echo": echo }, fetch: (req) => new Response("hi") }) };
  */
-import { UnsupportedError, type ServerControls, type ServerOptions } from "@ws/core";
+import { UnsupportedError, type ServerControls, type ServerOptions, type UpgradeRequest } from "@ws/core";
 import { isWebSocketRequest, MappedServer, normalizePath, refusalResponse, upgradeRequestFrom } from "@ws/core/adapter";
 import { answerClose, toMessage, workersSocket } from "./socket.ts";
 
 export const WORKER_ENGINE = "Workers WebSocketPair";
+
+/**
+ * An upgrade request on Workers: `raw` is the fetch handler's Request (undefined only on a room's connection
+ * rebuilt after hibernation). A service may declare its gate as `upgrade(req: WorkersUpgradeRequest)`.
+ */
+export type WorkersUpgradeRequest = UpgradeRequest<Request | undefined>;
 
 export type WorkerWebSocketOptions = ServerOptions;
 

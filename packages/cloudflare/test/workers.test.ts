@@ -41,6 +41,12 @@ describe("a Worker's services (WebSocketPair, accept())", () => {
     await expect(connect(`${ws}/nowhere`)).rejects.toMatchObject({ status: 404 });
   });
 
+  it("the upgrade request has the route's params, the query, the cookies and the Worker's Request as raw", async () => {
+    const c = await connect(`${ws}/request/caf%C3%A9?user=ann`, undefined, { Cookie: 'sid="s1"; theme=dark' });
+    expect(await c.nth(1)).toBe('{"room":"café"} ann s1 true');
+    c.ws.close(1000);
+  });
+
   it("the upgrade gate rejects with its status and reason", async () => {
     await expect(connect(`${ws}/gated`, "chat")).rejects.toMatchObject({ status: 401, body: "token required\n" });
   });

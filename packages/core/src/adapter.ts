@@ -30,9 +30,9 @@ export {
   type EngineStarters,
 } from "./server/serve.ts";
 export { connectOverStream } from "./server/client.ts";
-export { normalizePath } from "./server/router.ts";
+export { normalizePath, type RouteMatch } from "./server/router.ts";
 export { zlibCodec, type ZlibModule } from "./wire/zlib-codec.ts";
-export { buildRejectResponse, type UpgradeRequest } from "./wire/handshake.ts";
+export { buildRejectResponse, createUpgradeRequest, type UpgradeRequest, type UpgradeRequestInit } from "./wire/handshake.ts";
 export { RawHeaders } from "./wire/http.ts";
 export type { DeflateCodec } from "./wire/deflate.ts";
 export type { Allocate } from "./wire/frame.ts";

@@ -20,6 +20,18 @@ declare global {
     pathname: string;
     search: string;
   }
+  class URLSearchParams {
+    constructor(init?: string);
+    get(name: string): string | null;
+    getAll(name: string): string[];
+    has(name: string): boolean;
+    keys(): IterableIterator<string>;
+    entries(): IterableIterator<[string, string]>;
+    forEach(callback: (value: string, name: string) => void): void;
+    toString(): string;
+    readonly size: number;
+    [Symbol.iterator](): IterableIterator<[string, string]>;
+  }
   /** the fetch API, as far as the pieces for fetch-style servers use it (serve.ts) */
   class Request {
     readonly method: string;

@@ -5,7 +5,7 @@
  * (byte streams, the server core, the runtime-socket engine) is `@ws/core/adapter`.
  */
 export { CloseCode, isValidWireCloseCode } from "./wire/close-codes.ts";
-export type { UpgradeRequest } from "./wire/handshake.ts";
+export { createUpgradeRequest, type UpgradeRequest, type UpgradeRequestInit } from "./wire/handshake.ts";
 export { HeaderMap, type HeadersLike } from "./wire/http.ts";
 export type { PerMessageDeflateOptions } from "./wire/deflate.ts";
 export type { CloseInfo, Role } from "./protocol/protocol.ts";
@@ -38,7 +38,7 @@ export {
   type Logger,
 } from "./session/errors.ts";
 export { defineService, type Service, type ConnectionSettings, type UpgradeDecision } from "./server/service.ts";
-export { Router } from "./server/router.ts";
+export { Router, type RouteMatch } from "./server/router.ts";
 export type { TopicBroker, PublishBackpressure, PublishCompression } from "./server/topics.ts";
 export type { ServerOptions } from "./server/server.ts";
 export type { ServerControls, ServeEngine, EngineServeOptions, EngineServeHandle } from "./server/serve.ts";

@@ -33,14 +33,16 @@ export {
   parseExtensionHeader,
   serializeExtensions,
   parseHeaderList,
+  createUpgradeRequest,
   type UpgradeRequest,
+  type UpgradeRequestInit,
   type ExtensionOffer,
   type ServerHandshakeResult,
   type ClientHandshake,
   type ClientHandshakeResult,
   type HandshakeRejection,
 } from "./wire/handshake.ts";
-export { HeaderMap, RawHeaders, parseHttpHead, serializeHttpHead, statusText, type HeadersLike, type HttpHead } from "./wire/http.ts";
+export { HeaderMap, RawHeaders, parseCookieHeader, parseHttpHead, serializeHttpHead, statusText, type HeadersLike, type HttpHead } from "./wire/http.ts";
 export { sha1 } from "./wire/sha1.ts";
 export { base64Encode, base64Decode } from "./wire/base64.ts";
 export {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { HeaderMap, type UpgradeRequest } from "../src/index.ts";
+import { HeaderMap, type UpgradeRequestInit } from "../src/index.ts";
 import { buildRejectResponse } from "../src/adapter.ts";
 import { acceptKey, base64Decode, base64Encode, buildAcceptResponse, createClientHandshake, parseExtensionHeader, parseHeaderList, parseHttpHead, selectProtocol, serializeExtensions, sha1, validateHandshakeResponse, validateUpgradeRequest } from "../src/protocol.ts";
 import { hex, utf8 } from "./support/frames.ts";
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 
-function request(headers: Record<string, string>, overrides: Partial<UpgradeRequest> = {}): UpgradeRequest {
+function request(headers: Record<string, string>, overrides: Partial<UpgradeRequestInit> = {}): UpgradeRequestInit {
   return {
     method: "GET",
     url: "/chat",
@@ -86,7 +86,7 @@ describe("server handshake (RFC 6455 §4.2.1)", () => {
     });
   });
 
-  const rejections: Array<[string, UpgradeRequest, number]> = [
+  const rejections: Array<[string, UpgradeRequestInit, number]> = [
     ["method POST", request({}, { method: "POST" }), 405],
     ["HTTP/1.0", request({}, { httpVersion: "1.0" }), 400],
     ["HTTP version garbage", request({}, { httpVersion: "x" }), 400],

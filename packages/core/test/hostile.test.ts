@@ -3,7 +3,7 @@
  * bytes, send buffer, close codes, slot counts), not from timings.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { HeaderMap, silentLogger, type UpgradeRequest } from "../src/index.ts";
+import { createUpgradeRequest, HeaderMap, silentLogger, type UpgradeRequest } from "../src/index.ts";
 import { ServerCore } from "../src/adapter.ts";
 import { ReceiveBudget } from "../src/protocol.ts";
 import { cframe, decodeFrames } from "./support/frames.ts";
@@ -161,7 +161,7 @@ describe("hostile: a message trickled forever", () => {
 });
 
 function wsRequest(path: string): UpgradeRequest {
-  return {
+  return createUpgradeRequest({
     method: "GET",
     url: path,
     httpVersion: "1.1",
@@ -172,7 +172,7 @@ function wsRequest(path: string): UpgradeRequest {
       "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
       "Sec-WebSocket-Version": "13",
     }),
-  };
+  });
 }
 
 describe("hostile: connection slots", () => {

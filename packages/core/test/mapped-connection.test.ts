@@ -3,7 +3,7 @@
  * ServerCore (its decision, settings, shutdown), ServerCore.decide itself, and the fetch-server helpers.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Connection, defineService, HeaderMap, silentLogger, UnsupportedError, type Logger, type SendData, type UpgradeRequest } from "../src/index.ts";
+import { Connection, createUpgradeRequest, defineService, HeaderMap, silentLogger, UnsupportedError, type Logger, type SendData, type UpgradeRequest } from "../src/index.ts";
 import { connectOverStream, MappedServer, RuntimeHub, RuntimeSocketTransport, ServerCore, upgradeRequestFrom, isWebSocketRequest, type ByteStreamEvents, type RuntimeSocket } from "../src/adapter.ts";
 import { acceptKey } from "../src/protocol.ts";
 import { frame, closePayload, td, utf8 } from "./support/frames.ts";
@@ -74,7 +74,7 @@ class FakeSocket implements RuntimeSocket {
   }
 }
 
-const request: UpgradeRequest = { method: "GET", url: "/chat", httpVersion: "1.1", headers: new HeaderMap({ host: "localhost" }) };
+const request: UpgradeRequest = createUpgradeRequest({ method: "GET", url: "/chat", httpVersion: "1.1", headers: new HeaderMap({ host: "localhost" }) });
 
 /** A Connection over a runtime socket, as the runtime engine builds one (MappedServer.connection). */
 function overSocket(socket: RuntimeSocket, s: Settings = settings, logger: Logger = silentLogger, hub?: RuntimeHub, protocol: string | null = "chat") {
@@ -237,7 +237,7 @@ describe("Connection on a RuntimeSocketTransport", () => {
 });
 
 function wsRequest(url: string, headers: Record<string, string> = {}): UpgradeRequest {
-  return {
+  return createUpgradeRequest({
     method: "GET",
     url,
     httpVersion: "1.1",
@@ -249,7 +249,7 @@ function wsRequest(url: string, headers: Record<string, string> = {}): UpgradeRe
       "Sec-WebSocket-Version": "13",
       ...headers,
     }),
-  };
+  });
 }
 
 describe("ServerCore.decide", () => {
@@ -352,14 +352,19 @@ describe("fetch-server helpers", () => {
     const req = { method: "GET", url: "https://example.com/chat?room=1", headers } as unknown as Request;
     expect(isWebSocketRequest(req)).toBe(true);
     expect(isWebSocketRequest({ ...req, headers: new HeaderMap({}) } as unknown as Request)).toBe(false);
-    expect(upgradeRequestFrom(req, "10.0.0.1", 5000)).toEqual({
+    const upgrade = upgradeRequestFrom(req, "10.0.0.1", 5000);
+    expect({ ...upgrade }).toMatchObject({
       method: "GET",
       url: "/chat?room=1",
       httpVersion: "1.1",
       headers,
       remoteAddress: "10.0.0.1",
       remotePort: 5000,
+      params: {},
     });
+    expect(upgrade.raw).toBe(req);
+    expect(upgrade.query.get("room")).toBe("1");
+    expect(upgrade.cookies.size).toBe(0);
   });
 });
 

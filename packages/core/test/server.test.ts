@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Connection, defineService, HandshakeError, HeaderMap, Router, silentLogger, type Service, type UpgradeRequest } from "../src/index.ts";
+import { Connection, createUpgradeRequest, defineService, HandshakeError, HeaderMap, Router, silentLogger, type Service, type UpgradeRequest } from "../src/index.ts";
 import { connectOverStream, normalizePath, ServerCore, TopicHub, encodeMessageFrame, type UpgradeOutcome } from "../src/adapter.ts";
-import { acceptKey, parseHttpHead } from "../src/protocol.ts";
+import { acceptKey, parseCookieHeader, parseHttpHead } from "../src/protocol.ts";
 import { cframe, closePayload, decodeFrames, frame, hex, td, utf8 } from "./support/frames.ts";
 import { concatBytes, memoryPair, settle, type MemoryStream } from "./support/memory-stream.ts";
 import { RawPeer, request as baseRequest } from "./support/peers.ts";
@@ -13,7 +13,7 @@ afterEach(() => {
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 
 function upgradeRequest(url = "/chat", headers: Record<string, string> = {}, method = "GET"): UpgradeRequest {
-  return {
+  return createUpgradeRequest({
     method,
     url,
     httpVersion: "1.1",
@@ -26,7 +26,7 @@ function upgradeRequest(url = "/chat", headers: Record<string, string> = {}, met
       ...headers,
     }),
     remoteAddress: "127.0.0.1",
-  };
+  });
 }
 
 /** A minimal adapter over a memory stream: read the request head, negotiate, write the answer. */
@@ -42,7 +42,7 @@ function serveStream(core: ServerCore, stream: MemoryStream, hold = false): Prom
         if (!head || head instanceof Error) return;
         handling = true;
         const [method, url, version] = head.startLine;
-        const req: UpgradeRequest = { method, url, httpVersion: version.replace("HTTP/", ""), headers: head.headers, remoteAddress: "127.0.0.1" };
+        const req: UpgradeRequest = createUpgradeRequest({ method, url, httpVersion: version.replace("HTTP/", ""), headers: head.headers, remoteAddress: "127.0.0.1" });
         void core.negotiate(req).then((outcome) => {
           if (!outcome.ok) {
             stream.write(outcome.response);
@@ -87,6 +87,124 @@ describe("Router", () => {
     expect(r.unregister("chat")).toBe(true);
     expect(r.unregister("/chat")).toBe(false);
     expect(r.match("/chat")).toBeUndefined();
+  });
+});
+
+describe("Router: path parameters (the matching rules in router.ts)", () => {
+  const room: Service = {};
+  const lobby: Service = {};
+  const admin: Service = {};
+  const action: Service = {};
+
+  it("/chat/:room matches one whole, non-empty segment and percent-decodes it; the query and a trailing / never take part", () => {
+    const r = new Router({ "/chat/:room": room });
+    expect(r.route("/chat/lobby?x=1")).toEqual({ service: room, params: { room: "lobby" } });
+    expect(r.route("/chat/caf%C3%A9/")).toEqual({ service: room, params: { room: "café" } });
+    expect(r.route("/chat/a%2Fb")?.params).toEqual({ room: "a/b" }); // an encoded "/" stays in the segment
+    expect(r.route("/chat")).toBeUndefined();
+    expect(r.route("/chat/a/b")).toBeUndefined();
+    expect(r.route("/chat//")).toBeUndefined();
+    expect(r.route("/chat/%E0%A4%A")).toBeUndefined(); // malformed percent-encoding: no match
+    expect(r.match("/chat/x")).toBe(room);
+  });
+
+  it("exact paths first, whatever the order of registration; then literal segments before parameters", () => {
+    const r = new Router({ "/chat/:room/:action": action, "/chat/:room": room, "/chat/:room/admin": admin });
+    r.register("/chat/lobby", lobby);
+    expect(r.route("/chat/lobby")).toEqual({ service: lobby, params: {} });
+    expect(r.route("/chat/other")).toEqual({ service: room, params: { room: "other" } });
+    expect(r.route("/chat/x/admin")).toEqual({ service: admin, params: { room: "x" } });
+    expect(r.route("/chat/x/kick")).toEqual({ service: action, params: { room: "x", action: "kick" } });
+    const mixed = new Router({ "/:a/b": action, "/a/:b": admin });
+    expect(mixed.route("/a/b")?.service).toBe(admin); // literal "a" first, at the first segment that differs
+    expect(mixed.route("/z/b")?.service).toBe(action);
+  });
+
+  it("patterns of one shape are one route: register replaces, unregister removes by shape; paths lists both kinds", () => {
+    const r = new Router({ "/chat/:room": room, "/echo": lobby });
+    r.register("/chat/:name", admin);
+    expect(r.route("/chat/x")).toEqual({ service: admin, params: { name: "x" } });
+    expect(r.paths).toEqual(["/echo", "/chat/:name"]);
+    expect(r.unregister("/chat/:anything")).toBe(true);
+    expect(r.unregister("/chat/:room")).toBe(false);
+    expect(r.route("/chat/x")).toBeUndefined();
+  });
+
+  it("refuses a malformed or repeated parameter name", () => {
+    const r = new Router();
+    expect(() => r.register("/a/:", room)).toThrow(TypeError);
+    expect(() => r.register("/a/:1x", room)).toThrow(TypeError);
+    expect(() => r.register("/a/:x/:x", room)).toThrow(/twice/);
+    expect(r.paths).toEqual([]);
+  });
+});
+
+describe("ServerCore: params, resolve, query and cookies", () => {
+  it("sets req.params before the gate; conn.request has them; resolve is the fallback and sees the request", async () => {
+    const seen: string[] = [];
+    const room = defineService({
+      upgrade(req) {
+        seen.push(`gate ${JSON.stringify(req.params)} ${req.query.get("user")} ${req.cookies.get("sid")}`);
+      },
+    });
+    const resolved = defineService({});
+    const core = new ServerCore({
+      services: { "/chat/:room": room },
+      resolve(req) {
+        seen.push(`resolve ${req.url} ${JSON.stringify(req.params)}`);
+        if (req.query.has("fallback")) return resolved;
+        if (req.url.startsWith("/throw")) throw new Error("boom");
+        return undefined;
+      },
+      logger: silentLogger,
+    });
+    const req = upgradeRequest("/chat/lobby?user=ann", { Cookie: "sid=s1; other=2" });
+    const verdict = await core.decide(req);
+    expect(verdict.ok && verdict.service).toBe(room);
+    expect(req.params).toEqual({ room: "lobby" });
+    const viaResolve = await core.decide(upgradeRequest("/anywhere?fallback"));
+    expect(viaResolve.ok && viaResolve.service).toBe(resolved);
+    expect(await core.decide(upgradeRequest("/nothing"))).toMatchObject({ ok: false, status: 404 });
+    expect(await core.decide(upgradeRequest("/throw"))).toMatchObject({ ok: false, status: 404 });
+    expect(seen).toEqual([
+      'gate {"room":"lobby"} ann s1',
+      'resolve /anywhere?fallback {}',
+      "resolve /nothing {}",
+      "resolve /throw {}",
+    ]);
+    for (const v of [verdict, viaResolve]) if (v.ok) v.slot.release();
+
+    // end to end over a memory stream: the connection's request carries the params
+    const [a, b] = memoryPair();
+    const served = serveStream(core, a);
+    const client = await connectOverStream(b, "ws://localhost/chat/caf%C3%A9?user=bob", { logger: silentLogger });
+    const conn = (await served) as Connection;
+    expect(conn.request.params).toEqual({ room: "café" });
+    expect(conn.request.query.get("user")).toBe("bob");
+    expect(conn.request.raw).toBeUndefined(); // this adapter passed none
+    client.drop();
+    await core.close({ timeout: 100 });
+  });
+
+  it("query and cookies are parsed on first use, once; cookies follow RFC 6265 §5.4 / §4.2.1", () => {
+    const req = upgradeRequest("/chat?a=1&a=2&b=x%20y&c#frag", {
+      Cookie: ' sid = "quoted" ;empty=; novalue; =anon; eq=a=b;sid=second;  last=1 ',
+    });
+    expect(req.query).toBe(req.query);
+    expect(req.query.getAll("a")).toEqual(["1", "2"]);
+    expect(req.query.get("b")).toBe("x y");
+    expect(req.query.get("c")).toBe("");
+    expect(req.query.has("frag")).toBe(false);
+    expect(req.cookies).toBe(req.cookies);
+    expect([...req.cookies]).toEqual([
+      ["sid", "quoted"],
+      ["empty", ""],
+      ["eq", "a=b"],
+      ["last", "1"],
+    ]);
+    expect(upgradeRequest("/").query.size).toBe(0);
+    expect(upgradeRequest("/").cookies.size).toBe(0);
+    expect(parseCookieHeader('a=1;b="2";c=%20')).toEqual(new Map([["a", "1"], ["b", "2"], ["c", "%20"]])); // not percent-decoded
   });
 });
 

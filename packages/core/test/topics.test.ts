@@ -5,7 +5,7 @@
  * per context without context takeover), RuntimeHub with and without a runtime's native publish.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { Connection, silentLogger, HeaderMap, type Message, type SendData, type TopicBroker } from "../src/index.ts";
+import { Connection, createUpgradeRequest, silentLogger, HeaderMap, type Message, type SendData, type TopicBroker } from "../src/index.ts";
 import { RuntimeHub, RuntimeSocketTransport, ServerCore, TopicHub, TopicRegistry, zlibCodec, type RuntimeSocket, type TopicSubscriber, type ZlibModule } from "../src/adapter.ts";
 import { PerMessageDeflate, type DeflateAgreement } from "../src/protocol.ts";
 import { decodeFrames, utf8 } from "./support/frames.ts";
@@ -316,7 +316,7 @@ describe("RuntimeHub", () => {
     const transport = new RuntimeSocketTransport(socket, { maxMessageSize: 1 << 20, keepaliveNative: false, logger: silentLogger, label: "t" });
     const conn = new Connection(transport, {
       role: "server",
-      request: { method: "GET", url: "/", httpVersion: "1.1", headers: new HeaderMap() },
+      request: createUpgradeRequest({ method: "GET", url: "/", httpVersion: "1.1", headers: new HeaderMap() }),
       closeTimeout: 1000,
       logger: silentLogger,
       hub,

@@ -22,7 +22,7 @@ describe("@ws/deno on Deno", () => {
     });
     expect(r.status, r.stderr).toBe(0);
     const results = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Array<{ name: string; ok: boolean; error?: string }>;
-    expect(results.length).toBe(12);
+    expect(results.length).toBe(14);
     const failed = results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`);
     expect(failed).toEqual([
       "runtime: ping answered by pong: UNSUPPORTED",

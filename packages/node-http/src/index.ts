@@ -4,6 +4,16 @@
  * Node's adapter is built on it, and so is the default ("core") engine of Bun's and Deno's, whose node:http
  * delivers the same 'upgrade' event. It has no import-time side effects.
  */
-export { attach, serve, type NodeServerOptions, type ServeOptions, type ServeHandle, type WebSocketServer } from "./server.ts";
+export {
+  attach,
+  serve,
+  type AttachOptions,
+  type AttachedServer,
+  type NodeServerOptions,
+  type NodeUpgradeRequest,
+  type ServeOptions,
+  type ServeHandle,
+  type WebSocketServer,
+} from "./server.ts";
 export { socketByteStream, allocateBuffer } from "./byte-stream.ts";
 export { answerFetch, REQUEST_BODY_HIGH_WATER_MARK, type FetchHandler } from "./fetch-bridge.ts";

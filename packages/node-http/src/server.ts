@@ -6,8 +6,17 @@ import * as https from "node:https";
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import * as zlib from "node:zlib";
-import { DEFAULT_HANDSHAKE_TIMEOUT, type Logger, type Router, type ServerControls, type ServerOptions, type UpgradeRequest } from "@ws/core";
-import { buildRejectResponse, RawHeaders, ServerCore, zlibCodec } from "@ws/core/adapter";
+import {
+  createUpgradeRequest,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  type Connection,
+  type Logger,
+  type Router,
+  type ServerControls,
+  type ServerOptions,
+  type UpgradeRequest,
+} from "@ws/core";
+import { buildRejectResponse, RawHeaders, ServerCore, zlibCodec, type RouteMatch } from "@ws/core/adapter";
 import { allocateBuffer, socketByteStream } from "./byte-stream.ts";
 import { answerFetch, type FetchHandler } from "./fetch-bridge.ts";
 
@@ -18,23 +27,52 @@ export interface NodeServerOptions extends ServerOptions {
   handshakeTimeout?: number;
 }
 
+/** An upgrade request on node:http: `raw` is the server's IncomingMessage. */
+export type NodeUpgradeRequest = UpgradeRequest<http.IncomingMessage>;
+
+export interface AttachOptions extends NodeServerOptions {
+  /**
+   * register no 'upgrade' listener on the server: hand the upgrades to `handleUpgrade` yourself (ws's
+   * `noServer`). `attach({ noServer: true, ... })` needs no server at all.
+   */
+  noServer?: boolean;
+  /**
+   * whether an upgrade is for this server at all, before any routing (ws's `shouldHandle`): one it refuses is
+   * treated as a path no service claims (left to the server's other 'upgrade' listeners, else 404)
+   */
+  shouldHandle?(req: NodeUpgradeRequest): boolean;
+}
+
 /** The server's controls (connections, register, publish, close, …) and its runtime-agnostic state. */
 export interface WebSocketServer extends ServerControls {
   /** the runtime-agnostic server state: router, topics, connections */
   readonly core: ServerCore;
 }
 
-function toUpgradeRequest(req: http.IncomingMessage): UpgradeRequest {
+/** What `attach()` returns: the server's controls, the upgrade handler, and `detach()`. */
+export interface AttachedServer extends WebSocketServer {
+  /**
+   * Takes one upgrade: routes it, answers it (101, a refusal, 404 when it is not this server's) and opens the
+   * connection. For `noServer` use, from your own 'upgrade' listener. Resolves to the connection once open,
+   * undefined when refused or the socket went away; never rejects.
+   */
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<Connection<unknown> | undefined>;
+  /** removes the 'upgrade' listener (if any); connections already open stay open */
+  detach(): void;
+}
+
+function toUpgradeRequest(req: http.IncomingMessage): NodeUpgradeRequest {
   // Node's own rawHeaders list, kept as it is: no per-connection header map
   const headers = new RawHeaders(req.rawHeaders);
-  return {
+  return createUpgradeRequest({
     method: req.method ?? "GET",
     url: req.url ?? "/",
     httpVersion: req.httpVersion,
     headers,
     remoteAddress: req.socket.remoteAddress,
     remotePort: req.socket.remotePort,
-  };
+    raw: req,
+  });
 }
 
 const codec = zlibCodec(zlib);
@@ -48,57 +86,92 @@ function coreOptions(options: NodeServerOptions): ServerOptions {
 
 /**
  * Serves WebSocket services on an existing http or https server through its 'upgrade' event; the server
- * keeps answering ordinary HTTP requests. Unknown paths get 404, refused upgrades their status, malformed
- * requests 400 (426 for a wrong version).
+ * keeps answering ordinary HTTP requests. Refused upgrades get their status, malformed requests 400 (426 for
+ * a wrong version). An upgrade no service claims (nor `resolve`, or one `shouldHandle` refuses) is left alone
+ * when the server has other 'upgrade' listeners (another library's WebSocket endpoint), and gets 404 when
+ * this is the only one. With `noServer`, no listener is registered: call `handleUpgrade` yourself.
  */
-export function attach(server: http.Server | https.Server, options: NodeServerOptions): WebSocketServer & { detach(): void } {
+export function attach(server: http.Server | https.Server, options: AttachOptions): AttachedServer;
+export function attach(options: AttachOptions & { noServer: true }): AttachedServer;
+export function attach(
+  serverOrOptions: http.Server | https.Server | (AttachOptions & { noServer: true }),
+  maybeOptions?: AttachOptions,
+): AttachedServer {
+  const server = maybeOptions ? (serverOrOptions as http.Server | https.Server) : undefined;
+  const options = maybeOptions ?? (serverOrOptions as AttachOptions);
   const core = new ServerCore(coreOptions(options));
   const logger: Logger = core.logger;
   const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
 
-  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+  /** The route of an upgrade this server claims; null when not (no service, or `shouldHandle` says no). */
+  const claim = (request: NodeUpgradeRequest): RouteMatch | null => {
+    if (options.shouldHandle && !options.shouldHandle(request)) return null;
+    return core.route(request);
+  };
+
+  const accept = (request: NodeUpgradeRequest, route: RouteMatch | null, socket: Duplex, head: Buffer): Promise<Connection<unknown> | undefined> => {
     socket.on("error", ignoreError);
     const timer = setTimeout(() => socket.destroy(), handshakeTimeout);
     timer.unref();
-    let request: UpgradeRequest;
-    try {
-      request = toUpgradeRequest(req);
-    } catch (e) {
-      clearTimeout(timer);
-      socket.end(buildRejectResponse(400, "malformed upgrade request"));
-      return;
-    }
-    core.negotiate(request).then(
+    return core.negotiate(request, route).then(
       (outcome) => {
         clearTimeout(timer);
         if (socket.destroyed) {
           if (outcome.ok) outcome.release(); // the client went away while the upgrade was decided
-          return;
+          return undefined;
         }
         if (!outcome.ok) {
           socket.end(Buffer.from(outcome.response));
-          return;
+          return undefined;
         }
         (socket as Duplex & { setNoDelay?(v: boolean): void }).setNoDelay?.(true);
         (socket as Duplex & { setTimeout?(ms: number): void }).setTimeout?.(0);
         // TCP keepalive too, where the socket has it: a peer that vanished without a FIN is noticed by the OS
         (socket as Duplex & { setKeepAlive?(on: boolean, delay: number): void }).setKeepAlive?.(true, 60_000);
         const headBytes = head.length > 0 ? new Uint8Array(head.buffer, head.byteOffset, head.byteLength) : undefined;
-        outcome.accept(socketByteStream(socket), headBytes);
+        const conn = outcome.accept(socketByteStream(socket), headBytes);
         socket.off("error", ignoreError); // the connection's stream listens for errors now
+        return conn;
       },
       (error: unknown) => {
         clearTimeout(timer);
         logger.error(`upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
         socket.destroy();
+        return undefined;
       },
     );
   };
-  server.on("upgrade", onUpgrade);
+
+  const parse = (req: http.IncomingMessage, socket: Duplex): NodeUpgradeRequest | undefined => {
+    try {
+      return toUpgradeRequest(req);
+    } catch {
+      socket.on("error", ignoreError);
+      socket.end(buildRejectResponse(400, "malformed upgrade request"));
+      return undefined;
+    }
+  };
+
+  const handleUpgrade: AttachedServer["handleUpgrade"] = (req, socket, head) => {
+    const request = parse(req, socket);
+    if (!request) return Promise.resolve(undefined);
+    return accept(request, claim(request), socket, head);
+  };
+
+  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const request = parse(req, socket);
+    if (!request) return;
+    const route = claim(request);
+    // not ours: another 'upgrade' listener (another library's endpoint) may take it; 404 only if none can
+    if (!route && server!.listenerCount("upgrade") > 1) return;
+    void accept(request, route, socket, head);
+  };
+  if (server && !options.noServer) server.on("upgrade", onUpgrade);
   return {
     ...handleFor(core),
+    handleUpgrade,
     detach() {
-      server.off("upgrade", onUpgrade);
+      server?.off("upgrade", onUpgrade);
     },
   };
 }

@@ -1,3 +1,14 @@
-export { attach, serve, socketByteStream, type NodeServerOptions, type ServeOptions, type ServeHandle, type WebSocketServer } from "@ws/node-http";
+export {
+  attach,
+  serve,
+  socketByteStream,
+  type AttachOptions,
+  type AttachedServer,
+  type NodeServerOptions,
+  type NodeUpgradeRequest,
+  type ServeOptions,
+  type ServeHandle,
+  type WebSocketServer,
+} from "@ws/node-http";
 export { connect, type NodeClientOptions } from "./client.ts";
 export * from "@ws/core";

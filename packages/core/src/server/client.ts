@@ -6,7 +6,7 @@
 import type { ByteStream } from "../session/byte-stream.ts";
 import { Connection } from "../session/connection.ts";
 import { consoleLogger } from "../session/errors.ts";
-import { createClientHandshake, serializeExtensions, validateHandshakeResponse, type UpgradeRequest } from "../wire/handshake.ts";
+import { createClientHandshake, createUpgradeRequest, serializeExtensions, validateHandshakeResponse, type UpgradeRequest } from "../wire/handshake.ts";
 import { parseHttpHead } from "../wire/http.ts";
 import type { ConnectionSettings } from "./service.ts";
 import type { Logger } from "../session/errors.ts";
@@ -85,13 +85,13 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
         }
         settled = true;
         clearTimeout(timer);
-        const request: UpgradeRequest = {
+        const request: UpgradeRequest = createUpgradeRequest({
           method: "GET",
           url: u.pathname + u.search,
           httpVersion: "1.1",
           headers: head.headers,
           remoteAddress: u.hostname,
-        };
+        });
         const conn = Connection.overStream(stream, {
           role: "client",
           request,

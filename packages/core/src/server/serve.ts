@@ -3,7 +3,7 @@
  * adapter on a fetch-style server (Bun.serve, Deno.serve, Workers: a Request in, a Response out).
  */
 import type { Connection, SendData } from "../session/connection.ts";
-import type { UpgradeRequest } from "../wire/handshake.ts";
+import { createUpgradeRequest, type UpgradeRequest } from "../wire/handshake.ts";
 import type { ServerOptions } from "./server.ts";
 import type { Service } from "./service.ts";
 
@@ -120,17 +120,18 @@ export function isWebSocketRequest(request: Request): boolean {
   return /(^|,)\s*websocket\s*(,|$)/i.test(request.headers.get("upgrade") ?? "");
 }
 
-/** An UpgradeRequest from a fetch-API Request. */
-export function upgradeRequestFrom(request: Request, remoteAddress?: string, remotePort?: number): UpgradeRequest {
+/** An UpgradeRequest from a fetch-API Request (which is its `raw`). */
+export function upgradeRequestFrom(request: Request, remoteAddress?: string, remotePort?: number): UpgradeRequest<Request> {
   const u = new URL(request.url);
-  return {
+  return createUpgradeRequest({
     method: request.method,
     url: u.pathname + u.search,
     httpVersion: "1.1",
     headers: request.headers,
     remoteAddress,
     remotePort,
-  };
+    raw: request,
+  });
 }
 
 /** The HTTP response for a refused upgrade (status, reason as the body, extra headers). */

@@ -15,7 +15,7 @@ import {
   type ExtensionOffer,
   type UpgradeRequest,
 } from "../wire/handshake.ts";
-import { Router } from "./router.ts";
+import { Router, type RouteMatch } from "./router.ts";
 import type { ConnectionSettings, Service } from "./service.ts";
 import { TopicHub, type PublishBackpressure, type PublishCompression, type TopicBroker } from "./topics.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
@@ -39,6 +39,13 @@ import {
 export interface ServerOptions extends ConnectionSettings {
   /** services by path, or a Router to register and unregister on at run time */
   services?: Record<string, Service<unknown>> | Router;
+  /**
+   * the service for an upgrade no registered path or pattern matches (`req.params` is empty), or undefined
+   * for 404. Synchronous, so whether an upgrade is this server's is known at once (`attach()` leaves the
+   * upgrades it does not claim to the server's other 'upgrade' listeners); refuse asynchronously in the
+   * service's `upgrade` gate.
+   */
+  resolve?(req: UpgradeRequest): Service<unknown> | undefined;
   /**
    * permessage-deflate (RFC 7692): `true` or the server's preferences to accept it when a client offers
    * it. Off by default. Needs `deflateCodec` (adapters supply it).
@@ -191,15 +198,36 @@ export class ServerCore {
     };
   }
 
-  /** Decides an upgrade request: route, validate (RFC 6455 §4.2.1), limit, gate, subprotocol. Never throws. */
-  async decide(req: UpgradeRequest): Promise<UpgradeVerdict> {
+  /**
+   * The service for a request: a registered path, else a pattern (with its parameters), else the `resolve`
+   * option; null when none. Never throws (a failing `resolve` is logged and counts as none).
+   */
+  route(req: UpgradeRequest): RouteMatch | null {
+    const matched = this.router.route(req.url);
+    if (matched) return matched;
+    if (!this.options.resolve) return null;
+    try {
+      const service = this.options.resolve(req);
+      return service ? { service, params: req.params } : null;
+    } catch (e) {
+      this.logger.error(`resolve failed: ${e instanceof Error ? e.message : String(e)}`, { url: req.url });
+      return null;
+    }
+  }
+
+  /**
+   * Decides an upgrade request: route (`route`, unless the caller routed it already), validate (RFC 6455
+   * §4.2.1), limit, gate, subprotocol. Sets `req.params` before the gate runs. Never throws.
+   */
+  async decide(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): Promise<UpgradeVerdict> {
     const refuse = (status: number, reason: string, headers?: Record<string, string>): UpgradeVerdict => {
       this.logger.info(`upgrade refused (${status}): ${reason}`, { url: req.url, remoteAddress: req.remoteAddress });
       return { ok: false, status, reason, headers };
     };
     if (this.shuttingDown) return refuse(503, "the server is shutting down");
-    const service = this.router.match(req.url);
-    if (!service) return refuse(404, `no WebSocket service at ${req.url.split("?")[0]}`);
+    if (!route) return refuse(404, `no WebSocket service at ${req.url.split("?")[0]}`);
+    const service = route.service;
+    req.params = route.params;
     const valid = validateUpgradeRequest(req);
     if (!valid.ok) return refuse(valid.status, valid.reason, valid.headers);
     if (this.connections.size + this.reserved >= this.maxConnections) return refuse(503, "too many connections");
@@ -242,9 +270,12 @@ export class ServerCore {
     return { ok: true, service, protocol, headers, data, key: valid.key, extensions: valid.extensions, slot };
   }
 
-  /** Decides an upgrade request (`decide`) and negotiates permessage-deflate: the response to write. Never throws. */
-  async negotiate(req: UpgradeRequest): Promise<UpgradeOutcome> {
-    const verdict = await this.decide(req);
+  /**
+   * Decides an upgrade request (`decide`; `route` as there) and negotiates permessage-deflate: the response to
+   * write. Never throws.
+   */
+  async negotiate(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): Promise<UpgradeOutcome> {
+    const verdict = await this.decide(req, route);
     if (!verdict.ok) {
       const { status, reason, headers } = verdict;
       return { ok: false, status, reason, response: encodeUtf8(buildRejectResponse(status, reason, headers)) };

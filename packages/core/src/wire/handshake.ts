@@ -3,14 +3,18 @@
  * the 101 response; the client builds a request with a fresh key and validates the response.
  */
 import { base64Decode, base64Encode } from "./base64.ts";
-import { serializeHttpHead, statusText, type HeadersLike } from "./http.ts";
+import { parseCookieHeader, serializeHttpHead, statusText, type HeadersLike } from "./http.ts";
 import { sha1 } from "./sha1.ts";
 
 /** RFC 6455 §1.3: the GUID appended to the key before hashing. */
 export const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-/** The upgrade request as the server sees it. */
-export interface UpgradeRequest {
+/**
+ * The upgrade request as the server sees it: what the runtime handed over, plus `query`, `cookies` (both parsed
+ * on first use) and the route's `params`. Built with `createUpgradeRequest`. `Raw` is the runtime's own request
+ * (`IncomingMessage` on node:http, `Request` on fetch-style servers); each adapter names its type.
+ */
+export interface UpgradeRequest<Raw = unknown> {
   method: string;
   /** request target as sent: path and query, e.g. "/chat?room=1" */
   url: string;
@@ -19,6 +23,71 @@ export interface UpgradeRequest {
   headers: HeadersLike;
   remoteAddress?: string;
   remotePort?: number;
+  /** the query of `url` ("?room=1&x" → room: "1", x: "") */
+  readonly query: URLSearchParams;
+  /** the Cookie header's name=value pairs (RFC 6265 §5.4 / §4.2.1), values as sent; the first of a repeated name wins */
+  readonly cookies: ReadonlyMap<string, string>;
+  /** the path parameters of the route that matched ("/chat/:room" on "/chat/lobby" → room: "lobby"); set by the router */
+  params: Readonly<Record<string, string>>;
+  /**
+   * the runtime's own request object, for what the toolkit does not expose (undefined where there is none: a
+   * client's connection, a Durable Object connection rebuilt after hibernation)
+   */
+  readonly raw: Raw;
+}
+
+/** What an adapter knows of an upgrade request; `createUpgradeRequest` makes the UpgradeRequest of it. */
+export interface UpgradeRequestInit<Raw = undefined> {
+  method: string;
+  url: string;
+  httpVersion: string;
+  headers: HeadersLike;
+  remoteAddress?: string;
+  remotePort?: number;
+  raw?: Raw;
+}
+
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
+class ParsedUpgradeRequest<Raw> implements UpgradeRequest<Raw> {
+  method: string;
+  url: string;
+  httpVersion: string;
+  headers: HeadersLike;
+  remoteAddress?: string;
+  remotePort?: number;
+  params: Readonly<Record<string, string>> = NO_PARAMS;
+  readonly raw: Raw;
+  private parsedQuery?: URLSearchParams;
+  private parsedCookies?: ReadonlyMap<string, string>;
+
+  constructor(init: UpgradeRequestInit<Raw>) {
+    this.method = init.method;
+    this.url = init.url;
+    this.httpVersion = init.httpVersion;
+    this.headers = init.headers;
+    this.remoteAddress = init.remoteAddress;
+    this.remotePort = init.remotePort;
+    this.raw = init.raw as Raw;
+  }
+
+  get query(): URLSearchParams {
+    if (!this.parsedQuery) {
+      const start = this.url.indexOf("?");
+      const end = this.url.indexOf("#", start + 1);
+      this.parsedQuery = new URLSearchParams(start < 0 ? "" : this.url.slice(start + 1, end < 0 ? undefined : end));
+    }
+    return this.parsedQuery;
+  }
+
+  get cookies(): ReadonlyMap<string, string> {
+    return (this.parsedCookies ??= parseCookieHeader(this.headers.get("cookie")));
+  }
+}
+
+/** The UpgradeRequest for what an adapter knows of a request; `query` and `cookies` are parsed on first use. */
+export function createUpgradeRequest<Raw = undefined>(init: UpgradeRequestInit<Raw>): UpgradeRequest<Raw> {
+  return new ParsedUpgradeRequest(init);
 }
 
 /** One extension offer or response element: `name; param; param=value` (RFC 6455 §9.1). */
@@ -135,7 +204,7 @@ function reject(status: number, reason: string, headers?: Record<string, string>
 }
 
 /** Validates a server-side upgrade request (RFC 6455 §4.2.1). */
-export function validateUpgradeRequest(req: UpgradeRequest): ServerHandshakeResult {
+export function validateUpgradeRequest(req: UpgradeRequestInit<unknown>): ServerHandshakeResult {
   if (req.method.toUpperCase() !== "GET") return reject(405, "the upgrade request must use GET", { Allow: "GET" });
   const version = /^(\d+)\.(\d+)$/.exec(req.httpVersion);
   if (!version || Number(version[1]) < 1 || (Number(version[1]) === 1 && Number(version[2]) < 1)) {

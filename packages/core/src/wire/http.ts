@@ -143,3 +143,26 @@ export class RawHeaders implements HeadersLike {
     }
   }
 }
+
+/**
+ * The name=value pairs of a Cookie header (RFC 6265 §4.2.1: `name=value; name=value`), parsed leniently as
+ * §5.4 has user agents send them: pairs split at ";", optional whitespace trimmed, the value's surrounding
+ * double quotes removed (§4.1.1), nothing percent-decoded (the RFC defines no encoding). A pair without "=" or
+ * with an empty name is skipped; of a repeated name the first wins (user agents send the most specific path
+ * first, §5.4 step 2). Repeated Cookie fields joined with ", " (which HTTP/1.1 clients must not send) are not
+ * split apart.
+ */
+export function parseCookieHeader(header: string | null): Map<string, string> {
+  const cookies = new Map<string, string>();
+  if (!header) return cookies;
+  for (const pair of header.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq < 0) continue;
+    const name = pair.slice(0, eq).trim();
+    if (name === "" || cookies.has(name)) continue;
+    let value = pair.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    cookies.set(name, value);
+  }
+  return cookies;
+}

@@ -1,7 +1,7 @@
 /**
  * The adapter checks for @ws/bun and @ws/deno, run inside the runtime by each package's test/adapter.test.ts
  * through its test/fixtures/checks.ts (which reads its runtime's argv and prints the results as one JSON line):
- * both engines — serve, the client, topics, register, ping, fragment streaming, graceful close. A check the
+ * both engines — serve, the client, topics, register, the upgrade request, ping, fragment streaming, graceful close. A check the
  * engine cannot do fails with "UNSUPPORTED" (an UnsupportedError), where the adapter's README says so.
  */
 import type {
@@ -17,7 +17,7 @@ import type {
 /** What the checks use of an adapter module (@ws/bun, @ws/deno). */
 export interface AdapterUnderTest {
   serve(options: EngineServeOptions): Promise<EngineServeHandle>;
-  connect(url: string, options?: { protocols?: string[]; handshakeTimeout?: number }): Promise<Connection>;
+  connect(url: string, options?: { protocols?: string[]; handshakeTimeout?: number; headers?: Record<string, string> }): Promise<Connection>;
   defineService: typeof DefineService;
   UnsupportedError: typeof Unsupported;
   silentLogger: Logger;
@@ -111,6 +111,32 @@ export async function runAdapterChecks(adapter: AdapterUnderTest, engines: Array
         refused = (e as { status?: number }).status === 404;
       }
       assert(refused, "404 after unregister");
+    });
+
+    await check(`${engine}: the upgrade request: params of /req/:room, query, cookies, the runtime's request`, async () => {
+      const describe = (req: Connection["request"]) => {
+        const raw = req.raw as { url?: unknown; headers?: unknown } | undefined;
+        // the core engine's is node:http's IncomingMessage (headers a plain object), the runtime engine's a Request
+        const rawKind = raw instanceof Request ? "Request" : typeof raw?.url === "string" && typeof raw.headers === "object" ? "IncomingMessage" : typeof raw;
+        return `${JSON.stringify(req.params)} ${req.query.get("user")} ${req.cookies.get("sid")} ${rawKind}`;
+      };
+      let gate = "";
+      server.register(
+        "/req/:room",
+        defineService({
+          upgrade(req) {
+            gate = describe(req);
+          },
+          connected: (conn) => void conn.send(describe(conn.request)),
+        }) as Service<unknown>,
+      );
+      const c = await connect(`${url}/req/caf%C3%A9?user=ann`, { headers: { Cookie: 'sid="s1"; theme=dark' } });
+      const fromConn = await c.read({ timeout: 2000 });
+      await c.close();
+      server.unregister("/req/:room");
+      const expected = `{"room":"café"} ann s1 ${engine === "core" ? "IncomingMessage" : "Request"}`;
+      assert(gate === expected, `gate saw ${gate}`);
+      assert(fromConn === expected, `conn.request: ${String(fromConn)}`);
     });
 
     await check(`${engine}: ping answered by pong`, async () => {

@@ -1,10 +1,10 @@
 /** Connections over the memory stream pair, and a raw peer that speaks bytes. */
-import { Connection, HeaderMap, silentLogger, type UpgradeRequest } from "../../src/index.ts";
+import { Connection, createUpgradeRequest, HeaderMap, silentLogger, type UpgradeRequest } from "../../src/index.ts";
 import { type ConnectionOptions } from "../../src/adapter.ts";
 import { decodeFrames, type DecodedFrame } from "./frames.ts";
 import { memoryPair, type MemoryStream, type MemoryStreamOptions } from "./memory-stream.ts";
 
-export const request: UpgradeRequest = { method: "GET", url: "/test", httpVersion: "1.1", headers: new HeaderMap({ host: "localhost" }) };
+export const request: UpgradeRequest = createUpgradeRequest({ method: "GET", url: "/test", httpVersion: "1.1", headers: new HeaderMap({ host: "localhost" }) });
 
 export type Options = Partial<Omit<ConnectionOptions, "role" | "request">>;
 
