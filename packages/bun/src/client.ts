@@ -1,7 +1,7 @@
 /** The Bun client: Bun.connect (TCP or TLS) → ByteStream → core's client handshake, on the same Connection API. */
 import * as zlib from "node:zlib";
 import { type ClientOptions, type Connection } from "@ws/core";
-import { connectOverStream, zlibCodec } from "@ws/core/adapter";
+import { checkClientOptions, connectOverStream, zlibCodec } from "@ws/core/adapter";
 import { BunSocketStream } from "./byte-stream.ts";
 
 export interface BunClientOptions extends ClientOptions {
@@ -15,6 +15,7 @@ const codec = zlibCodec(zlib);
 
 /** Opens a WebSocket connection; resolves once the opening handshake has succeeded. */
 export async function connect(url: string | URL, options: BunClientOptions = {}): Promise<Connection> {
+  checkClientOptions(url, options);
   const u = new URL(url);
   const secure = u.protocol === "wss:" || u.protocol === "https:";
   if (!secure && u.protocol !== "ws:" && u.protocol !== "http:") throw new SyntaxError(`unsupported URL scheme ${u.protocol}`);

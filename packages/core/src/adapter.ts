@@ -36,3 +36,4 @@ export { buildRejectResponse, createUpgradeRequest, type UpgradeRequest, type Up
 export { RawHeaders } from "./wire/http.ts";
 export type { DeflateCodec } from "./wire/deflate.ts";
 export type { Allocate } from "./wire/frame.ts";
+export { checkServerOptions, checkClientOptions, checkService, checkPort } from "./server/options.ts";

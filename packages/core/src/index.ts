@@ -43,3 +43,4 @@ export type { TopicBroker, PublishBackpressure, PublishCompression } from "./ser
 export type { ServerOptions } from "./server/server.ts";
 export type { ServerControls, ServeEngine, EngineServeOptions, EngineServeHandle } from "./server/serve.ts";
 export { HandshakeError, type ClientOptions } from "./server/client.ts";
+export { InvalidOptionError } from "./server/options.ts";

@@ -1,7 +1,7 @@
 /** The Deno client: Deno.connect / Deno.connectTls → ByteStream → core's client handshake, on the same Connection API. */
 import * as zlib from "node:zlib";
 import { type ClientOptions, type Connection } from "@ws/core";
-import { connectOverStream, zlibCodec, type ZlibModule } from "@ws/core/adapter";
+import { checkClientOptions, connectOverStream, zlibCodec, type ZlibModule } from "@ws/core/adapter";
 import { DenoConnStream } from "./byte-stream.ts";
 
 export interface DenoClientOptions extends ClientOptions {
@@ -21,6 +21,7 @@ const codec = zlibCodec(zlibModule);
 
 /** Opens a WebSocket connection; resolves once the opening handshake has succeeded. */
 export async function connect(url: string | URL, options: DenoClientOptions = {}): Promise<Connection> {
+  checkClientOptions(url, options);
   const u = new URL(url);
   const secure = u.protocol === "wss:" || u.protocol === "https:";
   if (!secure && u.protocol !== "ws:" && u.protocol !== "http:") throw new SyntaxError(`unsupported URL scheme ${u.protocol}`);

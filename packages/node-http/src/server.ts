@@ -16,7 +16,7 @@ import {
   type ServerOptions,
   type UpgradeRequest,
 } from "@ws/core";
-import { buildRejectResponse, RawHeaders, ServerCore, zlibCodec, type RouteMatch } from "@ws/core/adapter";
+import { buildRejectResponse, checkPort, checkServerOptions, RawHeaders, ServerCore, zlibCodec, type RouteMatch } from "@ws/core/adapter";
 import { allocateBuffer, socketByteStream } from "./byte-stream.ts";
 import { answerFetch, type FetchHandler } from "./fetch-bridge.ts";
 
@@ -221,6 +221,8 @@ export interface ServeHandle extends WebSocketServer {
 
 /** Starts a standalone HTTP(S) server with the given services. Resolves once it is listening. */
 export async function serve(options: ServeOptions): Promise<ServeHandle> {
+  checkServerOptions(options, "serve() options");
+  const port = checkPort(options.port);
   const requestListener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     void answerHttp(req, res, options).catch((error: unknown) => {
       (options.logger ?? console).error(`HTTP handler failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -239,7 +241,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const host = options.hostname ?? options.host;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
+    server.listen(port ?? 0, host, () => {
       server.off("error", reject);
       resolve();
     });

@@ -3,7 +3,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import * as zlib from "node:zlib";
 import { type ClientOptions, type Connection } from "@ws/core";
-import { zlibCodec, connectOverStream } from "@ws/core/adapter";
+import { checkClientOptions, zlibCodec, connectOverStream } from "@ws/core/adapter";
 import { socketByteStream } from "@ws/node-http";
 
 /** Client options; permessage-deflate is offered unless `perMessageDeflate: false`. */
@@ -18,6 +18,7 @@ const codec = zlibCodec(zlib);
 
 /** Opens a WebSocket connection; resolves once the opening handshake has succeeded. */
 export async function connect(url: string | URL, options: NodeClientOptions = {}): Promise<Connection> {
+  checkClientOptions(url, options);
   const u = new URL(url);
   const secure = u.protocol === "wss:" || u.protocol === "https:";
   if (!secure && u.protocol !== "ws:" && u.protocol !== "http:") throw new SyntaxError(`unsupported URL scheme ${u.protocol}`);

@@ -257,3 +257,12 @@ describe("path parameters and resolve, end to end", () => {
     expect(deeper.head.split("\r\n")[0]).toBe("HTTP/1.1 404 Not Found");
   });
 });
+
+describe("serve() checks its options before listening", () => {
+  it("port \"abc\" is refused instead of becoming a Unix socket; serve() without options names what is missing", async () => {
+    const { serve: serveNode, InvalidOptionError: Invalid } = await import("../src/index.ts");
+    await expect(serveNode({ port: "abc" as never, services: {} })).rejects.toBeInstanceOf(Invalid);
+    await expect(serveNode({ port: "abc" as never, services: {} })).rejects.toThrow(/port: "abc" is not allowed/);
+    await expect(serveNode(undefined as never)).rejects.toThrow(/serve\(\) options: undefined is not allowed/);
+  });
+});

@@ -9,6 +9,7 @@ import { consoleLogger } from "../session/errors.ts";
 import { createClientHandshake, createUpgradeRequest, serializeExtensions, validateHandshakeResponse, type UpgradeRequest } from "../wire/handshake.ts";
 import { parseHttpHead } from "../wire/http.ts";
 import type { ConnectionSettings } from "./service.ts";
+import { checkClientOptions } from "./options.ts";
 import type { Logger } from "../session/errors.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
 import { acceptDeflateResponse, deflateClientOffer, EXTENSION_NAME, PerMessageDeflate, type DeflateCodec, type PerMessageDeflateOptions } from "../wire/deflate.ts";
@@ -40,6 +41,7 @@ export class HandshakeError extends Error {
 
 /** Runs the client handshake on `stream` (already connected to the server) and opens the connection. */
 export function connectOverStream(stream: ByteStream, url: string | URL, options: ClientOptions = {}): Promise<Connection> {
+  checkClientOptions(url, options);
   const u = new URL(url);
   const deflateSettings = options.perMessageDeflate === true ? {} : options.perMessageDeflate || undefined;
   const offer = deflateSettings && options.deflateCodec ? deflateClientOffer(deflateSettings) : undefined;

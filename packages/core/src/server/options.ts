@@ -135,7 +135,12 @@ export const SERVICE_KEYS = [
 /** Checks one service as it is registered on `path`. */
 export function checkService(path: string, service: unknown): asserts service is Service<unknown> {
   const where = `services["${path}"]`;
-  if (!isObject(service)) throw new InvalidOptionError(where, service, "a service object (defineService({ received(message, conn) { … } }))");
+  if (!isObject(service)) {
+    const hint = typeof service === "function" && (SERVICE_KEYS as readonly string[]).includes(path)
+      ? `; services maps paths to services ({ "/chat": chatService }), and this looks like a service given in place of the map`
+      : "";
+    throw new InvalidOptionError(where, service, `a service object (defineService({ received(message, conn) { … } }))${hint}`);
+  }
   unknownKeys(`${where}.`, service, SERVICE_KEYS);
   for (const hook of ["upgrade", "connected", "disconnected", "received"]) {
     const v = service[hook];
@@ -150,9 +155,7 @@ export function checkService(path: string, service: unknown): asserts service is
 
 /** Checks a path a service is registered on. */
 export function checkPath(path: unknown): void {
-  if (typeof path !== "string" || !path.startsWith("/")) {
-    throw new InvalidOptionError("services", path, `paths that start with "/" as keys ({ "/chat": chatService }); a service object given in place of the map has keys like "received"`);
-  }
+  if (typeof path !== "string") throw new InvalidOptionError("services", path, `a path ("/chat") as the key of each service`);
 }
 
 /**

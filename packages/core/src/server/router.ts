@@ -13,6 +13,7 @@
  * Paths are normalized first (`normalizePath`): the query, the fragment and a trailing "/" never take part.
  */
 import type { Service } from "./service.ts";
+import { checkPath, checkService } from "./options.ts";
 
 /** "/chat", "chat", "/chat/" all name the path "/chat"; the query never takes part. */
 export function normalizePath(path: string): string {
@@ -88,6 +89,8 @@ export class Router {
    * there. Throws TypeError for a malformed parameter name or a name used twice.
    */
   register(path: string, service: Service<unknown>): void {
+    checkPath(path);
+    checkService(path, service);
     const p = normalizePath(path);
     if (!isPattern(p)) {
       this.exact.set(p, service);

@@ -6,6 +6,7 @@ import type { Connection, SendData } from "../session/connection.ts";
 import { createUpgradeRequest, type UpgradeRequest } from "../wire/handshake.ts";
 import type { ServerOptions } from "./server.ts";
 import type { Service } from "./service.ts";
+import { checkPort, checkServerOptions, InvalidOptionError } from "./options.ts";
 
 /** A running server's controls: its connections, services and topics, and graceful shutdown. */
 export interface ServerControls {
@@ -104,6 +105,11 @@ export interface EngineStarters {
 
 /** serve() on a runtime with both engines: starts the one `options.engine` names ("core" by default). */
 export async function serveEngines(options: EngineServeOptions, start: EngineStarters): Promise<EngineServeHandle> {
+  checkServerOptions(options, "serve() options");
+  checkPort(options.port);
+  if (options.engine !== undefined && options.engine !== "core" && options.engine !== "runtime") {
+    throw new InvalidOptionError("engine", options.engine, '"core" or "runtime"');
+  }
   const { engine = "core", ...rest } = options;
   const tls = Boolean(options.tls);
   if (engine === "core") {

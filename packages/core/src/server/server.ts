@@ -15,6 +15,7 @@ import {
   type ExtensionOffer,
   type UpgradeRequest,
 } from "../wire/handshake.ts";
+import { checkServerOptions } from "./options.ts";
 import { Router, type RouteMatch } from "./router.ts";
 import type { ConnectionSettings, Service } from "./service.ts";
 import { TopicHub, type PublishBackpressure, type PublishCompression, type TopicBroker } from "./topics.ts";
@@ -157,6 +158,7 @@ export class ServerCore {
   readonly budget: ReceiveBudget;
 
   constructor(options: ServerOptions = {}) {
+    checkServerOptions(options);
     this.options = options;
     this.logger = options.logger ?? consoleLogger;
     this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
