@@ -44,7 +44,7 @@ async function clientGreetedWith(greeting: Message[], more: Partial<Service> = {
 }
 
 /** The further await of the trap: long enough for everything sent at open to have arrived. */
-const later = () => new Promise((resolve) => setTimeout(resolve, 20));
+const later = () => new Promise<void>((resolve) => setTimeout(() => resolve(), 20));
 
 describe("Connection: push handlers attached late get what waited in the read queue", () => {
   it("onText attached after an await gets the texts sent at open, in order, once; binaries stay for read()", async () => {

@@ -1,3 +1,4 @@
 export { attach, serve, socketByteStream, type NodeServerOptions, type ServeOptions, type ServeHandle, type WebSocketServer } from "@ws/node-http";
 export { connect, type NodeClientOptions } from "./client.ts";
+export { WebSocket } from "./websocket.ts";
 export * from "@ws/core";
