@@ -1,11 +1,11 @@
 /**
  * @ws/node's WHATWG WebSocket (core's WebSocketBase over connect()): the conformance-style checks of
- * packages/core/test/support/websocket-checks.ts against our server and against `ws`'s, and what is Node's own
+ * test/websocket-checks.ts against our server and against `ws`'s, and what is Node's own
  * ("nodebuffer").
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CloseEvent, defineService, MessageEvent, serve, silentLogger, WebSocket, type ServeHandle } from "../src/index.ts";
-import { runWebSocketChecks, webSocketCheckServices } from "../../core/test/support/websocket-checks.ts";
+import { runWebSocketChecks, webSocketCheckServices } from "./websocket-checks.ts";
 import { wsCheckServer } from "./support/ws-check-server.ts";
 
 const failures = (results: Array<{ name: string; ok: boolean; error?: string }>) => results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`);

@@ -1,4 +1,4 @@
-/** The checks' server (packages/core/test/support/websocket-checks.ts) on `ws`'s WebSocketServer, a reference peer. */
+/** The checks' server (test/websocket-checks.ts) on `ws`'s WebSocketServer, a reference peer. */
 import { WebSocketServer, type WebSocket as WsSocket } from "ws";
 
 const PATHS = new Set(["/echo", "/greet", "/chat"]);

@@ -1,15 +1,15 @@
 /**
  * Conformance-style checks of an adapter's WHATWG `WebSocket` (WebSockets Standard, "The WebSocket
- * interface"), runtime-agnostic: run by @ws/node's vitest (against our server and `ws`'s) and inside Bun and
- * Deno by their test/fixtures/websocket.ts. The server under `base` must answer:
+ * interface"), runtime-agnostic (standard globals only): run by @ws/node's vitest (against our server and
+ * `ws`'s) and inside Bun and Deno by their test/fixtures/websocket.ts. The server under `base` must answer:
  *   /echo   echoes every message; "close:CODE:REASON" closes with that code and reason; "drop" drops the socket
  *   /greet  sends "hello" and the bytes 1, 2, 3 as soon as the connection is open
  *   /chat   offers the subprotocol "chat" (and echoes)
  *   other   refuses the upgrade (404)
  * Each check reports { name, ok, error? }.
  */
-import type { defineService as DefineService, Service } from "../../src/index.ts";
-import type { WebSocketBase } from "../../src/adapter.ts";
+import type { defineService as DefineService, Service } from "@ws/core";
+import type { WebSocketBase } from "@ws/core/adapter";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyWebSocket = WebSocketBase<any, any>;
