@@ -31,6 +31,12 @@ describe("@ws/bun on Bun", () => {
     expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)).toEqual([]);
   }, 200_000);
 
+  it("its WHATWG WebSocket passes every conformance check against @ws/bun's server", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/websocket.ts"), "@ws/bun"])) as Array<{ name: string; ok: boolean; error?: string }>;
+    expect(results.length).toBe(13);
+    expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)).toEqual([]);
+  });
+
   it("gets a fresh buffer for each Bun.listen data callback (so the bytes need no copy)", () => {
     const [sent, received] = runInBun([join(here, "fixtures/data-buffers.ts")]).split(" ");
     expect(received).toBe(sent);

@@ -30,6 +30,7 @@ export {
   type EngineStarters,
 } from "./server/serve.ts";
 export { connectOverStream } from "./server/client.ts";
+export { WebSocketBase, type WebSocketRuntime } from "./client/websocket.ts";
 export { normalizePath, type RouteMatch } from "./server/router.ts";
 export { zlibCodec, type ZlibModule } from "./wire/zlib-codec.ts";
 export { buildRejectResponse, createUpgradeRequest, type UpgradeRequest, type UpgradeRequestInit } from "./wire/handshake.ts";

@@ -19,6 +19,31 @@ declare global {
     port: string;
     pathname: string;
     search: string;
+    hash: string;
+    readonly origin: string;
+  }
+  /** DOM events, as far as the WHATWG WebSocket (client/) uses them */
+  class Event {
+    constructor(type: string, init?: { bubbles?: boolean; cancelable?: boolean; composed?: boolean });
+    readonly type: string;
+    readonly defaultPrevented: boolean;
+    preventDefault(): void;
+  }
+  type EventListenerOrEventListenerObject = ((event: Event) => void) | { handleEvent(event: Event): void };
+  class EventTarget {
+    addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | { once?: boolean; capture?: boolean }): void;
+    removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | { capture?: boolean }): void;
+    dispatchEvent(event: Event): boolean;
+  }
+  class DOMException extends Error {
+    constructor(message?: string, name?: string);
+  }
+  type BlobPart = Blob | ArrayBuffer | ArrayBufferView | string;
+  class Blob {
+    constructor(parts?: BlobPart[], options?: { type?: string });
+    readonly size: number;
+    readonly type: string;
+    arrayBuffer(): Promise<ArrayBuffer>;
   }
   class URLSearchParams {
     constructor(init?: string);

@@ -329,7 +329,7 @@ describe("Connection: receiving", () => {
     peer.send(cframe({ opcode: 1, fin: false, payload: bytes(0x61, 0xc0) }));
     const info = await conn.closed;
     // 1007 goes on the wire; the connection was failed, so no close frame was read back: 1006 (RFC 6455 §7.1.5)
-    expect(info).toEqual({ code: 1006, reason: "invalid UTF-8 in text message", wasClean: false });
+    expect(info).toEqual({ code: 1006, reason: "invalid UTF-8 in text message", wasClean: false, failed: true });
     expect(frags).toEqual([]);
     expect(peer.frames().map((f) => [f.opcode, Array.from(f.payload.subarray(0, 2))])).toEqual([[8, [0x03, 0xef]]]);
   });

@@ -57,7 +57,7 @@ function expectFailure(role: Role, input: Uint8Array, code: number, options: Par
     const events = r.events.length;
     r.state.receive(peerFrame(role, { opcode: 1, payload: "more" }));
     expect(r.events.length, name).toBe(events);
-    expect(r.state.closeInfo(), name).toEqual({ code: 1006, reason: message, wasClean: false });
+    expect(r.state.closeInfo(), name).toEqual({ code: 1006, reason: message, wasClean: false, failed: true });
   }
   return reason;
 }

@@ -42,4 +42,17 @@ describe("@ws/deno on Deno", () => {
     expect(results.length).toBe(16);
     expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
   }, 200_000);
+
+  it("its WHATWG WebSocket passes every conformance check against @ws/deno's server", () => {
+    const r = spawnSync(DENO, ["run", "-A", join(here, "fixtures/websocket.ts"), "@ws/deno"], {
+      cwd: resolve(here, ".."),
+      encoding: "utf8",
+      timeout: 60_000,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const results = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Array<{ name: string; ok: boolean; error?: string }>;
+    expect(results.length).toBe(13);
+    expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
+  });
 });

@@ -11,4 +11,5 @@ export {
   type WebSocketServer,
 } from "@ws/node-http";
 export { connect, type NodeClientOptions } from "./client.ts";
+export { WebSocket } from "./websocket.ts";
 export * from "@ws/core";

@@ -53,6 +53,11 @@ export interface CloseInfo {
   reason: string;
   /** both close frames were exchanged */
   wasClean: boolean;
+  /**
+   * set (true) when this endpoint failed the connection (RFC 6455 §7.1.7: a protocol error, invalid UTF-8, a
+   * limit): the WebSocket API reports an `error` event before `close` then
+   */
+  failed?: true;
 }
 
 export interface ProtocolHandler {
@@ -209,7 +214,8 @@ export class ProtocolState {
       return { code: c.code, reason: c.reason, wasClean: true };
     }
     if (this.receivedClose) return { ...this.receivedClose, wasClean: false };
-    const reason = this.failure ? this.failure.reason : this.sentClose ? "no close frame received" : "connection lost";
+    if (this.failure) return { code: CloseCode.AbnormalClosure, reason: this.failure.reason, wasClean: false, failed: true };
+    const reason = this.sentClose ? "no close frame received" : "connection lost";
     return { code: CloseCode.AbnormalClosure, reason, wasClean: false };
   }
 

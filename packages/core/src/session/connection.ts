@@ -97,6 +97,8 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   private readonly listeners: Listeners<ConnectionEvent>;
   /** messages no handler took, for read() (created on first use) */
   private readingQueue: ReadQueue | null = null;
+  /** a push handler was attached while messages waited: they go to it in a microtask (`replayQueued`) */
+  private replayScheduled = false;
   private readonly readHighWaterMark: number;
 
   private readonly keepaliveMs: number;
@@ -356,13 +358,40 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
 
   private deliver(message: Message): void {
     if (this.finalized) return; // dropped while the rest of a chunk was being parsed
-    const typed = typeof message === "string" ? "text" : "binary";
-    if (this.listeners.count(typed) === 0 && this.listeners.count("message") === 0) {
+    // while queued messages wait for their replay, newer ones queue behind them: order is kept
+    if (this.replayScheduled || !this.handles(message)) {
       this.reading.push(message);
       return;
     }
-    this.listeners.emit(typed, message);
+    this.emitMessage(message);
+  }
+
+  /** Whether a push handler (onText/onBinary/onMessage) takes `message`. */
+  private handles(message: Message): boolean {
+    return this.listeners.count("message") > 0 || this.listeners.count(typeof message === "string" ? "text" : "binary") > 0;
+  }
+
+  private emitMessage(message: Message): void {
+    this.listeners.emit(typeof message === "string" ? "text" : "binary", message);
     this.listeners.emit("message", message);
+  }
+
+  /**
+   * The early-message trap: messages that arrived before any push handler wait in the read queue; a handler
+   * attached later (after a further `await`, say) gets those of the types it takes, in order and exactly once,
+   * in a microtask (not inside the on*() call, so it has its unsubscribe function first). Messages received
+   * before the close are replayed even once the connection has closed, as `read()` would still return them.
+   */
+  private pushHandlerAdded(): void {
+    if (this.replayScheduled || this.readingQueue === null || this.readingQueue.size === 0) return;
+    this.replayScheduled = true;
+    queueMicrotask(() => {
+      this.replayScheduled = false;
+      this.readingQueue!.drain(
+        (m) => this.handles(m),
+        (m) => this.emitMessage(m),
+      );
+    });
   }
 
   /**
@@ -380,14 +409,22 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
 
   // ------------------------------------------------------------------------------------------- handlers
 
+  /** Text messages; those already waiting in the read queue come first (see `pushHandlerAdded`). */
   onText(fn: (text: string, conn: Connection<Data>) => unknown): () => void {
-    return this.listeners.add("text", fn);
+    return this.addPushHandler("text", fn);
   }
+  /** Binary messages; those already waiting in the read queue come first. */
   onBinary(fn: (data: Uint8Array, conn: Connection<Data>) => unknown): () => void {
-    return this.listeners.add("binary", fn);
+    return this.addPushHandler("binary", fn);
   }
+  /** Every message; those already waiting in the read queue come first. */
   onMessage(fn: (message: Message, conn: Connection<Data>) => unknown): () => void {
-    return this.listeners.add("message", fn);
+    return this.addPushHandler("message", fn);
+  }
+  private addPushHandler(event: "text" | "binary" | "message", fn: (...args: never[]) => unknown): () => void {
+    const off = this.listeners.add(event, fn);
+    this.pushHandlerAdded();
+    return off;
   }
   /** Streaming receive: chunks of each message as they arrive, with `fin` on the last. Messages are then
    * no longer assembled (nor given to onText/onBinary/read) and maxMessageSize no longer applies. */

@@ -57,7 +57,7 @@ export class ReadGate implements ReadFlow {
 }
 
 export class ReadQueue {
-  private readonly queue: Message[] = [];
+  private queue: Message[] = [];
   /** unread size: UTF-16 code units of text, bytes of binary */
   private queuedBytes = 0;
   private readonly waiters: Array<(m: Message | null) => void> = [];
@@ -74,7 +74,7 @@ export class ReadQueue {
   /** A message no handler took: to the oldest waiting `read()`, else queued. */
   push(message: Message): void {
     this.queue.push(message);
-    this.queuedBytes += typeof message === "string" ? message.length : message.byteLength;
+    this.queuedBytes += sizeOf(message);
     const waiter = this.waiters.shift();
     if (waiter) {
       waiter(this.take());
@@ -87,12 +87,43 @@ export class ReadQueue {
   private take(): Message | null {
     const m = this.queue.shift();
     if (m === undefined) return null;
-    this.queuedBytes -= typeof m === "string" ? m.length : m.byteLength;
+    this.queuedBytes -= sizeOf(m);
+    this.resumeIfBelow();
+    return m;
+  }
+
+  private resumeIfBelow(): void {
     if (this.paused && this.queuedBytes <= this.highWaterMark / 2) {
       this.paused = false;
       this.flow.resume?.();
     }
-    return m;
+  }
+
+  /** How many messages wait. */
+  get size(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Hands each queued message that `takes` accepts (asked per message, in order, so a handler removed on the
+   * way stops taking) to `deliver`, exactly once; the others stay queued, in their order, ahead of anything
+   * that arrives meanwhile. Reads started meanwhile get what is left.
+   */
+  drain(takes: (message: Message) => boolean, deliver: (message: Message) => void): void {
+    const pending = this.queue;
+    this.queue = [];
+    const kept: Message[] = [];
+    for (const m of pending) {
+      if (!takes(m)) {
+        kept.push(m);
+        continue;
+      }
+      this.queuedBytes -= sizeOf(m);
+      deliver(m);
+    }
+    this.queue = kept.length === 0 ? this.queue : kept.concat(this.queue);
+    while (this.waiters.length > 0 && this.queue.length > 0) this.waiters.shift()!(this.take());
+    this.resumeIfBelow();
   }
 
   /**
@@ -134,4 +165,9 @@ export class ReadQueue {
     this.ended = true;
     for (const w of this.waiters.splice(0)) w(null);
   }
+}
+
+/** A message's size as the queue counts it: UTF-16 code units of text, bytes of binary. */
+function sizeOf(m: Message): number {
+  return typeof m === "string" ? m.length : m.byteLength;
 }
