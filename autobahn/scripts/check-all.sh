@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/.."
 failed=()
-for spec in node:server node:client bun:server bun:client bun-runtime:server deno:server deno:client deno-runtime:server; do
+for spec in node:server node:client bun:server bun:client bun-runtime:server deno:server deno:client deno-runtime:server workers:server; do
   adapter=${spec%%:*}
   role=${spec##*:}
   echo "=== autobahn: $adapter as $role"

@@ -204,7 +204,7 @@ export function renderReport(records: RunRecord[], ctx: ReportContext): string {
 
 /**
  * A short table for the project README: each of our servers against its reference: @ws/node against ws +
- * bufferutil, @ws/bun and @ws/deno against their runtime's built-in server.
+ * bufferutil, @ws/bun, @ws/deno and @ws/cloudflare against their runtime's built-in server.
  */
 export function readmeSnippet(records: RunRecord[], ctx: ReportContext): string {
   const scenarios = SCENARIO_ORDER.filter((s) => records.some((r) => r.scenario === s && r.ok));
@@ -222,6 +222,7 @@ export function readmeSnippet(records: RunRecord[], ctx: ReportContext): string 
     ["ours-bun-runtime", "bun-builtin"],
     ["ours-deno-core", "deno-builtin"],
     ["ours-deno-runtime", "deno-builtin"],
+    ["ours-workers", "workers-bare"],
     ["bun-builtin", BASELINE],
     ["deno-builtin", BASELINE],
   ];

@@ -10,6 +10,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { GeneratorConfig, GeneratorResult } from "./generator.ts";
@@ -134,6 +135,8 @@ function parseArgs(argv: string[]): BenchOptions & { list: boolean } {
 interface Running {
   child: ChildProcess;
   port: number;
+  /** the process whose CPU and memory are measured: the child, or the one it names with `SERVER_PID <pid>` */
+  pid: number;
   exited: Promise<void>;
 }
 
@@ -162,12 +165,16 @@ async function startServer(def: ServerDef, deflate: boolean, o: BenchOptions): P
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  let pid = child.pid!;
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => reject(new Error(`${def.id} did not start within 30 s: ${stderr}`)), 30_000);
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /LISTENING (\d+)/.exec(out);
+      // a launcher (the Workers servers: workerd is its child) names the process that serves
+      const named = /SERVER_PID (\d+)/.exec(out);
+      if (named) pid = Number(named[1]);
       if (m) {
         clearTimeout(timer);
         resolve(Number(m[1]));
@@ -178,7 +185,7 @@ async function startServer(def: ServerDef, deflate: boolean, o: BenchOptions): P
       reject(new Error(`${def.id} exited (${code ?? signal}) before listening: ${stderr.trim()}`));
     });
   });
-  return { child, port, exited };
+  return { child, port, pid, exited };
 }
 
 async function stopServer(r: Running): Promise<void> {
@@ -292,6 +299,11 @@ export async function runBenchmark(o: BenchOptions): Promise<RunRecord[]> {
     for (let round = 0; round < o.rounds; round++) {
       for (const def of defs) {
         if (unavailable.has(def.id)) continue;
+        const notHere = def.notIn?.[scenario];
+        if (notHere) {
+          unavailable.set(def.id, notHere);
+          continue;
+        }
         let result: GeneratorResult;
         let running: Running | { unavailable: string } | undefined;
         try {
@@ -306,7 +318,7 @@ export async function runBenchmark(o: BenchOptions): Promise<RunRecord[]> {
               host: "127.0.0.1",
               port: running.port,
               raw: def.kind === "raw",
-              serverPid: running.child.pid!,
+              serverPid: running.pid,
               warmupMs: o.warmupMs,
               durationMs: o.durationMs,
               repeats: s.kind === "idle" ? 1 : o.repeats,
@@ -365,7 +377,16 @@ function describe(r: RunRecord): string {
 function versions(): Record<string, string> {
   const v: Record<string, string> = { node: process.version };
   for (const def of SERVERS) {
-    if (def.runtime === "node" || v[def.runtime]) continue;
+    if (def.runtime === "workers" && !v.workerd) {
+      try {
+        const require = createRequire(join(BENCH_DIR, "../packages/cloudflare/package.json"));
+        const miniflare = require.resolve("miniflare");
+        v.workerd = (JSON.parse(readFileSync(createRequire(miniflare).resolve("workerd/package.json"), "utf8")) as { version: string }).version;
+      } catch {
+        // not installed
+      }
+    }
+    if (def.runtime === "node" || def.runtime === "workers" || v[def.runtime]) continue;
     const command = def.command();
     if ("unavailable" in command) continue;
     const r = spawnSync(command.cmd, ["--version"], { encoding: "utf8" });

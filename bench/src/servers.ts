@@ -8,7 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SCENARIOS, type ScenarioName } from "./scenarios.ts";
 
-export type Runtime = "node" | "bun" | "deno";
+export type Runtime = "node" | "bun" | "deno" | "workers";
 
 export interface ServerDef {
   id: string;
@@ -18,6 +18,8 @@ export interface ServerDef {
   kind: "ours" | "peer" | "builtin" | "raw";
   /** the command, or why this server cannot run here */
   command(): { cmd: string; args: string[]; env?: Record<string, string> } | { unavailable: string };
+  /** scenarios this server cannot take part in, with the reason (reported as n/a) */
+  notIn?: Partial<Record<ScenarioName, string>>;
 }
 
 /** bench/ (this file lives in bench/src or bench/dist). */
@@ -64,6 +66,18 @@ function adapterProblem(pkg: string): string | null {
   return null;
 }
 
+/** The Workers servers: workerd (Miniflare from npm) started by src/servers/workers.ts. */
+function workersServer(which: "ours" | "bare"): ServerDef["command"] {
+  return () => {
+    const problem = nodeServer("workers.js")();
+    if ("unavailable" in problem) return problem;
+    if (!existsSync(join(ROOT_DIR, "packages/cloudflare/dev.mjs"))) return { unavailable: "@ws/cloudflare/dev is not there" };
+    return { ...problem, env: { BENCH_WORKER: which } };
+  };
+}
+
+const NO_TOPICS_IN_A_WORKER = "no topics in a plain Worker (they need a Durable Object room)";
+
 export const SERVERS: ServerDef[] = [
   { id: "ours-node", label: "@ws/node", runtime: "node", kind: "ours", command: nodeServer("ours-node.js") },
   { id: "ws-bufferutil", label: "ws + bufferutil", runtime: "node", kind: "peer", command: nodeServer("ws-node.js") },
@@ -78,11 +92,13 @@ export const SERVERS: ServerDef[] = [
   { id: "ours-deno-core", label: "@ws/deno core", runtime: "deno", kind: "ours", command: runtimeServer("deno", "deno-ours.ts", { BENCH_ENGINE: "core" }, "deno") },
   { id: "ours-deno-runtime", label: "@ws/deno runtime", runtime: "deno", kind: "ours", command: runtimeServer("deno", "deno-ours.ts", { BENCH_ENGINE: "runtime" }, "deno") },
   { id: "raw-deno", label: "raw TCP echo (deno)", runtime: "deno", kind: "raw", command: runtimeServer("deno", "deno-raw.ts") },
+  { id: "workers-bare", label: "WebSocketPair echo (workerd)", runtime: "workers", kind: "builtin", command: workersServer("bare"), notIn: { broadcast: NO_TOPICS_IN_A_WORKER } },
+  { id: "ours-workers", label: "@ws/cloudflare (workerd)", runtime: "workers", kind: "ours", command: workersServer("ours"), notIn: { broadcast: NO_TOPICS_IN_A_WORKER } },
 ];
 
 /** The reference every ratio is taken against, and each runtime's own built-in server. */
 export const BASELINE = "ws-bufferutil";
-export const BUILTIN: Record<Runtime, string | null> = { node: null, bun: "bun-builtin", deno: "deno-builtin" };
+export const BUILTIN: Record<Runtime, string | null> = { node: null, bun: "bun-builtin", deno: "deno-builtin", workers: "workers-bare" };
 
 /** Whether a server takes part in a scenario (raw echoes only where they can stand in). */
 export function runsScenario(server: ServerDef, scenario: ScenarioName): boolean {
