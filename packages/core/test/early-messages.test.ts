@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Connection, silentLogger, type Message, type Service } from "../src/index.ts";
-import { connectOverStream, ServerCore } from "../src/adapter.ts";
+import { connectOverStream, createUpgradeRequest, ServerCore } from "../src/adapter.ts";
 import { parseHttpHead } from "../src/protocol.ts";
 import { utf8 } from "./support/frames.ts";
 import { concatBytes, memoryPair, settle, type MemoryStream } from "./support/memory-stream.ts";
@@ -20,7 +20,7 @@ function accept(core: ServerCore, stream: MemoryStream): Promise<Connection> {
         const head = parseHttpHead(buffered);
         if (!head || head instanceof Error) return;
         const [method, url, version] = head.startLine;
-        const req = { method, url, httpVersion: version.replace("HTTP/", ""), headers: head.headers, remoteAddress: "127.0.0.1" };
+        const req = createUpgradeRequest({ method, url, httpVersion: version.replace("HTTP/", ""), headers: head.headers, remoteAddress: "127.0.0.1" });
         void core.negotiate(req).then((outcome) => (outcome.ok ? resolve(outcome.accept(stream, buffered.subarray(head.length))) : reject(new Error("refused"))));
       },
       drain: () => {},
