@@ -11,17 +11,24 @@ import { describe, expect, it } from "vitest";
 const here = resolve(import.meta.dirname);
 const DENO = join(dirname(createRequire(import.meta.url).resolve("deno/package.json")), "deno");
 
+type Result = { name: string; ok: boolean; error?: string };
+
+/** Runs a fixture in Deno and returns the JSON line it prints last (its results). */
+function runInDeno(fixture: string, timeout: number): Result[] {
+  // cwd: this package, so Deno uses its deno.json import map (@ws/core, @ws/node-http → their TypeScript sources)
+  const r = spawnSync(DENO, ["run", "-A", join(here, fixture), "@ws/deno"], {
+    cwd: resolve(here, ".."),
+    encoding: "utf8",
+    timeout,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Result[];
+}
+
 describe("@ws/deno on Deno", () => {
   it("passes every adapter check on both engines; the runtime engine refuses ping and fragment streaming with UnsupportedError", () => {
-    // cwd: this package, so Deno uses its deno.json import map (@ws/core, @ws/node → their TypeScript sources)
-    const r = spawnSync(DENO, ["run", "-A", join(here, "fixtures/checks.ts"), "@ws/deno"], {
-      cwd: resolve(here, ".."),
-      encoding: "utf8",
-      timeout: 60_000,
-      env: { ...process.env, NO_COLOR: "1" },
-    });
-    expect(r.status, r.stderr).toBe(0);
-    const results = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Array<{ name: string; ok: boolean; error?: string }>;
+    const results = runInDeno("fixtures/checks.ts", 60_000);
     expect(results.length).toBe(14);
     const failed = results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`);
     expect(failed).toEqual([
@@ -31,27 +38,13 @@ describe("@ws/deno on Deno", () => {
   });
 
   it("holds every bound of issue 11's attacks on both engines (the runtime engine: those it does not leave to Deno)", () => {
-    const r = spawnSync(DENO, ["run", "-A", join(here, "fixtures/hostile.ts"), "@ws/deno"], {
-      cwd: resolve(here, ".."),
-      encoding: "utf8",
-      timeout: 180_000,
-      env: { ...process.env, NO_COLOR: "1" },
-    });
-    expect(r.status, r.stderr).toBe(0);
-    const results = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Array<{ name: string; ok: boolean; error?: string }>;
+    const results = runInDeno("fixtures/hostile.ts", 180_000);
     expect(results.length).toBe(16);
     expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
   }, 200_000);
 
   it("its WHATWG WebSocket passes every conformance check against @ws/deno's server", () => {
-    const r = spawnSync(DENO, ["run", "-A", join(here, "fixtures/websocket.ts"), "@ws/deno"], {
-      cwd: resolve(here, ".."),
-      encoding: "utf8",
-      timeout: 60_000,
-      env: { ...process.env, NO_COLOR: "1" },
-    });
-    expect(r.status, r.stderr).toBe(0);
-    const results = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Array<{ name: string; ok: boolean; error?: string }>;
+    const results = runInDeno("fixtures/websocket.ts", 60_000);
     expect(results.length).toBe(13);
     expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
   });

@@ -11,6 +11,7 @@ import { CloseCode } from "../wire/close-codes.ts";
 import { consoleLogger, type Logger } from "../session/errors.ts";
 import { allocateUint8Array, encodeFrame, Opcode, type Allocate } from "../wire/frame.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
+import { toBytes } from "../session/message.ts";
 
 /**
  * Carries published messages between the topic layers of several processes (e.g. @ws/redis). A hub calls
@@ -59,9 +60,7 @@ export interface TopicSubscriber {
 
 /** A message as it crosses a broker: text as a string, binary as bytes. */
 export function toMessage(message: SendData): Message {
-  if (typeof message === "string" || message instanceof Uint8Array) return message;
-  if (message instanceof ArrayBuffer) return new Uint8Array(message);
-  return new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+  return typeof message === "string" ? message : toBytes(message);
 }
 
 /** Subscriptions, the publish policy and the broker; subclasses deliver (`fanOut`). */
@@ -250,11 +249,5 @@ export class TopicHub extends TopicRegistry<Connection> {
 /** An unmasked (server-role) frame for a whole message. */
 export function encodeMessageFrame(message: SendData): Uint8Array {
   if (typeof message === "string") return encodeFrame(Opcode.Text, encodeUtf8(message));
-  const bytes =
-    message instanceof Uint8Array
-      ? message
-      : message instanceof ArrayBuffer
-        ? new Uint8Array(message)
-        : new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
-  return encodeFrame(Opcode.Binary, bytes);
+  return encodeFrame(Opcode.Binary, toBytes(message));
 }
