@@ -19,6 +19,7 @@ export {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_CLOSE_TIMEOUT,
+  DEFAULT_INFLATE_RATE,
 } from "./protocol/limits.ts";
 export {
   Connection,

@@ -4,11 +4,11 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createUpgradeRequest, HeaderMap, silentLogger, type UpgradeRequest } from "../src/index.ts";
-import { ServerCore } from "../src/adapter.ts";
-import { ReceiveBudget } from "../src/protocol.ts";
+import { ServerCore, zlibCodec, type ZlibModule } from "../src/adapter.ts";
+import { negotiateDeflateServer, PerMessageDeflate, ReceiveBudget } from "../src/protocol.ts";
 import { cframe, decodeFrames } from "./support/frames.ts";
 import { settle } from "./support/memory-stream.ts";
-import { withRawPeer } from "./support/peers.ts";
+import { recordingLogger, withRawPeer } from "./support/peers.ts";
 
 afterEach(() => void vi.useRealTimers());
 
@@ -202,3 +202,73 @@ describe("hostile: connection slots", () => {
 });
 
 
+
+describe("hostile: compressed data that inflates ~1000×", () => {
+  // node:zlib, as the adapters hand it in (the core itself imports no runtime module; vitest runs on Node)
+  const zlibModule = "node:zlib";
+  async function deflating() {
+    const zlib = (await import(zlibModule)) as typeof import("node:zlib");
+    const codec = zlibCodec(zlib as unknown as ZlibModule);
+    const agreement = { sendWindowBits: 15, receiveWindowBits: 15, sendNoContextTakeover: true, receiveNoContextTakeover: true };
+    /** one masked, compressed text frame of `size` zeros ("0"), its deflate tail removed (RFC 7692 §7.2.1) */
+    const bomb = (size: number) => {
+      const z = zlib.deflateRawSync(Buffer.alloc(size, "0"), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      return cframe({ opcode: 1, rsv: 4, payload: new Uint8Array(z.subarray(0, z.length - 4)) });
+    };
+    return { deflate: () => new PerMessageDeflate(agreement, codec), bomb };
+  }
+
+  it("reading pauses once a peer makes the connection inflate faster than inflateRate; every message still arrives, in order", async () => {
+    vi.useFakeTimers();
+    const { deflate, bomb } = await deflating();
+    const { logger, lines } = recordingLogger();
+    const { conn, a, peer } = withRawPeer("server", { deflate: deflate(), inflateRate: 1024 * 1024, logger });
+    const got: number[] = [];
+    conn.onText((t) => void got.push(t.length));
+    conn.start();
+    const message = bomb(256 * 1024);
+    expect(message.length).toBeLessThan(1024); // ~260× smaller on the wire than inflated
+    for (let i = 0; i < 8; i++) {
+      peer.send(message); // 2 MiB inflated, each message arriving as its own read
+      await settle();
+    }
+    // the first second's worth (1 MiB = 4 messages) goes at once, the fifth puts the account in debt: paused
+    expect(got.length).toBe(5);
+    expect(a.isPaused).toBe(true);
+    expect(lines.filter(([level, m]) => level === "warn" && /inflateRate/.test(m))).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(got.length).toBe(5); // the debt of 256 KiB takes 250 ms to pay back
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(got.length).toBe(8);
+    expect(got.every((n) => n === 256 * 1024)).toBe(true);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(a.isPaused).toBe(false);
+    expect(conn.readyState).toBe("open");
+    expect(lines.filter(([level]) => level === "warn")).toHaveLength(1); // one log line per connection, not per pause
+  });
+
+  it("a server's connections get the default inflate rate (32 MiB/s); Infinity turns it off", async () => {
+    const core = new ServerCore({ logger: silentLogger });
+    expect(core.settingsFor({})).toMatchObject({ inflateRate: 32 * 1024 * 1024 });
+    expect(new ServerCore({ logger: silentLogger, inflateRate: Infinity }).settingsFor({}).inflateRate).toBe(Infinity);
+    const { deflate, bomb } = await deflating();
+    const { conn, a, peer } = withRawPeer("server", { deflate: deflate(), inflateRate: Infinity });
+    let n = 0;
+    conn.onText(() => void n++);
+    conn.start();
+    for (let i = 0; i < 8; i++) peer.send(bomb(256 * 1024));
+    await settle();
+    expect(n).toBe(8);
+    expect(a.isPaused).toBe(false);
+  });
+
+  it("an offer of server_max_window_bits=8 is declined (zlib cannot compress with it; replies would go out uncompressed)", () => {
+    expect(negotiateDeflateServer([{ name: "permessage-deflate", params: { server_max_window_bits: "8" } }])).toBeNull();
+    // the next acceptable offer is taken
+    const r = negotiateDeflateServer([
+      { name: "permessage-deflate", params: { server_max_window_bits: "8" } },
+      { name: "permessage-deflate", params: { server_max_window_bits: "9" } },
+    ]);
+    expect(r?.agreement.sendWindowBits).toBe(9);
+  });
+});

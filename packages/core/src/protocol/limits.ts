@@ -22,6 +22,12 @@ export const DEFAULT_MAX_CONNECTIONS = 10_000;
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 /** ms to wait for the peer's close frame before dropping. */
 export const DEFAULT_CLOSE_TIMEOUT = 5_000;
+/**
+ * Bytes per second of inflated (permessage-deflate) data a peer may make a connection produce; beyond it,
+ * reading from that peer pauses until the rate is back under it. Inflating is the one step whose CPU cost is
+ * not proportional to the bytes received (a 279-byte message can inflate to 256 KiB).
+ */
+export const DEFAULT_INFLATE_RATE = 32 * 1024 * 1024;
 /** Bytes of received messages waiting for `read()` before reading from the peer pauses. */
 export const DEFAULT_READ_HIGH_WATER_MARK = 1024 * 1024;
 

@@ -84,6 +84,8 @@ export interface ProtocolHandler {
   end(): void;
   /** a protocol violation by the peer, once, for the log */
   violation(code: number, message: string): void;
+  /** a compressed message was inflated to `bytes` (the transport bounds the rate: see `inflateRate`) */
+  inflated?(bytes: number): void;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -351,6 +353,7 @@ export class ProtocolState {
       if (e instanceof MessageTooBigError) return this.fail(CloseCode.MessageTooBig, e.message);
       return this.fail(CloseCode.InvalidFramePayloadData, `invalid compressed data: ${e instanceof Error ? e.message : String(e)}`);
     }
+    this.handler.inflated?.(data.length);
     const isText = this.messageIsText;
     if (this.streaming) {
       if (isText && !isValidUtf8(data)) return this.fail(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in text message");

@@ -10,6 +10,7 @@ import { createClientHandshake, createUpgradeRequest, serializeExtensions, valid
 import { parseHttpHead } from "../wire/http.ts";
 import type { ConnectionSettings } from "./service.ts";
 import { checkClientOptions } from "./options.ts";
+import { DEFAULT_INFLATE_RATE } from "../protocol/limits.ts";
 import type { Logger } from "../session/errors.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
 import { acceptDeflateResponse, deflateClientOffer, EXTENSION_NAME, PerMessageDeflate, type DeflateCodec, type PerMessageDeflateOptions } from "../wire/deflate.ts";
@@ -108,6 +109,7 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
           closeTimeout: options.closeTimeout,
           maxBufferedAmount: options.maxBufferedAmount,
           backpressure: options.backpressure,
+          inflateRate: options.inflateRate ?? DEFAULT_INFLATE_RATE,
         });
         const rest = buffered.length > head.length ? buffered.slice(head.length) : undefined;
         // The connection is open now (it can send), but whoever awaited it attaches its handlers in the

@@ -62,7 +62,7 @@ function flag(where: string, o: Record<string, unknown>, key: string): void {
 
 /** The settings a server and each service share (ConnectionSettings and the protocol limits). */
 function checkSettings(where: string, o: Record<string, unknown>): void {
-  for (const key of ["maxMessageSize", "maxFrameSize", "maxFragments", "maxBufferedAmount"]) size(where, o, key);
+  for (const key of ["maxMessageSize", "maxFrameSize", "maxFragments", "maxBufferedAmount", "inflateRate"]) size(where, o, key);
   for (const key of ["connectionTimeout", "closeTimeout", "messageTimeout"]) duration(where, o, key);
   oneOf(where, o, "backpressure", ["close", "reject"]);
 }
@@ -130,6 +130,7 @@ export const SERVICE_KEYS = [
   "maxBufferedAmount",
   "backpressure",
   "messageTimeout",
+  "inflateRate",
 ] as const;
 
 /** Checks one service as it is registered on `path`. */

@@ -27,6 +27,7 @@ import {
   DEFAULT_MAX_BUFFERED_AMOUNT,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MESSAGE_TIMEOUT,
+  DEFAULT_INFLATE_RATE,
   ReceiveBudget,
 } from "../protocol/limits.ts";
 import {
@@ -352,6 +353,7 @@ export class ServerCore {
       maxBufferedAmount: service.maxBufferedAmount ?? o.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT,
       backpressure: service.backpressure ?? o.backpressure,
       messageTimeout: service.messageTimeout ?? o.messageTimeout ?? DEFAULT_MESSAGE_TIMEOUT,
+      inflateRate: service.inflateRate ?? o.inflateRate ?? DEFAULT_INFLATE_RATE,
     };
   }
 

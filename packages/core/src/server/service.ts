@@ -27,6 +27,12 @@ export interface ConnectionSettings extends ProtocolLimits {
    * frame), else 1008. Default 60000; 0 turns it off.
    */
   messageTimeout?: number;
+  /**
+   * bytes per second of inflated data (permessage-deflate) a peer may make the connection produce; beyond
+   * it, reading from that peer pauses until the rate is back under it (nothing is dropped). Checked after
+   * each read from the socket. Default 32 MiB/s; `Infinity` turns it off.
+   */
+  inflateRate?: number;
 }
 
 /** What the upgrade gate returns: nothing (accept), a rejection, or extra response headers and data. */

@@ -30,6 +30,12 @@ export interface ProtocolTransportOptions extends ProtocolLimits {
   maxBufferedAmount?: number;
   /** ms within which a message must be complete once its first byte has arrived; else 1008. 0: no limit. */
   messageTimeout?: number;
+  /**
+   * bytes per second of inflated data the peer may make us produce; beyond it reading pauses until the rate
+   * is back under it (checked per message, so a read's worth of messages may go over before the pause).
+   * Default: no limit (the server and the client pass DEFAULT_INFLATE_RATE).
+   */
+  inflateRate?: number;
   logger: Logger;
   /** names the connection in log lines */
   label: string;
@@ -38,6 +44,17 @@ export interface ProtocolTransportOptions extends ProtocolLimits {
 }
 
 type Timer = ReturnType<typeof setTimeout>;
+
+interface InflateAccount {
+  /** bytes that may still be inflated now (negative: the debt that holds reading) */
+  credit: number;
+  /** ms of the last update */
+  at: number;
+  /** pending resume of reading */
+  timer: Timer | null;
+  /** the one log line per connection has been written */
+  logged: boolean;
+}
 
 const CAPABILITIES: TransportCapabilities = {
   fragmentedReceive: true,
@@ -86,6 +103,9 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
   private messageTimer: Timer | null = null;
   /** `state.progress` when the message timer was set */
   private progressAtTimer = 0;
+  private readonly inflateRate: number;
+  /** the inflate-rate account: created on the first inflated message (most connections never compress) */
+  private inflateAccount: InflateAccount | null = null;
 
   constructor(stream: ByteStream, options: ProtocolTransportOptions) {
     this.bytes = stream;
@@ -95,6 +115,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
     this.maxBufferedAmount = options.maxBufferedAmount ?? Infinity;
     this.sendPauseAt = options.role === "server" ? this.maxBufferedAmount / 2 : Infinity;
     this.messageTimeout = options.messageTimeout ?? 0;
+    this.inflateRate = options.inflateRate ?? Infinity;
     this.state = new ProtocolState(
       {
         role: options.role,
@@ -379,6 +400,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
     this.finalized = true;
     if (this.messageTimer !== null) clearTimeout(this.messageTimer);
     this.messageTimer = null;
+    if (this.inflateAccount?.timer) clearTimeout(this.inflateAccount.timer);
     this.state.release(); // an unfinished message's memory goes back to the server's budget
     let info = this.dropInfo ?? this.state.closeInfo();
     if (this.policyClose && !info.wasClean && !this.dropInfo) info = this.policyClose;
@@ -457,6 +479,40 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
   }
   mayPong(): boolean {
     return this.bufferedAmount < this.maxBufferedAmount;
+  }
+  /**
+   * A token bucket of `inflateRate` bytes per second, holding at most one second's worth: a message that
+   * takes it below zero holds reading until the debt is paid back (no message is dropped or delayed once
+   * read; the peer just gets read more slowly).
+   */
+  inflated(bytes: number): void {
+    const rate = this.inflateRate;
+    if (rate === Infinity) return;
+    const now = Date.now();
+    const account = (this.inflateAccount ??= { credit: rate, at: now, timer: null, logged: false });
+    account.credit = Math.min(rate, account.credit + ((now - account.at) * rate) / 1000) - bytes;
+    account.at = now;
+    if (account.credit >= 0 || account.timer !== null || this.finalized) return;
+    if (!account.logged) {
+      account.logged = true;
+      this.logger.warn(`connection ${this.label}: reading paused: the peer sends compressed data faster than inflateRate (${rate} bytes/s of inflated data)`, {
+        remoteAddress: this.remoteAddress,
+      });
+    }
+    this.readFlow.hold(ReadGate.INFLATE_RATE);
+    const wait = () => {
+      account.timer = setTimeout(() => {
+        account.timer = null;
+        if (this.finalized) return;
+        const t = Date.now();
+        account.credit = Math.min(rate, account.credit + ((t - account.at) * rate) / 1000);
+        account.at = t;
+        if (account.credit < 0) return wait();
+        this.gate?.let(ReadGate.INFLATE_RATE);
+      }, Math.max(1, Math.ceil((-account.credit / rate) * 1000)));
+      this.bytes.unrefTimer?.(account.timer);
+    };
+    wait();
   }
   violation(code: number, message: string): void {
     this.logger.warn(`closing connection ${this.label} with ${code}: ${message}`, { code, remoteAddress: this.remoteAddress });

@@ -20,7 +20,7 @@ export interface ReadFlow {
  * transport is paused when the first reason appears and resumed when the last one goes.
  */
 export class ReadGate implements ReadFlow {
-  /** bit 1: unread messages (the read queue's pause/resume); bit 2: the send buffer */
+  /** bit 1: unread messages (the read queue's pause/resume); bit 2: the send buffer; bit 4: the inflate rate */
   private reasons = 0;
   private readonly flow: ReadFlow;
 
@@ -30,6 +30,8 @@ export class ReadGate implements ReadFlow {
 
   static readonly UNREAD = 1;
   static readonly SEND_BUFFER = 2;
+  /** the peer made us inflate more than `inflateRate` allows (protocol-transport) */
+  static readonly INFLATE_RATE = 4;
 
   isHeld(reason: number): boolean {
     return (this.reasons & reason) !== 0;

@@ -99,6 +99,9 @@ export function negotiateDeflateServer(
     if (clientNoContext) response.client_no_context_takeover = true;
     let sendBits = serverMax;
     if (typeof p.server_max_window_bits === "string") sendBits = Math.min(sendBits, Number(p.server_max_window_bits));
+    // zlib cannot compress with a 256-byte window (8): accepting would mean answering compressed messages
+    // uncompressed (up to ~1000× larger). §7.1.2.1 lets a server decline an offer it cannot honour.
+    if (sendBits < 9) continue;
     if (sendBits !== 15 || p.server_max_window_bits !== undefined) response.server_max_window_bits = String(sendBits);
     let receiveBits = 15;
     if (p.client_max_window_bits !== undefined) {
