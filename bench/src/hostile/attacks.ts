@@ -118,7 +118,7 @@ const tinyFragments: Attack = {
  */
 const deflateWindow: Attack = {
   name: "deflate-window",
-  what: "permessage-deflate (server_max_window_bits=8 offered): 2 MiB on the wire of 256 KiB-of-zeros messages, never read",
+  what: "permessage-deflate (offers: server_max_window_bits=8, then plain): 2 MiB on the wire of 256 KiB-of-zeros messages, never read",
   apps: ["echo", "chat"], // both apps turn perMessageDeflate on
   limitMs: 60_000,
   async run(ctx) {
@@ -127,7 +127,8 @@ const deflateWindow: Attack = {
     // text: the chat service closes binary senders (1003); NUL characters are valid UTF-8
     const frame = clientFrame(OP_TEXT, deflateMessage(Buffer.alloc(inflated)), { rsv1: true });
     const count = Math.ceil(wire / frame.length);
-    const offer = "permessage-deflate; server_max_window_bits=8";
+    // the first offer (a 256-byte window zlib cannot compress with) should be declined and the second taken
+    const offer = "permessage-deflate; server_max_window_bits=8, permessage-deflate";
     const client = await connect(service(ctx, { extensions: offer, pauseAfterHandshake: true }), ctx.track);
     if (!client.upgraded) return `handshake: ${client.outcome()}`;
     const agreed = client.headers.get("sec-websocket-extensions") ?? "";
