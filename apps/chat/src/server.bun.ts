@@ -1,5 +1,5 @@
 /**
- * The chat server on Bun: the page at "/", the chat service at "/chat" — the same modules as server.node.ts.
+ * The chat server on Bun: the page at "/", the chat service at "/chat" (the lobby) and "/chat/:room" — the same modules as server.node.ts.
  * PORT (default 8080); ENGINE=core (default) or ENGINE=runtime (Bun.serve's built-in WebSocket).
  *   bun --conditions=@ws/source src/server.bun.ts
  */
@@ -10,11 +10,11 @@ import { pageHandler } from "./page.ts";
 
 const port = Number(process.env.PORT ?? process.argv[2] ?? 8080);
 const engine = (process.env.ENGINE ?? "core") as Engine;
-// REDIS_URL: share the room with every other chat server on the same Redis (any host, any runtime)
+// REDIS_URL: share the rooms with every other chat server on the same Redis (any host, any runtime)
 const redisUrl = process.env.REDIS_URL;
 const broker = redisUrl ? new RedisBroker({ url: redisUrl }) : undefined;
-const server = await serve({ engine, port, services: { "/chat": chatService }, fetch: pageHandler, perMessageDeflate: true, broker });
-console.log(`Listening on port ${server.port}${redisUrl ? ` (room shared through ${redisUrl})` : ""}`);
+const server = await serve({ engine, port, services: { "/chat": chatService, "/chat/:room": chatService }, fetch: pageHandler, perMessageDeflate: true, broker });
+console.log(`Listening on port ${server.port}${redisUrl ? ` (rooms shared through ${redisUrl})` : ""}`);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
