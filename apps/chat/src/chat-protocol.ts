@@ -39,7 +39,7 @@ export const ROOM_NAME = /^[\p{L}\p{N}_.-]{1,64}$/u;
 export interface ChatLimits {
   /** characters of a name (longer is refused: `bad-name`). Default 32. */
   maxNameLength: number;
-  /** characters of a message's text (longer is refused: `too-long`). Default 2000. */
+  /** characters of a message's text (longer is refused: `too-long`). Default 4000. */
   maxTextLength: number;
   /** bytes of one WebSocket message, before parsing (larger closes with 1009). Default 16 KiB. */
   maxMessageSize: number;
@@ -55,7 +55,7 @@ export interface ChatLimits {
 
 export const CHAT_LIMITS: Readonly<ChatLimits> = Object.freeze({
   maxNameLength: 32,
-  maxTextLength: 2000,
+  maxTextLength: 4000,
   maxMessageSize: 16 * 1024,
   historySize: 50,
   messagesPerSecond: 5,

@@ -198,4 +198,20 @@ export function createChatService(options: ChatServiceOptions = {}) {
   });
 }
 
+/** The environment variable of each limit: CHAT_MAX_NAME_LENGTH, CHAT_MESSAGES_PER_SECOND, … */
+export function limitVariable(limit: keyof ChatLimits): string {
+  return `CHAT_${limit.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/** The limits set in the environment (`get`: process.env's or Deno.env's lookup); a bad value throws. */
+export function limitsFromEnv(get: (name: string) => string | undefined): Partial<ChatLimits> {
+  const limits: Partial<ChatLimits> = {};
+  for (const key of Object.keys(CHAT_LIMITS) as Array<keyof ChatLimits>) {
+    const raw = get(limitVariable(key));
+    if (raw !== undefined && raw !== "") limits[key] = Number(raw);
+  }
+  return limits;
+}
+
+/** The service with the default limits (CHAT_LIMITS). */
 export const chatService = createChatService();

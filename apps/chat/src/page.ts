@@ -43,7 +43,7 @@ export const chatPage = `<!doctype html>
   <aside><strong>Online</strong><ul id="online"></ul></aside>
 </main>
 <form id="form">
-  <input id="message" autocomplete="off" placeholder="Say something" maxlength="2000">
+  <input id="message" autocomplete="off" placeholder="Say something" maxlength="4000">
   <button id="send" type="submit">Send</button>
 </form>
 <script>

@@ -171,10 +171,10 @@ export function chatChecks(port: () => number): void {
     const room = freshRoom("limits");
     const { client: a } = await ChatClient.join(port(), room, "a");
     const { client: b } = await ChatClient.join(port(), room, "b");
-    a.say("x".repeat(2001));
-    expect(await a.next("error")).toMatchObject({ code: "too-long", message: "a message is at most 2000 characters; this one (2001) was not sent" });
-    a.say("x".repeat(2000));
-    expect(((await b.next("message")).text as string).length).toBe(2000);
+    a.say("x".repeat(4001));
+    expect(await a.next("error")).toMatchObject({ code: "too-long", message: "a message is at most 4000 characters; this one (4001) was not sent" });
+    a.say("x".repeat(4000));
+    expect(((await b.next("message")).text as string).length).toBe(4000);
     // the rate: a burst of 10 (the two above counted), refilled at 5 a second; each one over it refused
     for (let i = 0; i < 12; i++) a.say(`burst ${i}`);
     await b.next("message", (m) => m.text === "burst 0");
