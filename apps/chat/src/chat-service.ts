@@ -99,6 +99,7 @@ export function createChatService(options: ChatServiceOptions = {}) {
     const taken = online(member.room);
     const name = uniqueName(requested, taken, limits.maxNameLength);
     member.name = name; // before any await: a second hello of the same name sees this one taken
+    conn.subscribe(roomTopic(member.room, member.plain)); // the room's traffic from now on, not before joining
     conn.publish(roomTopic(member.room), encode({ type: "joined", name }));
     if (member.plain) return;
     const lines = await history.recent(member.room);
@@ -122,13 +123,6 @@ export function createChatService(options: ChatServiceOptions = {}) {
   async function say(conn: Connection<ChatMember>, text: string): Promise<void> {
     const member = conn.data;
     if (member.name === null) return refuse(conn, "not-joined", 'say hello first: {"type":"hello","name":"…"}');
-    if (!admit(member)) {
-      if (member.refused >= limits.maxRefusedInARow) {
-        void conn.close(CloseCode.PolicyViolation, "too many messages");
-        return;
-      }
-      return refuse(conn, "rate-limited", `slow down: at most ${limits.messagesPerSecond} messages a second; this one was not sent`);
-    }
     if (text.trim().length === 0) return refuse(conn, "empty", "an empty message was not sent");
     if (text.length > limits.maxTextLength) {
       return refuse(conn, "too-long", `a message is at most ${limits.maxTextLength} characters; this one (${text.length}) was not sent`);
@@ -163,7 +157,6 @@ export function createChatService(options: ChatServiceOptions = {}) {
         if (!set) rooms.set(member.room, (set = new Set()));
         set.add(conn);
       }
-      conn.subscribe(roomTopic(member.room, member.plain));
       const asked = conn.request.query.get("name");
       if (asked !== null) {
         const checked = checkName(asked, limits.maxNameLength);
@@ -179,6 +172,14 @@ export function createChatService(options: ChatServiceOptions = {}) {
         conn.unsubscribe(roomTopic(member.room, member.plain));
         void conn.close(CloseCode.UnsupportedData, "Chat-Server only accepts text messages");
         return;
+      }
+      // every message counts for the rate (a hello, a bad request): each refusal is an answer to bound too
+      if (!admit(member)) {
+        if (member.refused >= limits.maxRefusedInARow) {
+          void conn.close(CloseCode.PolicyViolation, "too many messages");
+          return;
+        }
+        return refuse(conn, "rate-limited", `slow down: at most ${limits.messagesPerSecond} messages a second; this one was not sent`);
       }
       if (member.plain) return say(conn, message);
       const parsed = parseClientMessage(message);

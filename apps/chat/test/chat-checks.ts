@@ -190,16 +190,30 @@ export function chatChecks(port: () => number): void {
     b.close();
   });
 
+  it("a flood is closed with 1008 after 20 refused messages in a row (hellos and bad requests count too)", async () => {
+    const flooder = await ChatClient.open(port(), freshRoom("flood"));
+    for (let i = 0; i < 40; i++) flooder.send("not json");
+    const [code, reason] = await flooder.closed;
+    expect([code, reason]).toEqual([1008, "too many messages"]);
+    const errors = flooder.got.filter((m) => m.type === "error");
+    // the burst answered as bad requests, then refusals: the 20th in a row closes
+    expect(errors.filter((m) => m.code === "bad-request").length).toBeGreaterThanOrEqual(10);
+    expect(errors.filter((m) => m.code === "rate-limited").length).toBeGreaterThanOrEqual(19);
+  });
+
   it("rooms are separate; the bare /chat is the lobby; a bad room name is refused (400)", async () => {
     const here = freshRoom("here");
     const { client: a } = await ChatClient.join(port(), here, "a");
     const { client: other } = await ChatClient.join(port(), freshRoom("there"), "b");
     const { client: lobby, welcome } = await ChatClient.join(port(), "/chat", `lobby-${Math.random().toString(36).slice(2, 8)}`);
     expect(welcome.room).toBe("lobby");
+    const lurker = await ChatClient.open(port(), here); // connected, never joined: hears nothing of the room
     const { client: peer } = await ChatClient.join(port(), here, "peer");
     a.say("only here");
     expect((await peer.next("message")).text).toBe("only here");
     await sleep(200);
+    expect(lurker.got).toEqual([]);
+    lurker.close();
     expect(other.got.filter((m) => m.type !== "welcome")).toEqual([]);
     expect(lobby.got.filter((m) => m.type === "message" && m.text === "only here")).toEqual([]);
     const bad = new WebSocket(`ws://127.0.0.1:${port()}/chat/${"r".repeat(65)}`, "chat.v2");
