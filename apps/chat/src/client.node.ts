@@ -123,6 +123,11 @@ function handle(m: ServerMessage): void {
       }
       break;
     case "error":
+      if (m.code === "bad-name" && !joined) {
+        print(`! ${printable(m.message.split(";")[0]!)}: give another with --name`);
+        quit(2);
+        break;
+      }
       if (["too-long", "rate-limited", "empty", "not-joined"].includes(m.code) && unconfirmed.length > 0) {
         const refused = unconfirmed.shift()!;
         print(`! not sent (${m.code}): ${printable(m.message)} — "${printable(refused.slice(0, 40))}${refused.length > 40 ? "…" : ""}"`);

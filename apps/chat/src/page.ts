@@ -144,6 +144,14 @@ export const chatPage = `<!doctype html>
         } else {
           item("message" + (m.from === me ? " mine" : ""), m.from, m.text);
         }
+      } else if (m.type === "error" && m.code === "bad-name" && !joined) {
+        // the name in the URL was refused: ask again (no reconnecting with it)
+        socket = null;
+        ws.close(1000, "another name");
+        wanted = null;
+        joinForm.hidden = false;
+        nameInput.focus();
+        setStatus("idle", m.message);
       } else if (m.type === "error") {
         const refused = ["too-long", "rate-limited", "empty", "not-joined"].includes(m.code) ? unconfirmed.shift() : undefined;
         if (refused) {

@@ -170,6 +170,19 @@ async function until(what: string, test: () => boolean, timeout = 20_000): Promi
   }
 }
 
+describe("the terminal client (Node)", () => {
+  it("a refused name: says why and exits with 2 (no reconnecting with it)", async () => {
+    const client = spawn(process.execPath, [join(appDir, "dist/client.node.js"), "--name", "x".repeat(33), "--url", `ws://127.0.0.1:${port}/chat`], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    client.stdout!.on("data", (d) => (out += d));
+    const code = await new Promise<number | null>((r) => client.once("exit", (c) => r(c)));
+    expect(code).toBe(2);
+    expect(out).toBe("! a name is at most 32 characters: give another with --name\n");
+  });
+});
+
 describe("chat through a server restart (Node)", () => {
   it("the terminal client, on pipes: plain lines, reconnects with backoff, sends what was typed during the outage", async () => {
     const fixed = await freePort();
