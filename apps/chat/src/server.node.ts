@@ -1,15 +1,17 @@
-/** The chat server on Node: the page at "/", the chat service at "/chat". PORT (default 8080). */
+/** The chat server on Node: the page at "/", the chat service at "/chat" (the lobby) and "/chat/:room". PORT (default 8080). */
 import { serve } from "@ws/node";
 import { RedisBroker } from "@ws/redis";
-import { chatService } from "./chat-service.ts";
+import { createChatService, limitsFromEnv } from "./chat-service.ts";
 import { pageHandler } from "./page.ts";
 
 const port = Number(process.env.PORT ?? process.argv[2] ?? 8080);
-// REDIS_URL: share the room with every other chat server on the same Redis (any host, any runtime)
+// REDIS_URL: share the rooms with every other chat server on the same Redis (any host, any runtime)
+// CHAT_MESSAGES_PER_SECOND, CHAT_HISTORY_SIZE, …: the service's limits (apps/chat/README.md)
+const chatService = createChatService(limitsFromEnv((name) => process.env[name]));
 const redisUrl = process.env.REDIS_URL;
 const broker = redisUrl ? new RedisBroker({ url: redisUrl }) : undefined;
-const server = await serve({ port, services: { "/chat": chatService }, fetch: pageHandler, perMessageDeflate: true, broker });
-console.log(`Listening on port ${server.port}${redisUrl ? ` (room shared through ${redisUrl})` : ""}`);
+const server = await serve({ port, services: { "/chat": chatService, "/chat/:room": chatService }, fetch: pageHandler, perMessageDeflate: true, broker });
+console.log(`Listening on port ${server.port}${redisUrl ? ` (rooms shared through ${redisUrl})` : ""}`);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import websocket from "websocket";
 import { chromium, type Browser } from "playwright-core";
+import { chatChecks, pageConversation } from "./chat-checks.ts";
 
 const root = resolve(import.meta.dirname, "../../..");
 const require = createRequire(join(root, "package.json"));
@@ -124,8 +125,10 @@ describe.each(combos)("$runtime, engine $engine", ({ runtime, engine }) => {
       const res = await fetch(`http://127.0.0.1:${chat().port}/`);
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toContain("text/html");
-      expect(await res.text()).toContain('new WebSocket(scheme + "//" + location.host + "/chat", "chat")');
+      expect(await res.text()).toContain('const PROTOCOL = "chat.v2"');
     });
+
+    chatChecks(() => chat().port);
 
     it("refuses an upgrade on a path without a service (404)", async () => {
       const ws = new WebSocket(`ws://127.0.0.1:${chat().port}/nowhere`);
@@ -163,23 +166,10 @@ describe.each(combos)("$runtime, engine $engine", ({ runtime, engine }) => {
       expect(await closed).toEqual([1003, "Chat-Server only accepts text messages"]);
     });
 
-    it("two Chromium tabs on the page see each other's lines", async () => {
+    it("two Chromium tabs on the page: join, see each other online, talk, see the other leave", async () => {
       const context = await (await getBrowser()).newContext();
       try {
-        const [tab1, tab2] = [await context.newPage(), await context.newPage()];
-        for (const tab of [tab1, tab2]) {
-          await tab.goto(`http://127.0.0.1:${chat().port}/`);
-          await tab.waitForSelector('#status[data-state="open"]');
-          expect(await tab.getAttribute("#status", "data-protocol")).toBe("chat");
-        }
-        await tab1.fill("#message", "hello from tab 1");
-        await tab1.click("#send");
-        await tab2.waitForSelector('#messages li:has-text("hello from tab 1")');
-        await tab2.fill("#message", "and back from tab 2");
-        await tab2.press("#message", "Enter");
-        await tab1.waitForSelector('#messages li:not(.mine):has-text("and back from tab 2")');
-        const lines = await tab1.$$eval("#messages li", (els) => els.map((e) => e.textContent));
-        expect(lines).toEqual(["hello from tab 1", "and back from tab 2"]);
+        await pageConversation(await context.newPage(), await context.newPage(), `http://127.0.0.1:${chat().port}`);
       } finally {
         await context.close();
       }

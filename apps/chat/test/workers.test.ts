@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import websocket from "websocket";
 import { chromium, type Browser } from "playwright-core";
+import { chatChecks, pageConversation } from "./chat-checks.ts";
 
 const appDir = resolve(import.meta.dirname, "..");
 let server: ChildProcess;
@@ -71,8 +72,10 @@ describe("chat on Workers (workerd, Durable Object rooms)", () => {
     const res = await fetch(`http://127.0.0.1:${port}/`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
-    expect(await res.text()).toContain('new WebSocket(scheme + "//" + location.host + "/chat", "chat")');
+    expect(await res.text()).toContain('const PROTOCOL = "chat.v2"');
   });
+
+  chatChecks(() => port);
 
   it("two ws clients in a room: a message from one reaches the other, not the sender", async () => {
     const a = await wsClient("/chat/ws-pair");
@@ -130,7 +133,7 @@ describe("chat on Workers (workerd, Durable Object rooms)", () => {
   });
 
   const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-  it("two Chromium tabs on the page served by the Worker see each other's lines", async () => {
+  it("two Chromium tabs on the page served by the Worker: join, see each other online, talk, see the other leave", async () => {
     let browser: Browser | undefined;
     try {
       browser = await chromium.launch({
@@ -139,21 +142,9 @@ describe("chat on Workers (workerd, Durable Object rooms)", () => {
       });
       const context = await browser.newContext();
       const [tab1, tab2] = [await context.newPage(), await context.newPage()];
-      for (const tab of [tab1, tab2]) {
-        await tab.goto(`http://127.0.0.1:${port}/`);
-        await tab.waitForSelector('#status[data-state="open"]');
-        expect(await tab.getAttribute("#status", "data-protocol")).toBe("chat");
-        // workerd itself accepts Chromium's permessage-deflate offer (below the WebSocket API)
-        expect(await tab.getAttribute("#status", "data-extensions")).toMatch(/^permessage-deflate/);
-      }
-      await tab1.fill("#message", "hello from tab 1");
-      await tab1.click("#send");
-      await tab2.waitForSelector('#messages li:has-text("hello from tab 1")');
-      await tab2.fill("#message", "and back from tab 2");
-      await tab2.press("#message", "Enter");
-      await tab1.waitForSelector('#messages li:not(.mine):has-text("and back from tab 2")');
-      const lines = await tab1.$$eval("#messages li", (els) => els.map((e) => e.textContent));
-      expect(lines).toEqual(["hello from tab 1", "and back from tab 2"]);
+      await pageConversation(tab1, tab2, `http://127.0.0.1:${port}`);
+      // workerd itself accepts Chromium's permessage-deflate offer (below the WebSocket API)
+      expect(await tab1.getAttribute("#status", "data-extensions")).toMatch(/^permessage-deflate/);
     } finally {
       await browser?.close();
     }

@@ -17,7 +17,7 @@ export type App = "echo" | "chat";
 /** Where each app's WebSocket service is, and the subprotocol it wants. */
 export const SERVICE: Record<App, { path: string; protocol?: string }> = {
   echo: { path: "/" }, // apps/echo: services { "/": echoService }
-  chat: { path: "/chat", protocol: "chat" }, // apps/chat: services { "/chat": chatService }, protocols ["chat"]; the page on "/"
+  chat: { path: "/chat", protocol: "chat" }, // apps/chat: services { "/chat", "/chat/:room" }, the seed's plain-text "chat" (beside "chat.v2"); the page on "/"
 };
 
 export interface Running {
