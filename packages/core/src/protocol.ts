@@ -20,7 +20,13 @@ export {
   type FrameHeader,
   type FrameSink,
   type EncodeOptions,
+  applyMaskWords,
+  setUnmaskKernel,
+  simdUnmaskInUse,
+  SIMD_UNMASK_THRESHOLD,
+  type UnmaskKernel,
 } from "./wire/frame.ts";
+export { applyMaskSimd, simdUnmaskAvailable } from "./wire/mask-simd.ts";
 export {
   WEBSOCKET_GUID,
   acceptKey,

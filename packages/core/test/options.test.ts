@@ -36,6 +36,8 @@ describe("server options", () => {
     expect(e.option).toBe("perMessageDeflate.serverMaxWindowBits");
     expect(e.message).toMatch(/from 9 to 15/);
     expect(error(() => new ServerCore({ perMessageDeflate: { windowBits: 10 } as never })).option).toBe("perMessageDeflate.windowBits");
+    expect(error(() => new ServerCore({ perMessageDeflate: { historySize: 40000 } })).option).toBe("perMessageDeflate.historySize");
+    expect(() => new ServerCore({ perMessageDeflate: { historySize: 0 }, logger: silentLogger })).not.toThrow();
   });
 
   it("sizes, timeouts and policies are checked, on the server and in each service", () => {

@@ -75,6 +75,7 @@ const DEFLATE_KEYS: ReadonlyArray<keyof PerMessageDeflateOptions> = [
   "threshold",
   "level",
   "memLevel",
+  "historySize",
 ];
 
 function checkDeflate(where: string, v: unknown): void {
@@ -89,6 +90,7 @@ function checkDeflate(where: string, v: unknown): void {
   integer(w, v, "threshold", 0, Number.MAX_SAFE_INTEGER);
   integer(w, v, "level", 0, 9);
   integer(w, v, "memLevel", 1, 9);
+  integer(w, v, "historySize", 0, 32768);
 }
 
 /** Levenshtein distance, for "did you mean …?" on a misspelt key. */

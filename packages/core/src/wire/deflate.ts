@@ -4,11 +4,14 @@
  * runtime-agnostic.
  *
  * Compression is one-shot and synchronous: a message is deflated (or inflated) whole, in order, with the
- * "context takeover" window carried over as a preset dictionary — the last 2^windowBits bytes of the
- * previous messages' uncompressed data, which is exactly the LZ77 window a continuous stream would have. So
- * an idle connection holds no zlib state at all (at most the two windows, ≤ 32 KiB each, and none without
- * context takeover), zlib work is bounded by construction (one message at a time per process), and a
- * compressed message can never be overtaken on the wire by a control frame sent after it.
+ * "context takeover" window carried over as a preset dictionary. The inflater gets the last 2^windowBits bytes
+ * of the previous messages' uncompressed data, which is exactly the LZ77 window a continuous stream would have
+ * (the peer may refer back that far). The compressor keeps only the last `historySize` bytes (default 4 KiB):
+ * a compressor may always refer back less far than the agreed window, and zlib's cost of a preset dictionary
+ * grows with its size (a 32 KiB one costs more than compressing a 4 KiB message). So an idle connection holds
+ * no zlib state at all (at most the two windows, ≤ 4 KiB and ≤ 32 KiB, and none without context takeover),
+ * zlib work is bounded by construction (one message at a time per process), and a compressed message can never
+ * be overtaken on the wire by a control frame sent after it.
  */
 import type { ExtensionOffer } from "./handshake.ts";
 
@@ -41,6 +44,12 @@ export interface PerMessageDeflateOptions {
   level?: number;
   /** zlib memLevel 1–9. Default 8. */
   memLevel?: number;
+  /**
+   * With context takeover, how many bytes of the previous messages our compressor refers back to (a preset
+   * dictionary; capped at the agreed window, 2^windowBits). Larger finds more repeats across messages but costs
+   * compression time in proportion and is kept per connection. Default 4096; 0 compresses each message on its own.
+   */
+  historySize?: number;
 }
 
 /** The agreed parameters, from the point of view of one endpoint. */
@@ -160,6 +169,9 @@ export class MessageTooBigError extends Error {
   override readonly name = "MessageTooBigError";
 }
 
+/** Bytes of earlier messages the compressor refers back to by default (PerMessageDeflateOptions.historySize). */
+export const DEFAULT_HISTORY_SIZE = 4096;
+
 const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 
 /** Keeps the last `size` bytes of `history` followed by `data`. */
@@ -180,6 +192,7 @@ export class PerMessageDeflate {
   private readonly threshold: number;
   private readonly level: number;
   private readonly memLevel: number;
+  private readonly historySize: number;
   private sendWindow: Uint8Array | undefined;
   private receiveWindow: Uint8Array | undefined;
 
@@ -189,6 +202,9 @@ export class PerMessageDeflate {
     this.threshold = options.threshold ?? 1024;
     this.level = options.level ?? 1;
     this.memLevel = options.memLevel ?? 8;
+    const history = options.historySize ?? DEFAULT_HISTORY_SIZE;
+    if (!Number.isInteger(history) || history < 0) throw new RangeError(`historySize must be an integer ≥ 0, got ${history}`);
+    this.historySize = Math.min(history, 1 << agreement.sendWindowBits);
   }
 
   /** Whether a message of this size is sent compressed. */
@@ -205,7 +221,7 @@ export class PerMessageDeflate {
       memLevel: this.memLevel,
       dictionary: a.sendNoContextTakeover ? undefined : this.sendWindow,
     });
-    if (!a.sendNoContextTakeover) this.sendWindow = slideWindow(this.sendWindow, data, 1 << a.sendWindowBits);
+    if (!a.sendNoContextTakeover && this.historySize > 0) this.sendWindow = slideWindow(this.sendWindow, data, this.historySize);
     const n = out.length;
     if (n >= 4 && out[n - 4] === 0 && out[n - 3] === 0 && out[n - 2] === 0xff && out[n - 1] === 0xff) return out.subarray(0, n - 4);
     return out;
