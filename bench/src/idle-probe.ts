@@ -32,7 +32,14 @@ const command = def.command();
 if ("unavailable" in command) throw new Error(command.unavailable);
 
 const snapDir = mkdtempSync(join(tmpdir(), "idle-probe-"));
-const nodeFlags = def.runtime === "node" && snapshot ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapDir}`] : [];
+// Node servers: a preload answers SIGWINCH with a full GC and its process.memoryUsage() (in snapDir/memory.json)
+const MEMORY_HOOK =
+  `import { writeFileSync } from "node:fs"; process.on("SIGWINCH", () => { globalThis.gc?.(); globalThis.gc?.(); writeFileSync(` +
+  `${JSON.stringify(join(snapDir, "memory.json"))}, JSON.stringify(process.memoryUsage())); });`;
+const nodeFlags =
+  def.runtime === "node"
+    ? ["--expose-gc", `--import=data:text/javascript,${encodeURIComponent(MEMORY_HOOK)}`, ...(snapshot ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapDir}`] : [])]
+    : [];
 const child: ChildProcess = spawn(command.cmd, [...nodeFlags, ...command.args], {
   env: { ...process.env, ...command.env, BENCH_DEFLATE: deflate ? "1" : "0", PORT: "0" },
   stdio: ["ignore", "pipe", "inherit"],
@@ -90,6 +97,23 @@ async function openMany(count: number, inFlight: number): Promise<{ sockets: net
 
 async function closeAll(sockets: net.Socket[]): Promise<void> {
   await Promise.all(sockets.map((s) => new Promise<void>((resolve) => (s.once("close", () => resolve()), s.destroy()))));
+}
+
+/** A Node server's memory after a full GC (null on other runtimes). */
+async function nodeMemory(): Promise<NodeJS.MemoryUsage | null> {
+  if (def!.runtime !== "node") return null;
+  const file = join(snapDir, "memory.json");
+  rmSync(file, { force: true });
+  child.kill("SIGWINCH");
+  for (let i = 0; i < 100; i++) {
+    await sleep(100);
+    try {
+      return JSON.parse(readFileSync(file, "utf8")) as NodeJS.MemoryUsage;
+    } catch {
+      // not written yet
+    }
+  }
+  return null;
 }
 
 async function steadyRss(): Promise<number> {
@@ -150,9 +174,11 @@ async function takeSnapshot(): Promise<string> {
 await closeAll((await openMany(Math.min(1000, N), IN_FLIGHT)).sockets);
 await sleep(1000);
 const baseSnap = snapshot ? heapByName(await takeSnapshot()) : null;
+const memBefore = await nodeMemory();
 const rssBefore = await steadyRss();
 const { sockets, seconds } = await openMany(N, IN_FLIGHT);
 await sleep(1000);
+const memAfter = await nodeMemory();
 const rssAfter = await steadyRss();
 const loadSnap = snapshot ? heapByName(await takeSnapshot()) : null;
 
@@ -165,6 +191,13 @@ console.log(
     inFlight: IN_FLIGHT,
     handshakesPerSecond: Math.round(N / seconds),
     rssBytesPerConnection: Math.round(perConn),
+    ...(memBefore && memAfter
+      ? {
+          afterGc: Object.fromEntries(
+            (["rss", "heapUsed", "external", "arrayBuffers"] as const).map((k) => [k, Math.round((memAfter[k] - memBefore[k]) / N)]),
+          ),
+        }
+      : {}),
   }),
 );
 if (baseSnap && loadSnap) {
@@ -179,4 +212,5 @@ if (baseSnap && loadSnap) {
 }
 await closeAll(sockets);
 child.kill("SIGTERM");
-rmSync(snapDir, { recursive: true, force: true });
+if (process.env.PROBE_KEEP_SNAPSHOTS) console.log(`snapshots kept in ${snapDir}`);
+else rmSync(snapDir, { recursive: true, force: true });
