@@ -8,14 +8,15 @@
  * handshake rate is that phase's connections / seconds), keeps them idle and reports the server's RSS growth
  * per connection (/proc, median of several reads). `--deflate` offers permessage-deflate (and starts the server
  * with BENCH_DEFLATE=1). `--snapshot` (Node servers): heap snapshots before and after, and the self sizes that
- * grew, by constructor, per connection.
+ * grew, by constructor, per connection. PROBE_SERVER_FLAGS adds node flags to a Node server (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof"); PROBE_KEEP_SNAPSHOTS=1 keeps the snapshots.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, mkdtempSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { median, rssBytes, sleep } from "./proc.ts";
+import { cpuSeconds, median, rssBytes, sleep } from "./proc.ts";
 import { SERVERS } from "./servers.ts";
 
 const args = process.argv.slice(2);
@@ -38,7 +39,7 @@ const MEMORY_HOOK =
   `${JSON.stringify(join(snapDir, "memory.json"))}, JSON.stringify(process.memoryUsage())); });`;
 const nodeFlags =
   def.runtime === "node"
-    ? ["--expose-gc", `--import=data:text/javascript,${encodeURIComponent(MEMORY_HOOK)}`, ...(snapshot ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapDir}`] : [])]
+    ? [...(process.env.PROBE_SERVER_FLAGS?.split(" ").filter(Boolean) ?? []), "--expose-gc", `--import=data:text/javascript,${encodeURIComponent(MEMORY_HOOK)}`, ...(snapshot ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapDir}`] : [])]
     : [];
 const child: ChildProcess = spawn(command.cmd, [...nodeFlags, ...command.args], {
   env: { ...process.env, ...command.env, BENCH_DEFLATE: deflate ? "1" : "0", PORT: "0" },
@@ -176,7 +177,10 @@ await sleep(1000);
 const baseSnap = snapshot ? heapByName(await takeSnapshot()) : null;
 const memBefore = await nodeMemory();
 const rssBefore = await steadyRss();
+const cpuBefore = cpuSeconds(child.pid!) ?? NaN;
 const { sockets, seconds } = await openMany(N, IN_FLIGHT);
+// the server's CPU time per handshake does not depend on how fast this one-process client is
+const cpuPerHandshake = ((cpuSeconds(child.pid!) ?? NaN) - cpuBefore) / N;
 await sleep(1000);
 const memAfter = await nodeMemory();
 const rssAfter = await steadyRss();
@@ -190,6 +194,7 @@ console.log(
     connections: N,
     inFlight: IN_FLIGHT,
     handshakesPerSecond: Math.round(N / seconds),
+    serverCpuMicrosPerHandshake: Math.round(cpuPerHandshake * 1e6),
     rssBytesPerConnection: Math.round(perConn),
     ...(memBefore && memAfter
       ? {
