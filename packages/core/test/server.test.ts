@@ -231,6 +231,18 @@ describe("ServerCore.negotiate", () => {
     expect(td.decode(version.response)).toContain("\r\nSec-WebSocket-Version: 13\r\n");
   });
 
+  it("Sec-WebSocket-Accept comes from the adapter's acceptKey when it gives one, else the core's own", async () => {
+    const portable = await new ServerCore({ services: { "/chat": {} }, logger: silentLogger }).negotiate(upgradeRequest());
+    expect(portable.ok && td.decode(portable.response)).toContain(`\r\nSec-WebSocket-Accept: ${acceptKey(KEY)}\r\n`);
+    const keys: string[] = [];
+    const native = (key: string) => (keys.push(key), "from-the-adapter");
+    const core = new ServerCore({ services: { "/chat": {} }, logger: silentLogger, acceptKey: native });
+    const r = await core.negotiate(upgradeRequest());
+    expect(r.ok && td.decode(r.response)).toContain("\r\nSec-WebSocket-Accept: from-the-adapter\r\n");
+    expect(keys).toEqual([KEY]);
+    if (r.ok) r.release();
+  });
+
   it("the gate: rejection status, false → 403, throwing → 500, data attached to conn.data", async () => {
     const gated = (decision: unknown): Service => ({ upgrade: () => decision as never });
     const core = new ServerCore({

@@ -7,14 +7,40 @@ type NodeSocket = Duplex & { setNoDelay?(noDelay?: boolean): unknown };
 /** Frames for a Node socket are allocated as Buffers: its writes take them without a conversion. */
 export const allocateBuffer = (size: number): Uint8Array => Buffer.allocUnsafe(size);
 
+/** Where a socket's listeners (shared by all sockets) find the stream that wraps it. */
+const STREAM = Symbol("SocketByteStream");
+
+type WrappedSocket = NodeSocket & { [STREAM]: SocketByteStream };
+
+// one set of listener functions for every socket: `this` is the socket (no closures per connection)
+function onData(this: WrappedSocket, chunk: Buffer): void {
+  // a plain Uint8Array view: the core never sees Buffer's different slice() semantics
+  this[STREAM].events!.data(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+}
+function onDrain(this: WrappedSocket): void {
+  this[STREAM].events!.drain();
+}
+function onEnd(this: WrappedSocket): void {
+  this[STREAM].events!.end();
+}
+function onError(this: WrappedSocket, error: Error): void {
+  this[STREAM].lastError = error;
+}
+function onClose(this: WrappedSocket): void {
+  const stream = this[STREAM];
+  stream.events!.close(stream.lastError);
+}
+
 /**
- * One small object per connection with its methods on the prototype, and the socket's listeners bound once
- * (an idle connection's memory is mostly what it keeps alive).
+ * One small object per connection with its methods on the prototype, and the socket's listeners shared by all
+ * sockets (an idle connection's memory is mostly what it keeps alive).
  */
 class SocketByteStream implements ByteStream {
   private readonly socket: NodeSocket;
-  private events: ByteStreamEvents | null = null;
-  private lastError: Error | undefined = undefined;
+  /** @internal read by the shared socket listeners */
+  events: ByteStreamEvents | null = null;
+  /** @internal the socket's last error, reported with its close */
+  lastError: Error | undefined = undefined;
 
   constructor(socket: NodeSocket) {
     this.socket = socket;
@@ -29,17 +55,13 @@ class SocketByteStream implements ByteStream {
     const first = this.events === null;
     this.events = events;
     if (!first) return;
-    const socket = this.socket;
-    socket.on("data", (chunk: Buffer) => {
-      // a plain Uint8Array view: the core never sees Buffer's different slice() semantics
-      this.events!.data(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    });
-    socket.on("drain", () => this.events!.drain());
-    socket.on("end", () => this.events!.end());
-    socket.on("error", (error: Error) => {
-      this.lastError = error;
-    });
-    socket.on("close", () => this.events!.close(this.lastError));
+    const socket = this.socket as WrappedSocket;
+    socket[STREAM] = this;
+    socket.on("data", onData);
+    socket.on("drain", onDrain);
+    socket.on("end", onEnd);
+    socket.on("error", onError);
+    socket.on("close", onClose);
   }
 
   write(chunk: Uint8Array): boolean {

@@ -16,4 +16,5 @@ export {
   type WebSocketServer,
 } from "./server.ts";
 export { socketByteStream, allocateBuffer } from "./byte-stream.ts";
+export { nativeAcceptKey } from "./server.ts";
 export { answerFetch, REQUEST_BODY_HIGH_WATER_MARK, type FetchHandler } from "./fetch-bridge.ts";

@@ -5,6 +5,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
+import { createHash } from "node:crypto";
 import * as zlib from "node:zlib";
 import {
   createUpgradeRequest,
@@ -17,6 +18,7 @@ import {
   type UpgradeRequest,
 } from "@ws/core";
 import { buildRejectResponse, checkPort, checkServerOptions, RawHeaders, ServerCore, zlibCodec, type RouteMatch } from "@ws/core/adapter";
+import { WEBSOCKET_GUID } from "@ws/core/protocol";
 import { allocateBuffer, socketByteStream } from "./byte-stream.ts";
 import { answerFetch, type FetchHandler } from "./fetch-bridge.ts";
 
@@ -80,8 +82,13 @@ const codec = zlibCodec(zlib);
 /** Swallows a socket error until the connection owns the socket (a reset mid-handshake must not crash anything). */
 function ignoreError(): void {}
 
+/** Sec-WebSocket-Accept with node:crypto's SHA-1 (native; the core's portable one is JavaScript). */
+export function nativeAcceptKey(key: string): string {
+  return createHash("sha1").update(key + WEBSOCKET_GUID, "latin1").digest("base64");
+}
+
 function coreOptions(options: NodeServerOptions): ServerOptions {
-  return { deflateCodec: codec, allocate: allocateBuffer, ...options, maxMessageSize: options.maxMessageSize ?? options.maxPayload };
+  return { deflateCodec: codec, allocate: allocateBuffer, acceptKey: nativeAcceptKey, ...options, maxMessageSize: options.maxMessageSize ?? options.maxPayload };
 }
 
 /**

@@ -47,6 +47,9 @@ export interface ProtocolOptions extends ProtocolLimits {
  */
 export type ClosePhase = "open" | "closing" | "closed";
 
+/** The empty list an idle connection's control-frame buffer points at: replaced, never pushed to. */
+const NO_CHUNKS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+
 /** How the close handshake ended, as reported to the user (exactly once). */
 export interface CloseInfo {
   code: number;
@@ -105,7 +108,8 @@ export class ProtocolState {
   // the frame being received
   private frame: FrameHeader | null = null;
   private frameIsWholeMessage = false;
-  private control: Uint8Array[] = [];
+  /** a control frame's payload pieces while it arrives (an empty shared list between control frames) */
+  private control: Uint8Array[] = NO_CHUNKS;
   private controlLength = 0;
 
   // the data message being received
@@ -279,7 +283,7 @@ export class ProtocolState {
       }
       if (final) {
         const payload = concat(this.control, this.controlLength);
-        this.control.length = 0;
+        this.control = NO_CHUNKS;
         this.onControlFrame(h.opcode, payload);
       }
       return;

@@ -58,6 +58,11 @@ export interface ServerOptions extends ConnectionSettings {
   /** where broadcast frames are allocated (the runtime's preferred buffer type); set by the runtime adapter */
   allocate?: Allocate;
   /**
+   * Sec-WebSocket-Accept for a client's key, base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2), with the runtime's
+   * native SHA-1; set by the runtime adapter. Default: the core's own (portable, slower) `acceptKey`.
+   */
+  acceptKey?: (key: string) => string;
+  /**
    * most connections, counted from the moment an upgrade is decided (the gate's wait included); further
    * upgrades get 503. Default 10000; `Infinity` for no limit.
    */
@@ -297,7 +302,7 @@ export class ServerCore {
       }
     }
     const response = encodeUtf8(
-      buildAcceptResponse({ key: verdict.key, protocol, headers: { ...(extensions ? { "Sec-WebSocket-Extensions": extensions } : {}), ...verdict.headers } }),
+      buildAcceptResponse({ key: verdict.key, protocol, accept: this.options.acceptKey, headers: { ...(extensions ? { "Sec-WebSocket-Extensions": extensions } : {}), ...verdict.headers } }),
     );
     return {
       ok: true,

@@ -5,7 +5,7 @@
  * transport can do: the fragmented-send lock (`stream()`), deferred pongs, the read pause while the peer does
  * not read what it is sent, and the time limit on a message once it has started (`messageTimeout`).
  */
-import type { ByteStream } from "./byte-stream.ts";
+import type { ByteStream, ByteStreamEvents } from "./byte-stream.ts";
 import { CloseCode } from "../wire/close-codes.ts";
 import type { PerMessageDeflate } from "../wire/deflate.ts";
 import { concatChunks, COPY_THRESHOLD, Opcode, utf8Length } from "../wire/frame.ts";
@@ -56,6 +56,12 @@ interface InflateAccount {
   logged: boolean;
 }
 
+/** The empty list of waiters an idle transport points at: replaced on first use, never pushed to. */
+const NO_WAITERS: Array<() => void> = Object.freeze([]) as unknown as Array<() => void>;
+
+/** The byte-stream-events class (declared in ProtocolTransport's body: see there). */
+let StreamEvents: new (transport: ProtocolTransport) => ByteStreamEvents;
+
 const CAPABILITIES: TransportCapabilities = {
   fragmentedReceive: true,
   fragmentedSend: true,
@@ -88,11 +94,13 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
   private outHasLarge = false;
   private flushScheduled = false;
   private batch: { promise: Promise<boolean>; resolve: (ok: boolean) => void } | null = null;
-  private drainWaiters: Array<() => void> = [];
+  /** who waits for the send buffer to drain (the shared empty list until someone does) */
+  private drainWaiters: Array<() => void> = NO_WAITERS;
   /** the stream's last write returned false and no drain has come since */
   private streamFull = false;
   private writerActive = false;
-  private waitingData: Array<() => void> = [];
+  /** sends waiting for a fragmented message to end (the shared empty list until one does) */
+  private waitingData: Array<() => void> = NO_WAITERS;
 
   // input
   /** why reading from the peer is paused (created on first pause) */
@@ -159,12 +167,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
         for (const event of held) if (!this.finalized) event();
       }, 0);
     }
-    this.bytes.start({
-      data: (chunk) => (this.held ? void this.held.push(() => this.onData(chunk)) : this.onData(chunk)),
-      drain: () => this.onDrain(),
-      end: () => (this.held ? void this.held.push(() => this.onStreamEnd()) : this.onStreamEnd()),
-      close: (error) => (this.held ? void this.held.push(() => this.finalize(error)) : this.finalize(error)),
-    });
+    this.bytes.start(new StreamEvents(this));
   }
 
   feed(head: Uint8Array): void {
@@ -201,7 +204,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
   private inTurn(send: () => void): Promise<boolean> {
     if (this.writerActive || this.waitingData.length > 0) {
       return new Promise((resolve) => {
-        this.waitingData.push(() => {
+        this.waitQueue().push(() => {
           if (!this.writable) return resolve(false);
           send();
           void this.flushed().then(resolve);
@@ -237,7 +240,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
         turn = Promise.resolve();
       } else {
         turn = new Promise((resolve) =>
-          this.waitingData.push(() => {
+          this.waitQueue().push(() => {
             this.writerActive = true;
             resolve();
           }),
@@ -265,6 +268,11 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
     return { write: (chunk) => frame(chunk, false), end: (chunk) => frame(chunk, true) };
   }
 
+  private waitQueue(): Array<() => void> {
+    if (this.waitingData === NO_WAITERS) this.waitingData = [];
+    return this.waitingData;
+  }
+
   private releaseWriter(): void {
     this.writerActive = false;
     while (!this.writerActive && this.waitingData.length > 0) this.waitingData.shift()!();
@@ -277,6 +285,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
    */
   drained(): Promise<void> {
     if (this.finalized || (this.outBytes === 0 && !this.streamFull)) return Promise.resolve();
+    if (this.drainWaiters === NO_WAITERS) this.drainWaiters = [];
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -348,7 +357,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
   private releaseDrainWaiters(): void {
     if (this.drainWaiters.length === 0) return;
     const waiters = this.drainWaiters;
-    this.drainWaiters = [];
+    this.drainWaiters = NO_WAITERS;
     for (const w of waiters) w();
   }
 
@@ -407,8 +416,11 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
     if (error && !this.dropInfo && !this.state.done) info.reason ||= error.message;
     this.batch?.resolve(false);
     this.batch = null;
-    for (const w of this.drainWaiters.splice(0)) w();
-    for (const w of this.waitingData.splice(0)) w();
+    const drainWaiters = this.drainWaiters;
+    const waitingData = this.waitingData;
+    this.drainWaiters = this.waitingData = NO_WAITERS;
+    for (const w of drainWaiters) w();
+    for (const w of waitingData) w();
     this.events.closed(info);
   }
 
@@ -516,5 +528,37 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
   }
   violation(code: number, message: string): void {
     this.logger.warn(`closing connection ${this.label} with ${code}: ${message}`, { code, remoteAddress: this.remoteAddress });
+  }
+
+  /**
+   * The byte stream's events, delivered to their transport: one small object per connection with its methods
+   * on the prototype rather than four closures (an idle connection's memory is mostly such overhead). Declared
+   * in the class body, it may use the transport's private steps; nothing else can.
+   */
+  static {
+    StreamEvents = class implements ByteStreamEvents {
+      private readonly transport: ProtocolTransport;
+      constructor(transport: ProtocolTransport) {
+        this.transport = transport;
+      }
+      data(chunk: Uint8Array): void {
+        const t = this.transport;
+        if (t.held) t.held.push(() => t.onData(chunk));
+        else t.onData(chunk);
+      }
+      drain(): void {
+        this.transport.onDrain();
+      }
+      end(): void {
+        const t = this.transport;
+        if (t.held) t.held.push(() => t.onStreamEnd());
+        else t.onStreamEnd();
+      }
+      close(error?: Error): void {
+        const t = this.transport;
+        if (t.held) t.held.push(() => t.finalize(error));
+        else t.finalize(error);
+      }
+    };
   }
 }

@@ -257,11 +257,13 @@ export function buildAcceptResponse(options: {
   protocol?: string | null;
   extensions?: ExtensionOffer[];
   headers?: Record<string, string>;
+  /** computes Sec-WebSocket-Accept from the key (a runtime's native SHA-1); default: `acceptKey` */
+  accept?: (key: string) => string;
 }): string {
   const headers: [string, string][] = [
     ["Upgrade", "websocket"],
     ["Connection", "Upgrade"],
-    ["Sec-WebSocket-Accept", acceptKey(options.key)],
+    ["Sec-WebSocket-Accept", (options.accept ?? acceptKey)(options.key)],
   ];
   if (options.protocol) headers.push(["Sec-WebSocket-Protocol", options.protocol]);
   if (options.extensions && options.extensions.length > 0) {

@@ -1,0 +1,221 @@
+/**
+ * Idle memory per connection and handshake rate, for one server at a time (issue 16):
+ *
+ *   node bench/dist/idle-probe.js <server-id> [connections=5000] [inFlight=256] [--deflate] [--snapshot]
+ *
+ * Starts the server (an id from servers.ts: ours-node, ws-node, ours-bun-core, ours-deno-core, …), opens and
+ * closes a warm-up round, then opens `connections` raw-TCP WebSocket handshakes with `inFlight` at once (the
+ * handshake rate is that phase's connections / seconds), keeps them idle and reports the server's RSS growth
+ * per connection (/proc, median of several reads). `--deflate` offers permessage-deflate (and starts the server
+ * with BENCH_DEFLATE=1). `--snapshot` (Node servers): heap snapshots before and after, and the self sizes that
+ * grew, by constructor, per connection. PROBE_SERVER_FLAGS adds node flags to a Node server (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof"); PROBE_KEEP_SNAPSHOTS=1 keeps the snapshots.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync, rmSync, mkdtempSync } from "node:fs";
+import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cpuSeconds, median, rssBytes, sleep } from "./proc.ts";
+import { SERVERS } from "./servers.ts";
+
+const args = process.argv.slice(2);
+const flags = new Set(args.filter((a) => a.startsWith("--")));
+const [id = "ours-node", nArg, inFlightArg] = args.filter((a) => !a.startsWith("--"));
+const N = Number(nArg ?? 5000);
+const IN_FLIGHT = Number(inFlightArg ?? 256);
+const deflate = flags.has("--deflate");
+const snapshot = flags.has("--snapshot");
+
+const def = SERVERS.find((s) => s.id === id);
+if (!def) throw new Error(`no server ${id}; one of ${SERVERS.map((s) => s.id).join(", ")}`);
+const command = def.command();
+if ("unavailable" in command) throw new Error(command.unavailable);
+
+const snapDir = mkdtempSync(join(tmpdir(), "idle-probe-"));
+// Node servers: a preload answers SIGWINCH with a full GC and its process.memoryUsage() (in snapDir/memory.json)
+const MEMORY_HOOK =
+  `import { writeFileSync } from "node:fs"; process.on("SIGWINCH", () => { globalThis.gc?.(); globalThis.gc?.(); writeFileSync(` +
+  `${JSON.stringify(join(snapDir, "memory.json"))}, JSON.stringify(process.memoryUsage())); });`;
+const nodeFlags =
+  def.runtime === "node"
+    ? [...(process.env.PROBE_SERVER_FLAGS?.split(" ").filter(Boolean) ?? []), "--expose-gc", `--import=data:text/javascript,${encodeURIComponent(MEMORY_HOOK)}`, ...(snapshot ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapDir}`] : [])]
+    : [];
+const child: ChildProcess = spawn(command.cmd, [...nodeFlags, ...command.args], {
+  env: { ...process.env, ...command.env, BENCH_DEFLATE: deflate ? "1" : "0", PORT: "0" },
+  stdio: ["ignore", "pipe", "inherit"],
+});
+const port = await new Promise<number>((resolve, reject) => {
+  let out = "";
+  child.stdout!.on("data", (chunk: Buffer) => {
+    out += chunk.toString();
+    const m = /LISTENING (\d+)/.exec(out);
+    if (m) resolve(Number(m[1]));
+  });
+  child.once("exit", (code) => reject(new Error(`server exited (${code})`)));
+});
+
+const REQUEST =
+  `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+  `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n` +
+  (deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n" : "") +
+  "\r\n";
+
+/** One handshake over raw TCP: resolves with the open socket once the 101 has arrived. */
+function handshake(): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1");
+    let head = "";
+    socket.setNoDelay(true);
+    socket.once("connect", () => socket.write(REQUEST));
+    socket.on("error", reject);
+    const onData = (chunk: Buffer) => {
+      head += chunk.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      socket.off("data", onData);
+      if (!head.startsWith("HTTP/1.1 101")) return reject(new Error(`refused: ${head.split("\r\n")[0]}`));
+      if (deflate && !/permessage-deflate/i.test(head)) return reject(new Error("permessage-deflate not negotiated"));
+      resolve(socket);
+    };
+    socket.on("data", onData);
+  });
+}
+
+/** Opens `count` connections, `inFlight` handshakes at a time; resolves with them and the seconds it took. */
+async function openMany(count: number, inFlight: number): Promise<{ sockets: net.Socket[]; seconds: number }> {
+  const sockets: net.Socket[] = [];
+  let next = 0;
+  const t0 = process.hrtime.bigint();
+  const worker = async () => {
+    while (next < count) {
+      next++;
+      sockets.push(await handshake());
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, count) }, worker));
+  return { sockets, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+}
+
+async function closeAll(sockets: net.Socket[]): Promise<void> {
+  await Promise.all(sockets.map((s) => new Promise<void>((resolve) => (s.once("close", () => resolve()), s.destroy()))));
+}
+
+/** A Node server's memory after a full GC (null on other runtimes). */
+async function nodeMemory(): Promise<NodeJS.MemoryUsage | null> {
+  if (def!.runtime !== "node") return null;
+  const file = join(snapDir, "memory.json");
+  rmSync(file, { force: true });
+  child.kill("SIGWINCH");
+  for (let i = 0; i < 100; i++) {
+    await sleep(100);
+    try {
+      return JSON.parse(readFileSync(file, "utf8")) as NodeJS.MemoryUsage;
+    } catch {
+      // not written yet
+    }
+  }
+  return null;
+}
+
+async function steadyRss(): Promise<number> {
+  const reads: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    await sleep(250);
+    reads.push(rssBytes(child.pid!) ?? NaN);
+  }
+  return median(reads);
+}
+
+/** Self sizes by constructor name (the node's name for objects, "(type)" for the rest) in a heap snapshot. */
+function heapByName(file: string): Map<string, { count: number; bytes: number }> {
+  const snap = JSON.parse(readFileSync(file, "utf8")) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const fields = snap.snapshot.meta.node_fields;
+  const types = snap.snapshot.meta.node_types[0];
+  const width = fields.length;
+  const TYPE = fields.indexOf("type");
+  const NAME = fields.indexOf("name");
+  const SIZE = fields.indexOf("self_size");
+  const out = new Map<string, { count: number; bytes: number }>();
+  for (let i = 0; i < snap.nodes.length; i += width) {
+    const type = types[snap.nodes[i + TYPE]!]!;
+    const name = type === "object" || type === "closure" ? `${type}:${snap.strings[snap.nodes[i + NAME]!]}` : `(${type})`;
+    const entry = out.get(name) ?? { count: 0, bytes: 0 };
+    entry.count++;
+    entry.bytes += snap.nodes[i + SIZE]!;
+    out.set(name, entry);
+  }
+  return out;
+}
+
+async function takeSnapshot(): Promise<string> {
+  const before = new Set(readdirSync(snapDir));
+  child.kill("SIGUSR2");
+  for (;;) {
+    await sleep(500);
+    const fresh = readdirSync(snapDir).filter((f) => !before.has(f) && f.endsWith(".heapsnapshot"));
+    if (fresh.length > 0) {
+      // written once its size stops growing
+      const file = join(snapDir, fresh[0]!);
+      let size = -1;
+      for (;;) {
+        const now = readFileSync(file).length;
+        if (now === size && now > 0) return file;
+        size = now;
+        await sleep(500);
+      }
+    }
+  }
+}
+
+// a warm-up round: the code paths are compiled and the allocator has grown before the baseline
+await closeAll((await openMany(Math.min(1000, N), IN_FLIGHT)).sockets);
+await sleep(1000);
+const baseSnap = snapshot ? heapByName(await takeSnapshot()) : null;
+const memBefore = await nodeMemory();
+const rssBefore = await steadyRss();
+const cpuBefore = cpuSeconds(child.pid!) ?? NaN;
+const { sockets, seconds } = await openMany(N, IN_FLIGHT);
+// the server's CPU time per handshake does not depend on how fast this one-process client is
+const cpuPerHandshake = ((cpuSeconds(child.pid!) ?? NaN) - cpuBefore) / N;
+await sleep(1000);
+const memAfter = await nodeMemory();
+const rssAfter = await steadyRss();
+const loadSnap = snapshot ? heapByName(await takeSnapshot()) : null;
+
+const perConn = (rssAfter - rssBefore) / N;
+console.log(
+  JSON.stringify({
+    server: id,
+    deflate,
+    connections: N,
+    inFlight: IN_FLIGHT,
+    handshakesPerSecond: Math.round(N / seconds),
+    serverCpuMicrosPerHandshake: Math.round(cpuPerHandshake * 1e6),
+    rssBytesPerConnection: Math.round(perConn),
+    ...(memBefore && memAfter
+      ? {
+          afterGc: Object.fromEntries(
+            (["rss", "heapUsed", "external", "arrayBuffers"] as const).map((k) => [k, Math.round((memAfter[k] - memBefore[k]) / N)]),
+          ),
+        }
+      : {}),
+  }),
+);
+if (baseSnap && loadSnap) {
+  const rows = [...loadSnap].map(([name, e]) => {
+    const b = baseSnap.get(name) ?? { count: 0, bytes: 0 };
+    return { name, perConn: (e.bytes - b.bytes) / N, countPerConn: (e.count - b.count) / N };
+  });
+  rows.sort((a, b) => b.perConn - a.perConn);
+  const total = rows.reduce((s, r) => s + r.perConn, 0);
+  console.log(`heap self size per connection: ${total.toFixed(0)} B`);
+  for (const r of rows.slice(0, 40)) console.log(`${r.perConn.toFixed(1).padStart(9)} B  ${r.countPerConn.toFixed(2).padStart(6)}×  ${r.name}`);
+}
+await closeAll(sockets);
+child.kill("SIGTERM");
+if (process.env.PROBE_KEEP_SNAPSHOTS) console.log(`snapshots kept in ${snapDir}`);
+else rmSync(snapDir, { recursive: true, force: true });
