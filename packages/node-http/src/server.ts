@@ -135,7 +135,7 @@ export function attach(
       },
       (error: unknown) => {
         clearTimeout(timer);
-        logger.error(`upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
+        logger.error({ err: error }, `upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
         socket.destroy();
         return undefined;
       },
@@ -246,7 +246,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       resolve();
     });
   });
-  server.on("error", (error) => ws.core.logger.error(`server error: ${error.message}`));
+  server.on("error", (error) => ws.core.logger.error({ err: error }, `server error: ${error.message}`));
   const address = server.address() as AddressInfo;
   const hostname = host ?? "localhost";
   const scheme = options.tls ? "wss" : "ws";
