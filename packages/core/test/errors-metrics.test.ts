@@ -18,8 +18,9 @@ import {
   type LogContext,
   type MetricsHooks,
   type Service,
+  type ServerOptions,
 } from "../src/index.ts";
-import { ServerCore, type ServerOptions } from "../src/adapter.ts";
+import { ServerCore } from "../src/adapter.ts";
 import { bytes, cframe, closePayload } from "./support/frames.ts";
 import { memoryPair, settle } from "./support/memory-stream.ts";
 import { RawPeer, recordingLogger, withRawPeer } from "./support/peers.ts";

@@ -7,6 +7,7 @@ import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import * as zlib from "node:zlib";
 import {
+  consoleLogger,
   createUpgradeRequest,
   DEFAULT_HANDSHAKE_TIMEOUT,
   type Connection,
@@ -225,7 +226,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const port = checkPort(options.port);
   const requestListener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     void answerHttp(req, res, options).catch((error: unknown) => {
-      (options.logger ?? console).error(`HTTP handler failed: ${error instanceof Error ? error.message : String(error)}`);
+      (options.logger ?? consoleLogger).error({ err: error, url: req.url }, `HTTP handler failed: ${error instanceof Error ? error.message : String(error)}`);
       if (res.headersSent) {
         res.destroy();
         return;
