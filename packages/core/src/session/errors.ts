@@ -73,11 +73,14 @@ export interface Logger {
   error(context: LogContext, message: string): void;
 }
 
-/** The default logger: console, with the message first and "[ws]" before it for reading. */
+/** What console prints after the message: the context, unless it is empty. */
+const after = (c: LogContext): [LogContext] | [] => (Object.keys(c).length > 0 ? [c] : []);
+
+/** The default logger: console, with the message first and "[ws]" before it for reading, then the context. */
 export const consoleLogger: Logger = {
-  info: (c, m) => console.log(`[ws] ${m}`, c),
-  warn: (c, m) => console.warn(`[ws] ${m}`, c),
-  error: (c, m) => console.error(`[ws] ${m}`, c),
+  info: (c, m) => console.log(`[ws] ${m}`, ...after(c)),
+  warn: (c, m) => console.warn(`[ws] ${m}`, ...after(c)),
+  error: (c, m) => console.error(`[ws] ${m}`, ...after(c)),
 };
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
