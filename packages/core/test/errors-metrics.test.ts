@@ -20,7 +20,8 @@ import {
   type Service,
   type ServerOptions,
 } from "../src/index.ts";
-import { ServerCore } from "../src/adapter.ts";
+import { connectOverStream, ServerCore } from "../src/adapter.ts";
+import { serveStream } from "./support/serve-stream.ts";
 import { bytes, cframe, closePayload } from "./support/frames.ts";
 import { memoryPair, settle } from "./support/memory-stream.ts";
 import { RawPeer, recordingLogger, withRawPeer } from "./support/peers.ts";
@@ -403,6 +404,27 @@ describe("metrics hooks", () => {
     await settle();
     expect(conn.readyState).toBe("open");
     expect([...peer.bytes().subarray(-3)]).toEqual([0x81, 0x01, 0x78]); // the echo went out: an unmasked text frame "x"
+  });
+});
+
+describe("a client connection's onError and metrics", () => {
+  it("connectOverStream({ onError, metrics }): the client's handler errors and its messages", async () => {
+    const core = new ServerCore({ logger: silentLogger, services: { "/s": { connected: (c) => void c.send("hi") } } });
+    const [a, b] = memoryPair();
+    const served = serveStream(core, a);
+    const m = recordingMetrics();
+    const errors: Error[] = [];
+    const client = await connectOverStream(b, "ws://localhost/s", { logger: silentLogger, metrics: m.metrics, onError: (e) => void errors.push(e) });
+    await served;
+    client.onText(() => {
+      throw new Error("client boom");
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(errors.map((e) => e.message)).toEqual(["client boom"]);
+    expect(m.of("opened")).toHaveLength(1);
+    expect(m.of("messageIn")).toEqual([["conn", "text", 2]]);
+    await client.close(1000);
+    expect(m.of("closed")[0]![1]).toMatchObject({ code: 1000, initiatedBy: "local" });
   });
 });
 

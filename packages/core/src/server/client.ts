@@ -11,6 +11,7 @@ import { parseHttpHead } from "../wire/http.ts";
 import type { ConnectionSettings } from "./service.ts";
 import { checkClientOptions } from "./options.ts";
 import type { Logger } from "../session/errors.ts";
+import type { MetricsHooks } from "../session/metrics.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
 import { acceptDeflateResponse, deflateClientOffer, EXTENSION_NAME, PerMessageDeflate, type DeflateCodec, type PerMessageDeflateOptions } from "../wire/deflate.ts";
 
@@ -23,6 +24,13 @@ export interface ClientOptions extends ConnectionSettings {
   /** ms for the whole opening handshake. Default 10000. */
   handshakeTimeout?: number;
   logger?: Logger;
+  /**
+   * the Error each time one of the connection's listeners throws or rejects, or a `ProtocolViolationError` when
+   * the server broke the protocol (as a server's `onError`)
+   */
+  onError?: (error: Error, conn: Connection) => unknown;
+  /** metrics hooks for this connection (`opened`, `closed`, `messageIn`, `messageOut`, `handlerError`, `protocolError`) */
+  metrics?: Partial<MetricsHooks>;
   /** offer permessage-deflate (RFC 7692): `true` or preferences. Needs `deflateCodec` (adapters supply it). */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** the DEFLATE primitive; set by the runtime adapter */
@@ -108,6 +116,8 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
           closeTimeout: options.closeTimeout,
           maxBufferedAmount: options.maxBufferedAmount,
           backpressure: options.backpressure,
+          onError: options.onError,
+          metrics: options.metrics,
         });
         const rest = buffered.length > head.length ? buffered.slice(head.length) : undefined;
         // The connection is open now (it can send), but whoever awaited it attaches its handlers in the
