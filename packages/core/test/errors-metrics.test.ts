@@ -419,7 +419,7 @@ describe("a client connection's onError and metrics", () => {
     client.onText(() => {
       throw new Error("client boom");
     });
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise<void>((r) => setTimeout(() => r(), 20));
     expect(errors.map((e) => e.message)).toEqual(["client boom"]);
     expect(m.of("opened")).toHaveLength(1);
     expect(m.of("messageIn")).toEqual([["conn", "text", 2]]);
