@@ -122,7 +122,7 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
     perMessageDeflate: Boolean(options.perMessageDeflate),
   };
   if (typeof options.perMessageDeflate === "object" && Object.keys(options.perMessageDeflate).length > 0) {
-    state.logger.warn(`${ENGINE}: permessage-deflate parameters are Bun's own; ${Object.keys(options.perMessageDeflate).join(", ")} not applied`);
+    state.logger.warn({}, `${ENGINE}: permessage-deflate parameters are Bun's own; ${Object.keys(options.perMessageDeflate).join(", ")} not applied`);
   }
 
   const upgrade: BunWebSocket["upgrade"] = async (request, server) => {

@@ -89,7 +89,7 @@ export class WebSocketRoom<Env = unknown> extends DurableObject<Env> {
     // the Worker routed the request to this room: every upgrade is for the one service, whatever its path
     this.state = new MappedServer({ ...serverOptions, services: new OneService(this.service) }, ROOM_ENGINE);
     if (options.perMessageDeflate) {
-      this.state.logger.warn(`${ROOM_ENGINE}: permessage-deflate is negotiated by workerd itself, not by @ws/core; the option is ignored`);
+      this.state.logger.warn({}, `${ROOM_ENGINE}: permessage-deflate is negotiated by workerd itself, not by @ws/core; the option is ignored`);
     }
     // topics live in the attachment too: saved on every change
     this.state.hub.nativeSubscription = (conn) => {
@@ -160,7 +160,7 @@ export class WebSocketRoom<Env = unknown> extends DurableObject<Env> {
       ws.serializeAttachment(attachment);
       entry.attachment = attachment;
     } catch (e) {
-      this.state.logger.error(`connection ${conn.id}: its state cannot be saved for hibernation (${e instanceof Error ? e.message : String(e)})`);
+      this.state.logger.error({ err: e, conn: conn.id }, `connection ${conn.id}: its state cannot be saved for hibernation (${e instanceof Error ? e.message : String(e)})`);
     }
   }
 

@@ -31,7 +31,7 @@ export interface WorkerWebSocket extends ServerControls {
 export function workerWebSocket(options: WorkerWebSocketOptions): WorkerWebSocket {
   const state = new MappedServer(options, WORKER_ENGINE);
   if (options.perMessageDeflate) {
-    state.logger.warn(`${WORKER_ENGINE}: permessage-deflate is negotiated by workerd itself, not by @ws/core; the option is ignored`);
+    state.logger.warn({}, `${WORKER_ENGINE}: permessage-deflate is negotiated by workerd itself, not by @ws/core; the option is ignored`);
   }
 
   // Workers bind a WebSocket to the request that accepted it: no other request (another connection's message

@@ -34,10 +34,13 @@ export {
   ConnectionClosedError,
   BackpressureError,
   UnsupportedError,
+  ProtocolViolationError,
   consoleLogger,
   silentLogger,
   type Logger,
+  type LogContext,
 } from "./session/errors.ts";
+export type { MetricsHooks, ClosedMetrics, MeteredConnection } from "./session/metrics.ts";
 export { defineService, type Service, type ConnectionSettings, type UpgradeDecision } from "./server/service.ts";
 export { Router, type RouteMatch } from "./server/router.ts";
 export type { TopicBroker, PublishBackpressure, PublishCompression } from "./server/topics.ts";

@@ -229,7 +229,10 @@ describe("Connection: receiving", () => {
       for (let i = 0; i < 100; i++) peer.send(cframe({ opcode: 1, payload: "x" }));
       await vi.advanceTimersByTimeAsync(1);
       expect(errors().length).toBe(1);
-      expect(errors()[0]).toMatch(/boom\n\s+at /);
+      // the stack comes with the Error object itself, as the context's `err`
+      const first = log.lines.find((l) => l[0] === "error")!;
+      expect(first[2].err).toBeInstanceOf(Error);
+      expect((first[2].err as Error).stack).toMatch(/boom\n\s+at /);
       await vi.advanceTimersByTimeAsync(10_000);
       peer.send(cframe({ opcode: 1, payload: "x" }));
       await vi.advanceTimersByTimeAsync(1);

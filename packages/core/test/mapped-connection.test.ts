@@ -346,6 +346,63 @@ describe("MappedServer", () => {
   });
 });
 
+describe("MappedServer: error hooks and metrics on the runtime engine", () => {
+  it("the same hooks as the core engine: opened, messages, handler errors to error()/onError, a 1009 violation, closed", async () => {
+    const seen: string[] = [];
+    const service = defineService({
+      maxMessageSize: 4,
+      received(m) {
+        if (m === "boom") throw new Error("boom");
+      },
+      error: (_c, err) => void seen.push(`service ${err.name} ${err.message}`),
+    });
+    const server = new MappedServer(
+      {
+        services: { "/chat": service },
+        logger: silentLogger,
+        onError: (err, c) => void seen.push(`server ${err.name} ${c ? "conn" : "-"}`),
+        metrics: {
+          opened: () => void seen.push("opened"),
+          messageIn: (_c, type, bytes) => void seen.push(`in ${type} ${bytes}`),
+          messageOut: (_c, type, bytes) => void seen.push(`out ${type} ${bytes}`),
+          handlerError: (_c, err) => void seen.push(`handlerError ${err.message}`),
+          protocolError: (_c, err) => void seen.push(`protocolError ${err.code}`),
+          closed: (_c, close) => void seen.push(`closed ${close.code} ${close.initiatedBy}`),
+          upgradeRefused: (status) => void seen.push(`refused ${status}`),
+        },
+      },
+      "Fake.serve",
+    );
+    expect((await server.decide(wsRequest("/nowhere"))).ok).toBe(false);
+    const verdict = await server.decide(wsRequest("/chat"));
+    if (!verdict.ok) throw new Error("refused");
+    const socket = new FakeSocket();
+    const { conn, transport } = server.connection(socket, wsRequest("/chat"), verdict);
+    server.open(conn, verdict);
+    transport.handleMessage("é");
+    void conn.send("ok");
+    transport.handleMessage("boom");
+    transport.handleMessage("too long");
+    expect(socket.closes).toEqual([[1009, "message too big"]]);
+    transport.handleClose(1009, "message too big");
+    await conn.closed;
+    expect(seen).toEqual([
+      "refused 404",
+      "opened",
+      "in text 2",
+      "out text 2",
+      "in text 4",
+      "handlerError boom",
+      "service Error boom",
+      "server Error conn",
+      "protocolError 1009",
+      "service ProtocolViolationError message of 8 bytes is over the limit of 4",
+      "server ProtocolViolationError conn",
+      "closed 1009 local",
+    ]);
+  });
+});
+
 describe("fetch-server helpers", () => {
   it("upgradeRequestFrom and isWebSocketRequest read a fetch-style request", () => {
     const headers = new HeaderMap({ Upgrade: "WebSocket", Host: "example.com" });

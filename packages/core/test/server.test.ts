@@ -5,6 +5,7 @@ import { acceptKey, parseCookieHeader, parseHttpHead } from "../src/protocol.ts"
 import { cframe, closePayload, decodeFrames, frame, hex, td, utf8 } from "./support/frames.ts";
 import { concatBytes, memoryPair, settle, type MemoryStream } from "./support/memory-stream.ts";
 import { RawPeer, request as baseRequest } from "./support/peers.ts";
+import { serveStream } from "./support/serve-stream.ts";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -29,36 +30,6 @@ function upgradeRequest(url = "/chat", headers: Record<string, string> = {}, met
   });
 }
 
-/** A minimal adapter over a memory stream: read the request head, negotiate, write the answer. */
-function serveStream(core: ServerCore, stream: MemoryStream, hold = false): Promise<Connection | UpgradeOutcome> {
-  return new Promise((resolve) => {
-    let buffered: Uint8Array = new Uint8Array(0);
-    let handling = false;
-    stream.start({
-      data: (chunk) => {
-        buffered = concatBytes([buffered, chunk]);
-        if (handling) return;
-        const head = parseHttpHead(buffered);
-        if (!head || head instanceof Error) return;
-        handling = true;
-        const [method, url, version] = head.startLine;
-        const req: UpgradeRequest = createUpgradeRequest({ method, url, httpVersion: version.replace("HTTP/", ""), headers: head.headers, remoteAddress: "127.0.0.1" });
-        void core.negotiate(req).then((outcome) => {
-          if (!outcome.ok) {
-            stream.write(outcome.response);
-            stream.end();
-            return resolve(outcome);
-          }
-          if (hold) stream.stall();
-          resolve(outcome.accept(stream, buffered.subarray(head.length)));
-        });
-      },
-      drain: () => {},
-      end: () => {},
-      close: () => {},
-    });
-  });
-}
 
 describe("Router", () => {
   it("normalizePath", () => {

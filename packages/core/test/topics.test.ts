@@ -169,7 +169,7 @@ describe("TopicRegistry and the broker", () => {
   it("a broker delivery that throws is logged, not thrown into the broker", () => {
     const broker = new FakeBroker();
     const errors: string[] = [];
-    const logger = { ...silentLogger, error: (m: string) => void errors.push(m) };
+    const logger = { ...silentLogger, error: (_: unknown, m: string) => void errors.push(m) };
     class Throwing extends TopicRegistry<FakeSubscriber> {
       protected fanOut(): number {
         throw new Error("boom");

@@ -27,7 +27,7 @@ export interface DenoWebSocket extends ServerControls {
 export function denoWebSocket(options: DenoWebSocketOptions): DenoWebSocket {
   const state = new MappedServer(options, ENGINE);
   // Deno has no topics of its own: the server's RuntimeHub sends to each subscriber
-  if (options.perMessageDeflate) state.logger.warn(`${ENGINE} does not support permessage-deflate; it stays off`);
+  if (options.perMessageDeflate) state.logger.warn({}, `${ENGINE} does not support permessage-deflate; it stays off`);
 
   const socketFor = (ws: WebSocket): RuntimeSocket => ({
     engineName: ENGINE,

@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { createHash } from "node:crypto";
 import * as zlib from "node:zlib";
 import {
+  consoleLogger,
   createUpgradeRequest,
   DEFAULT_HANDSHAKE_TIMEOUT,
   type Connection,
@@ -142,7 +143,7 @@ export function attach(
       },
       (error: unknown) => {
         clearTimeout(timer);
-        logger.error(`upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
+        logger.error({ err: error }, `upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
         socket.destroy();
         return undefined;
       },
@@ -232,7 +233,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const port = checkPort(options.port);
   const requestListener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     void answerHttp(req, res, options).catch((error: unknown) => {
-      (options.logger ?? console).error(`HTTP handler failed: ${error instanceof Error ? error.message : String(error)}`);
+      (options.logger ?? consoleLogger).error({ err: error, url: req.url }, `HTTP handler failed: ${error instanceof Error ? error.message : String(error)}`);
       if (res.headersSent) {
         res.destroy();
         return;
@@ -253,7 +254,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       resolve();
     });
   });
-  server.on("error", (error) => ws.core.logger.error(`server error: ${error.message}`));
+  server.on("error", (error) => ws.core.logger.error({ err: error }, `server error: ${error.message}`));
   const address = server.address() as AddressInfo;
   const hostname = host ?? "localhost";
   const scheme = options.tls ? "wss" : "ws";

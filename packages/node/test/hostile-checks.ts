@@ -386,7 +386,8 @@ export async function runHostileChecks(target: HostileTarget, engines: ServeEngi
 
     await check("a handler that throws on every message logs one stack, then one summary line", ["core", "runtime"], async () => {
       const lines: string[] = [];
-      const logger: Logger = { ...target.silentLogger, error: (m: string) => void lines.push(m) };
+      // a line and the stack of the Error it carries (pino-style context first: `err`)
+      const logger: Logger = { ...target.silentLogger, error: (c, m) => void lines.push(c.err instanceof Error ? `${m}\n${c.err.stack}` : m) };
       const { conns, service } = recording({
         received() {
           throw new Error("boom");

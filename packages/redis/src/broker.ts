@@ -207,7 +207,7 @@ export class RedisBroker implements TopicBroker {
   private track(command: Promise<unknown>): void {
     const p = command.catch((error: unknown) => {
       // the connection went away mid-command: `resubscribe` runs again when it is back
-      if (!this.closed) this.logger.warn(`redis broker: ${error instanceof Error ? error.message : String(error)}`);
+      if (!this.closed) this.logger.warn({ err: error }, `redis broker: ${error instanceof Error ? error.message : String(error)}`);
     });
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
@@ -219,6 +219,7 @@ export class RedisBroker implements TopicBroker {
     if (this.everReady) this.stats.disconnects++;
     const why = error ? ` (${error.message})` : "";
     this.logger.warn(
+      { err: error },
       this.everReady
         ? `redis broker: ${which} connection lost${why}; reconnecting (meanwhile, published messages reach local subscribers only)`
         : `redis broker: cannot reach Redis yet${why}; retrying`,
@@ -227,7 +228,7 @@ export class RedisBroker implements TopicBroker {
 
   private back(): void {
     if (this.pub.status !== "ready" || this.sub.status !== "ready") return;
-    if (this.down && this.everReady && !this.closed) this.logger.info("redis broker: connected again; topics subscribed again");
+    if (this.down && this.everReady && !this.closed) this.logger.info({}, "redis broker: connected again; topics subscribed again");
     this.down = false;
     this.everReady = true;
   }

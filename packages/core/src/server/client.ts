@@ -12,6 +12,7 @@ import type { ConnectionSettings } from "./service.ts";
 import { checkClientOptions } from "./options.ts";
 import { DEFAULT_INFLATE_RATE } from "../protocol/limits.ts";
 import type { Logger } from "../session/errors.ts";
+import type { MetricsHooks } from "../session/metrics.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
 import { acceptDeflateResponse, deflateClientOffer, EXTENSION_NAME, PerMessageDeflate, type DeflateCodec, type PerMessageDeflateOptions } from "../wire/deflate.ts";
 
@@ -24,6 +25,13 @@ export interface ClientOptions extends ConnectionSettings {
   /** ms for the whole opening handshake. Default 10000. */
   handshakeTimeout?: number;
   logger?: Logger;
+  /**
+   * the Error each time one of the connection's listeners throws or rejects, or a `ProtocolViolationError` when
+   * the server broke the protocol (as a server's `onError`)
+   */
+  onError?: (error: Error, conn: Connection) => unknown;
+  /** metrics hooks for this connection (`opened`, `closed`, `messageIn`, `messageOut`, `handlerError`, `protocolError`) */
+  metrics?: Partial<MetricsHooks>;
   /** offer permessage-deflate (RFC 7692): `true` or preferences. Needs `deflateCodec` (adapters supply it). */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** the DEFLATE primitive; set by the runtime adapter */
@@ -110,6 +118,8 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
           maxBufferedAmount: options.maxBufferedAmount,
           backpressure: options.backpressure,
           inflateRate: options.inflateRate ?? DEFAULT_INFLATE_RATE,
+          onError: options.onError,
+          metrics: options.metrics,
         });
         const rest = buffered.length > head.length ? buffered.slice(head.length) : undefined;
         // The connection is open now (it can send), but whoever awaited it attaches its handlers in the

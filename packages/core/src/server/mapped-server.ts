@@ -122,6 +122,7 @@ export class MappedServer {
       backpressure: settings.backpressure,
       logger: this.logger,
       hub: this.hub,
+      ...this.core.observersFor(verdict.service),
     });
     return { conn, transport };
   }

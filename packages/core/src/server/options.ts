@@ -6,6 +6,7 @@
  */
 import type { PerMessageDeflateOptions } from "../wire/deflate.ts";
 import type { Service } from "./service.ts";
+import type { MetricsHooks } from "../session/metrics.ts";
 
 /** A server, client or service option with a value that cannot work. */
 export class InvalidOptionError extends TypeError {
@@ -124,6 +125,7 @@ export const SERVICE_KEYS = [
   "connected",
   "disconnected",
   "received",
+  "error",
   "maxMessageSize",
   "maxFrameSize",
   "maxFragments",
@@ -135,6 +137,8 @@ export const SERVICE_KEYS = [
   "inflateRate",
 ] as const;
 
+const METRICS_HOOKS: ReadonlyArray<keyof MetricsHooks> = ["opened", "closed", "upgradeRefused", "messageIn", "messageOut", "handlerError", "protocolError"];
+
 /** Checks one service as it is registered on `path`. */
 export function checkService(path: string, service: unknown): asserts service is Service<unknown> {
   const where = `services["${path}"]`;
@@ -145,7 +149,7 @@ export function checkService(path: string, service: unknown): asserts service is
     throw new InvalidOptionError(where, service, `a service object (defineService({ received(message, conn) { … } }))${hint}`);
   }
   unknownKeys(`${where}.`, service, SERVICE_KEYS);
-  for (const hook of ["upgrade", "connected", "disconnected", "received"]) {
+  for (const hook of ["upgrade", "connected", "disconnected", "received", "error"]) {
     const v = service[hook];
     if (v !== undefined && typeof v !== "function") throw new InvalidOptionError(`${where}.${hook}`, v, "a function");
   }
@@ -180,6 +184,15 @@ export function checkServerOptions(options: unknown, where = "options"): void {
     for (const [path, service] of Object.entries(services)) {
       checkPath(path);
       checkService(path, service);
+    }
+  }
+  if (o.onError !== undefined && typeof o.onError !== "function") throw new InvalidOptionError("onError", o.onError, "a function (error, conn?) => …");
+  const metrics = o.metrics;
+  if (metrics !== undefined) {
+    if (!isObject(metrics)) throw new InvalidOptionError("metrics", metrics, "an object of metrics hooks ({ opened, closed, … })");
+    unknownKeys("metrics.", metrics, METRICS_HOOKS);
+    for (const hook of METRICS_HOOKS) {
+      if (metrics[hook] !== undefined && typeof metrics[hook] !== "function") throw new InvalidOptionError(`metrics.${hook}`, metrics[hook], "a function");
     }
   }
   const logger = o.logger;

@@ -7,6 +7,7 @@ import type { ByteStream } from "../session/byte-stream.ts";
 import { CloseCode } from "../wire/close-codes.ts";
 import { Connection, type Message, type SendData } from "../session/connection.ts";
 import { consoleLogger, type Logger } from "../session/errors.ts";
+import { asError, meter, type MetricsHooks } from "../session/metrics.ts";
 import {
   buildAcceptResponse,
   buildRejectResponse,
@@ -77,7 +78,25 @@ export interface ServerOptions extends ConnectionSettings {
    * answered by then gets 503 (its late answer is ignored) and its connection slot is freed. Default 10000.
    */
   handshakeTimeout?: number;
+  /**
+   * Where the server logs, called pino-style: `logger.error({ err, conn }, message)` (see `Logger`); `console`
+   * and pino loggers fit as they are. Default: console.
+   */
   logger?: Logger;
+  /**
+   * Called with every Error the server sees: what a service hook or connection listener threw or rejected with
+   * (`conn` set; each time, after the service's own `error` hook), a `ProtocolViolationError` (with its close
+   * `code`) when a peer broke the protocol or a limit, and failures of `resolve` or an upgrade gate (no
+   * `conn`). The log keeps its bound (one line per connection, then a summary at most every 10 s); this hook
+   * is not bounded, so keep it cheap. What it throws or rejects with is logged, never passed to it again.
+   */
+  onError?(error: Error, conn?: Connection<unknown>): unknown;
+  /**
+   * Metrics hooks (`MetricsHooks`): connections opened and closed (code, who started, send-buffer
+   * high-water), upgrades refused (status), messages and bytes in and out, handler and protocol errors. Any
+   * may be left out; unset, nothing is measured. Works the same on every engine.
+   */
+  metrics?: Partial<MetricsHooks>;
   /**
    * Connects this server's topics to other processes' (e.g. `RedisBroker` from @ws/redis): `publish` here
    * reaches their subscribers, theirs reach ours. The server owns it from then on: `close()` closes it.
@@ -149,6 +168,33 @@ export type UpgradeOutcome =
 
 const TIMED_OUT = Symbol("timed out");
 
+type ErrorHook = (error: Error, conn: Connection<unknown>) => unknown;
+
+/**
+ * The service's error hook, then the server's, as one: both run even when the first throws; the result
+ * throws the first synchronous failure or rejects with the first rejection, for the connection to log.
+ */
+function errorHooks(first: ErrorHook | undefined, second: ErrorHook | undefined): ErrorHook | undefined {
+  if (!first || !second) return first ?? second;
+  return (error, conn) => {
+    let thrown: { e: unknown } | null = null;
+    const results: unknown[] = [];
+    for (const hook of [first, second]) {
+      try {
+        results.push(hook(error, conn));
+      } catch (e) {
+        thrown ??= { e };
+      }
+    }
+    const pending = results.filter((r): r is Promise<unknown> => r instanceof Promise);
+    if (thrown) {
+      for (const p of pending) p.catch(() => {}); // the synchronous failure is the one reported
+      throw thrown.e;
+    }
+    return pending.length > 0 ? Promise.all(pending) : undefined;
+  };
+}
+
 export class ServerCore {
   readonly router: Router;
   readonly hub: TopicHub;
@@ -218,7 +264,8 @@ export class ServerCore {
       const service = this.options.resolve(req);
       return service ? { service, params: req.params } : null;
     } catch (e) {
-      this.logger.error(`resolve failed: ${e instanceof Error ? e.message : String(e)}`, { url: req.url });
+      this.logger.error({ err: e, url: req.url }, `resolve failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.serverError(e);
       return null;
     }
   }
@@ -229,7 +276,8 @@ export class ServerCore {
    */
   async decide(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): Promise<UpgradeVerdict> {
     const refuse = (status: number, reason: string, headers?: Record<string, string>): UpgradeVerdict => {
-      this.logger.info(`upgrade refused (${status}): ${reason}`, { url: req.url, remoteAddress: req.remoteAddress });
+      this.logger.info({ status, url: req.url, remoteAddress: req.remoteAddress }, `upgrade refused (${status}): ${reason}`);
+      if (this.options.metrics !== undefined) meter(this.options.metrics, "upgradeRefused", status, req);
       return { ok: false, status, reason, headers };
     };
     if (this.shuttingDown) return refuse(503, "the server is shutting down");
@@ -254,7 +302,8 @@ export class ServerCore {
         decision = await Promise.race([service.upgrade(req), timedOut]);
       } catch (e) {
         slot.release();
-        this.logger.error(`upgrade gate failed: ${e instanceof Error ? e.message : String(e)}`);
+        this.logger.error({ err: e, url: req.url }, `upgrade gate failed: ${e instanceof Error ? e.message : String(e)}`);
+        this.serverError(e);
         return refuse(500, "upgrade gate failed");
       } finally {
         clearTimeout(timer);
@@ -337,6 +386,7 @@ export class ServerCore {
       hub: this.hub,
       budget: this.budget,
       ...this.settingsFor(service),
+      ...this.observersFor(service),
     });
     if (deflate) this.hub.setDeflate(conn, deflate);
     this.adopt(conn, service, data, head, slot);
@@ -387,11 +437,35 @@ export class ServerCore {
     conn.start(head, service.connected && !options.resumed ? () => service.connected!(conn) : undefined);
   }
 
+  /**
+   * What a connection to `service` reports its errors and metrics to: the service's `error` hook and the
+   * server's `onError` (one function per service, shared by its connections), the server's metrics hooks.
+   */
+  observersFor(service: Service<unknown>): { onError?: (error: Error, conn: Connection) => unknown; metrics?: Partial<MetricsHooks> } {
+    const onError = this.hooksFor(service).error;
+    const metrics = this.options.metrics;
+    return { ...(onError ? { onError } : {}), ...(metrics ? { metrics } : {}) };
+  }
+
+  /** A failure with no connection (resolve, an upgrade gate) to `onError`, guarded. */
+  private serverError(e: unknown): void {
+    const onError = this.options.onError;
+    if (!onError) return;
+    const failed = (f: unknown) => this.logger.error({ err: f }, `onError failed: ${f instanceof Error ? f.message : String(f)}`);
+    try {
+      const r = onError(asError(e));
+      if (r instanceof Promise) r.catch(failed);
+    } catch (f) {
+      failed(f);
+    }
+  }
+
   private readonly serviceHooks = new Map<
     Service<unknown>,
     {
       closed: (code: number, reason: string, conn: Connection<unknown>) => unknown;
       received?: (message: Message, conn: Connection<unknown>) => unknown;
+      error?: (error: Error, conn: Connection<unknown>) => unknown;
     }
   >();
 
@@ -404,6 +478,7 @@ export class ServerCore {
           return service.disconnected?.(conn, code, reason);
         },
         received: service.received ? (message, conn) => service.received!(message, conn) : undefined,
+        error: errorHooks(service.error ? (error, conn) => service.error!(conn, error) : undefined, this.options.onError?.bind(this.options)),
       };
       this.serviceHooks.set(service, hooks);
     }

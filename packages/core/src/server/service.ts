@@ -54,6 +54,13 @@ export interface Service<Data = unknown> extends ConnectionSettings {
   disconnected?(conn: Connection<Data>, code: number, reason: string): unknown;
   /** a message: a string for text, a Uint8Array for binary. Without it, messages wait for `conn.read()`. */
   received?(message: Message, conn: Connection<Data>): unknown;
+  /**
+   * an Error on one of this service's connections: what a hook or listener threw or rejected with (each
+   * time: a peer can make a handler fail on every message, so keep it cheap), or a `ProtocolViolationError`
+   * (with `code`) when the peer broke the protocol or a limit and the connection is closing. Called before the
+   * server's `onError`; what it throws or rejects with is logged, never passed to it again.
+   */
+  error?(conn: Connection<Data>, error: Error): unknown;
 }
 
 /** Declares a service; the identity function, there for type inference. */

@@ -84,7 +84,7 @@ export abstract class TopicRegistry<C extends TopicSubscriber> {
       try {
         this.fanOut(topic, message, undefined);
       } catch (e) {
-        this.logger.error(`delivering a message from the broker on ${topic} failed: ${e instanceof Error ? e.message : String(e)}`);
+        this.logger.error({ err: e }, `delivering a message from the broker on ${topic} failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     });
   }
@@ -129,7 +129,7 @@ export abstract class TopicRegistry<C extends TopicSubscriber> {
       try {
         this.broker.publish(topic, m);
       } catch (e) {
-        this.logger.error(`publishing on ${topic} through the broker failed: ${e instanceof Error ? e.message : String(e)}`);
+        this.logger.error({ err: e }, `publishing on ${topic} through the broker failed: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
     return count;
@@ -147,7 +147,7 @@ export abstract class TopicRegistry<C extends TopicSubscriber> {
     const buffered = conn.bufferedAmount;
     if (buffered === 0 || buffered + size <= this.publishLimit) return true;
     if (this.policy === "close") {
-      this.logger.warn(`a subscriber's send buffer is over the publish limit (${buffered} bytes); closing it with 1008`);
+      this.logger.warn({}, `a subscriber's send buffer is over the publish limit (${buffered} bytes); closing it with 1008`);
       conn.drop(CloseCode.PolicyViolation, "send buffer limit exceeded");
       return false;
     }

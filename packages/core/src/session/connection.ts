@@ -8,10 +8,11 @@
 import { connectionId } from "./id.ts";
 import type { ByteStream } from "./byte-stream.ts";
 import { CloseCode, isValidWireCloseCode } from "../wire/close-codes.ts";
-import { BackpressureError, consoleLogger, UnsupportedError, type Logger } from "./errors.ts";
+import { BackpressureError, ConnectionClosedError, consoleLogger, UnsupportedError, type Logger, type ProtocolViolationError } from "./errors.ts";
 import { utf8Length } from "../wire/frame.ts";
 import type { UpgradeRequest } from "../wire/handshake.ts";
-import { Listeners } from "./listeners.ts";
+import { HANDLER_FAILED, Listeners } from "./listeners.ts";
+import { asError, meter, type MetricsHooks } from "./metrics.ts";
 import { ReadQueue } from "./read-queue.ts";
 import {
   CONNECTION_EVENTS,
@@ -57,6 +58,13 @@ export interface SessionOptions {
   /** bytes of received messages queued for `read()` before reading from the peer pauses. Default 1 MiB. */
   readHighWaterMark?: number;
   logger?: Logger;
+  /**
+   * called with the Error each time a handler throws or rejects, and when the peer breaks the protocol
+   * (`ProtocolViolationError`, once). What it throws or rejects with is logged, never reported to it again.
+   */
+  onError?: (error: Error, conn: Connection) => unknown;
+  /** metrics hooks (metrics.ts); unset: nothing is measured */
+  metrics?: Partial<MetricsHooks>;
   /** topics, when the connection belongs to a server */
   hub?: ConnectionHub<Connection>;
 }
@@ -93,6 +101,12 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   private readyStateValue: ReadyState = "connecting";
   /** sends refused by the "reject" policy since the last one was logged */
   private refusedSends = 0;
+  private readonly onError: ((error: Error, conn: Connection) => unknown) | undefined;
+  private readonly metrics: Partial<MetricsHooks> | undefined;
+  /** with metrics: the send buffer's high-water */
+  private peakBuffered = 0;
+  /** who started the close: 0 not yet, 1 this side, 2 the peer */
+  private closeStarter = 0;
 
   private readonly listeners: Listeners<ConnectionEvent>;
   /** messages no handler took, for read() (created on first use) */
@@ -127,6 +141,8 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     this.backpressure = options.backpressure ?? "close";
     this.keepaliveMs = options.connectionTimeout && !transport.capabilities.nativeKeepalive ? (options.connectionTimeout * 1000) / 2 : 0;
     this.hub = options.hub;
+    this.onError = options.onError;
+    this.metrics = options.metrics;
     this.listeners = new Listeners(CONNECTION_EVENTS, this, this.logger, this.id);
     this.readHighWaterMark = options.readHighWaterMark ?? DEFAULT_READ_HIGH_WATER_MARK;
   }
@@ -177,6 +193,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     this.readyStateValue = "open";
     this.transport.attach(new SessionEvents(this as Connection<unknown>), holdData);
     if (this.keepaliveMs > 0) this.scheduleKeepalive();
+    if (this.metrics !== undefined) meter(this.metrics, "opened", this);
     if (opened) this.listeners.call(opened);
     if (head && head.length > 0 && !this.finalized) this.transport.feed(head);
   }
@@ -220,7 +237,9 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     if (!this.canSend()) return Promise.resolve(false);
     // a UTF-16 unit is at most 3 UTF-8 bytes: the exact length is counted only when that bound does not fit
     if (!this.fits(text.length * 3) && !this.admit(utf8Length(text))) return Promise.resolve(false);
-    return this.transport.sendText(text);
+    const sent = this.transport.sendText(text);
+    if (this.metrics !== undefined) this.sent("text", utf8Length(text));
+    return sent;
   }
 
   /** Whether `size` more bytes fit the send-buffer limit without applying its policy. */
@@ -240,14 +259,52 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
 
   private sendBytes(type: "text" | "binary", payload: Uint8Array): Promise<boolean> {
     if (!this.canSend() || !this.admit(payload.length)) return Promise.resolve(false);
-    return this.transport.sendBytes(type, payload);
+    const sent = this.transport.sendBytes(type, payload);
+    if (this.metrics !== undefined) this.sent(type, payload.length);
+    return sent;
+  }
+
+  /** Metrics of a message handed to the transport: messageOut and the send buffer's high-water. */
+  private sent(type: "text" | "binary", bytes: number): void {
+    const buffered = this.transport.bufferedAmount;
+    if (buffered > this.peakBuffered) this.peakBuffered = buffered;
+    meter(this.metrics!, "messageOut", this, type, bytes);
+  }
+
+  /**
+   * Sends like `send()`, but tells why a message was not sent: rejects with `ConnectionClosedError` (with the
+   * close code and reason once closed) when the connection is closing or closed, or closes before the message
+   * is handed on, and with `BackpressureError` when the send buffer is over `maxBufferedAmount` (under the
+   * "close" policy the connection is then closing with 1008 too). Resolves once handed to the transport.
+   */
+  sendOrReject(data: SendData): Promise<void> {
+    if (!this.canSend()) return Promise.reject(this.closedError());
+    const text = typeof data === "string" ? data : null;
+    const bytes = text === null ? toBytes(data as Exclude<SendData, string>) : null;
+    const size = text !== null ? utf8Length(text) : bytes!.length;
+    const buffered = this.transport.bufferedAmount;
+    if (!this.admit(size)) return Promise.reject(new BackpressureError(buffered, this.maxBufferedAmount));
+    const sent = text !== null ? this.transport.sendText(text) : this.transport.sendBytes("binary", bytes!);
+    if (this.metrics !== undefined) this.sent(text !== null ? "text" : "binary", size);
+    return sent.then((ok) => {
+      if (!ok) throw this.closedError();
+    });
+  }
+
+  private closedError(): ConnectionClosedError {
+    const info = this.closeResult;
+    return info
+      ? new ConnectionClosedError(`the connection is closed (${info.code}${info.reason ? `: ${info.reason}` : ""})`, info)
+      : new ConnectionClosedError("the connection is closing");
   }
 
   /** Writes an already encoded frame (a broadcast encodes once for every receiver). */
   sendFrame(frame: Uint8Array): Promise<boolean> {
     this.requireCapability("rawFrames", "sending a pre-encoded frame");
     if (!this.canSend() || !this.admit(frame.length)) return Promise.resolve(false);
-    return this.transport.sendFrame(frame);
+    const sent = this.transport.sendFrame(frame);
+    if (this.metrics !== undefined) this.sent((frame[0]! & 0x0f) === 1 ? "text" : "binary", frame.length);
+    return sent;
   }
 
   /** Sends a ping (payload of at most 125 bytes); the answer arrives through `onPong`. */
@@ -286,11 +343,11 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     if (this.backpressure === "reject") {
       // one line per episode (until the buffer drains), not one per refused send
       if (this.refusedSends++ === 0) {
-        this.logger.warn(`connection ${this.id}: ${new BackpressureError(buffered, this.maxBufferedAmount).message}; messages not sent until it drains`);
+        this.logger.warn({ conn: this.id }, `connection ${this.id}: ${new BackpressureError(buffered, this.maxBufferedAmount).message}; messages not sent until it drains`);
       }
       return false;
     }
-    this.logger.warn(`connection ${this.id}: send buffer over its limit (${buffered} bytes); closing with 1008`);
+    this.logger.warn({ conn: this.id, code: CloseCode.PolicyViolation }, `connection ${this.id}: send buffer over its limit (${buffered} bytes); closing with 1008`);
     this.transport.closeForPolicy(CloseCode.PolicyViolation, "send buffer limit exceeded");
     return false;
   }
@@ -319,12 +376,14 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
    */
   drop(code?: number, reason = ""): void {
     if (this.finalized) return;
+    this.closeStarter ||= 1;
     this.transport.drop(code !== undefined && isValidWireCloseCode(code) ? code : undefined, reason);
   }
 
   /** The close handshake is under way: the close timeout bounds the wait (`restart`: a fresh wait for the end). */
   private handshakeClosing(waitFor: "none" | "start" | "restart"): void {
     if (this.readyStateValue === "open") this.readyStateValue = "closing";
+    this.closeStarter ||= waitFor === "none" ? 2 : 1;
     if (waitFor === "none") return;
     if (waitFor === "restart" && this.closeTimer !== null) {
       clearTimeout(this.closeTimer);
@@ -334,7 +393,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     this.closeTimer = setTimeout(() => {
       this.closeTimer = null;
       if (this.finalized) return;
-      this.logger.info(`connection ${this.id}: no close answer within ${this.closeTimeout} ms; dropping`);
+      this.logger.info({ conn: this.id }, `connection ${this.id}: no close answer within ${this.closeTimeout} ms; dropping`);
       this.transport.abandon();
     }, this.closeTimeout);
     this.transport.unrefTimer(this.closeTimer);
@@ -350,14 +409,47 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     this.readingQueue?.end();
     this.closeResult = info;
     this.resolveClosed?.(info);
+    if (this.metrics !== undefined) {
+      const close = { ...info, initiatedBy: this.closeStarter === 1 ? ("local" as const) : ("peer" as const), peakBufferedAmount: this.peakBuffered };
+      meter(this.metrics, "closed", this, close);
+    }
     this.listeners.emit("close", info.code, info.reason);
     this.listeners.flushErrors();
+  }
+
+  // ---------------------------------------------------------------------------------------------- errors
+
+  /** A handler threw or rejected (Listeners reports it here, then logs it under its bound). */
+  [HANDLER_FAILED](error: Error): void {
+    if (this.metrics !== undefined) meter(this.metrics, "handlerError", this, error);
+    this.callErrorHook(error);
+  }
+
+  /** The peer broke the protocol: the transport has logged it and is closing. */
+  private violated(error: ProtocolViolationError): void {
+    if (this.metrics !== undefined) meter(this.metrics, "protocolError", this, error);
+    this.callErrorHook(error);
+  }
+
+  /** The error hook, guarded: what it throws or rejects with is logged (bounded), never reported to it again. */
+  private callErrorHook(error: Error): void {
+    if (this.onError === undefined) return;
+    try {
+      const r = this.onError(error, this as Connection);
+      if (r instanceof Promise) r.catch((e: unknown) => this.listeners.log(asError(e), "error hook failed"));
+    } catch (e) {
+      this.listeners.log(asError(e), "error hook failed");
+    }
   }
 
   // ------------------------------------------------------------------------------------------ receiving
 
   private deliver(message: Message): void {
     if (this.finalized) return; // dropped while the rest of a chunk was being parsed
+    if (this.metrics !== undefined) {
+      if (typeof message === "string") meter(this.metrics, "messageIn", this, "text", utf8Length(message));
+      else meter(this.metrics, "messageIn", this, "binary", message.byteLength);
+    }
     // while queued messages wait for their replay, newer ones queue behind them: order is kept
     if (this.replayScheduled || !this.handles(message)) {
       this.reading.push(message);
@@ -494,7 +586,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
       this.heardFromPeer = false;
       this.pingOutstanding = false;
     } else if (this.pingOutstanding || this.readyStateValue === "closing") {
-      this.logger.info(`connection ${this.id}: no answer within the connection timeout; dropping`);
+      this.logger.info({ conn: this.id }, `connection ${this.id}: no answer within the connection timeout; dropping`);
       this.drop();
       return;
     } else {
@@ -533,6 +625,9 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
       }
       closing(waitFor: "none" | "start" | "restart"): void {
         this.conn.handshakeClosing(waitFor);
+      }
+      violation(error: ProtocolViolationError): void {
+        this.conn.violated(error);
       }
       drain(): void {
         this.conn.refusedSends = 0;

@@ -8,11 +8,33 @@ export class ReadTimeoutError extends Error {
   }
 }
 
-/** A send on a connection that is closing or closed. */
+/**
+ * A send on a connection that is closing or closed (`conn.sendOrReject()`): `code` and `reason` are how it
+ * closed, once it has (undefined while the close handshake is still under way).
+ */
 export class ConnectionClosedError extends Error {
   override readonly name = "ConnectionClosedError";
-  constructor(message = "the connection is closed") {
+  readonly code: number | undefined;
+  readonly reason: string | undefined;
+  constructor(message = "the connection is closed", info?: { code: number; reason: string }) {
     super(message);
+    this.code = info?.code;
+    this.reason = info?.reason;
+  }
+}
+
+/**
+ * The peer broke the protocol or a limit (invalid UTF-8, a bad frame, a message over maxMessageSize, a message
+ * not completed in time, …) and the connection is closing with `code` (1002, 1007, 1008, 1009, 1013). Not
+ * thrown: it is what the error hooks (a service's `error`, the server's `onError`) receive.
+ */
+export class ProtocolViolationError extends Error {
+  override readonly name = "ProtocolViolationError";
+  /** the close code the connection closes with */
+  readonly code: number;
+  constructor(code: number, message: string) {
+    super(message);
+    this.code = code;
   }
 }
 
@@ -33,16 +55,32 @@ export class UnsupportedError extends Error {
   override readonly name = "UnsupportedError";
 }
 
+/**
+ * What a log line carries besides its message: `err` is the Error object itself (a handler's throw, a failing
+ * gate), `conn` the connection's id; other fields as the line says (code, url, remoteAddress, …).
+ */
+export type LogContext = { err?: unknown; conn?: string } & Record<string, unknown>;
+
+/**
+ * Where the library logs: called pino-style, context object first and message second —
+ * `logger.error({ err, conn }, "connection 3f2a: handler failed")` — the form pino takes as is (its `err`
+ * serializer prints the stack) and that `console` prints as is (the object, the Error in it with its stack,
+ * then the message). Bunyan and winston's `child()` loggers take it too.
+ */
 export interface Logger {
-  info(message: string, context?: Record<string, unknown>): void;
-  warn(message: string, context?: Record<string, unknown>): void;
-  error(message: string, context?: Record<string, unknown>): void;
+  info(context: LogContext, message: string): void;
+  warn(context: LogContext, message: string): void;
+  error(context: LogContext, message: string): void;
 }
 
+/** What console prints after the message: the context, unless it is empty. */
+const after = (c: LogContext): [LogContext] | [] => (Object.keys(c).length > 0 ? [c] : []);
+
+/** The default logger: console, with the message first and "[ws]" before it for reading, then the context. */
 export const consoleLogger: Logger = {
-  info: (m, c) => console.log(`[ws] ${m}`, ...(c ? [c] : [])),
-  warn: (m, c) => console.warn(`[ws] ${m}`, ...(c ? [c] : [])),
-  error: (m, c) => console.error(`[ws] ${m}`, ...(c ? [c] : [])),
+  info: (c, m) => console.log(`[ws] ${m}`, ...after(c)),
+  warn: (c, m) => console.warn(`[ws] ${m}`, ...after(c)),
+  error: (c, m) => console.error(`[ws] ${m}`, ...after(c)),
 };
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

@@ -4,6 +4,16 @@
  * once, never propagated into the protocol or the runtime's event loop.
  */
 import type { Logger } from "./errors.ts";
+import { asError } from "./metrics.ts";
+
+/**
+ * The owner's side of a handler failure: called with the Error each time a listener throws or rejects (the
+ * Connection's error hook and metrics), before the bounded log line.
+ */
+export const HANDLER_FAILED = Symbol("handlerFailed");
+interface FailureSink {
+  [HANDLER_FAILED]?(error: Error): void;
+}
 
 // Stored loosely typed: the public on*() methods check each listener's type; storing them as Listener<...,
 // Connection<Data>> would make Connection invariant in Data and a Service<{ user: string }> unassignable
@@ -64,19 +74,29 @@ export class Listeners<Event extends string> {
   }
 
   /**
-   * Logs what a handler threw. A peer can make a handler throw on every message, so only the first failure is
-   * logged with its stack; later ones are counted and summed up in one line at most every
+   * Reports what a handler threw: to the owner each time (its error hook), and to the log — bounded: a peer can
+   * make a handler throw on every message, so only the first failure is logged (with its Error as `err`); later ones are counted and summed up in one line at most every
    * `ERROR_SUMMARY_INTERVAL_MS`, and once more when the connection closes (`flushErrors`).
    */
   reportError(e: unknown): void {
+    const error = asError(e);
+    (this.owner as FailureSink)[HANDLER_FAILED]?.(error);
+    this.log(error, "handler failed");
+  }
+
+  /**
+   * Logs a failure under the same bound as handler failures, without telling the owner (what an error hook
+   * itself throws: reporting it to the hook again could recurse).
+   */
+  log(error: Error, what: string): void {
     const now = Date.now();
     if (this.failures++ === 0) {
       this.lastLogAt = now;
-      this.logger.error(`connection ${this.id}: handler failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      this.logger.error({ err: error, conn: this.id }, `connection ${this.id}: ${what}: ${error.message}`);
       return;
     }
     this.unreported++;
-    this.latest = e;
+    this.latest = error;
     if (now - this.lastLogAt >= ERROR_SUMMARY_INTERVAL_MS) this.flushErrors(now);
   }
 
@@ -85,6 +105,7 @@ export class Listeners<Event extends string> {
     if (this.unreported === 0) return;
     const latest = this.latest instanceof Error ? this.latest.message : String(this.latest);
     this.logger.error(
+      { err: this.latest, conn: this.id, failures: this.failures },
       `connection ${this.id}: handler failed ${this.unreported} more time(s) (${this.failures} in all); latest: ${latest}`,
     );
     this.unreported = 0;

@@ -12,7 +12,7 @@ import { concatChunks, COPY_THRESHOLD, Opcode, utf8Length } from "../wire/frame.
 import { encodeUtf8 } from "../wire/utf8.ts";
 import type { ReceiveBudget } from "../protocol/limits.ts";
 import { ProtocolState, type CloseInfo, type ProtocolHandler, type ProtocolLimits, type Role } from "../protocol/protocol.ts";
-import type { Logger } from "./errors.ts";
+import { ProtocolViolationError, type Logger } from "./errors.ts";
 import { toBytes, type MessageWriter, type SendData } from "./message.ts";
 import { ReadGate } from "./read-queue.ts";
 import { NO_TRANSPORT_EVENTS, type MessageType, type Transport, type TransportCapabilities, type TransportEvents } from "./transport.ts";
@@ -451,10 +451,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
       this.messageTimer = null;
       if (this.finalized || !this.state.receiving) return;
       if (this.state.progress !== this.progressAtTimer) return this.startMessageTimer();
-      this.logger.warn(`closing connection ${this.label} with 1008: a message was not completed within ${this.messageTimeout} ms`, {
-        code: CloseCode.PolicyViolation,
-        remoteAddress: this.remoteAddress,
-      });
+      this.violation(CloseCode.PolicyViolation, `a message was not completed within ${this.messageTimeout} ms`);
       this.closeForPolicy(CloseCode.PolicyViolation, "message not completed in time");
     }, this.messageTimeout);
     this.bytes.unrefTimer?.(this.messageTimer);
@@ -507,9 +504,10 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
     if (account.credit >= 0 || account.timer !== null || this.finalized) return;
     if (!account.logged) {
       account.logged = true;
-      this.logger.warn(`connection ${this.label}: reading paused: the peer sends compressed data faster than inflateRate (${rate} bytes/s of inflated data)`, {
-        remoteAddress: this.remoteAddress,
-      });
+      this.logger.warn(
+        { conn: this.label, remoteAddress: this.remoteAddress },
+        `connection ${this.label}: reading paused: the peer sends compressed data faster than inflateRate (${rate} bytes/s of inflated data)`,
+      );
     }
     this.readFlow.hold(ReadGate.INFLATE_RATE);
     const wait = () => {
@@ -527,7 +525,9 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
     wait();
   }
   violation(code: number, message: string): void {
-    this.logger.warn(`closing connection ${this.label} with ${code}: ${message}`, { code, remoteAddress: this.remoteAddress });
+    const err = new ProtocolViolationError(code, message);
+    this.logger.warn({ err, conn: this.label, code, remoteAddress: this.remoteAddress }, `closing connection ${this.label} with ${code}: ${message}`);
+    this.events.violation(err);
   }
 
   /**

@@ -9,7 +9,7 @@ import { CloseCode } from "../wire/close-codes.ts";
 import { utf8Length } from "../wire/frame.ts";
 import { decodeUtf8Strict } from "../wire/utf8.ts";
 import type { CloseInfo } from "../protocol/protocol.ts";
-import type { Logger } from "./errors.ts";
+import { ProtocolViolationError, type Logger } from "./errors.ts";
 import type { Message, MessageWriter } from "./message.ts";
 import { NO_TRANSPORT_EVENTS, type MessageType, type Transport, type TransportCapabilities, type TransportEvents } from "./transport.ts";
 
@@ -111,7 +111,7 @@ export class RuntimeSocketTransport implements Transport {
     // the runtime takes text as a string: bytes that are not UTF-8 cannot be sent as text
     const text = decodeUtf8Strict(bytes);
     if (text === null) {
-      this.settings.logger.warn(`connection ${this.settings.label}: sendText with bytes that are not UTF-8; not sent`);
+      this.settings.logger.warn({ conn: this.settings.label }, `connection ${this.settings.label}: sendText with bytes that are not UTF-8; not sent`);
       return Promise.resolve(false);
     }
     return this.sendText(text);
@@ -212,9 +212,9 @@ export class RuntimeSocketTransport implements Transport {
     if (this.finalized || this.sentClose) return;
     const size = typeof message === "string" ? utf8Length(message) : message.byteLength;
     if (size > this.settings.maxMessageSize) {
-      this.settings.logger.warn(
-        `closing connection ${this.settings.label} with 1009: message of ${size} bytes is over the limit of ${this.settings.maxMessageSize}`,
-      );
+      const err = new ProtocolViolationError(CloseCode.MessageTooBig, `message of ${size} bytes is over the limit of ${this.settings.maxMessageSize}`);
+      this.settings.logger.warn({ err, conn: this.settings.label, code: err.code }, `closing connection ${this.settings.label} with 1009: ${err.message}`);
+      this.events.violation(err);
       this.close(CloseCode.MessageTooBig, "message too big");
       return;
     }

@@ -10,6 +10,7 @@
  * place.
  */
 import type { CloseInfo } from "../protocol/protocol.ts";
+import type { ProtocolViolationError } from "./errors.ts";
 import type { Fragment, Message, MessageWriter } from "./message.ts";
 import type { ReadFlow } from "./read-queue.ts";
 
@@ -41,6 +42,8 @@ export interface TransportEvents {
    * transport to end.
    */
   closing(waitFor: "none" | "start" | "restart"): void;
+  /** the peer broke the protocol or a limit; the transport is closing with `error.code` (once) */
+  violation(error: ProtocolViolationError): void;
   /** the send buffer emptied after it was full */
   drain(): void;
   /** whether the Connection has someone waiting for drain (a transport without a drain event polls only then) */
@@ -110,6 +113,7 @@ export const NO_TRANSPORT_EVENTS: TransportEvents = {
   pong() {},
   heard() {},
   closing() {},
+  violation() {},
   drain() {},
   wantsDrain: () => false,
   closed() {},

@@ -1,5 +1,5 @@
 /** Connections over the memory stream pair, and a raw peer that speaks bytes. */
-import { Connection, createUpgradeRequest, HeaderMap, silentLogger, type UpgradeRequest } from "../../src/index.ts";
+import { Connection, createUpgradeRequest, HeaderMap, silentLogger, type LogContext, type UpgradeRequest } from "../../src/index.ts";
 import { type ConnectionOptions } from "../../src/adapter.ts";
 import { decodeFrames, type DecodedFrame } from "./frames.ts";
 import { memoryPair, type MemoryStream, type MemoryStreamOptions } from "./memory-stream.ts";
@@ -57,15 +57,15 @@ export function withRawPeer(role: "server" | "client" = "server", options: Optio
   return { a, b, conn, peer };
 }
 
-/** A logger that records what it is given. */
+/** A logger that records what it is given: level, message, context (pino-style calls: context first). */
 export function recordingLogger() {
-  const lines: Array<[string, string]> = [];
+  const lines: Array<[string, string, LogContext]> = [];
   return {
     lines,
     logger: {
-      info: (m: string) => void lines.push(["info", m]),
-      warn: (m: string) => void lines.push(["warn", m]),
-      error: (m: string) => void lines.push(["error", m]),
+      info: (c: LogContext, m: string) => void lines.push(["info", m, c]),
+      warn: (c: LogContext, m: string) => void lines.push(["warn", m, c]),
+      error: (c: LogContext, m: string) => void lines.push(["error", m, c]),
     },
   };
 }
