@@ -7,7 +7,7 @@
  */
 import * as net from "node:net";
 import * as zlib from "node:zlib";
-import { cpuSeconds, median, rssBytes, sleep } from "./proc.ts";
+import { cpuSeconds, median, openFilesLimit, rssBytes, sleep } from "./proc.ts";
 import { payloadsFor, SCENARIOS, type Scenario, type ScenarioName } from "./scenarios.ts";
 import {
   checkHandshake,
@@ -86,6 +86,8 @@ export interface GeneratorResult {
   extensions?: string;
   memory?: { baselineRss: number; loadedRss: number; connections: number; bytesPerConnection: number };
   scale?: ScaleStep[];
+  /** scale: steps not run, and why (the file-descriptor limit of the server or the generator) */
+  notRun?: string;
 }
 
 interface Conn {
@@ -551,6 +553,16 @@ async function runScale(cfg: GeneratorConfig, s: Scenario): Promise<GeneratorRes
   const last = cfg.connections ?? s.connections;
   const steps = (cfg.steps ?? s.steps ?? [last]).filter((n) => n <= last);
   if (!steps.length) steps.push(last);
+  // a step needs a descriptor per connection on both sides (and some room): steps above the limit are not run
+  const limits = [openFilesLimit(cfg.serverPid), openFilesLimit("self")];
+  const fds = Math.min(...limits.map((l) => l ?? Infinity));
+  const fit = steps.filter((n) => n + 1000 <= fds);
+  const notRun =
+    fit.length < steps.length
+      ? `${steps.filter((n) => !fit.includes(n)).map((n) => n.toLocaleString("en-US")).join(", ")} connections not run: open-files limit ${fds.toLocaleString("en-US")} (server ${limits[0]}, generator ${limits[1]}; the hard limit could not be raised here)`
+      : undefined;
+  steps.splice(0, steps.length, ...fit);
+  if (!steps.length) return { ok: true, skipped: notRun, windows: [], checked: 0, checkErrors: [], notRun };
   const parallel = cfg.inFlight ?? s.inFlight;
   const payloads = payloadsFor(SCENARIOS.broadcast);
   const m = payloads.length;
@@ -659,6 +671,7 @@ async function runScale(cfg: GeneratorConfig, s: Scenario): Promise<GeneratorRes
     r.error = r.checkErrors[r.checkErrors.length - 1];
   }
   r.scale = done;
+  r.notRun = notRun;
   const top = done[done.length - 1]!;
   r.memory = { baselineRss, loadedRss: top.rss, connections: top.connections, bytesPerConnection: top.bytesPerConnection };
   r.windows = [{ seconds: 0, count: top.connections, rate: top.bytesPerConnection, bytesPerSecond: 0, serverCpu: top.serverCpu, generatorCpu: top.generatorCpu }];

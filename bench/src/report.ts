@@ -33,6 +33,8 @@ export interface RunRecord {
   memory?: { baselineRss: number; loadedRss: number; connections: number; bytesPerConnection: number };
   /** scale: one entry per step */
   scale?: ScaleStep[];
+  /** scale: steps not run, and why */
+  notRun?: string;
   repeats: number;
   load: [number, number, number];
 }
@@ -118,6 +120,7 @@ export function scaleTable(records: RunRecord[]): string {
       );
     }
     if (!r.ok) lines.push(`| ${def.label} | FAILED: ${oneLine(r.error ?? "")} | | | | | | | | | |`);
+    if (r.notRun) lines.push(`| ${def.label} | ${oneLine(r.notRun)} | | | | | | | | | |`);
   }
   return lines.join("\n");
 }

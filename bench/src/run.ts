@@ -277,6 +277,7 @@ function toRecord(def: ServerDef, scenario: ScenarioName, r: GeneratorResult, no
     extensions: r.extensions || undefined,
     memory: r.memory,
     scale: r.scale,
+    notRun: r.notRun,
     repeats: r.windows.length,
     load: loadAverage(),
   };
@@ -299,6 +300,7 @@ function combine(rounds: GeneratorResult[]): GeneratorResult {
     extensions: rounds[0]!.extensions,
     memory,
     scale: medianScale(rounds),
+    notRun: rounds.find((r) => r.notRun)?.notRun,
   };
 }
 
@@ -409,7 +411,14 @@ function describe(r: RunRecord): string {
   const spread = r.spreadPct !== null ? ` ±${r.spreadPct}%` : "";
   const cpu = r.serverCpu !== null ? `  server ${r.serverCpu}% cpu` : "";
   const gen = r.generatorCpu !== null ? `  generator ${r.generatorCpu}% cpu` : "";
-  return `${head} ${String(r.value).padStart(10)} ${r.unit}${spread}${cpu}${gen}  (${r.checked} checked)`;
+  const steps = r.scale?.length
+    ? "\n" +
+      r.scale
+        .map((st) => `             ${String(st.connections).padStart(6)} conns: ${Math.round(st.handshakesPerSecond)} handshakes/s, ${Math.round(st.bytesPerConnection)} B/conn, ${Math.round(st.deliveriesPerSecond)} deliveries/s, p50 ${st.p50Ms.toFixed(1)} ms, p99 ${st.p99Ms.toFixed(1)} ms`)
+        .join("\n")
+    : "";
+  const notRun = r.notRun ? `\n             ${r.notRun}` : "";
+  return `${head} ${String(r.value).padStart(10)} ${r.unit}${spread}${cpu}${gen}  (${r.checked} checked)${steps}${notRun}`;
 }
 
 function versions(): Record<string, string> {
