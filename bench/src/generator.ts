@@ -112,7 +112,7 @@ const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
  * and handshakes opened and closed by the thousand, never run out of ephemeral ports: a socket bound to an
  * address has the ~28,000 ports of net.ipv4.ip_local_port_range for that address alone, and the ones a closed
  * connection leaves in TIME_WAIT stay taken for a minute. Each generator process starts at a random 127.a.b.1
- * (so a run right after another does not meet its TIME_WAITs) and moves to the next address every 10,000
+ * (so a run right after another does not meet its TIME_WAITs) and moves to the next address every 2,000
  * connections.
  */
 class SourceAddresses {
@@ -122,7 +122,7 @@ class SourceAddresses {
   private used = 0;
 
   next(): string {
-    if (this.used === 10_000) {
+    if (this.used === 2_000) {
       this.used = 0;
       if (++this.c === 255) {
         this.c = 1;
