@@ -15,5 +15,7 @@ const server = await serve({
   services: benchServices,
   perMessageDeflate: Deno.env.get("BENCH_DEFLATE") === "1",
   logger: silentLogger,
+  // the scale scenario opens more than the default 10,000
+  ...(Deno.env.get("BENCH_MAX_CONNECTIONS") ? { maxConnections: Number(Deno.env.get("BENCH_MAX_CONNECTIONS")) } : {}),
 } as Parameters<typeof serve>[0]);
 console.log(`LISTENING ${server.port}`);

@@ -7,7 +7,7 @@
  */
 import * as net from "node:net";
 import * as zlib from "node:zlib";
-import { cpuSeconds, median, rssBytes, sleep } from "./proc.ts";
+import { cpuSeconds, median, openFilesLimit, rssBytes, sleep } from "./proc.ts";
 import { payloadsFor, SCENARIOS, type Scenario, type ScenarioName } from "./scenarios.ts";
 import {
   checkHandshake,
@@ -16,9 +16,9 @@ import {
   FrameScanner,
   handshakeRequest,
   OP_BINARY,
-  OP_CLOSE,
   OP_TEXT,
   parseResponseHead,
+  randomMask,
   TAIL,
 } from "./wire.ts";
 
@@ -40,6 +40,27 @@ export interface GeneratorConfig {
   /** overrides of the scenario's sizes (the smoke test runs small versions) */
   connections?: number;
   inFlight?: number;
+  /** scale: the steps (connection counts) to measure; default the scenario's */
+  steps?: number[];
+}
+
+/** One step of the scale scenario: `connections` open at once on the server, every one a subscriber. */
+export interface ScaleStep {
+  connections: number;
+  /** handshakes/s while opening this step's new connections (`inFlight` at a time) */
+  handshakesPerSecond: number;
+  /** server RSS with every connection open, and its growth over the baseline per connection */
+  rss: number;
+  bytesPerConnection: number;
+  /** broadcasts sent one at a time: each goes out when the last receiver has the one before */
+  broadcasts: number;
+  deliveriesPerSecond: number;
+  /** time from the send until the last receiver has the message, over the broadcasts */
+  p50Ms: number;
+  p99Ms: number;
+  /** % of one core during the broadcasts */
+  serverCpu: number | null;
+  generatorCpu: number;
 }
 
 export interface Window {
@@ -64,6 +85,9 @@ export interface GeneratorResult {
   checkErrors: string[];
   extensions?: string;
   memory?: { baselineRss: number; loadedRss: number; connections: number; bytesPerConnection: number };
+  scale?: ScaleStep[];
+  /** scale: steps not run, and why (the file-descriptor limit of the server or the generator) */
+  notRun?: string;
 }
 
 interface Conn {
@@ -83,10 +107,40 @@ interface Conn {
  */
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
+/**
+ * Source addresses on loopback (127.0.0.0/8 is all local on Linux), so that tens of thousands of connections,
+ * and handshakes opened and closed by the thousand, never run out of ephemeral ports: a socket bound to an
+ * address has the ~28,000 ports of net.ipv4.ip_local_port_range for that address alone, and the ones a closed
+ * connection leaves in TIME_WAIT stay taken for a minute. Each generator process starts at a random 127.a.b.1
+ * (so a run right after another does not meet its TIME_WAITs) and moves to the next address every 2,000
+ * connections.
+ */
+class SourceAddresses {
+  private readonly a = 1 + Math.floor(Math.random() * 250);
+  private b = Math.floor(Math.random() * 256);
+  private c = 1;
+  private used = 0;
+
+  next(): string {
+    if (this.used === 2_000) {
+      this.used = 0;
+      if (++this.c === 255) {
+        this.c = 1;
+        this.b = (this.b + 1) % 256;
+      }
+    }
+    this.used++;
+    return `127.${this.a}.${this.b}.${this.c}`;
+  }
+}
+
+const sources = new SourceAddresses();
+
 function connect(cfg: GeneratorConfig, onBytes: (chunk: Buffer) => void): net.Socket {
   return net.connect({
     host: cfg.host,
     port: cfg.port,
+    localAddress: cfg.host === "127.0.0.1" ? sources.next() : undefined,
     noDelay: true,
     onread: {
       buffer: READ_BUFFER,
@@ -256,10 +310,11 @@ function closeAll(conns: Conn[]): void {
 function clientFrames(s: Scenario, payloads: Uint8Array[]): Buffer[] {
   const opcode = s.payload.type === "text" ? OP_TEXT : OP_BINARY;
   return payloads.map((p) => {
-    if (!s.deflate) return encodeClientFrame(opcode, p);
+    // every frame its own masking key: a server cannot get away with one key per connection
+    if (!s.deflate) return encodeClientFrame(opcode, p, false, randomMask());
     // compressed on its own (client_no_context_takeover), ending in a sync flush whose 00 00 ff ff is cut
     const z = zlib.deflateRawSync(p, { level: 6, finishFlush: zlib.constants.Z_SYNC_FLUSH });
-    return encodeClientFrame(opcode, z.subarray(0, z.length - 4), true);
+    return encodeClientFrame(opcode, z.subarray(0, z.length - 4), true, randomMask());
   });
 }
 
@@ -418,59 +473,209 @@ async function runIdle(cfg: GeneratorConfig, s: Scenario): Promise<GeneratorResu
   return r;
 }
 
+/**
+ * Handshakes as a server meets them when clients arrive by the thousand: `total` connections per window,
+ * `parallel` handshakes in flight, every upgraded connection held open until the window's last one is up (so
+ * the server's connection table grows as it would), then all of them dropped. The rate is `total` over the
+ * time from the first connect to the last 101.
+ */
 async function runHandshakes(cfg: GeneratorConfig, s: Scenario): Promise<GeneratorResult> {
-  const parallel = cfg.connections ?? s.connections;
-  const closeFrame = encodeClientFrame(OP_CLOSE, Buffer.from([0x03, 0xe8]));
-  let done = 0;
-  let failures = 0;
-  let firstError: string | undefined;
-  let running = true;
-  const one = (): Promise<void> =>
-    new Promise((resolve) => {
-      const socket = connect(cfg, (chunk) => onBytes(chunk));
-      const request = handshakeRequest(cfg.host, cfg.port, "/", false);
-      let head: Buffer | null = null;
-      let settled = false;
-      const finish = (error?: string) => {
-        if (settled) return;
-        settled = true;
-        if (error) {
-          failures++;
-          firstError ??= error;
-          socket.destroy();
-        }
-        resolve();
-      };
-      const timer = setTimeout(() => finish(head ? "the server did not close within 10 s" : "handshake timed out"), 10_000);
-      let upgraded = false;
-      socket.on("error", (e) => finish(e.message));
-      socket.on("close", () => {
-        clearTimeout(timer);
-        finish(upgraded ? undefined : "closed before 101");
-      });
-      socket.once("connect", () => socket.write(request.bytes));
-      const onBytes = (chunk: Buffer) => {
-        if (upgraded) return; // the server's close frame
-        head = head ? Buffer.concat([head, chunk]) : Buffer.from(chunk);
-        const res = parseResponseHead(head);
-        if (!res) return;
-        const problem = checkHandshake(res, request.key, false);
-        if (problem) return finish(problem);
-        upgraded = true;
-        done++;
-        // the closing handshake, as RFC 6455 §7.1.1 has it: our close frame, the server's answer, and the
-        // server closes TCP first (so TIME_WAIT stays on its side and the generator never runs out of ports)
-        socket.write(closeFrame);
-      };
+  const total = cfg.connections ?? s.connections;
+  const parallel = Math.min(cfg.inFlight ?? s.inFlight, total);
+  const batch = async (): Promise<{ seconds: number; error?: string }> => {
+    const t0 = process.hrtime.bigint();
+    let conns: Conn[] = [];
+    try {
+      conns = await openMany(cfg, total, "/", false, parallel);
+    } catch (e) {
+      return { seconds: 0, error: e instanceof Error ? e.message : String(e) };
+    }
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    closeAll(conns);
+    await sleep(200); // the server lets go of them before the next window
+    return { seconds };
+  };
+  // warm-up: one smaller batch
+  const warm = await openMany(cfg, Math.min(total, 500), "/", false, parallel).catch((e: unknown) => e as Error);
+  if (warm instanceof Error) return { ok: false, error: `warm-up: ${warm.message}`, windows: [], checked: 0, checkErrors: [warm.message] };
+  closeAll(warm);
+  await sleep(Math.min(cfg.warmupMs, 500));
+  const windows: Window[] = [];
+  let checked = 0;
+  for (let r = 0; r < cfg.repeats; r++) {
+    const s0 = cpuSeconds(cfg.serverPid);
+    const g0 = process.cpuUsage();
+    const b = await batch();
+    if (b.error) {
+      const error = `window ${r + 1}: ${b.error}`;
+      return { ok: false, error, windows, checked, checkErrors: [error] };
+    }
+    const s1 = cpuSeconds(cfg.serverPid);
+    const g1 = process.cpuUsage(g0);
+    checked += total;
+    windows.push({
+      seconds: b.seconds,
+      count: total,
+      rate: total / b.seconds,
+      bytesPerSecond: 0,
+      serverCpu: s0 !== null && s1 !== null ? ((s1 - s0) / b.seconds) * 100 : null,
+      generatorCpu: ((g1.user + g1.system) / 1e6 / b.seconds) * 100,
     });
-  const loops = Array.from({ length: parallel }, async () => {
-    while (running) await one();
-  });
-  const windows = await measure(cfg, () => done, 0);
-  running = false;
-  await Promise.all(loops);
-  const error = failures ? `${failures} handshake(s) failed: ${firstError}` : done === 0 ? "no handshake completed" : undefined;
-  return { ok: !error, error, windows, checked: done, checkErrors: error ? [error] : [] };
+  }
+  return { ok: true, windows, checked, checkErrors: [] };
+}
+
+/** The server's RSS once it has settled: the median of 5 reads after `settleMs`. */
+async function settledRss(cfg: GeneratorConfig): Promise<number> {
+  await sleep(cfg.settleMs ?? 1500);
+  const reads: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    reads.push(rssBytes(cfg.serverPid) ?? NaN);
+    await sleep(100);
+  }
+  return median(reads);
+}
+
+function percentile(xs: number[], p: number): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/**
+ * Scale: one server process, connections added step by step (1k → 10k → 50k), every one subscribed to the
+ * broadcast topic. At each step: the handshake rate while adding the step's connections, the server's RSS per
+ * connection, and broadcasts of 64 B from one more connection, one at a time (the next goes out when the last
+ * receiver has the one before), for `durationMs` (at least 5, at most 100 broadcasts): deliveries/s and the
+ * p50 / p99 time until the last receiver has it. Replies are checked in full on the first and the newest
+ * receivers of each step.
+ */
+async function runScale(cfg: GeneratorConfig, s: Scenario): Promise<GeneratorResult> {
+  const last = cfg.connections ?? s.connections;
+  const steps = (cfg.steps ?? s.steps ?? [last]).filter((n) => n <= last);
+  if (!steps.length) steps.push(last);
+  // a step needs a descriptor per connection on both sides (and some room): steps above the limit are not run
+  const limits = [openFilesLimit(cfg.serverPid), openFilesLimit("self")];
+  const fds = Math.min(...limits.map((l) => l ?? Infinity));
+  const fit = steps.filter((n) => n + 1000 <= fds);
+  const notRun =
+    fit.length < steps.length
+      ? `${steps.filter((n) => !fit.includes(n)).map((n) => n.toLocaleString("en-US")).join(", ")} connections not run: open-files limit ${fds.toLocaleString("en-US")} (server ${limits[0]}, generator ${limits[1]}; the hard limit could not be raised here)`
+      : undefined;
+  steps.splice(0, steps.length, ...fit);
+  if (!steps.length) return { ok: true, skipped: notRun, windows: [], checked: 0, checkErrors: [], notRun };
+  const parallel = cfg.inFlight ?? s.inFlight;
+  const payloads = payloadsFor(SCENARIOS.broadcast);
+  const m = payloads.length;
+  const frames = payloads.map((p) => encodeClientFrame(OP_TEXT, p, false, randomMask()));
+  const fail = (error: string, done: ScaleStep[]): GeneratorResult => ({ ok: false, error, windows: [], checked: 0, checkErrors: [error], scale: done });
+
+  // warm-up: 100 connections and a few broadcasts, then closed; the baseline is read after they are gone
+  const warm = await openMany(cfg, 100, "/broadcast", false, parallel).catch((e: unknown) => e as Error);
+  if (warm instanceof Error) return fail(`warm-up: ${warm.message}`, []);
+  for (const c of warm) listen(c, () => {});
+  for (let i = 0; i < 5; i++) warm[0]!.socket.write(frames[i % m]!);
+  await sleep(300);
+  closeAll(warm);
+  const [sender] = await openMany(cfg, 1, "/broadcast", false);
+  let echoed = 0;
+  listen(sender!, (got) => (echoed += got));
+  const baselineRss = await settledRss(cfg);
+
+  const receivers: Conn[] = [];
+  const checkers: Checker[] = [];
+  let sentTotal = 0; // broadcasts sent so far
+  let delivered = 0; // deliveries counted since the current broadcast went out
+  let waiting: (() => void) | null = null;
+  let target = 0;
+  const onMessages = (n: number) => {
+    delivered += n;
+    if (waiting && delivered >= target) {
+      const w = waiting;
+      waiting = null;
+      w();
+    }
+  };
+  const sample = (conn: Conn) => {
+    const from = sentTotal;
+    const checker = new Checker((j) => payloads[(from + j) % m]!, OP_TEXT, true);
+    checkers.push(checker);
+    conn.scanner.capture = cfg.sample;
+    conn.scanner.onCapture = (op, rsv1, payload) => checker.check(op, rsv1, payload);
+  };
+  const done: ScaleStep[] = [];
+  for (const n of steps) {
+    const add = n - receivers.length;
+    const t0 = process.hrtime.bigint();
+    let fresh: Conn[];
+    try {
+      fresh = await openMany(cfg, add, "/broadcast", false, parallel);
+    } catch (e) {
+      closeAll([...receivers, sender!]);
+      return fail(`opening ${n} connections: ${e instanceof Error ? e.message : String(e)}`, done);
+    }
+    const handshakeSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    fresh.forEach((c, i) => {
+      if ((receivers.length === 0 && i === 0) || i === fresh.length - 1) sample(c);
+      listen(c, onMessages);
+    });
+    receivers.push(...fresh);
+    const rss = await settledRss(cfg);
+    // the broadcasts
+    const latencies: number[] = [];
+    const s0 = cpuSeconds(cfg.serverPid);
+    const g0 = process.cpuUsage();
+    const b0 = process.hrtime.bigint();
+    const deadline = Date.now() + cfg.durationMs;
+    while (latencies.length < 100 && (latencies.length < 5 || Date.now() < deadline)) {
+      delivered = 0;
+      target = receivers.length;
+      const arrived = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 15_000);
+        waiting = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      });
+      const t = process.hrtime.bigint();
+      sender!.socket.write(frames[sentTotal % m]!);
+      sentTotal++;
+      if (!(await arrived)) {
+        closeAll([...receivers, sender!]);
+        return fail(`${n} connections: broadcast ${sentTotal} reached ${delivered} of ${target} receivers within 15 s`, done);
+      }
+      latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    const seconds = Number(process.hrtime.bigint() - b0) / 1e9;
+    const s1 = cpuSeconds(cfg.serverPid);
+    const g1 = process.cpuUsage(g0);
+    done.push({
+      connections: n,
+      handshakesPerSecond: add / handshakeSeconds,
+      rss,
+      bytesPerConnection: (rss - baselineRss) / n,
+      broadcasts: latencies.length,
+      deliveriesPerSecond: (latencies.length * n) / seconds,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      serverCpu: s0 !== null && s1 !== null ? ((s1 - s0) / seconds) * 100 : null,
+      generatorCpu: ((g1.user + g1.system) / 1e6 / seconds) * 100,
+    });
+  }
+  await sleep(100);
+  const broken = receivers.filter((c) => c.scanner.closed || c.socket.destroyed).length;
+  closeAll([...receivers, sender!]);
+  const r = result([], checkers, broken);
+  if (echoed > 0) r.checkErrors.push(`the sender received ${echoed} of its own messages`);
+  if (echoed > 0 && r.ok) {
+    r.ok = false;
+    r.error = r.checkErrors[r.checkErrors.length - 1];
+  }
+  r.scale = done;
+  r.notRun = notRun;
+  const top = done[done.length - 1]!;
+  r.memory = { baselineRss, loadedRss: top.rss, connections: top.connections, bytesPerConnection: top.bytesPerConnection };
+  r.windows = [{ seconds: 0, count: top.connections, rate: top.bytesPerConnection, bytesPerSecond: 0, serverCpu: top.serverCpu, generatorCpu: top.generatorCpu }];
+  return r;
 }
 
 export async function generate(cfg: GeneratorConfig): Promise<GeneratorResult> {
@@ -484,6 +689,8 @@ export async function generate(cfg: GeneratorConfig): Promise<GeneratorResult> {
       return runIdle(cfg, s);
     case "handshake":
       return runHandshakes(cfg, s);
+    case "scale":
+      return runScale(cfg, s);
   }
 }
 
@@ -492,7 +699,7 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()
   const kill = setTimeout(() => {
     process.stdout.write(JSON.stringify({ ok: false, error: "generator timed out", windows: [], checked: 0, checkErrors: [] }) + "\n");
     process.exit(2);
-  }, cfg.warmupMs + cfg.durationMs * cfg.repeats + 120_000);
+  }, cfg.warmupMs + cfg.durationMs * cfg.repeats + (cfg.scenario === "scale" ? 600_000 : 120_000));
   kill.unref();
   generate(cfg).then(
     (r) => {

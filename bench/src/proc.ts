@@ -48,3 +48,16 @@ export function round(x: number, digits = 0): number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A process's soft limit of open files (from /proc/<pid>/limits), or null. */
+export function openFilesLimit(pid: number | "self"): number | null {
+  try {
+    const line = readFileSync(`/proc/${pid}/limits`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"));
+    const soft = line?.split(/\s{2,}/)[1];
+    return soft === undefined ? null : soft === "unlimited" ? Infinity : Number(soft);
+  } catch {
+    return null;
+  }
+}

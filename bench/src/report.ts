@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { SCENARIO_ORDER, SCENARIOS, type ScenarioName } from "./scenarios.ts";
+import type { ScaleStep } from "./generator.ts";
 import { BASELINE, BUILTIN, SERVERS, type Runtime } from "./servers.ts";
 
 export interface RunRecord {
@@ -30,6 +31,10 @@ export interface RunRecord {
   checkErrors: string[];
   extensions?: string;
   memory?: { baselineRss: number; loadedRss: number; connections: number; bytesPerConnection: number };
+  /** scale: one entry per step */
+  scale?: ScaleStep[];
+  /** scale: steps not run, and why */
+  notRun?: string;
   repeats: number;
   load: [number, number, number];
 }
@@ -97,13 +102,36 @@ export function summaryTable(records: RunRecord[], scenarios: ScenarioName[] = S
   return [head, rule, ...rows].join("\n");
 }
 
+/** Each runtime's raw TCP echo: the ceiling of what any WebSocket server on it can do. */
+const RAW: Record<Runtime, string | null> = { node: "raw-node", bun: "raw-bun", deno: "raw-deno", workers: null };
+
+/** The scale scenario, step by step: how memory, handshakes and broadcast latency grow with the connections. */
+export function scaleTable(records: RunRecord[]): string {
+  const lines = [
+    "| server | connections | handshakes/s | server RSS | RSS / conn | broadcasts | deliveries/s | p50 to last receiver | p99 to last receiver | server CPU | generator CPU |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const def of serversIn(records)) {
+    const r = find(records, def.id, "scale");
+    if (!r || r.skipped) continue;
+    for (const st of r.scale ?? []) {
+      lines.push(
+        `| ${def.label} | ${nf.format(st.connections)} | ${nf.format(st.handshakesPerSecond)} | ${(st.rss / 2 ** 20).toFixed(0)} MiB | ${nf.format(st.bytesPerConnection)} B | ${st.broadcasts} | ${nf.format(st.deliveriesPerSecond)} | ${st.p50Ms.toFixed(1)} ms | ${st.p99Ms.toFixed(1)} ms | ${st.serverCpu !== null ? `${Math.round(st.serverCpu)}%` : "—"} | ${Math.round(st.generatorCpu)}% |`,
+      );
+    }
+    if (!r.ok) lines.push(`| ${def.label} | FAILED: ${oneLine(r.error ?? "")} | | | | | | | | | |`);
+    if (r.notRun) lines.push(`| ${def.label} | ${oneLine(r.notRun)} | | | | | | | | | |`);
+  }
+  return lines.join("\n");
+}
+
 function scenarioTable(records: RunRecord[], scenario: ScenarioName): string {
   const s = SCENARIOS[scenario];
   const lines = [
     `### ${scenario}: ${s.title}`,
     "",
-    `| server | ${s.unit} | spread | × ws + bufferutil | × runtime's built-in | ${s.kind === "echo" ? "MB/s | " : ""}server CPU | generator CPU | checked |`,
-    `| --- | ---: | ---: | ---: | ---: | ${s.kind === "echo" ? "---: | " : ""}---: | ---: | ---: |`,
+    `| server | ${s.unit} | spread | × ws + bufferutil | × runtime's built-in | ${s.rawCeiling ? "× raw TCP echo | " : ""}${s.kind === "echo" ? "MB/s | " : ""}server CPU | generator CPU | checked |`,
+    `| --- | ---: | ---: | ---: | ---: | ${s.rawCeiling ? "---: | " : ""}${s.kind === "echo" ? "---: | " : ""}---: | ---: | ---: |`,
   ];
   for (const def of serversIn(records)) {
     const r = find(records, def.id, scenario);
@@ -115,6 +143,8 @@ function scenarioTable(records: RunRecord[], scenario: ScenarioName): string {
       r.spreadPct !== null ? `${r.spreadPct}%` : "—",
       ratio(r, find(records, BASELINE, scenario)),
       builtin && builtin !== def.id ? ratio(r, find(records, builtin, scenario)) : "—",
+      // how close to the ceiling: the raw TCP echo of the same runtime (for idle memory, lower is better)
+      ...(s.rawCeiling ? [def.kind !== "raw" && RAW[def.runtime] ? ratio(r, find(records, RAW[def.runtime]!, scenario)) : "—"] : []),
       ...(s.kind === "echo" ? [r.mbPerSecond !== null ? String(r.mbPerSecond) : "—"] : []),
       r.serverCpu !== null ? `${r.serverCpu}%` : "—",
       r.generatorCpu !== null ? `${r.generatorCpu}%` : "—",
@@ -174,6 +204,12 @@ export function renderReport(records: RunRecord[], ctx: ReportContext): string {
       const m = r.memory!;
       out.push(`- ${r.label}: ${(m.baselineRss / 2 ** 20).toFixed(1)} MiB → ${(m.loadedRss / 2 ** 20).toFixed(1)} MiB`);
     }
+  }
+  if (records.some((r) => r.scenario === "scale" && r.scale?.length)) {
+    out.push("");
+    out.push(`Scale, step by step (${SCENARIOS.scale.title}):`);
+    out.push("");
+    out.push(scaleTable(records));
   }
   const skipped = records.filter((r) => r.skipped);
   const failed = records.filter((r) => !r.ok && !r.skipped);

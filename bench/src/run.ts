@@ -4,7 +4,11 @@
  *
  *   node bench/dist/run.js [--scenarios small,medium] [--servers ours-node,ws-bufferutil] [--duration 1500]
  *                          [--warmup 1000] [--repeats 2] [--rounds 2] [--quick] [--merge] [--no-pin] [--list]
- *                          [--out results/latest.jsonl] [--md RESULTS.md] [--cpu-prof DIR]
+ *                          [--out results/latest.jsonl] [--md RESULTS.md] [--cpu-prof DIR] [--steps 1000,10000,50000]
+ *
+ * `scale` (in the full run) opens 1k → 10k → 50k connections on one server process; --quick stops it at 10k,
+ * --steps picks the steps. Its processes get a file-descriptor limit of 120,000 (prlimit; root or
+ * CAP_SYS_RESOURCE is needed above the hard limit).
  *
  * On a 2-core machine the server is pinned to CPU 0 and the generator to CPU 1 (taskset), so each gets one core.
  */
@@ -39,6 +43,8 @@ export interface BenchOptions {
   connections?: number;
   settleMs?: number;
   inFlight?: number;
+  /** scale: the connection counts (default the scenario's 1k / 10k / 50k) */
+  steps?: number[];
   /** start our Node server with --cpu-prof, profiles into this folder */
   cpuProf?: string;
   log: (line: string) => void;
@@ -101,6 +107,11 @@ function parseArgs(argv: string[]): BenchOptions & { list: boolean } {
         o.durationMs = 1000;
         o.repeats = 2;
         o.rounds = 1;
+        o.steps ??= [1000, 10_000];
+        break;
+      case "--steps":
+        o.steps = value().split(",").map(Number);
+        if (o.steps.some((n) => !Number.isInteger(n) || n < 1)) throw new Error("--steps takes connection counts, e.g. 1000,10000");
         break;
       case "--no-pin":
         o.pin = false;
@@ -140,7 +151,22 @@ interface Running {
   exited: Promise<void>;
 }
 
-function pinned(pin: boolean, cpu: number, cmd: string, args: string[]): [string, string[]] {
+/** The file-descriptor limit of the scale scenario's processes (50,000 connections and some room). */
+export const SCALE_FD_LIMIT = 120_000;
+
+let prlimitWorks: boolean | undefined;
+/** Whether `prlimit` can give a child SCALE_FD_LIMIT descriptors here (raising the hard limit needs root). */
+function canRaiseFdLimit(): boolean {
+  prlimitWorks ??= spawnSync("prlimit", [`--nofile=${SCALE_FD_LIMIT}:${SCALE_FD_LIMIT}`, "true"]).status === 0;
+  return prlimitWorks;
+}
+
+function pinned(pin: boolean, cpu: number, cmd: string, args: string[], manyFds = false): [string, string[]] {
+  // prlimit and taskset both exec the command: the child's pid is the server's (or the generator's)
+  if (manyFds && canRaiseFdLimit()) {
+    args = [`--nofile=${SCALE_FD_LIMIT}:${SCALE_FD_LIMIT}`, ...(pin ? ["taskset", "-c", String(cpu)] : []), cmd, ...args];
+    return ["prlimit", args];
+  }
   return pin ? ["taskset", ["-c", String(cpu), cmd, ...args]] : [cmd, args];
 }
 
@@ -148,7 +174,7 @@ function canPin(): boolean {
   return availableParallelism() >= 2 && spawnSync("taskset", ["-c", "0", "true"]).status === 0;
 }
 
-async function startServer(def: ServerDef, deflate: boolean, o: BenchOptions): Promise<Running | { unavailable: string }> {
+async function startServer(def: ServerDef, deflate: boolean, o: BenchOptions, manyFds = false): Promise<Running | { unavailable: string }> {
   const command = def.command();
   if ("unavailable" in command) return command;
   let args = command.args;
@@ -156,10 +182,11 @@ async function startServer(def: ServerDef, deflate: boolean, o: BenchOptions): P
     mkdirSync(o.cpuProf, { recursive: true });
     args = ["--cpu-prof", "--cpu-prof-dir", o.cpuProf, ...args];
   }
-  const [cmd, argv] = pinned(o.pin, 0, command.cmd, args);
+  const [cmd, argv] = pinned(o.pin, 0, command.cmd, args, manyFds);
   const child = spawn(cmd, argv, {
     cwd: BENCH_DIR,
-    env: { ...process.env, ...command.env, PORT: "0", BENCH_DEFLATE: deflate ? "1" : "0" },
+    // BENCH_MAX_CONNECTIONS: our servers' maxConnections (default 10,000) above what the scale scenario opens
+    env: { ...process.env, ...command.env, PORT: "0", BENCH_DEFLATE: deflate ? "1" : "0", ...(manyFds ? { BENCH_MAX_CONNECTIONS: String(SCALE_FD_LIMIT) } : {}) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -200,7 +227,7 @@ async function stopServer(r: Running): Promise<void> {
 function runGenerator(cfg: GeneratorConfig, pin: boolean): Promise<GeneratorResult> {
   const script = join(BENCH_DIR, "dist/generator.js");
   if (!existsSync(script)) return Promise.resolve(failed(`${script} is not built (pnpm --filter @ws/bench build)`));
-  const [cmd, args] = pinned(pin, 1, process.execPath, [script, JSON.stringify(cfg)]);
+  const [cmd, args] = pinned(pin, 1, process.execPath, [script, JSON.stringify(cfg)], cfg.scenario === "scale");
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -249,6 +276,8 @@ function toRecord(def: ServerDef, scenario: ScenarioName, r: GeneratorResult, no
     checkErrors: r.checkErrors,
     extensions: r.extensions || undefined,
     memory: r.memory,
+    scale: r.scale,
+    notRun: r.notRun,
     repeats: r.windows.length,
     load: loadAverage(),
   };
@@ -270,7 +299,17 @@ function combine(rounds: GeneratorResult[]): GeneratorResult {
     checkErrors: rounds.flatMap((r) => r.checkErrors),
     extensions: rounds[0]!.extensions,
     memory,
+    scale: medianScale(rounds),
+    notRun: rounds.find((r) => r.notRun)?.notRun,
   };
+}
+
+/** Scale over rounds: the round whose top step's RSS per connection is the median (one round: that round). */
+function medianScale(rounds: GeneratorResult[]): GeneratorResult["scale"] {
+  const with_ = rounds.filter((r) => r.scale?.length);
+  if (!with_.length) return undefined;
+  const top = (r: GeneratorResult) => r.scale![r.scale!.length - 1]!.bytesPerConnection;
+  return [...with_].sort((a, b) => top(a) - top(b))[with_.length >> 1]!.scale;
 }
 
 function skippedRecord(def: ServerDef, scenario: ScenarioName, reason: string): RunRecord {
@@ -307,7 +346,7 @@ export async function runBenchmark(o: BenchOptions): Promise<RunRecord[]> {
         let result: GeneratorResult;
         let running: Running | { unavailable: string } | undefined;
         try {
-          running = await startServer(def, s.deflate, o);
+          running = await startServer(def, s.deflate, o, s.kind === "scale");
           if ("unavailable" in running) {
             unavailable.set(def.id, running.unavailable);
             continue;
@@ -321,11 +360,12 @@ export async function runBenchmark(o: BenchOptions): Promise<RunRecord[]> {
               serverPid: running.pid,
               warmupMs: o.warmupMs,
               durationMs: o.durationMs,
-              repeats: s.kind === "idle" ? 1 : o.repeats,
+              repeats: s.kind === "idle" || s.kind === "scale" ? 1 : o.repeats,
               sample: o.sample,
               connections: o.connections !== undefined ? Math.min(o.connections, s.connections) : undefined,
               inFlight: o.inFlight !== undefined ? Math.min(o.inFlight, s.inFlight) : undefined,
               settleMs: o.settleMs,
+              steps: o.steps,
             },
             pin,
           );
@@ -371,7 +411,14 @@ function describe(r: RunRecord): string {
   const spread = r.spreadPct !== null ? ` ±${r.spreadPct}%` : "";
   const cpu = r.serverCpu !== null ? `  server ${r.serverCpu}% cpu` : "";
   const gen = r.generatorCpu !== null ? `  generator ${r.generatorCpu}% cpu` : "";
-  return `${head} ${String(r.value).padStart(10)} ${r.unit}${spread}${cpu}${gen}  (${r.checked} checked)`;
+  const steps = r.scale?.length
+    ? "\n" +
+      r.scale
+        .map((st) => `             ${String(st.connections).padStart(6)} conns: ${Math.round(st.handshakesPerSecond)} handshakes/s, ${Math.round(st.bytesPerConnection)} B/conn, ${Math.round(st.deliveriesPerSecond)} deliveries/s, p50 ${st.p50Ms.toFixed(1)} ms, p99 ${st.p99Ms.toFixed(1)} ms`)
+        .join("\n")
+    : "";
+  const notRun = r.notRun ? `\n             ${r.notRun}` : "";
+  return `${head} ${String(r.value).padStart(10)} ${r.unit}${spread}${cpu}${gen}  (${r.checked} checked)${steps}${notRun}`;
 }
 
 function versions(): Record<string, string> {

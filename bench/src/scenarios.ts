@@ -1,20 +1,25 @@
 /** The benchmark scenarios: what the generator sends, how much of it, and what is measured. */
 
-export type ScenarioName = "small" | "medium" | "large" | "broadcast" | "idle" | "handshake" | "compressed";
+export type ScenarioName = "small" | "medium" | "large" | "broadcast" | "idle" | "handshake" | "compressed" | "scale";
 
 export interface Scenario {
   name: ScenarioName;
   title: string;
-  kind: "echo" | "broadcast" | "idle" | "handshake";
-  /** connections (echo, idle: all; broadcast: receivers; handshake: connections opened in parallel) */
+  kind: "echo" | "broadcast" | "idle" | "handshake" | "scale";
+  /**
+   * connections (echo, idle: all; broadcast: receivers; handshake: opened per window, and held open until the
+   * window's last one is up; scale: the last step)
+   */
   connections: number;
-  /** messages in flight per connection (broadcast: messages in flight from the sender) */
+  /** messages in flight per connection (broadcast: messages in flight from the sender; handshake, scale: handshakes in flight) */
   inFlight: number;
   payload: { type: "text" | "binary"; size: number };
   /** offer permessage-deflate and send compressed frames */
   deflate: boolean;
   /** what the result counts */
   unit: "msg/s" | "deliveries/s" | "B/conn" | "handshakes/s";
+  /** scale: the connection counts measured one after the other on the same server (the last is `connections`) */
+  steps?: number[];
   higherIsBetter: boolean;
   /** a raw TCP echo can stand in for a WebSocket server here (the ceiling of the generator and runtime) */
   rawCeiling: boolean;
@@ -35,9 +40,9 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
   },
   medium: {
     name: "medium",
-    title: "medium messages: 32 connections × 4 in flight, 16 KiB binary echo",
+    title: "medium messages: 16 connections × 4 in flight, 16 KiB random binary echo",
     kind: "echo",
-    connections: 32,
+    connections: 16,
     inFlight: 4,
     payload: { type: "binary", size: 16 * 1024 },
     deflate: false,
@@ -47,10 +52,10 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
   },
   large: {
     name: "large",
-    title: "large messages: 8 connections × 1 in flight, 1 MiB binary echo",
+    title: "large messages: 4 connections × 2 in flight, 1 MiB random binary echo",
     kind: "echo",
-    connections: 8,
-    inFlight: 1,
+    connections: 4,
+    inFlight: 2,
     payload: { type: "binary", size: 1024 * 1024 },
     deflate: false,
     unit: "msg/s",
@@ -83,10 +88,10 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
   },
   handshake: {
     name: "handshake",
-    title: "handshakes: 32 in parallel, each a whole connection: connect → 101 → close frames → server closes TCP",
+    title: "handshakes: 5,000 connections opened per window, 256 in flight, all held open until the last is up",
     kind: "handshake",
-    connections: 32,
-    inFlight: 0,
+    connections: 5000,
+    inFlight: 256,
     payload: { type: "text", size: 0 },
     deflate: false,
     unit: "handshakes/s",
@@ -105,9 +110,22 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     higherIsBetter: true,
     rawCeiling: false,
   },
+  scale: {
+    name: "scale",
+    title: "scale: 1k → 10k → 50k connections on one server process (256 handshakes in flight), all subscribed; a 64 B broadcast to every one",
+    kind: "scale",
+    connections: 50_000,
+    inFlight: 256,
+    payload: { type: "text", size: 64 },
+    deflate: false,
+    unit: "B/conn",
+    higherIsBetter: false,
+    rawCeiling: false,
+    steps: [1000, 10_000, 50_000],
+  },
 };
 
-export const SCENARIO_ORDER: ScenarioName[] = ["small", "medium", "large", "broadcast", "compressed", "handshake", "idle"];
+export const SCENARIO_ORDER: ScenarioName[] = ["small", "medium", "large", "broadcast", "compressed", "handshake", "idle", "scale"];
 
 /** A small deterministic PRNG (mulberry32), so every run sends the same bytes. */
 export function prng(seed: number): () => number {

@@ -4,7 +4,8 @@
  * unless a frame is being sampled, in which case its payload is copied out and checked.
  *
  * Written for speed over generality: the generator must never be the bottleneck. It is not a conforming
- * client (it masks every frame with the same key, for instance); it only has to be understood by servers.
+ * client (the frames of a run are masked once, so a frame sent again repeats its key); it only has to be
+ * understood by servers.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
@@ -17,8 +18,13 @@ export const OP_CLOSE = 0x8;
 export const OP_PING = 0x9;
 export const OP_PONG = 0xa;
 
-/** One fixed masking key for every frame: the server unmasks whatever key it is given. */
+/** The default masking key (control frames); the data frames of a run each get a key of their own (`randomMask`). */
 export const MASK = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+
+/** A fresh masking key, as a browser picks one per frame (RFC 6455 §5.3). */
+export function randomMask(): Buffer {
+  return randomBytes(4);
+}
 
 export function acceptFor(key: string): string {
   return createHash("sha1").update(key + GUID).digest("base64");
@@ -76,8 +82,8 @@ export function checkHandshake(res: HandshakeResponse, key: string, expectDeflat
   return null;
 }
 
-/** A complete client frame (FIN set), masked with MASK; `rsv1` marks a compressed message. */
-export function encodeClientFrame(opcode: number, payload: Uint8Array, rsv1 = false): Buffer {
+/** A complete client frame (FIN set), masked with `mask`; `rsv1` marks a compressed message. */
+export function encodeClientFrame(opcode: number, payload: Uint8Array, rsv1 = false, mask: Buffer = MASK): Buffer {
   const n = payload.length;
   const lengthBytes = n < 126 ? 0 : n < 0x10000 ? 2 : 8;
   const out = Buffer.allocUnsafe(2 + lengthBytes + 4 + n);
@@ -94,9 +100,9 @@ export function encodeClientFrame(opcode: number, payload: Uint8Array, rsv1 = fa
     out.writeUInt32BE(n >>> 0, 6);
     p = 10;
   }
-  MASK.copy(out, p);
+  mask.copy(out, p);
   p += 4;
-  for (let i = 0; i < n; i++) out[p + i] = payload[i]! ^ MASK[i & 3]!;
+  for (let i = 0; i < n; i++) out[p + i] = payload[i]! ^ mask[i & 3]!;
   return out;
 }
 

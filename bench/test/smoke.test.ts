@@ -62,7 +62,7 @@ describe("benchmark smoke run", () => {
   });
 
   it("every scenario runs against @ws/node and ws", async () => {
-    const records = await runBenchmark(smoke({ scenarios: [...SCENARIO_ORDER], servers: ["ours-node", "ws-bufferutil"], connections: 8 }));
+    const records = await runBenchmark(smoke({ scenarios: [...SCENARIO_ORDER], servers: ["ours-node", "ws-bufferutil"], connections: 8, steps: [4, 8] }));
     expect(explain(records)).toBe("");
     expect(records).toHaveLength(SCENARIO_ORDER.length * 2);
     for (const r of records) {
@@ -73,5 +73,18 @@ describe("benchmark smoke run", () => {
     expect(compressed.extensions).toContain("permessage-deflate");
     const idle = records.find((r) => r.server === "ours-node" && r.scenario === "idle")!;
     expect(idle.memory?.connections).toBe(8);
+    // handshakes: every one of a window's connections was upgraded (and counted) before any was dropped
+    const handshake = records.find((r) => r.server === "ours-node" && r.scenario === "handshake")!;
+    expect(handshake.checked).toBe(8 * handshake.repeats);
+    // scale: each step measured on the same server, every connection a receiver of every broadcast
+    for (const server of ["ours-node", "ws-bufferutil"]) {
+      const scale = records.find((r) => r.server === server && r.scenario === "scale")!;
+      expect(scale.scale?.map((s) => s.connections), server).toEqual([4, 8]);
+      for (const step of scale.scale!) {
+        expect(step.broadcasts, server).toBeGreaterThanOrEqual(5);
+        expect(step.deliveriesPerSecond, server).toBeGreaterThan(0);
+        expect(step.p99Ms, server).toBeGreaterThanOrEqual(step.p50Ms);
+      }
+    }
   });
 });

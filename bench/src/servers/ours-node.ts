@@ -8,6 +8,8 @@ const server = await serve({
   services: benchServices,
   perMessageDeflate: process.env.BENCH_DEFLATE === "1",
   logger: silentLogger,
+  // the scale scenario opens more than the default 10,000
+  ...(process.env.BENCH_MAX_CONNECTIONS ? { maxConnections: Number(process.env.BENCH_MAX_CONNECTIONS) } : {}),
 });
 console.log(`LISTENING ${server.port}`);
 
