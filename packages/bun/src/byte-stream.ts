@@ -8,6 +8,7 @@
  */
 import type { Socket } from "bun";
 import { type ByteStream, type ByteStreamEvents } from "@ws/core/adapter";
+import { DEFAULT_CLOSE_TIMEOUT } from "@ws/core";
 import { concatChunks } from "@ws/core/protocol";
 
 export class BunSocketStream implements ByteStream {
@@ -21,9 +22,19 @@ export class BunSocketStream implements ByteStream {
   private pendingBytes = 0;
   private ending = false;
   private closed = false;
+  /** the core asked for no more data (read backpressure) */
+  private paused = false;
+  private destroyed = false;
+  private readonly linger: number;
+  private lingerTimer: ReturnType<typeof setTimeout> | undefined = undefined;
 
-  constructor(socket: Socket<unknown>) {
+  /**
+   * `linger`: ms a destroyed stream's socket stays half-closed for the kernel to hand the peer what it already
+   * holds, before it is reset (default: the close timeout's default, 5000)
+   */
+  constructor(socket: Socket<unknown>, linger: number = DEFAULT_CLOSE_TIMEOUT) {
     this.socket = socket;
+    this.linger = linger;
   }
 
   start(events: ByteStreamEvents): void {
@@ -42,6 +53,7 @@ export class BunSocketStream implements ByteStream {
    * this on the pinned Bun), so the bytes go to the core without a copy; only the Buffer becomes a plain view.
    */
   handleData(data: Uint8Array): void {
+    if (this.destroyed) return;
     const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     if (this.events) this.events.data(chunk);
     else this.early.push(chunk);
@@ -64,6 +76,7 @@ export class BunSocketStream implements ByteStream {
   handleClose(error?: Error): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.lingerTimer);
     this.pending = [];
     this.pendingBytes = 0;
     if (this.events) this.events.close(error);
@@ -114,11 +127,42 @@ export class BunSocketStream implements ByteStream {
     if (this.pendingBytes === 0) this.socket.shutdown();
   }
 
+  /**
+   * Drops what waits here and half-closes: as a Node socket's destroy() (close(2)), the bytes the kernel already
+   * took still reach the peer, then the FIN (Bun's terminate() would reset the connection, and a reset makes the
+   * peer's kernel discard what it has received and not yet read, a close frame included). A peer that does not
+   * close its side within `linger` ms is reset then. Nothing more is read.
+   */
   destroy(): void {
-    if (this.closed) return;
+    if (this.closed || this.destroyed) return;
+    this.destroyed = true;
     this.pending = [];
     this.pendingBytes = 0;
-    this.socket.terminate();
+    this.ending = true;
+    this.socket.shutdown();
+    // read on (and discard), so that the peer's FIN or reset is noticed
+    this.socket.resume();
+    this.lingerTimer = setTimeout(() => this.socket.terminate(), this.linger);
+    (this.lingerTimer as { unref?: () => void }).unref?.();
+  }
+
+  /** read backpressure: Bun stops reading the socket (what the kernel holds stays there) */
+  pause(): void {
+    this.paused = true;
+    if (!this.closed) this.socket.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    if (!this.closed) this.socket.resume();
+  }
+
+  /**
+   * The server paused the socket while the upgrade was decided: reading starts again now, unless the core
+   * has paused it meanwhile.
+   */
+  startReading(): void {
+    if (!this.paused && !this.closed) this.socket.resume();
   }
 
   get bufferedAmount(): number {
