@@ -50,6 +50,7 @@ class Arrival {
 }
 
 type ClientSocket = Socket<Arrival>;
+const NO_CHUNKS: Uint8Array[] = [];
 
 /**
  * A byte pipe from one Bun socket to another that keeps backpressure: what the destination did not take waits
@@ -289,7 +290,7 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
     if (arrival.chunks.length > 1) arrival.chunks = [buffered];
     const head = parseHttpHead(buffered);
     if (head === null) return;
-    arrival.chunks = [];
+    arrival.chunks = NO_CHUNKS;
     if (head instanceof Error) {
       refuse(socket, 400, head.message);
       return;
@@ -319,17 +320,16 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
       },
       data(socket, bytes) {
         const arrival = socket.data;
-        const chunk = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         switch (arrival.phase) {
           case Phase.WebSocket:
           case Phase.Deciding:
-            arrival.stream!.handleData(chunk);
+            arrival.stream!.handleData(bytes); // it makes the plain view
             return;
           case Phase.Head:
-            readHead(socket, chunk);
+            readHead(socket, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
             return;
           case Phase.Http:
-            arrival.tunnel!.up.push(chunk);
+            arrival.tunnel!.up.push(bytes);
             return;
           default:
             return;
