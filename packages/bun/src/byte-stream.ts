@@ -11,6 +11,9 @@ import { type ByteStream, type ByteStreamEvents } from "@ws/core/adapter";
 import { DEFAULT_CLOSE_TIMEOUT } from "@ws/core";
 import { concatChunks } from "@ws/core/protocol";
 
+/** writev copies its buffers into one up to this many bytes, and writes them one by one past it */
+const WRITEV_COPY_LIMIT = 64 * 1024;
+
 export class BunSocketStream implements ByteStream {
   readonly socket: Socket<unknown>;
   private events: ByteStreamEvents | null = null;
@@ -54,7 +57,8 @@ export class BunSocketStream implements ByteStream {
    */
   handleData(data: Uint8Array): void {
     if (this.destroyed) return;
-    const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    // with `binaryType: "uint8array"` (the listener's and the client's) Bun hands plain Uint8Arrays already
+    const chunk = data.constructor === Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     if (this.events) this.events.data(chunk);
     else this.early.push(chunk);
   }
@@ -102,8 +106,14 @@ export class BunSocketStream implements ByteStream {
   }
 
   writev(chunks: Uint8Array[]): boolean {
-    // one write system call for the frames of one event-loop turn
-    return this.write(concatChunks(chunks));
+    let total = 0;
+    for (const c of chunks) total += c.byteLength;
+    // one write system call for the frames of one event-loop turn; past 64 KiB the copy costs more than a
+    // system call per buffer (a large message is its header and its payload)
+    if (total <= WRITEV_COPY_LIMIT) return this.write(concatChunks(chunks));
+    let ok = true;
+    for (const c of chunks) ok = this.write(c);
+    return ok && this.pendingBytes === 0;
   }
 
   private flushPending(): void {

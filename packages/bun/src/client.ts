@@ -31,6 +31,7 @@ export async function connect(url: string | URL, options: BunClientOptions = {})
     port,
     tls: secure ? { serverName: /^[\d.:]+$/.test(hostname) ? undefined : hostname, ...options.tls } : undefined,
     socket: {
+      binaryType: "uint8array",
       open(socket) {
         stream = new BunSocketStream(socket as never);
         opened();

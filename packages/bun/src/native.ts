@@ -234,6 +234,10 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
   const upgrade = (socket: ClientSocket, head: HttpHead, rest: Uint8Array | undefined) => {
     const arrival = socket.data;
     arrival.phase = Phase.Deciding;
+    // the head is in: from here the server core bounds the decision (a gate past handshakeTimeout gets 503 and
+    // its connection slot back at once, which a drop by this timer would race)
+    clearTimeout(arrival.timer);
+    arrival.timer = undefined;
     // nothing more is read while the gate decides: what the client sends early waits in the kernel
     socket.pause();
     const stream = new BunSocketStream(socket as Socket<unknown>, options.closeTimeout);
@@ -307,12 +311,13 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
     port: options.port ?? 0,
     tls: options.tls,
     socket: {
+      binaryType: "uint8array",
       open(socket) {
         const arrival = new Arrival();
         socket.data = arrival;
-        // the first request head, and the upgrade decision, within handshakeTimeout
+        // the first request head within handshakeTimeout
         arrival.timer = setTimeout(() => {
-          if (arrival.phase === Phase.Head || arrival.phase === Phase.Deciding) {
+          if (arrival.phase === Phase.Head) {
             arrival.phase = Phase.Done;
             socket.terminate();
           }
@@ -323,10 +328,10 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
         switch (arrival.phase) {
           case Phase.WebSocket:
           case Phase.Deciding:
-            arrival.stream!.handleData(bytes); // it makes the plain view
+            arrival.stream!.handleData(bytes);
             return;
           case Phase.Head:
-            readHead(socket, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+            readHead(socket, bytes);
             return;
           case Phase.Http:
             arrival.tunnel!.up.push(bytes);
