@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zlib from "node:zlib";
 import { createUpgradeRequest, DEFAULT_HANDSHAKE_TIMEOUT, type EngineServeOptions, type ServerControls } from "@ws/core";
-import { buildRejectResponse, ServerCore, webSocketOnlyResponse, zlibCodec } from "@ws/core/adapter";
+import { buildRejectResponse, ServerCore, zlibCodec } from "@ws/core/adapter";
 import { concatChunks, parseHttpHead, parseHeaderList, type HttpHead } from "@ws/core/protocol";
 import { BunSocketStream } from "./byte-stream.ts";
 
@@ -172,10 +172,18 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
   const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
   const scheme = options.tls ? "https" : "http";
 
-  // the HTTP side: Bun.serve on a unix socket of its own, reached only through the tunnel
-  const unixPath = join(tmpdir(), `ws-bun-${process.pid}-${randomBytes(6).toString("hex")}.sock`);
+  // the HTTP side: Bun.serve on a unix socket of its own, reached only through the tunnel; without a fetch
+  // handler there is none, and plain HTTP gets 426 right away
+  // on Linux an abstract socket (a leading NUL: no file, nothing left behind by a killed process); elsewhere a
+  // file in the temp directory, removed on close() and at exit
+  const name = `ws-bun-${process.pid}-${randomBytes(6).toString("hex")}`;
+  const abstract = process.platform === "linux";
+  const unixPath = abstract ? `\0${name}` : join(tmpdir(), `${name}.sock`);
+  const removeFile = () => {
+    if (!abstract) rmSync(unixPath, { force: true });
+  };
   const fetch = options.fetch;
-  const internal: Server<undefined> = Bun.serve({
+  const internal: Server<undefined> | null = !fetch ? null : Bun.serve({
     unix: unixPath,
     async fetch(request) {
       if (asksForWebSocketRequest(request)) {
@@ -184,7 +192,6 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
           headers: { "Content-Type": "text/plain", Connection: "close" },
         });
       }
-      if (!fetch) return webSocketOnlyResponse();
       // the tunnel is plain HTTP: the URL gets the scheme the client used
       if (scheme === "https") request = new Request(request.url.replace(/^http:/, "https:"), request);
       try {
@@ -200,15 +207,19 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
     },
   });
 
-  const refuse = (socket: ClientSocket, status: number, reason: string) => {
+  const refuse = (socket: ClientSocket, status: number, reason: string, headers?: Record<string, string>) => {
     const arrival = socket.data;
     arrival.phase = Phase.Done;
     clearTimeout(arrival.timer);
-    socket.end(buildRejectResponse(status, reason));
+    socket.end(buildRejectResponse(status, reason, headers));
   };
 
   const openTunnel = (socket: ClientSocket, bytes: Uint8Array) => {
     const arrival = socket.data;
+    if (!internal) {
+      refuse(socket, 426, "This endpoint speaks WebSocket only", { Upgrade: "websocket" });
+      return;
+    }
     arrival.phase = Phase.Http;
     clearTimeout(arrival.timer);
     const tunnel = new HttpTunnel(socket);
@@ -306,73 +317,85 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
     }
   };
 
-  const listener: TCPSocketListener<Arrival> = Bun.listen<Arrival>({
-    hostname: options.hostname ?? "0.0.0.0",
-    port: options.port ?? 0,
-    tls: options.tls,
-    socket: {
-      binaryType: "uint8array",
-      open(socket) {
-        const arrival = new Arrival();
-        socket.data = arrival;
-        // the first request head within handshakeTimeout
-        arrival.timer = setTimeout(() => {
-          if (arrival.phase === Phase.Head) {
-            arrival.phase = Phase.Done;
-            socket.terminate();
+  let listener: TCPSocketListener<Arrival>;
+  try {
+    listener = listen();
+  } catch (error) {
+    await internal?.stop(true);
+    removeFile();
+    throw error;
+  }
+  function listen(): TCPSocketListener<Arrival> {
+    return Bun.listen<Arrival>({
+      hostname: options.hostname ?? "0.0.0.0",
+      port: options.port ?? 0,
+      tls: options.tls,
+      socket: {
+        binaryType: "uint8array",
+        open(socket) {
+          const arrival = new Arrival();
+          socket.data = arrival;
+          // the first request head within handshakeTimeout
+          arrival.timer = setTimeout(() => {
+            if (arrival.phase === Phase.Head) {
+              arrival.phase = Phase.Done;
+              socket.terminate();
+            }
+          }, handshakeTimeout);
+        },
+        data(socket, bytes) {
+          const arrival = socket.data;
+          switch (arrival.phase) {
+            case Phase.WebSocket:
+            case Phase.Deciding:
+              arrival.stream!.handleData(bytes);
+              return;
+            case Phase.Head:
+              readHead(socket, bytes);
+              return;
+            case Phase.Http:
+              arrival.tunnel!.up.push(bytes);
+              return;
+            default:
+              return;
           }
-        }, handshakeTimeout);
+        },
+        drain(socket) {
+          const arrival = socket.data;
+          if (arrival.phase === Phase.WebSocket) arrival.stream!.handleDrain();
+          else if (arrival.phase === Phase.Http) arrival.tunnel!.down?.flush();
+        },
+        end(socket) {
+          const arrival = socket.data;
+          if (arrival.phase === Phase.WebSocket || arrival.phase === Phase.Deciding) arrival.stream!.handleEnd();
+          else if (arrival.phase === Phase.Http) arrival.tunnel!.clientEnd();
+          else if (arrival.phase === Phase.Head) socket.end();
+        },
+        error(socket, error) {
+          if (socket.data) socket.data.error = error;
+        },
+        close(socket, error) {
+          const arrival = socket.data;
+          if (!arrival) return;
+          clearTimeout(arrival.timer);
+          const phase = arrival.phase;
+          arrival.phase = Phase.Done;
+          if (phase === Phase.WebSocket) arrival.stream!.handleClose(error ?? arrival.error);
+          else if (phase === Phase.Http) arrival.tunnel!.close();
+        },
       },
-      data(socket, bytes) {
-        const arrival = socket.data;
-        switch (arrival.phase) {
-          case Phase.WebSocket:
-          case Phase.Deciding:
-            arrival.stream!.handleData(bytes);
-            return;
-          case Phase.Head:
-            readHead(socket, bytes);
-            return;
-          case Phase.Http:
-            arrival.tunnel!.up.push(bytes);
-            return;
-          default:
-            return;
-        }
-      },
-      drain(socket) {
-        const arrival = socket.data;
-        if (arrival.phase === Phase.WebSocket) arrival.stream!.handleDrain();
-        else if (arrival.phase === Phase.Http) arrival.tunnel!.down?.flush();
-      },
-      end(socket) {
-        const arrival = socket.data;
-        if (arrival.phase === Phase.WebSocket || arrival.phase === Phase.Deciding) arrival.stream!.handleEnd();
-        else if (arrival.phase === Phase.Http) arrival.tunnel!.clientEnd();
-        else if (arrival.phase === Phase.Head) socket.end();
-      },
-      error(socket, error) {
-        if (socket.data) socket.data.error = error;
-      },
-      close(socket, error) {
-        const arrival = socket.data;
-        if (!arrival) return;
-        clearTimeout(arrival.timer);
-        const phase = arrival.phase;
-        arrival.phase = Phase.Done;
-        if (phase === Phase.WebSocket) arrival.stream!.handleClose(error ?? arrival.error);
-        else if (phase === Phase.Http) arrival.tunnel!.close();
-      },
-    },
-  });
+    });
+  }
 
+  if (internal && !abstract) process.once("exit", removeFile);
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     listener.stop(true);
-    await internal.stop(true);
-    rmSync(unixPath, { force: true });
+    await internal?.stop(true);
+    removeFile();
+    process.off("exit", removeFile);
   };
 
   return {
