@@ -16,7 +16,7 @@ import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zlib from "node:zlib";
-import { createUpgradeRequest, DEFAULT_HANDSHAKE_TIMEOUT, type EngineServeOptions, type ServerControls } from "@ws/core";
+import { createUpgradeRequest, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, type EngineServeOptions, type ServerControls } from "@ws/core";
 import { buildRejectResponse, ServerCore, zlibCodec } from "@ws/core/adapter";
 import { concatChunks, parseHttpHead, parseHeaderList, type HttpHead } from "@ws/core/protocol";
 import { BunSocketStream } from "./byte-stream.ts";
@@ -61,6 +61,8 @@ class Pipe {
   private pending: Uint8Array[] = [];
   private readonly source: Socket<unknown>;
   private target: Socket<unknown> | null;
+  /** called once everything waiting has been written (set when the source has gone away) */
+  onIdle: (() => void) | null = null;
   constructor(source: Socket<unknown>, target: Socket<unknown> | null) {
     this.source = source;
     this.target = target;
@@ -100,6 +102,9 @@ class Pipe {
       this.pending.shift();
     }
     this.source.resume();
+    const onIdle = this.onIdle;
+    this.onIdle = null;
+    onIdle?.();
   }
 
   get idle(): boolean {
@@ -143,12 +148,31 @@ class HttpTunnel {
     if (this.down?.idle !== false) this.client.shutdown();
   }
 
-  /** either side went away: the other goes too */
-  close(): void {
+  /** the client went away: so does the internal server's side */
+  clientClosed(): void {
     if (this.closed) return;
     this.closed = true;
     this.upstream?.end();
-    this.client.end();
+  }
+
+  /**
+   * Either side went away: the other goes too. What the internal server sent and the client has not taken yet
+   * is still written first (the response's end, after a `Connection: close`), for up to `linger` ms.
+   */
+  close(linger: number): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.upstream?.end();
+    const down = this.down;
+    if (!down || down.idle) {
+      this.client.end();
+      return;
+    }
+    const timer = setTimeout(() => this.client.terminate(), linger);
+    down.onIdle = () => {
+      clearTimeout(timer);
+      this.client.end();
+    };
   }
 }
 
@@ -171,6 +195,8 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
   const logger = core.logger;
   const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
   const scheme = options.tls ? "https" : "http";
+  // what a closed tunnel still owes a slow client is written for up to this long
+  const linger = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
 
   // the HTTP side: Bun.serve on a unix socket of its own, reached only through the tunnel; without a fetch
   // handler there is none, and plain HTTP gets 426 right away
@@ -233,12 +259,12 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
         data: (upstream, chunk) => upstream.data.down?.push(chunk),
         drain: (upstream) => upstream.data.up.flush(),
         end: (upstream) => upstream.data.upstreamEnd(),
-        close: (upstream) => upstream.data.close(),
+        close: (upstream) => upstream.data.close(linger),
         error() {},
       },
     }).catch((error: unknown) => {
       logger.error(`HTTP tunnel failed: ${error instanceof Error ? error.message : String(error)}`);
-      tunnel.close();
+      tunnel.close(linger);
     });
   };
 
@@ -381,7 +407,7 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
           const phase = arrival.phase;
           arrival.phase = Phase.Done;
           if (phase === Phase.WebSocket) arrival.stream!.handleClose(error ?? arrival.error);
-          else if (phase === Phase.Http) arrival.tunnel!.close();
+          else if (phase === Phase.Http) arrival.tunnel!.clientClosed();
         },
       },
     });
