@@ -11,8 +11,8 @@ import { type ByteStream, type ByteStreamEvents } from "@ws/core/adapter";
 import { DEFAULT_CLOSE_TIMEOUT } from "@ws/core";
 import { concatChunks } from "@ws/core/protocol";
 
-/** writev copies its buffers into one up to this many bytes, and writes them one by one past it */
-const WRITEV_COPY_LIMIT = 64 * 1024;
+/** writev writes a buffer this large as it is, and copies smaller neighbours together */
+const WRITEV_DIRECT = 256 * 1024;
 
 export class BunSocketStream implements ByteStream {
   readonly socket: Socket<unknown>;
@@ -106,13 +106,20 @@ export class BunSocketStream implements ByteStream {
   }
 
   writev(chunks: Uint8Array[]): boolean {
-    let total = 0;
-    for (const c of chunks) total += c.byteLength;
-    // one write system call for the frames of one event-loop turn; past 64 KiB the copy costs more than a
-    // system call per buffer (a large message is its header and its payload)
-    if (total <= WRITEV_COPY_LIMIT) return this.write(concatChunks(chunks));
+    // one write system call for the frames of one event-loop turn: small buffers are copied together; a buffer
+    // of WRITEV_DIRECT bytes or more (a large message's payload) is written as it is, a copy would cost more
+    let group: Uint8Array[] = [];
     let ok = true;
-    for (const c of chunks) ok = this.write(c);
+    for (const c of chunks) {
+      if (c.byteLength < WRITEV_DIRECT) {
+        group.push(c);
+        continue;
+      }
+      if (group.length > 0) ok = this.write(group.length === 1 ? group[0]! : concatChunks(group));
+      group = [];
+      ok = this.write(c);
+    }
+    if (group.length > 0) ok = this.write(group.length === 1 ? group[0]! : concatChunks(group));
     return ok && this.pendingBytes === 0;
   }
 
