@@ -88,6 +88,7 @@ export const SERVERS: ServerDef[] = [
   { id: "raw-node", label: "raw TCP echo (node)", runtime: "node", kind: "raw", command: nodeServer("raw-node.js") },
   { id: "bun-builtin", label: "Bun.serve (built-in)", runtime: "bun", kind: "builtin", command: runtimeServer("bun", "bun-builtin.ts") },
   { id: "ours-bun-core", label: "@ws/bun core", runtime: "bun", kind: "ours", command: runtimeServer("bun", "bun-ours.ts", { BENCH_ENGINE: "core" }, "bun") },
+  { id: "ours-bun-core-node-http", label: "@ws/bun core (node:http)", runtime: "bun", kind: "ours", command: runtimeServer("bun", "bun-ours.ts", { BENCH_ENGINE: "core", BENCH_SOCKETS: "node:http" }, "bun") },
   { id: "ours-bun-runtime", label: "@ws/bun runtime", runtime: "bun", kind: "ours", command: runtimeServer("bun", "bun-ours.ts", { BENCH_ENGINE: "runtime" }, "bun") },
   { id: "raw-bun", label: "raw TCP echo (bun)", runtime: "bun", kind: "raw", command: runtimeServer("bun", "bun-raw.ts") },
   { id: "deno-builtin", label: "Deno.upgradeWebSocket (built-in)", runtime: "deno", kind: "builtin", command: runtimeServer("deno", "deno-builtin.ts") },

@@ -8,7 +8,11 @@
  */
 import type { Socket } from "bun";
 import { type ByteStream, type ByteStreamEvents } from "@ws/core/adapter";
+import { DEFAULT_CLOSE_TIMEOUT } from "@ws/core";
 import { concatChunks } from "@ws/core/protocol";
+
+/** writev writes a buffer this large as it is, and copies smaller neighbours together */
+const WRITEV_DIRECT = 256 * 1024;
 
 export class BunSocketStream implements ByteStream {
   readonly socket: Socket<unknown>;
@@ -21,9 +25,19 @@ export class BunSocketStream implements ByteStream {
   private pendingBytes = 0;
   private ending = false;
   private closed = false;
+  /** the core asked for no more data (read backpressure) */
+  private paused = false;
+  private destroyed = false;
+  private readonly linger: number;
+  private lingerTimer: ReturnType<typeof setTimeout> | undefined = undefined;
 
-  constructor(socket: Socket<unknown>) {
+  /**
+   * `linger`: ms a destroyed stream's socket stays half-closed for the kernel to hand the peer what it already
+   * holds, before it is reset (default: the close timeout's default, 5000)
+   */
+  constructor(socket: Socket<unknown>, linger: number = DEFAULT_CLOSE_TIMEOUT) {
     this.socket = socket;
+    this.linger = linger;
   }
 
   start(events: ByteStreamEvents): void {
@@ -42,7 +56,9 @@ export class BunSocketStream implements ByteStream {
    * this on the pinned Bun), so the bytes go to the core without a copy; only the Buffer becomes a plain view.
    */
   handleData(data: Uint8Array): void {
-    const chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (this.destroyed) return;
+    // with `binaryType: "uint8array"` (the listener's and the client's) Bun hands plain Uint8Arrays already
+    const chunk = data.constructor === Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     if (this.events) this.events.data(chunk);
     else this.early.push(chunk);
   }
@@ -64,6 +80,7 @@ export class BunSocketStream implements ByteStream {
   handleClose(error?: Error): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.lingerTimer);
     this.pending = [];
     this.pendingBytes = 0;
     if (this.events) this.events.close(error);
@@ -89,8 +106,21 @@ export class BunSocketStream implements ByteStream {
   }
 
   writev(chunks: Uint8Array[]): boolean {
-    // one write system call for the frames of one event-loop turn
-    return this.write(concatChunks(chunks));
+    // one write system call for the frames of one event-loop turn: small buffers are copied together; a buffer
+    // of WRITEV_DIRECT bytes or more (a large message's payload) is written as it is, a copy would cost more
+    let group: Uint8Array[] = [];
+    let ok = true;
+    for (const c of chunks) {
+      if (c.byteLength < WRITEV_DIRECT) {
+        group.push(c);
+        continue;
+      }
+      if (group.length > 0) ok = this.write(group.length === 1 ? group[0]! : concatChunks(group));
+      group = [];
+      ok = this.write(c);
+    }
+    if (group.length > 0) ok = this.write(group.length === 1 ? group[0]! : concatChunks(group));
+    return ok && this.pendingBytes === 0;
   }
 
   private flushPending(): void {
@@ -114,11 +144,42 @@ export class BunSocketStream implements ByteStream {
     if (this.pendingBytes === 0) this.socket.shutdown();
   }
 
+  /**
+   * Drops what waits here and half-closes: as a Node socket's destroy() (close(2)), the bytes the kernel already
+   * took still reach the peer, then the FIN (Bun's terminate() would reset the connection, and a reset makes the
+   * peer's kernel discard what it has received and not yet read, a close frame included). A peer that does not
+   * close its side within `linger` ms is reset then. Nothing more is read.
+   */
   destroy(): void {
-    if (this.closed) return;
+    if (this.closed || this.destroyed) return;
+    this.destroyed = true;
     this.pending = [];
     this.pendingBytes = 0;
-    this.socket.terminate();
+    this.ending = true;
+    this.socket.shutdown();
+    // read on (and discard), so that the peer's FIN or reset is noticed
+    this.socket.resume();
+    this.lingerTimer = setTimeout(() => this.socket.terminate(), this.linger);
+    (this.lingerTimer as { unref?: () => void }).unref?.();
+  }
+
+  /** read backpressure: Bun stops reading the socket (what the kernel holds stays there) */
+  pause(): void {
+    this.paused = true;
+    if (!this.closed) this.socket.pause();
+  }
+
+  resume(): void {
+    this.paused = false;
+    if (!this.closed) this.socket.resume();
+  }
+
+  /**
+   * The server paused the socket while the upgrade was decided: reading starts again now, unless the core
+   * has paused it meanwhile.
+   */
+  startReading(): void {
+    if (!this.paused && !this.closed) this.socket.resume();
   }
 
   get bufferedAmount(): number {

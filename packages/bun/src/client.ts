@@ -23,13 +23,18 @@ export async function connect(url: string | URL, options: BunClientOptions = {})
   const port = Number(u.port) || (secure ? 443 : 80);
   let stream: BunSocketStream | undefined;
   let lastError: Error | undefined;
+  // over TLS, Bun calls `open` once the TLS handshake is done, which can be after Bun.connect has resolved
+  let opened!: () => void;
+  const open = new Promise<void>((resolve) => (opened = resolve));
   const connecting = Bun.connect<undefined>({
     hostname,
     port,
     tls: secure ? { serverName: /^[\d.:]+$/.test(hostname) ? undefined : hostname, ...options.tls } : undefined,
     socket: {
+      binaryType: "uint8array",
       open(socket) {
         stream = new BunSocketStream(socket as never);
+        opened();
       },
       data: (_socket, data) => stream?.handleData(data),
       drain: () => stream?.handleDrain(),
@@ -50,6 +55,7 @@ export async function connect(url: string | URL, options: BunClientOptions = {})
   try {
     const socket = await Promise.race([connecting, timeout]);
     socket.setNoDelay(true);
+    await Promise.race([open, timeout]);
   } finally {
     clearTimeout(timer);
   }

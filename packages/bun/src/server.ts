@@ -1,23 +1,36 @@
 /**
  * serve() on Bun, with two engines:
- *  - "core" (default): @ws/core's protocol over the raw socket of Bun's node:http 'upgrade' event — the Node
- *    adapter's own code path (@ws/node-http's serve, which @ws/node is built on too), so behaviour, limits and keepalive are the same as on Node;
+ *  - "core" (default): @ws/core's protocol over Bun's native sockets (`Bun.listen`, native.ts; plain HTTP is
+ *    tunnelled to an internal Bun.serve), or, with `sockets: "node:http"`, over the raw socket of Bun's
+ *    node:http 'upgrade' event — the Node adapter's own code path (@ws/node-http's serve);
  *  - "runtime": Bun.serve's built-in WebSocket mapped onto the Connection API (runtime.ts).
  */
 import type { Server } from "bun";
 import { serve as serveOnNodeHttp, type ServeOptions as NodeServeOptions } from "@ws/node-http";
 import { type EngineServeHandle, type EngineServeOptions, type ServeEngine } from "@ws/core";
+import { InvalidOptionError } from "@ws/core";
 import { serveEngines, webSocketOnlyResponse } from "@ws/core/adapter";
+import { serveNative } from "./native.ts";
 import { bunWebSocket, type BunSocketData } from "./runtime.ts";
 
 export type Engine = ServeEngine;
-export type ServeOptions = EngineServeOptions;
+/** The sockets the core engine runs over: Bun's own (`Bun.listen`, the default) or Bun's `node:http`. */
+export type CoreSockets = "bun" | "node:http";
+export interface ServeOptions extends EngineServeOptions {
+  /**
+   * core engine only: `"bun"` (default) runs the protocol over `Bun.listen`'s native sockets; `"node:http"` over
+   * Bun's node:http server, exactly the Node adapter's path (slower on Bun: its node:net layer)
+   */
+  sockets?: CoreSockets;
+}
 export type ServeHandle = EngineServeHandle;
 
 /** Starts a server with the given services. Resolves once it is listening. */
-export function serve(options: ServeOptions): Promise<ServeHandle> {
-  return serveEngines(options, {
-    core: (rest) => serveOnNodeHttp(rest as NodeServeOptions),
+export async function serve(options: ServeOptions): Promise<ServeHandle> {
+  const { sockets = "bun", ...engineOptions } = options;
+  if (sockets !== "bun" && sockets !== "node:http") throw new InvalidOptionError("sockets", sockets, '"bun" or "node:http"');
+  return serveEngines(engineOptions, {
+    core: (rest) => (sockets === "node:http" ? serveOnNodeHttp(rest as NodeServeOptions) : serveNative(rest)),
     async runtime(rest) {
       const ws = bunWebSocket(rest);
       const fetch = options.fetch;

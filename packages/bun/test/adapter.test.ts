@@ -17,19 +17,39 @@ function runInBun(args: string[]): string {
   return r.stdout.trim().split("\n").at(-1)!;
 }
 
+type Results = Array<{ name: string; ok: boolean; error?: string }>;
+const failures = (results: Results) => results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`);
+
 describe("@ws/bun on Bun", () => {
   it("passes every adapter check on both engines; the runtime engine refuses fragment streaming with UnsupportedError", () => {
-    const results = JSON.parse(runInBun([join(here, "fixtures/checks.ts"), "@ws/bun"])) as Array<{ name: string; ok: boolean; error?: string }>;
+    const results = JSON.parse(runInBun([join(here, "fixtures/checks.ts"), "@ws/bun"])) as Results;
     expect(results.length).toBe(14);
-    const failed = results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`);
-    expect(failed).toEqual(["runtime: fragment streaming (stream(), onFragment): UNSUPPORTED"]);
+    expect(failures(results)).toEqual(["runtime: fragment streaming (stream(), onFragment): UNSUPPORTED"]);
+  });
+
+  it("passes every adapter check with the core engine on Bun's node:http (sockets: \"node:http\")", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/checks.ts"), "@ws/bun", "core", "node:http"])) as Results;
+    expect(results.length).toBe(7);
+    expect(failures(results)).toEqual([]);
   });
 
   it("holds every bound of issue 11's attacks on both engines (the runtime engine: those it does not leave to Bun)", () => {
-    const results = JSON.parse(runInBun([join(here, "fixtures/hostile.ts"), "@ws/bun"])) as Array<{ name: string; ok: boolean; error?: string }>;
+    const results = JSON.parse(runInBun([join(here, "fixtures/hostile.ts"), "@ws/bun"])) as Results;
     expect(results.length).toBe(16);
-    expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)).toEqual([]);
+    expect(failures(results)).toEqual([]);
   }, 200_000);
+
+  it("holds every bound of issue 11's attacks with the core engine on Bun's node:http too", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/hostile.ts"), "@ws/bun", "core", "node:http"])) as Results;
+    expect(results.length).toBe(12);
+    expect(failures(results)).toEqual([]);
+  }, 200_000);
+
+  it("on Bun's own sockets: tunnels plain HTTP to Bun.serve (keep-alive, bodies, backpressure), bounds the request head, serves TLS", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/native.ts"), "bun"])) as Results;
+    expect(results.length).toBe(12);
+    expect(failures(results)).toEqual([]);
+  });
 
   it("its WHATWG WebSocket passes every conformance check against @ws/bun's server", () => {
     const results = JSON.parse(runInBun([join(here, "fixtures/websocket.ts"), "@ws/bun"])) as Array<{ name: string; ok: boolean; error?: string }>;

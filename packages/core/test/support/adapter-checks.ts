@@ -25,8 +25,15 @@ export interface AdapterUnderTest {
 
 export type CheckResult = { name: string; ok: boolean; error?: string };
 
-/** Runs every check on each engine of `adapter`. */
-export async function runAdapterChecks(adapter: AdapterUnderTest, engines: Array<"core" | "runtime">): Promise<CheckResult[]> {
+/**
+ * Runs every check on each engine of `adapter`. `coreRaw`: what the core engine's `request.raw` is (node:http's
+ * IncomingMessage by default; a Request where the core engine runs on the runtime's native sockets, Bun's).
+ */
+export async function runAdapterChecks(
+  adapter: AdapterUnderTest,
+  engines: Array<"core" | "runtime">,
+  coreRaw: "IncomingMessage" | "Request" = "IncomingMessage",
+): Promise<CheckResult[]> {
   const { serve, connect, defineService, UnsupportedError } = adapter;
   const results: CheckResult[] = [];
   async function check(name: string, fn: () => Promise<void>): Promise<void> {
@@ -134,7 +141,7 @@ export async function runAdapterChecks(adapter: AdapterUnderTest, engines: Array
       const fromConn = await c.read({ timeout: 2000 });
       await c.close();
       server.unregister("/req/:room");
-      const expected = `{"room":"café"} ann s1 ${engine === "core" ? "IncomingMessage" : "Request"}`;
+      const expected = `{"room":"café"} ann s1 ${engine === "core" ? coreRaw : "Request"}`;
       assert(gate === expected, `gate saw ${gate}`);
       assert(fromConn === expected, `conn.request: ${String(fromConn)}`);
     });
