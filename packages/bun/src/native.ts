@@ -223,12 +223,12 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
       try {
         return await fetch(request);
       } catch (error) {
-        logger.error(`HTTP handler failed: ${error instanceof Error ? error.message : String(error)}`);
+        logger.error({ err: error }, `HTTP handler failed: ${error instanceof Error ? error.message : String(error)}`);
         return new Response("Internal Server Error\n", { status: 500, headers: { "Content-Type": "text/plain" } });
       }
     },
     error(error) {
-      logger.error(`HTTP handler failed: ${error.message}`);
+      logger.error({ err: error }, `HTTP handler failed: ${error.message}`);
       return new Response("Internal Server Error\n", { status: 500, headers: { "Content-Type": "text/plain" } });
     },
   });
@@ -263,7 +263,7 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
         error() {},
       },
     }).catch((error: unknown) => {
-      logger.error(`HTTP tunnel failed: ${error instanceof Error ? error.message : String(error)}`);
+      logger.error({ err: error }, `HTTP tunnel failed: ${error instanceof Error ? error.message : String(error)}`);
       tunnel.close(linger);
     });
   };
@@ -317,7 +317,7 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
       },
       (error: unknown) => {
         clearTimeout(arrival.timer);
-        logger.error(`upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
+        logger.error({ err: error }, `upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
         arrival.phase = Phase.Done;
         socket.terminate();
       },
