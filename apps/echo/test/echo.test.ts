@@ -1,25 +1,13 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { join, resolve } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import WebSocket from "ws";
+import { startEntry } from "./support/start-entry.ts";
 
 let server: ChildProcess;
 let port = 0;
 
 beforeAll(async () => {
-  server = spawn(process.execPath, [join(resolve(import.meta.dirname, ".."), "dist/server.node.js")], {
-    env: { ...process.env, PORT: "0" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  port = await new Promise<number>((r, j) => {
-    let out = "";
-    server.stdout!.on("data", (d) => {
-      out += d;
-      const m = /Listening on port (\d+)/.exec(out);
-      if (m) r(Number(m[1]));
-    });
-    server.once("exit", (code) => j(new Error(`echo server exited with ${code}`)));
-  });
+  ({ server, port } = await startEntry("server.node.js"));
 });
 afterAll(() => void server.kill());
 

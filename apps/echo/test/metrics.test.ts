@@ -2,28 +2,16 @@
  * Over real sockets on Node: the metrics hooks through prom-client, scraped from /metrics on the WebSocket
  * server's own port (dist/metrics.node.js), and the error hook answering a failing handler.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { join, resolve } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import WebSocket from "ws";
+import { startEntry } from "./support/start-entry.ts";
 
 let server: ChildProcess;
 let port = 0;
 
 beforeAll(async () => {
-  server = spawn(process.execPath, [join(resolve(import.meta.dirname, ".."), "dist/metrics.node.js")], {
-    env: { ...process.env, PORT: "0" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  port = await new Promise<number>((r, j) => {
-    let out = "";
-    server.stdout!.on("data", (d) => {
-      out += d;
-      const m = /Listening on port (\d+)/.exec(out);
-      if (m) r(Number(m[1]));
-    });
-    server.once("exit", (code) => j(new Error(`metrics server exited with ${code}`)));
-  });
+  ({ server, port } = await startEntry("metrics.node.js"));
 });
 afterAll(() => void server.kill());
 
