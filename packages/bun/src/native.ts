@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as zlib from "node:zlib";
 import { createUpgradeRequest, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, type EngineServeOptions, type ServerControls } from "@ws/core";
-import { buildRejectResponse, ServerCore, zlibCodec } from "@ws/core/adapter";
+import { buildRejectResponse, ServerCore, serverControls, zlibCodec } from "@ws/core/adapter";
 import { concatChunks, parseHttpHead, parseHeaderList, type HttpHead } from "@ws/core/protocol";
 import { BunSocketStream } from "./byte-stream.ts";
 
@@ -424,25 +424,14 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
     process.off("exit", removeFile);
   };
 
-  return {
+  return Object.assign(serverControls(core), {
     port: listener.port,
     hostname: options.hostname ?? "localhost",
-    get connections() {
-      return core.connections;
-    },
-    get connectionCount() {
-      return core.connectionCount;
-    },
-    register: (path, service) => core.router.register(path, service),
-    unregister: (path) => core.router.unregister(path),
-    publish: (topic, message) => core.publish(topic, message),
-    subscriberCount: (topic) => core.subscriberCount(topic),
-    skippedMessages: (conn) => core.skippedMessages(conn),
-    async close(closeOptions) {
+    async close(closeOptions?: Parameters<ServerControls["close"]>[0]) {
       await core.close(closeOptions);
       await stop();
     },
-  };
+  });
 }
 
 /** The fetch-API Request of a parsed request head (no body: an upgrade request has none). */

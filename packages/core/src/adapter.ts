@@ -22,6 +22,7 @@ export { ServerCore, type UpgradeOutcome, type UpgradeVerdict, type ConnectionSl
 export { MappedServer, type RuntimeSettings } from "./server/mapped-server.ts";
 export {
   serveHandle,
+  serverControls,
   serveEngines,
   isWebSocketRequest,
   upgradeRequestFrom,

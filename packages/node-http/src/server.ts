@@ -18,7 +18,7 @@ import {
   type ServerOptions,
   type UpgradeRequest,
 } from "@ws/core";
-import { buildRejectResponse, checkPort, checkServerOptions, RawHeaders, ServerCore, zlibCodec, type RouteMatch } from "@ws/core/adapter";
+import { buildRejectResponse, checkPort, checkServerOptions, RawHeaders, ServerCore, serverControls, zlibCodec, type RouteMatch } from "@ws/core/adapter";
 import { WEBSOCKET_GUID } from "@ws/core/protocol";
 import { allocateBuffer, socketByteStream } from "./byte-stream.ts";
 import { answerFetch, type FetchHandler } from "./fetch-bridge.ts";
@@ -185,21 +185,7 @@ export function attach(
 }
 
 function handleFor(core: ServerCore): WebSocketServer {
-  return {
-    core,
-    get connections() {
-      return core.connections;
-    },
-    get connectionCount() {
-      return core.connectionCount;
-    },
-    register: (path, service) => core.router.register(path, service),
-    unregister: (path) => core.router.unregister(path),
-    publish: (topic, message) => core.publish(topic, message),
-    subscriberCount: (topic) => core.subscriberCount(topic),
-    skippedMessages: (conn) => core.skippedMessages(conn),
-    close: (options) => core.close(options),
-  };
+  return Object.assign(serverControls(core), { core });
 }
 
 export interface ServeOptions extends NodeServerOptions {

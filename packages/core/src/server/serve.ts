@@ -4,7 +4,7 @@
  */
 import type { Connection, SendData } from "../session/connection.ts";
 import { createUpgradeRequest, type UpgradeRequest } from "../wire/handshake.ts";
-import type { ServerOptions } from "./server.ts";
+import type { ServerCore, ServerOptions } from "./server.ts";
 import type { Service } from "./service.ts";
 import { checkPort, checkServerOptions, InvalidOptionError } from "./options.ts";
 
@@ -58,6 +58,24 @@ export interface EngineServeHandle extends ServerControls {
   readonly url: string;
   /** graceful: 1001 Going Away to every connection, wait up to `timeout` ms, drop the rest, stop listening */
   close(options?: { code?: number; reason?: string; timeout?: number }): Promise<void>;
+}
+
+/** The controls of a core engine's server: read through to `core` (connections stay live). */
+export function serverControls(core: ServerCore): ServerControls {
+  return {
+    get connections() {
+      return core.connections;
+    },
+    get connectionCount() {
+      return core.connectionCount;
+    },
+    register: (path, service) => core.router.register(path, service),
+    unregister: (path) => core.router.unregister(path),
+    publish: (topic, message) => core.publish(topic, message),
+    subscriberCount: (topic) => core.subscriberCount(topic),
+    skippedMessages: (conn) => core.skippedMessages(conn),
+    close: (options) => core.close(options),
+  };
 }
 
 /**
