@@ -428,15 +428,7 @@ async function runBroadcast(cfg: GeneratorConfig, s: Scenario): Promise<Generato
 
 async function runIdle(cfg: GeneratorConfig, s: Scenario): Promise<GeneratorResult> {
   const n = cfg.connections ?? s.connections;
-  const settle = async () => {
-    await sleep(cfg.settleMs ?? 1500);
-    const reads: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      reads.push(rssBytes(cfg.serverPid) ?? NaN);
-      await sleep(100);
-    }
-    return median(reads);
-  };
+  const settle = () => settledRss(cfg);
   // 100 connections first, so the code paths are warm and their memory is not counted
   const warm = await openMany(cfg, 100, "/", false);
   for (const c of warm) listen(c, () => {});

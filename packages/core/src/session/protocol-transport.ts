@@ -62,6 +62,13 @@ const NO_WAITERS: Array<() => void> = Object.freeze([]) as unknown as Array<() =
 /** The byte-stream-events class (declared in ProtocolTransport's body: see there). */
 let StreamEvents: new (transport: ProtocolTransport) => ByteStreamEvents;
 
+/** Credits what `rate` bytes per second earned since the last update, up to one second's worth. */
+function refill(account: InflateAccount, rate: number): void {
+  const now = Date.now();
+  account.credit = Math.min(rate, account.credit + ((now - account.at) * rate) / 1000);
+  account.at = now;
+}
+
 const CAPABILITIES: TransportCapabilities = {
   fragmentedReceive: true,
   fragmentedSend: true,
@@ -497,10 +504,9 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
   inflated(bytes: number): void {
     const rate = this.inflateRate;
     if (rate === Infinity) return;
-    const now = Date.now();
-    const account = (this.inflateAccount ??= { credit: rate, at: now, timer: null, logged: false });
-    account.credit = Math.min(rate, account.credit + ((now - account.at) * rate) / 1000) - bytes;
-    account.at = now;
+    const account = (this.inflateAccount ??= { credit: rate, at: Date.now(), timer: null, logged: false });
+    refill(account, rate);
+    account.credit -= bytes;
     if (account.credit >= 0 || account.timer !== null || this.finalized) return;
     if (!account.logged) {
       account.logged = true;
@@ -514,9 +520,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
       account.timer = setTimeout(() => {
         account.timer = null;
         if (this.finalized) return;
-        const t = Date.now();
-        account.credit = Math.min(rate, account.credit + ((t - account.at) * rate) / 1000);
-        account.at = t;
+        refill(account, rate);
         if (account.credit < 0) return wait();
         this.gate?.let(ReadGate.INFLATE_RATE);
       }, Math.max(1, Math.ceil((-account.credit / rate) * 1000)));
