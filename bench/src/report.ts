@@ -102,6 +102,56 @@ export function summaryTable(records: RunRecord[], scenarios: ScenarioName[] = S
   return [head, rule, ...rows].join("\n");
 }
 
+/**
+ * One target of the performance issue (issue 16): a server's figure in one scenario, either as a ratio to a
+ * reference server from the same run (higher is better) or as an absolute bound on idle bytes per connection.
+ */
+export interface Target {
+  server: string;
+  scenario: ScenarioName;
+  /** the reference server, for a ratio target */
+  against?: string;
+  /** ratio ≥ this (with `against`), or bytes per connection ≤ this (idle, without) */
+  bound: number;
+}
+
+export const TARGETS: Target[] = [
+  { server: "ours-node", scenario: "idle", bound: 6000 },
+  { server: "ours-deno-core", scenario: "idle", bound: 8000 },
+  { server: "ours-bun-core", scenario: "idle", bound: 6000 },
+  { server: "ours-node", scenario: "medium", against: BASELINE, bound: 1.0 },
+  { server: "ours-node", scenario: "large", against: BASELINE, bound: 1.0 },
+  ...(["small", "medium", "large", "broadcast"] as const).map((scenario) => ({ server: "ours-bun-core", scenario, against: "bun-builtin", bound: 0.9 })),
+  { server: "ours-node", scenario: "compressed", against: BASELINE, bound: 1.5 },
+  { server: "ours-bun-core", scenario: "compressed", against: "bun-builtin", bound: 0.5 },
+  { server: "ours-node", scenario: "handshake", against: BASELINE, bound: 1.0 },
+  { server: "ours-bun-core", scenario: "handshake", against: "bun-builtin", bound: 0.9 },
+  { server: "ours-deno-core", scenario: "handshake", against: "deno-builtin", bound: 0.9 },
+];
+
+/** Whether each target was met in this run; a target whose servers did not run is left out. */
+export function targetsTable(records: RunRecord[], targets: Target[] = TARGETS): string {
+  const lines = ["| server | scenario | target | this run | met |", "| --- | --- | --- | ---: | --- |"];
+  const label = (id: string) => SERVERS.find((s) => s.id === id)?.label ?? id;
+  for (const t of targets) {
+    const r = find(records, t.server, t.scenario);
+    const base = t.against ? find(records, t.against, t.scenario) : undefined;
+    if (!r || r.skipped || (t.against && (!base || base.skipped))) continue;
+    let value: number | null = null;
+    if (r.ok && r.value !== null) {
+      if (!t.against) value = r.value;
+      else if (base?.ok && base.value) value = r.value / base.value;
+    }
+    const goal = t.against ? `≥ ${t.bound.toFixed(2)}× ${label(t.against)}` : `≤ ${nf.format(t.bound)} B/conn`;
+    const shown = value === null ? "FAILED" : t.against ? `${value.toFixed(2)}×` : `${nf.format(value)} B`;
+    const met = value === null ? "no" : (t.against ? value >= t.bound : value <= t.bound) ? "yes" : "**no**";
+    lines.push(`| ${label(t.server)} | ${t.scenario} | ${goal} | ${shown} | ${met} |`);
+  }
+  const scale = records.filter((r) => r.scenario === "scale" && r.notRun);
+  if (scale.length) lines.push(`| every server | scale | 50,000 connections | ${oneLine(scale[0]!.notRun!)} | **no** |`);
+  return lines.join("\n");
+}
+
 /** Each runtime's raw TCP echo: the ceiling of what any WebSocket server on it can do. */
 const RAW: Record<Runtime, string | null> = { node: "raw-node", bun: "raw-bun", deno: "raw-deno", workers: null };
 
@@ -188,6 +238,12 @@ export function renderReport(records: RunRecord[], ctx: ReportContext): string {
   out.push("## Summary");
   out.push("");
   out.push(summaryTable(records));
+  out.push("");
+  out.push("## Targets");
+  out.push("");
+  out.push("The targets of the performance issue, checked against this run. Where one is missed, bench/README.md (\"Where the missed targets go\") gives the profile that explains the gap.");
+  out.push("");
+  out.push(targetsTable(records));
   out.push("");
   out.push("## Per scenario");
   for (const scenario of SCENARIO_ORDER) {

@@ -1,0 +1,47 @@
+/** The report's targets table: each target's verdict comes from the run's own figures. */
+import { describe, expect, it } from "vitest";
+import { targetsTable, type RunRecord, type Target } from "../src/report.ts";
+import type { ScenarioName } from "../src/scenarios.ts";
+
+function record(server: string, scenario: ScenarioName, value: number | null, extra: Partial<RunRecord> = {}): RunRecord {
+  return {
+    time: "2026-12-02T00:00:00Z", server, label: server, runtime: "node", kind: "ours", scenario, unit: "msg/s",
+    ok: value !== null, value, min: value, max: value, spreadPct: 0, mbPerSecond: null, serverCpu: null,
+    generatorCpu: null, checked: 0, checkErrors: [], repeats: 1, load: [0, 0, 0], ...extra,
+  };
+}
+
+const targets: Target[] = [
+  { server: "ours-node", scenario: "large", against: "ws-bufferutil", bound: 1.0 },
+  { server: "ours-node", scenario: "idle", bound: 6000 },
+  { server: "ours-bun-core", scenario: "small", against: "bun-builtin", bound: 0.9 },
+];
+
+function rows(table: string): string[] {
+  return table.split("\n").slice(2);
+}
+
+describe("targetsTable", () => {
+  it("marks a ratio target met only when the ratio reaches the bound, and an idle target only when at or below it", () => {
+    const met = rows(targetsTable([record("ours-node", "large", 1200), record("ws-bufferutil", "large", 1200), record("ours-node", "idle", 6000)], targets));
+    expect(met).toEqual([
+      "| @ws/node | large | ≥ 1.00× ws + bufferutil | 1.00× | yes |",
+      "| @ws/node | idle | ≤ 6,000 B/conn | 6,000 B | yes |",
+    ]);
+    const missed = rows(targetsTable([record("ours-node", "large", 1100), record("ws-bufferutil", "large", 1200), record("ours-node", "idle", 6001)], targets));
+    expect(missed).toEqual([
+      "| @ws/node | large | ≥ 1.00× ws + bufferutil | 0.92× | **no** |",
+      "| @ws/node | idle | ≤ 6,000 B/conn | 6,001 B | **no** |",
+    ]);
+  });
+
+  it("leaves out a target whose server or reference did not run, and reports a failed run as not met", () => {
+    const table = rows(targetsTable([record("ours-bun-core", "small", 5), record("ours-node", "large", null), record("ws-bufferutil", "large", 10)], targets));
+    expect(table).toEqual(["| @ws/node | large | ≥ 1.00× ws + bufferutil | FAILED | no |"]);
+  });
+
+  it("reports the scale steps that could not run", () => {
+    const table = rows(targetsTable([record("ours-node", "scale", 1, { notRun: "50,000 connections not run: open-files limit 20,000" })], []));
+    expect(table).toEqual(["| every server | scale | 50,000 connections | 50,000 connections not run: open-files limit 20,000 | **no** |"]);
+  });
+});
