@@ -430,15 +430,23 @@ async function runIdle(cfg: GeneratorConfig, s: Scenario): Promise<GeneratorResu
   const n = cfg.connections ?? s.connections;
   const settle = () => settledRss(cfg);
   // 100 connections first, so the code paths are warm and their memory is not counted
-  const warm = await openMany(cfg, 100, "/", false);
+  const warm = await openMany(cfg, 100, "/", s.deflate);
   for (const c of warm) listen(c, () => {});
+  if (s.deflate && !warm[0]!.extensions.includes("permessage-deflate")) {
+    closeAll(warm);
+    return { ok: true, skipped: "the server did not agree to permessage-deflate", windows: [], checked: 0, checkErrors: [], extensions: warm[0]!.extensions };
+  }
   const baselineRss = await settle();
-  const conns = await openMany(cfg, n, "/", false);
+  const conns = await openMany(cfg, n, "/", s.deflate);
   for (const c of conns) listen(c, () => {});
   const loadedRss = await settle();
-  // the connections are real: a few of them echo a message, checked in full
+  // the connections are real: a few of them echo a message (compressed where deflate was agreed), checked in full
   const payloads = payloadsFor(SCENARIOS.small);
-  const frame = encodeClientFrame(OP_TEXT, payloads[0]!);
+  const frame = clientFrames({ ...SCENARIOS.small, deflate: s.deflate }, [payloads[0]!])[0]!;
+  if (s.deflate && conns.some((c) => !c.extensions.includes("permessage-deflate"))) {
+    closeAll([...warm, ...conns]);
+    return { ok: false, error: "a connection came up without permessage-deflate", windows: [], checked: 0, checkErrors: [] };
+  }
   const checkers: Checker[] = [];
   const probes = conns.filter((_, i) => i % Math.max(1, Math.floor(n / 20)) === 0);
   for (const c of probes) {

@@ -1,6 +1,6 @@
 /** The benchmark scenarios: what the generator sends, how much of it, and what is measured. */
 
-export type ScenarioName = "small" | "medium" | "large" | "broadcast" | "idle" | "handshake" | "compressed" | "scale";
+export type ScenarioName = "small" | "medium" | "large" | "broadcast" | "idle" | "idle-deflate" | "handshake" | "compressed" | "scale";
 
 export interface Scenario {
   name: ScenarioName;
@@ -86,6 +86,18 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     higherIsBetter: false,
     rawCeiling: true,
   },
+  "idle-deflate": {
+    name: "idle-deflate",
+    title: "idle memory with permessage-deflate agreed: 5,000 open connections, server RSS delta per connection",
+    kind: "idle",
+    connections: 5000,
+    inFlight: 0,
+    payload: { type: "text", size: 32 },
+    deflate: true,
+    unit: "B/conn",
+    higherIsBetter: false,
+    rawCeiling: false,
+  },
   handshake: {
     name: "handshake",
     title: "handshakes: 5,000 connections opened per window, 256 in flight, all held open until the last is up",
@@ -125,7 +137,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
   },
 };
 
-export const SCENARIO_ORDER: ScenarioName[] = ["small", "medium", "large", "broadcast", "compressed", "handshake", "idle", "scale"];
+export const SCENARIO_ORDER: ScenarioName[] = ["small", "medium", "large", "broadcast", "compressed", "handshake", "idle", "idle-deflate", "scale"];
 
 /** A small deterministic PRNG (mulberry32), so every run sends the same bytes. */
 export function prng(seed: number): () => number {

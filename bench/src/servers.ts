@@ -80,23 +80,26 @@ const NO_TOPICS_IN_A_WORKER = "no topics in a plain Worker (they need a Durable 
 /** scale runs on one server per runtime and library that matters for it (it takes a minute or more each) */
 const NOT_IN_SCALE = "not in the scale set (ours on each runtime and engine but Deno's runtime engine, ws + bufferutil, the built-in servers)";
 
+/** idle-deflate runs on ours per runtime (default engine), ws + bufferutil and Bun's built-in server */
+const NOT_IN_IDLE_DEFLATE = "not in the idle-deflate set (ours on each runtime's default engine, ws + bufferutil, Bun.serve)";
+
 export const SERVERS: ServerDef[] = [
   { id: "ours-node", label: "@ws/node", runtime: "node", kind: "ours", command: nodeServer("ours-node.js") },
   { id: "ws-bufferutil", label: "ws + bufferutil", runtime: "node", kind: "peer", command: nodeServer("ws-node.js") },
-  { id: "ws", label: "ws (pure JS)", runtime: "node", kind: "peer", command: nodeServer("ws-node.js", { WS_NO_BUFFER_UTIL: "1" }), notIn: { scale: NOT_IN_SCALE } },
-  { id: "crossws-node", label: "crossws (node)", runtime: "node", kind: "peer", command: nodeServer("crossws-node.js"), notIn: { scale: NOT_IN_SCALE } },
+  { id: "ws", label: "ws (pure JS)", runtime: "node", kind: "peer", command: nodeServer("ws-node.js", { WS_NO_BUFFER_UTIL: "1" }), notIn: { "idle-deflate": NOT_IN_IDLE_DEFLATE, scale: NOT_IN_SCALE } },
+  { id: "crossws-node", label: "crossws (node)", runtime: "node", kind: "peer", command: nodeServer("crossws-node.js"), notIn: { "idle-deflate": NOT_IN_IDLE_DEFLATE, scale: NOT_IN_SCALE } },
   { id: "raw-node", label: "raw TCP echo (node)", runtime: "node", kind: "raw", command: nodeServer("raw-node.js") },
   { id: "bun-builtin", label: "Bun.serve (built-in)", runtime: "bun", kind: "builtin", command: runtimeServer("bun", "bun-builtin.ts") },
   { id: "ours-bun-core", label: "@ws/bun core", runtime: "bun", kind: "ours", command: runtimeServer("bun", "bun-ours.ts", { BENCH_ENGINE: "core" }, "bun") },
-  { id: "ours-bun-core-node-http", label: "@ws/bun core (node:http)", runtime: "bun", kind: "ours", command: runtimeServer("bun", "bun-ours.ts", { BENCH_ENGINE: "core", BENCH_SOCKETS: "node:http" }, "bun") },
-  { id: "ours-bun-runtime", label: "@ws/bun runtime", runtime: "bun", kind: "ours", command: runtimeServer("bun", "bun-ours.ts", { BENCH_ENGINE: "runtime" }, "bun") },
+  { id: "ours-bun-core-node-http", label: "@ws/bun core (node:http)", runtime: "bun", kind: "ours", command: runtimeServer("bun", "bun-ours.ts", { BENCH_ENGINE: "core", BENCH_SOCKETS: "node:http" }, "bun"), notIn: { "idle-deflate": NOT_IN_IDLE_DEFLATE } },
+  { id: "ours-bun-runtime", label: "@ws/bun runtime", runtime: "bun", kind: "ours", command: runtimeServer("bun", "bun-ours.ts", { BENCH_ENGINE: "runtime" }, "bun"), notIn: { "idle-deflate": NOT_IN_IDLE_DEFLATE } },
   { id: "raw-bun", label: "raw TCP echo (bun)", runtime: "bun", kind: "raw", command: runtimeServer("bun", "bun-raw.ts") },
-  { id: "deno-builtin", label: "Deno.upgradeWebSocket (built-in)", runtime: "deno", kind: "builtin", command: runtimeServer("deno", "deno-builtin.ts") },
+  { id: "deno-builtin", label: "Deno.upgradeWebSocket (built-in)", runtime: "deno", kind: "builtin", command: runtimeServer("deno", "deno-builtin.ts"), notIn: { "idle-deflate": NOT_IN_IDLE_DEFLATE } },
   { id: "ours-deno-core", label: "@ws/deno core", runtime: "deno", kind: "ours", command: runtimeServer("deno", "deno-ours.ts", { BENCH_ENGINE: "core" }, "deno") },
-  { id: "ours-deno-runtime", label: "@ws/deno runtime", runtime: "deno", kind: "ours", command: runtimeServer("deno", "deno-ours.ts", { BENCH_ENGINE: "runtime" }, "deno"), notIn: { scale: NOT_IN_SCALE } },
+  { id: "ours-deno-runtime", label: "@ws/deno runtime", runtime: "deno", kind: "ours", command: runtimeServer("deno", "deno-ours.ts", { BENCH_ENGINE: "runtime" }, "deno"), notIn: { "idle-deflate": NOT_IN_IDLE_DEFLATE, scale: NOT_IN_SCALE } },
   { id: "raw-deno", label: "raw TCP echo (deno)", runtime: "deno", kind: "raw", command: runtimeServer("deno", "deno-raw.ts") },
-  { id: "workers-bare", label: "WebSocketPair echo (workerd)", runtime: "workers", kind: "builtin", command: workersServer("bare"), notIn: { broadcast: NO_TOPICS_IN_A_WORKER, scale: NO_TOPICS_IN_A_WORKER } },
-  { id: "ours-workers", label: "@ws/cloudflare (workerd)", runtime: "workers", kind: "ours", command: workersServer("ours"), notIn: { broadcast: NO_TOPICS_IN_A_WORKER, scale: NO_TOPICS_IN_A_WORKER } },
+  { id: "workers-bare", label: "WebSocketPair echo (workerd)", runtime: "workers", kind: "builtin", command: workersServer("bare"), notIn: { "idle-deflate": NOT_IN_IDLE_DEFLATE, broadcast: NO_TOPICS_IN_A_WORKER, scale: NO_TOPICS_IN_A_WORKER } },
+  { id: "ours-workers", label: "@ws/cloudflare (workerd)", runtime: "workers", kind: "ours", command: workersServer("ours"), notIn: { "idle-deflate": NOT_IN_IDLE_DEFLATE, broadcast: NO_TOPICS_IN_A_WORKER, scale: NO_TOPICS_IN_A_WORKER } },
 ];
 
 /** The reference every ratio is taken against, and each runtime's own built-in server. */

@@ -40,6 +40,15 @@ describe("targetsTable", () => {
     expect(table).toEqual(["| @ws/node | large | ≥ 1.00× ws + bufferutil | FAILED | no |"]);
   });
 
+  it("checks deflate's extra idle bytes as the difference to the same server's plain idle figure", () => {
+    const over: Target[] = [{ server: "ours-node", scenario: "idle-deflate", over: "idle", bound: 2000 }];
+    const ok = rows(targetsTable([record("ours-node", "idle", 5000), record("ours-node", "idle-deflate", 7000)], over));
+    expect(ok).toEqual(["| @ws/node | idle-deflate | ≤ 2,000 B/conn more than idle | 2,000 B | yes |"]);
+    const missed = rows(targetsTable([record("ours-node", "idle", 5000), record("ours-node", "idle-deflate", 7500)], over));
+    expect(missed).toEqual(["| @ws/node | idle-deflate | ≤ 2,000 B/conn more than idle | 2,500 B | **no** |"]);
+    expect(rows(targetsTable([record("ours-node", "idle-deflate", 7500)], over))).toEqual([]);
+  });
+
   it("reports the scale steps that could not run", () => {
     const table = rows(targetsTable([record("ours-node", "scale", 1, { notRun: "50,000 connections not run: open-files limit 20,000" })], []));
     expect(table).toEqual(["| every server | scale | 50,000 connections | 50,000 connections not run: open-files limit 20,000 | **no** |"]);

@@ -73,6 +73,10 @@ describe("benchmark smoke run", () => {
     expect(compressed.extensions).toContain("permessage-deflate");
     const idle = records.find((r) => r.server === "ours-node" && r.scenario === "idle")!;
     expect(idle.memory?.connections).toBe(8);
+    // idle with deflate agreed: every connection negotiated it, and the probe's compressed echo was checked
+    const idleDeflate = records.find((r) => r.server === "ours-node" && r.scenario === "idle-deflate")!;
+    expect(idleDeflate.memory?.connections).toBe(8);
+    expect(idleDeflate.checked).toBeGreaterThan(0);
     // handshakes: every one of a window's connections was upgraded (and counted) before any was dropped
     const handshake = records.find((r) => r.server === "ours-node" && r.scenario === "handshake")!;
     expect(handshake.checked).toBe(8 * handshake.repeats);
