@@ -98,6 +98,7 @@ export const SERVERS: ServerDef[] = [
   { id: "ours-deno-core", label: "@ws/deno core", runtime: "deno", kind: "ours", command: runtimeServer("deno", "deno-ours.ts", { BENCH_ENGINE: "core" }, "deno") },
   { id: "ours-deno-runtime", label: "@ws/deno runtime", runtime: "deno", kind: "ours", command: runtimeServer("deno", "deno-ours.ts", { BENCH_ENGINE: "runtime" }, "deno"), notIn: { "idle-deflate": NOT_IN_IDLE_DEFLATE, scale: NOT_IN_SCALE } },
   { id: "raw-deno", label: "raw TCP echo (deno)", runtime: "deno", kind: "raw", command: runtimeServer("deno", "deno-raw.ts") },
+  { id: "raw-deno-node-net", label: "raw TCP echo (deno, node:net)", runtime: "deno", kind: "raw", command: runtimeServer("deno", "deno-raw-net.ts") },
   { id: "workers-bare", label: "WebSocketPair echo (workerd)", runtime: "workers", kind: "builtin", command: workersServer("bare"), notIn: { "idle-deflate": NOT_IN_IDLE_DEFLATE, broadcast: NO_TOPICS_IN_A_WORKER, scale: NO_TOPICS_IN_A_WORKER } },
   { id: "ours-workers", label: "@ws/cloudflare (workerd)", runtime: "workers", kind: "ours", command: workersServer("ours"), notIn: { "idle-deflate": NOT_IN_IDLE_DEFLATE, broadcast: NO_TOPICS_IN_A_WORKER, scale: NO_TOPICS_IN_A_WORKER } },
 ];
