@@ -6,11 +6,13 @@
 import type { ByteStream } from "../session/byte-stream.ts";
 import { CloseCode } from "../wire/close-codes.ts";
 import { Connection, type Message, type SendData } from "../session/connection.ts";
+import { HeartbeatQueue } from "../session/heartbeat.ts";
 import { consoleLogger, type Logger } from "../session/errors.ts";
 import { asError, meter, type MetricsHooks } from "../session/metrics.ts";
 import {
   buildAcceptResponse,
   buildRejectResponse,
+  releaseRawRequest,
   selectProtocol,
   validateUpgradeRequest,
   type ExtensionOffer,
@@ -118,6 +120,12 @@ export interface ServerOptions extends ConnectionSettings {
    * deflate per subscriber per message). Core engine only.
    */
   publishCompression?: PublishCompression;
+  /**
+   * keep every connection's runtime request (`conn.request.raw`) for its whole life. Default false: `raw` is
+   * there in the upgrade gate and during `connected` (its synchronous part), then released (about 1 KiB of
+   * JS heap per open connection on Node: node:http's IncomingMessage). A service's own `keepRawRequest` wins.
+   */
+  keepRawRequest?: boolean;
 }
 
 /**
@@ -376,6 +384,7 @@ export class ServerCore {
     extensions: string,
     slot: ConnectionSlot,
   ): Connection<unknown> {
+    const settings = this.settingsFor(service);
     const conn = Connection.overStream<unknown>(stream, {
       role: "server",
       request,
@@ -385,7 +394,8 @@ export class ServerCore {
       logger: this.logger,
       hub: this.hub,
       budget: this.budget,
-      ...this.settingsFor(service),
+      heartbeat: this.heartbeatFor(settings.connectionTimeout),
+      ...settings,
       ...this.observersFor(service),
     });
     if (deflate) this.hub.setDeflate(conn, deflate);
@@ -412,6 +422,18 @@ export class ServerCore {
     };
   }
 
+  /** the keepalive queues, one per interval: one timer for all the connections with the same connectionTimeout */
+  private readonly heartbeats = new Map<number, HeartbeatQueue>();
+
+  /** The heartbeat queue for connections with `connectionTimeout` (seconds; the keepalive ticks at half of it). */
+  heartbeatFor(connectionTimeout: number | undefined): HeartbeatQueue | undefined {
+    if (!connectionTimeout) return undefined;
+    const interval = (connectionTimeout * 1000) / 2;
+    let queue = this.heartbeats.get(interval);
+    if (!queue) this.heartbeats.set(interval, (queue = new HeartbeatQueue(interval)));
+    return queue;
+  }
+
   /**
    * Takes a new connection into the server: gives it the gate's `data`, counts it, wires it to its service
    * (`connected`, `received`, `disconnected`) and starts it (`head`: bytes read past the request). Engines
@@ -435,6 +457,8 @@ export class ServerCore {
     conn.onClose(hooks.closed);
     if (hooks.received) conn.onMessage(hooks.received);
     conn.start(head, service.connected && !options.resumed ? () => service.connected!(conn) : undefined);
+    // the gate and `connected` have had the runtime's request: an open connection does not keep it alive
+    if (!(service.keepRawRequest ?? this.options.keepRawRequest)) releaseRawRequest(conn.request);
   }
 
   /**

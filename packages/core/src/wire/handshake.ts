@@ -31,7 +31,9 @@ export interface UpgradeRequest<Raw = unknown> {
   params: Readonly<Record<string, string>>;
   /**
    * the runtime's own request object, for what the toolkit does not expose (undefined where there is none: a
-   * client's connection, a Durable Object connection rebuilt after hibernation)
+   * client's connection, a Durable Object connection rebuilt after hibernation). On a server's connection it is
+   * there in the upgrade gate and during `connected` (its synchronous part) and released afterwards, unless the
+   * server or service sets `keepRawRequest: true`: an idle connection does not keep the runtime's request alive.
    */
   readonly raw: Raw;
 }
@@ -57,7 +59,7 @@ class ParsedUpgradeRequest<Raw> implements UpgradeRequest<Raw> {
   remoteAddress?: string;
   remotePort?: number;
   params: Readonly<Record<string, string>> = NO_PARAMS;
-  readonly raw: Raw;
+  raw: Raw;
   private parsedQuery?: URLSearchParams;
   private parsedCookies?: ReadonlyMap<string, string>;
 
@@ -83,6 +85,14 @@ class ParsedUpgradeRequest<Raw> implements UpgradeRequest<Raw> {
   get cookies(): ReadonlyMap<string, string> {
     return (this.parsedCookies ??= parseCookieHeader(this.headers.get("cookie")));
   }
+}
+
+/**
+ * Lets go of the runtime's request (`raw` becomes undefined) of an UpgradeRequest made by createUpgradeRequest,
+ * so that an open connection does not keep it alive; the parsed parts (url, headers, query, cookies, params) stay.
+ */
+export function releaseRawRequest(req: UpgradeRequest<unknown>): void {
+  if (req instanceof ParsedUpgradeRequest) req.raw = undefined;
 }
 
 /** The UpgradeRequest for what an adapter knows of a request; `query` and `cookies` are parsed on first use. */
