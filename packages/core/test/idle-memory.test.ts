@@ -107,3 +107,27 @@ describe("the keepalive of many connections: one heartbeat queue, one timer", ()
     }
   });
 });
+
+describe("a connection's listeners", () => {
+  it("one listener of an event is kept as itself, not in a list; two and more in order, each removable", async () => {
+    const { conn, peer } = withRawPeer("server");
+    const seen: string[] = [];
+    const offA = conn.onMessage((m) => void seen.push(`a:${String(m)}`));
+    conn.onClose(() => {});
+    const lists = Object.values((conn as unknown as { listeners: { lists: Record<string, unknown> } }).listeners.lists);
+    expect(lists.map((l) => typeof l)).toEqual(["function", "function"]);
+    const offB = conn.onMessage((m) => void seen.push(`b:${String(m)}`));
+    conn.start();
+    peer.send(cframe({ opcode: 1, payload: "1" }));
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    offA();
+    peer.send(cframe({ opcode: 1, payload: "2" }));
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    offB();
+    conn.onMessage((m) => void seen.push(`c:${String(m)}`));
+    peer.send(cframe({ opcode: 1, payload: "3" }));
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(seen).toEqual(["a:1", "b:1", "b:2", "c:3"]);
+    conn.drop();
+  });
+});
