@@ -119,14 +119,14 @@ describe("a connection's listeners", () => {
     const offB = conn.onMessage((m) => void seen.push(`b:${String(m)}`));
     conn.start();
     peer.send(cframe({ opcode: 1, payload: "1" }));
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    await new Promise<void>((resolve) => setTimeout(() => resolve(), 1));
     offA();
     peer.send(cframe({ opcode: 1, payload: "2" }));
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    await new Promise<void>((resolve) => setTimeout(() => resolve(), 1));
     offB();
     conn.onMessage((m) => void seen.push(`c:${String(m)}`));
     peer.send(cframe({ opcode: 1, payload: "3" }));
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    await new Promise<void>((resolve) => setTimeout(() => resolve(), 1));
     expect(seen).toEqual(["a:1", "b:1", "b:2", "c:3"]);
     conn.drop();
   });

@@ -176,6 +176,13 @@ export type UpgradeOutcome =
 
 const TIMED_OUT = Symbol("timed out");
 
+/** No headers from the gate (shared, never written to). */
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** What validateUpgradeRequest accepted. */
+type ValidUpgrade = Extract<ReturnType<typeof validateUpgradeRequest>, { ok: true }>;
+
+
 type ErrorHook = (error: Error, conn: Connection<unknown>) => unknown;
 
 /**
@@ -282,24 +289,43 @@ export class ServerCore {
    * Decides an upgrade request: route (`route`, unless the caller routed it already), validate (RFC 6455
    * §4.2.1), limit, gate, subprotocol. Sets `req.params` before the gate runs. Never throws.
    */
-  async decide(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): Promise<UpgradeVerdict> {
-    const refuse = (status: number, reason: string, headers?: Record<string, string>): UpgradeVerdict => {
-      this.logger.info({ status, url: req.url, remoteAddress: req.remoteAddress }, `upgrade refused (${status}): ${reason}`);
-      if (this.options.metrics !== undefined) meter(this.options.metrics, "upgradeRefused", status, req);
-      return { ok: false, status, reason, headers };
-    };
-    if (this.shuttingDown) return refuse(503, "the server is shutting down");
-    if (!route) return refuse(404, `no WebSocket service at ${req.url.split("?")[0]}`);
+  decide(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): Promise<UpgradeVerdict> {
+    return Promise.resolve(this.decideNow(req, route));
+  }
+
+  /** `decide`, synchronous unless the service has an upgrade gate (then the promise of its verdict). Never throws. */
+  decideNow(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): UpgradeVerdict | Promise<UpgradeVerdict> {
+    if (this.shuttingDown) return this.refuse(req, 503, "the server is shutting down");
+    if (!route) return this.refuse(req, 404, `no WebSocket service at ${req.url.split("?")[0]}`);
     const service = route.service;
     req.params = route.params;
     const valid = validateUpgradeRequest(req);
-    if (!valid.ok) return refuse(valid.status, valid.reason, valid.headers);
-    if (this.connections.size + this.reserved >= this.maxConnections) return refuse(503, "too many connections");
+    if (!valid.ok) return this.refuse(req, valid.status, valid.reason, valid.headers);
+    if (this.connections.size + this.reserved >= this.maxConnections) return this.refuse(req, 503, "too many connections");
     // the slot is held from here: upgrades waiting at the gate or for their socket count as connections
     const slot = this.reserve();
-    let headers: Record<string, string> = {};
+    if (!service.upgrade) return this.accepted(req, service, valid, slot, NO_HEADERS, undefined);
+    return this.gate(req, service, valid, slot);
+  }
+
+  private refuse(req: UpgradeRequest, status: number, reason: string, headers?: Record<string, string>): UpgradeVerdict {
+    this.logger.info({ status, url: req.url, remoteAddress: req.remoteAddress }, `upgrade refused (${status}): ${reason}`);
+    if (this.options.metrics !== undefined) meter(this.options.metrics, "upgradeRefused", status, req);
+    return { ok: false, status, reason, headers };
+  }
+
+  private accepted(req: UpgradeRequest, service: Service<unknown>, valid: ValidUpgrade, slot: ConnectionSlot, headers: Record<string, string>, data: unknown): UpgradeVerdict {
+    if (this.shuttingDown) return (slot.release(), this.refuse(req, 503, "the server is shutting down"));
+    const protocol = selectProtocol(valid.protocols, service.protocols);
+    return { ok: true, service, protocol, headers, data, key: valid.key, extensions: valid.extensions, slot };
+  }
+
+  /** The service's upgrade gate, bounded by handshakeTimeout. */
+  private async gate(req: UpgradeRequest, service: Service<unknown>, valid: ValidUpgrade, slot: ConnectionSlot): Promise<UpgradeVerdict> {
+    const refuse = (status: number, reason: string, headers?: Record<string, string>) => this.refuse(req, status, reason, headers);
+    let headers: Record<string, string> = NO_HEADERS;
     let data: unknown;
-    if (service.upgrade) {
+    {
       let decision;
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
@@ -307,7 +333,7 @@ export class ServerCore {
           timer = setTimeout(() => resolve(TIMED_OUT), this.handshakeTimeout);
           (timer as { unref?: () => void }).unref?.();
         });
-        decision = await Promise.race([service.upgrade(req), timedOut]);
+        decision = await Promise.race([service.upgrade!(req), timedOut]);
       } catch (e) {
         slot.release();
         this.logger.error({ err: e, url: req.url }, `upgrade gate failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -326,21 +352,31 @@ export class ServerCore {
         return refuse(decision.reject, decision.reason ?? "upgrade refused", decision.headers);
       }
       if (decision) {
-        headers = decision.headers ?? {};
+        headers = decision.headers ?? NO_HEADERS;
         data = decision.data;
       }
     }
-    if (this.shuttingDown) return (slot.release(), refuse(503, "the server is shutting down"));
-    const protocol = selectProtocol(valid.protocols, service.protocols);
-    return { ok: true, service, protocol, headers, data, key: valid.key, extensions: valid.extensions, slot };
+    return this.accepted(req, service, valid, slot, headers, data);
   }
 
   /**
    * Decides an upgrade request (`decide`; `route` as there) and negotiates permessage-deflate: the response to
    * write. Never throws.
    */
-  async negotiate(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): Promise<UpgradeOutcome> {
-    const verdict = await this.decide(req, route);
+  negotiate(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): Promise<UpgradeOutcome> {
+    return Promise.resolve(this.negotiateNow(req, route));
+  }
+
+  /**
+   * `negotiate`, synchronous unless the service has an upgrade gate (then the promise of the outcome): an
+   * adapter answers a request without a gate within the same event-loop turn. Never throws.
+   */
+  negotiateNow(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): UpgradeOutcome | Promise<UpgradeOutcome> {
+    const verdict = this.decideNow(req, route);
+    return verdict instanceof Promise ? verdict.then((v) => this.outcome(req, v)) : this.outcome(req, verdict);
+  }
+
+  private outcome(req: UpgradeRequest, verdict: UpgradeVerdict): UpgradeOutcome {
     if (!verdict.ok) {
       const { status, reason, headers } = verdict;
       return { ok: false, status, reason, response: encodeUtf8(buildRejectResponse(status, reason, headers)) };
@@ -358,9 +394,8 @@ export class ServerCore {
         extensions = describeAgreement(agreed.response);
       }
     }
-    const response = encodeUtf8(
-      buildAcceptResponse({ key: verdict.key, protocol, accept: this.options.acceptKey, headers: { ...(extensions ? { "Sec-WebSocket-Extensions": extensions } : {}), ...verdict.headers } }),
-    );
+    const headers = extensions ? { "Sec-WebSocket-Extensions": extensions, ...verdict.headers } : verdict.headers;
+    const response = encodeUtf8(buildAcceptResponse({ key: verdict.key, protocol, accept: this.options.acceptKey, headers }));
     return {
       ok: true,
       protocol,
@@ -384,7 +419,9 @@ export class ServerCore {
     extensions: string,
     slot: ConnectionSlot,
   ): Connection<unknown> {
-    const settings = this.settingsFor(service);
+    const s = this.settingsFor(service);
+    const hooks = this.hooksFor(service);
+    // one options object with its fields named (no spreads: this runs for every connection)
     const conn = Connection.overStream<unknown>(stream, {
       role: "server",
       request,
@@ -394,9 +431,18 @@ export class ServerCore {
       logger: this.logger,
       hub: this.hub,
       budget: this.budget,
-      heartbeat: this.heartbeatFor(settings.connectionTimeout),
-      ...settings,
-      ...this.observersFor(service),
+      heartbeat: this.heartbeatFor(s.connectionTimeout),
+      maxMessageSize: s.maxMessageSize,
+      maxFrameSize: s.maxFrameSize,
+      maxFragments: s.maxFragments,
+      connectionTimeout: s.connectionTimeout,
+      closeTimeout: s.closeTimeout,
+      maxBufferedAmount: s.maxBufferedAmount,
+      backpressure: s.backpressure,
+      messageTimeout: s.messageTimeout,
+      inflateRate: s.inflateRate,
+      onError: hooks.error,
+      metrics: this.options.metrics,
     });
     if (deflate) this.hub.setDeflate(conn, deflate);
     this.adopt(conn, service, data, head, slot);

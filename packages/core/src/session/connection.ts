@@ -137,9 +137,10 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
   /** created on the first subscribe (most connections of a plain echo or RPC service never subscribe) */
   private topicSetValue: Set<string> | null = null;
 
-  constructor(transport: Transport, options: SessionOptions) {
+  /** `id`: the connection's id, over `options.id` (default: a fresh one) */
+  constructor(transport: Transport, options: SessionOptions, id: string = options.id ?? connectionId()) {
     this.transport = transport;
-    this.id = options.id ?? connectionId();
+    this.id = id;
     this.role = options.role;
     this.request = options.request;
     this.protocol = options.protocol ?? null;
@@ -160,13 +161,22 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
   /** A connection over the core's protocol transport (the RFC 6455 state machine on `stream`). */
   static overStream<Data = unknown>(stream: ByteStream, options: ConnectionOptions): Connection<Data> {
     const id = options.id ?? connectionId();
+    // the transport's options named one by one: no copy of every option per connection
     const transport = new ProtocolTransport(stream, {
-      ...options,
+      role: options.role,
+      maxMessageSize: options.maxMessageSize,
+      maxFrameSize: options.maxFrameSize,
+      maxFragments: options.maxFragments,
+      deflate: options.deflate,
+      budget: options.budget,
+      maxBufferedAmount: options.maxBufferedAmount,
+      messageTimeout: options.messageTimeout,
+      inflateRate: options.inflateRate,
       logger: options.logger ?? consoleLogger,
       label: id,
       remoteAddress: options.request.remoteAddress,
     });
-    return new Connection<Data>(transport, { ...options, id });
+    return new Connection<Data>(transport, options, id);
   }
 
   /** Resolves once, when the connection has closed, with the close code and reason. */

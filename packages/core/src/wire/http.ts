@@ -111,6 +111,17 @@ export function statusText(status: number): string {
   return STATUS_TEXT[status] ?? "Error";
 }
 
+/** Whether `name` lowercased equals `key` (lowercase, same length), for ASCII names; other names compared by toLowerCase. */
+function sameLowercase(name: string, key: string): boolean {
+  for (let j = 0; j < key.length; j++) {
+    let c = name.charCodeAt(j);
+    if (c >= 0x80) return name.toLowerCase() === key;
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== key.charCodeAt(j)) return false;
+  }
+  return true;
+}
+
 /**
  * Headers over a flat [name, value, name, value, …] list as a runtime hands it over (Node's rawHeaders),
  * kept as is: no map is built, lookups scan the few handshake headers case-insensitively, repeated fields
@@ -123,10 +134,12 @@ export class RawHeaders implements HeadersLike {
   }
   get(name: string): string | null {
     const key = name.toLowerCase();
+    const raw = this.raw;
     let found: string | null = null;
-    for (let i = 0; i + 1 < this.raw.length; i += 2) {
-      const n = this.raw[i]!;
-      if (n.length === key.length && n.toLowerCase() === key) found = found === null ? this.raw[i + 1]! : `${found}, ${this.raw[i + 1]}`;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const n = raw[i]!;
+      // compared without making a lowercase copy of each name: lookups run several times per handshake
+      if (n.length === key.length && sameLowercase(n, key)) found = found === null ? raw[i + 1]! : `${found}, ${raw[i + 1]}`;
     }
     return found;
   }
