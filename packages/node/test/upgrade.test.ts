@@ -228,6 +228,37 @@ describe("the upgrade request on Node", () => {
   });
 });
 
+describe("the peer's address", () => {
+  it("is read from the socket on first use, in the gate and on conn.request, and stays readable once the connection is closed", async () => {
+    const server = http.createServer();
+    let inGate: string | undefined;
+    let onConnected!: (conn: Connection) => void;
+    const connected = new Promise<Connection>((resolve) => (onConnected = resolve));
+    const service = defineService({
+      upgrade: (req) => void (inGate = `${req.remoteAddress}:${req.remotePort}`),
+      connected: (conn) => onConnected(conn),
+    });
+    const plain = defineService({ connected: (conn) => onConnected(conn) });
+    const handle = attach(server, { services: { "/gate": service, "/plain": plain }, logger: silentLogger });
+    cleanups.push(() => handle.close({ timeout: 500 }));
+    const port = await listen(server);
+    const ws = await openWs(`ws://127.0.0.1:${port}/gate`);
+    const local = (ws as unknown as { _socket: import("node:net").Socket })._socket.localPort;
+    const conn = await waitFor(connected, 5000, "connected");
+    expect(inGate).toBe(`127.0.0.1:${local}`);
+    expect([conn.request.remoteAddress, conn.request.remotePort]).toEqual(["127.0.0.1", local]);
+    // a connection whose address nobody asked for while it was open: still there after the close
+    let second!: Connection;
+    const secondConnected = new Promise<Connection>((resolve) => (onConnected = resolve));
+    const ws2 = await openWs(`ws://127.0.0.1:${port}/plain`);
+    const local2 = (ws2 as unknown as { _socket: import("node:net").Socket })._socket.localPort;
+    second = await waitFor(secondConnected, 5000, "connected");
+    ws2.terminate();
+    await second.closed;
+    expect([second.request.remoteAddress, second.request.remotePort]).toEqual(["127.0.0.1", local2]);
+  });
+});
+
 describe("keepRawRequest", () => {
   for (const where of ["server", "service"] as const) {
     it(`keeps the IncomingMessage on conn.request for the connection's life (set on the ${where})`, async () => {
