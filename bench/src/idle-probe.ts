@@ -146,6 +146,13 @@ async function nodeSpaces(): Promise<Spaces | null> {
   return null;
 }
 
+/** The server's user and system CPU seconds (/proc/<pid>/stat), apart: a handshake's system calls are in the second. */
+function cpuSplit(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
+
 async function steadyRss(): Promise<number> {
   const reads: number[] = [];
   for (let i = 0; i < 8; i++) {
@@ -208,9 +215,11 @@ const memBefore = await nodeMemory();
 const rssBefore = await steadyRss();
 const spacesBefore = await nodeSpaces();
 const cpuBefore = cpuSeconds(child.pid!) ?? NaN;
+const splitBefore = cpuSplit(child.pid!);
 const { sockets, seconds } = await openMany(N, IN_FLIGHT);
 // the server's CPU time per handshake does not depend on how fast this one-process client is
 const cpuPerHandshake = ((cpuSeconds(child.pid!) ?? NaN) - cpuBefore) / N;
+const splitAfter = cpuSplit(child.pid!);
 await sleep(1000);
 const rssNoGc = await steadyRss();
 const spacesAfter = await nodeSpaces();
@@ -227,6 +236,7 @@ console.log(
     inFlight: IN_FLIGHT,
     handshakesPerSecond: Math.round(N / seconds),
     serverCpuMicrosPerHandshake: Math.round(cpuPerHandshake * 1e6),
+    serverUserSystemMicros: [Math.round(((splitAfter.user - splitBefore.user) / N) * 1e6), Math.round(((splitAfter.system - splitBefore.system) / N) * 1e6)],
     rssBytesPerConnectionNoGc: Math.round((rssNoGc - rssBefore) / N),
     ...(spacesBefore && spacesAfter
       ? {

@@ -176,6 +176,14 @@ describe("the handshake's checks without allocation agree with the general ones"
     expect([h.get("host"), h.get("Upgrade"), h.get("sec-websocket-key"), h.get("x-caf\u00e9"), h.get("hos"), h.get("hostx")]).toEqual(["a", "websocket", "k", "1, 2", null, null]);
   });
 
+  it("RawHeaders.sharing keeps every name and value exactly as sent (case included), in order", () => {
+    const sent = ["Host", "a:1", "upgrade", "WebSocket", "CONNECTION", "keep-alive, Upgrade", "Sec-WebSocket-Key", KEY, "sec-websocket-version", "13", "X-Other", "websocket"];
+    const raw = [...sent];
+    const h = RawHeaders.sharing(raw);
+    expect(raw).toEqual(sent);
+    expect([h.get("upgrade"), h.get("connection"), h.get("sec-websocket-key"), h.get("x-other")]).toEqual(["WebSocket", "keep-alive, Upgrade", KEY, "websocket"]);
+  });
+
   it("Upgrade and Connection are lists: the token anywhere in them, in any case, with spaces or tabs", () => {
     const ok = (upgrade: string, connection: string) => validateUpgradeRequest(request({ Upgrade: upgrade, Connection: connection })).ok;
     expect([ok("WebSocket", "keep-alive, Upgrade"), ok("h2c,\twebsocket ", "UPGRADE"), ok("websockets", "upgrade"), ok("web socket", "upgrade"), ok("websocket", "upgraded"), ok("websocket", ",,upgrade,")]).toEqual([true, true, false, false, false, true]);

@@ -65,12 +65,12 @@ export interface AttachedServer extends WebSocketServer {
 }
 
 function toUpgradeRequest(req: http.IncomingMessage): NodeUpgradeRequest {
-  // Node's own rawHeaders list, kept as it is: no per-connection header map
-  const headers = new RawHeaders(req.rawHeaders);
+  // Node's own rawHeaders list, kept as it is (its common names and values as shared strings): no header map
+  const headers = RawHeaders.sharing(req.rawHeaders);
   return createUpgradeRequest({
     method: req.method ?? "GET",
     url: req.url ?? "/",
-    httpVersion: req.httpVersion,
+    httpVersion: req.httpVersion === "1.1" ? "1.1" : req.httpVersion, // the literal: one string for all
     headers,
     remoteAddress: req.socket.remoteAddress,
     remotePort: req.socket.remotePort,
