@@ -92,7 +92,17 @@ class ParsedUpgradeRequest<Raw> implements UpgradeRequest<Raw> {
  * so that an open connection does not keep it alive; the parsed parts (url, headers, query, cookies, params) stay.
  */
 export function releaseRawRequest(req: UpgradeRequest<unknown>): void {
-  if (req instanceof ParsedUpgradeRequest) req.raw = undefined;
+  if (!(req instanceof ParsedUpgradeRequest)) return;
+  try {
+    req.raw = undefined;
+  } catch {
+    // an adapter's own `raw` accessor (built on first use, as on Bun's native sockets): replaced when it may be
+    try {
+      Object.defineProperty(req, "raw", { value: undefined, writable: true, enumerable: true, configurable: true });
+    } catch {
+      // not configurable: it stays
+    }
+  }
 }
 
 /** The UpgradeRequest for what an adapter knows of a request; `query` and `cookies` are parsed on first use. */
