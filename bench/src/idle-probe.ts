@@ -10,6 +10,12 @@
  * with BENCH_DEFLATE=1). `--snapshot` (Node servers): heap snapshots before and after, and the self sizes that
  * grew, by constructor, per connection. PROBE_SERVER_FLAGS adds node flags to a Node server (e.g. "--cpu-prof
  * --cpu-prof-dir=/tmp/prof"); PROBE_KEEP_SNAPSHOTS=1 keeps the snapshots.
+ *
+ * Two RSS readings: `rssBytesPerConnectionNoGc` as the bench's idle scenario reads it (no GC: garbage left by the
+ * handshakes, and heap the collector has grown and not given back, count), and on Node `rssBytesPerConnection`
+ * after a full GC; `heapSpacesNoGc` (Node) says where the heap grew before that GC (committed bytes per
+ * connection by V8 space), `afterGc` what is left after it. A raw TCP echo server (raw-node, raw-bun, raw-deno)
+ * works too: it echoes the request, which counts as its handshake — the floor a runtime's sockets impose.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, mkdtempSync } from "node:fs";
@@ -34,9 +40,12 @@ if ("unavailable" in command) throw new Error(command.unavailable);
 
 const snapDir = mkdtempSync(join(tmpdir(), "idle-probe-"));
 // Node servers: a preload answers SIGWINCH with a full GC and its process.memoryUsage() (in snapDir/memory.json)
+// SIGURG: the same without a GC, with V8's heap spaces (committed and used bytes), in snapDir/spaces.json
 const MEMORY_HOOK =
-  `import { writeFileSync } from "node:fs"; process.on("SIGWINCH", () => { globalThis.gc?.(); globalThis.gc?.(); writeFileSync(` +
-  `${JSON.stringify(join(snapDir, "memory.json"))}, JSON.stringify(process.memoryUsage())); });`;
+  `import { writeFileSync } from "node:fs"; import v8 from "node:v8"; process.on("SIGWINCH", () => { globalThis.gc?.(); globalThis.gc?.(); writeFileSync(` +
+  `${JSON.stringify(join(snapDir, "memory.json"))}, JSON.stringify(process.memoryUsage())); });` +
+  ` process.on("SIGURG", () => writeFileSync(${JSON.stringify(join(snapDir, "spaces.json"))}, JSON.stringify(Object.fromEntries(` +
+  `v8.getHeapSpaceStatistics().map((s) => [s.space_name, { committed: s.space_size, used: s.space_used_size }])))));`;
 const nodeFlags =
   def.runtime === "node"
     ? [...(process.env.PROBE_SERVER_FLAGS?.split(" ").filter(Boolean) ?? []), "--expose-gc", `--import=data:text/javascript,${encodeURIComponent(MEMORY_HOOK)}`, ...(snapshot ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapDir}`] : [])]
@@ -73,6 +82,7 @@ function handshake(): Promise<net.Socket> {
       head += chunk.toString("latin1");
       if (!head.includes("\r\n\r\n")) return;
       socket.off("data", onData);
+      if (def!.kind === "raw" && head.startsWith("GET ")) return resolve(socket); // a raw echo: its "handshake"
       if (!head.startsWith("HTTP/1.1 101")) return reject(new Error(`refused: ${head.split("\r\n")[0]}`));
       if (deflate && !/permessage-deflate/i.test(head)) return reject(new Error("permessage-deflate not negotiated"));
       resolve(socket);
@@ -115,6 +125,32 @@ async function nodeMemory(): Promise<NodeJS.MemoryUsage | null> {
     }
   }
   return null;
+}
+
+type Spaces = Record<string, { committed: number; used: number }>;
+
+/** A Node server's V8 heap spaces, without a GC (null on other runtimes). */
+async function nodeSpaces(): Promise<Spaces | null> {
+  if (def!.runtime !== "node") return null;
+  const file = join(snapDir, "spaces.json");
+  rmSync(file, { force: true });
+  child.kill("SIGURG");
+  for (let i = 0; i < 100; i++) {
+    await sleep(100);
+    try {
+      return JSON.parse(readFileSync(file, "utf8")) as Spaces;
+    } catch {
+      // not written yet
+    }
+  }
+  return null;
+}
+
+/** The server's user and system CPU seconds (/proc/<pid>/stat), apart: a handshake's system calls are in the second. */
+function cpuSplit(pid: number): { user: number; system: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 async function steadyRss(): Promise<number> {
@@ -177,11 +213,16 @@ await sleep(1000);
 const baseSnap = snapshot ? heapByName(await takeSnapshot()) : null;
 const memBefore = await nodeMemory();
 const rssBefore = await steadyRss();
+const spacesBefore = await nodeSpaces();
 const cpuBefore = cpuSeconds(child.pid!) ?? NaN;
+const splitBefore = cpuSplit(child.pid!);
 const { sockets, seconds } = await openMany(N, IN_FLIGHT);
 // the server's CPU time per handshake does not depend on how fast this one-process client is
 const cpuPerHandshake = ((cpuSeconds(child.pid!) ?? NaN) - cpuBefore) / N;
+const splitAfter = cpuSplit(child.pid!);
 await sleep(1000);
+const rssNoGc = await steadyRss();
+const spacesAfter = await nodeSpaces();
 const memAfter = await nodeMemory();
 const rssAfter = await steadyRss();
 const loadSnap = snapshot ? heapByName(await takeSnapshot()) : null;
@@ -195,6 +236,17 @@ console.log(
     inFlight: IN_FLIGHT,
     handshakesPerSecond: Math.round(N / seconds),
     serverCpuMicrosPerHandshake: Math.round(cpuPerHandshake * 1e6),
+    serverUserSystemMicros: [Math.round(((splitAfter.user - splitBefore.user) / N) * 1e6), Math.round(((splitAfter.system - splitBefore.system) / N) * 1e6)],
+    rssBytesPerConnectionNoGc: Math.round((rssNoGc - rssBefore) / N),
+    ...(spacesBefore && spacesAfter
+      ? {
+          heapSpacesNoGc: Object.fromEntries(
+            Object.keys(spacesAfter)
+              .map((k) => [k, Math.round((spacesAfter[k]!.committed - (spacesBefore[k]?.committed ?? 0)) / N)] as const)
+              .filter(([, v]) => v !== 0),
+          ),
+        }
+      : {}),
     rssBytesPerConnection: Math.round(perConn),
     ...(memBefore && memAfter
       ? {

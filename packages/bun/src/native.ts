@@ -291,7 +291,8 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
       });
       // `raw` is the runtime's request, as on the runtime engine: a fetch-API Request, built on first use only
       let raw: Request | undefined;
-      Object.defineProperty(request, "raw", { get: () => (raw ??= requestOf(head, scheme)), enumerable: true });
+      // configurable: the server releases it once `connected` has returned (keepRawRequest keeps it)
+      Object.defineProperty(request, "raw", { get: () => (raw ??= requestOf(head, scheme)), enumerable: true, configurable: true });
     } catch {
       refuse(socket, 400, "malformed upgrade request");
       return;

@@ -3,6 +3,8 @@ import { HeaderMap, type UpgradeRequestInit } from "../src/index.ts";
 import { buildRejectResponse } from "../src/adapter.ts";
 import { acceptKey, base64Decode, base64Encode, buildAcceptResponse, createClientHandshake, parseExtensionHeader, parseHeaderList, parseHttpHead, selectProtocol, serializeExtensions, sha1, validateHandshakeResponse, validateUpgradeRequest } from "../src/protocol.ts";
 import { hex, utf8 } from "./support/frames.ts";
+import { isWebSocketKey } from "../src/wire/handshake.ts";
+import { RawHeaders } from "../src/wire/http.ts";
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 
@@ -151,6 +153,40 @@ describe("server handshake (RFC 6455 §4.2.1)", () => {
       "HTTP/1.1 426 Upgrade Required\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 8\r\nSec-WebSocket-Version: 13\r\n\r\nversion\n",
     );
     expect(buildRejectResponse(400, "é")).toContain("Content-Length: 3\r\n");
+  });
+});
+
+describe("the handshake's checks without allocation agree with the general ones", () => {
+  it("isWebSocketKey accepts exactly the keys base64Decode decodes to 16 bytes", () => {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const keys = [KEY, "", "=", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZR==", "dGhlIHNhbXBsZSBub25jZQ===", "dGhlIHNhbXBsZSBub25jZQ==x", "dGhl IHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZ\u00e9==", "dGhlIHNhbXBsZSBub25jZQ-_"];
+    // every last digit (only A, Q, g, w leave the 4 unused bits zero), and random keys with a stray character
+    for (const c of alphabet) keys.push(`dGhlIHNhbXBsZSBub25jZ${c}==`);
+    for (let i = 0; i < 2000; i++) {
+      const bytes = crypto.getRandomValues(new Uint8Array(i % 3 === 0 ? 15 + (i % 4) : 16));
+      let k = base64Encode(bytes);
+      if (i % 5 === 0) k = k.slice(0, i % 24) + String.fromCharCode(32 + (i % 96)) + k.slice((i % 24) + 1);
+      keys.push(k);
+    }
+    for (const k of keys) expect([k, isWebSocketKey(k)]).toEqual([k, base64Decode(k)?.length === 16]);
+  });
+
+  it("RawHeaders.get finds names in any case, non-ASCII names included, and joins repeated fields", () => {
+    const h = new RawHeaders(["Host", "a", "UPGRADE", "websocket", "X-Caf\u00c9", "1", "x-caf\u00e9", "2", "sec-WebSocket-Key", "k"]);
+    expect([h.get("host"), h.get("Upgrade"), h.get("sec-websocket-key"), h.get("x-caf\u00e9"), h.get("hos"), h.get("hostx")]).toEqual(["a", "websocket", "k", "1, 2", null, null]);
+  });
+
+  it("RawHeaders.sharing keeps every name and value exactly as sent (case included), in order", () => {
+    const sent = ["Host", "a:1", "upgrade", "WebSocket", "CONNECTION", "keep-alive, Upgrade", "Sec-WebSocket-Key", KEY, "sec-websocket-version", "13", "X-Other", "websocket"];
+    const raw = [...sent];
+    const h = RawHeaders.sharing(raw);
+    expect(raw).toEqual(sent);
+    expect([h.get("upgrade"), h.get("connection"), h.get("sec-websocket-key"), h.get("x-other")]).toEqual(["WebSocket", "keep-alive, Upgrade", KEY, "websocket"]);
+  });
+
+  it("Upgrade and Connection are lists: the token anywhere in them, in any case, with spaces or tabs", () => {
+    const ok = (upgrade: string, connection: string) => validateUpgradeRequest(request({ Upgrade: upgrade, Connection: connection })).ok;
+    expect([ok("WebSocket", "keep-alive, Upgrade"), ok("h2c,\twebsocket ", "UPGRADE"), ok("websockets", "upgrade"), ok("web socket", "upgrade"), ok("websocket", "upgraded"), ok("websocket", ",,upgrade,")]).toEqual([true, true, false, false, false, true]);
   });
 });
 

@@ -18,7 +18,7 @@ import {
   type ServerOptions,
   type UpgradeRequest,
 } from "@ws/core";
-import { buildRejectResponse, checkPort, checkServerOptions, RawHeaders, ServerCore, serverControls, zlibCodec, type RouteMatch } from "@ws/core/adapter";
+import { buildRejectResponse, checkPort, checkServerOptions, RawHeaders, ServerCore, serverControls, zlibCodec, type RouteMatch, type UpgradeOutcome } from "@ws/core/adapter";
 import { WEBSOCKET_GUID } from "@ws/core/protocol";
 import { allocateBuffer, socketByteStream } from "./byte-stream.ts";
 import { answerFetch, type FetchHandler } from "./fetch-bridge.ts";
@@ -65,12 +65,12 @@ export interface AttachedServer extends WebSocketServer {
 }
 
 function toUpgradeRequest(req: http.IncomingMessage): NodeUpgradeRequest {
-  // Node's own rawHeaders list, kept as it is: no per-connection header map
-  const headers = new RawHeaders(req.rawHeaders);
+  // Node's own rawHeaders list, kept as it is (its common names and values as shared strings): no header map
+  const headers = RawHeaders.sharing(req.rawHeaders);
   return createUpgradeRequest({
     method: req.method ?? "GET",
     url: req.url ?? "/",
-    httpVersion: req.httpVersion,
+    httpVersion: req.httpVersion === "1.1" ? "1.1" : req.httpVersion, // the literal: one string for all
     headers,
     remoteAddress: req.socket.remoteAddress,
     remotePort: req.socket.remotePort,
@@ -117,37 +117,63 @@ export function attach(
     return core.route(request);
   };
 
-  const accept = (request: NodeUpgradeRequest, route: RouteMatch | null, socket: Duplex, head: Buffer): Promise<Connection<unknown> | undefined> => {
+  /** Writes the outcome of an upgrade's negotiation to its socket and opens the connection. */
+  const finish = (outcome: UpgradeOutcome, socket: Duplex, head: Buffer, timer: ReturnType<typeof setTimeout> | undefined): Connection<unknown> | undefined => {
+    clearTimeout(timer);
+    if (socket.destroyed) {
+      if (outcome.ok) outcome.release(); // the client went away while the upgrade was decided
+      return undefined;
+    }
+    if (!outcome.ok) {
+      socket.end(Buffer.from(outcome.response));
+      return undefined;
+    }
+    (socket as Duplex & { setNoDelay?(v: boolean): void }).setNoDelay?.(true);
+    (socket as Duplex & { setTimeout?(ms: number): void }).setTimeout?.(0);
+    // TCP keepalive too, where the socket has it: a peer that vanished without a FIN is noticed by the OS
+    (socket as Duplex & { setKeepAlive?(on: boolean, delay: number): void }).setKeepAlive?.(true, 60_000);
+    const headBytes = head.length > 0 ? new Uint8Array(head.buffer, head.byteOffset, head.byteLength) : undefined;
+    const conn = outcome.accept(socketByteStream(socket), headBytes);
+    socket.off("error", ignoreError); // the connection's stream listens for errors now
+    return conn;
+  };
+
+  const failed = (error: unknown, socket: Duplex, timer: ReturnType<typeof setTimeout> | undefined): undefined => {
+    clearTimeout(timer);
+    logger.error({ err: error }, `upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
+    socket.destroy();
+    return undefined;
+  };
+
+  /**
+   * Negotiates an upgrade and answers it: within this event-loop turn when the service has no upgrade gate
+   * (no promise, no timer), else once the gate has answered (bounded by handshakeTimeout).
+   */
+  const accept = (request: NodeUpgradeRequest, route: RouteMatch | null, socket: Duplex, head: Buffer): Connection<unknown> | undefined | Promise<Connection<unknown> | undefined> => {
     socket.on("error", ignoreError);
-    const timer = setTimeout(() => socket.destroy(), handshakeTimeout);
-    timer.unref();
-    return core.negotiate(request, route).then(
-      (outcome) => {
-        clearTimeout(timer);
-        if (socket.destroyed) {
-          if (outcome.ok) outcome.release(); // the client went away while the upgrade was decided
-          return undefined;
-        }
-        if (!outcome.ok) {
-          socket.end(Buffer.from(outcome.response));
-          return undefined;
-        }
-        (socket as Duplex & { setNoDelay?(v: boolean): void }).setNoDelay?.(true);
-        (socket as Duplex & { setTimeout?(ms: number): void }).setTimeout?.(0);
-        // TCP keepalive too, where the socket has it: a peer that vanished without a FIN is noticed by the OS
-        (socket as Duplex & { setKeepAlive?(on: boolean, delay: number): void }).setKeepAlive?.(true, 60_000);
-        const headBytes = head.length > 0 ? new Uint8Array(head.buffer, head.byteOffset, head.byteLength) : undefined;
-        const conn = outcome.accept(socketByteStream(socket), headBytes);
-        socket.off("error", ignoreError); // the connection's stream listens for errors now
-        return conn;
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        logger.error({ err: error }, `upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
-        socket.destroy();
-        return undefined;
-      },
-    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (route?.service.upgrade) {
+      timer = setTimeout(() => socket.destroy(), handshakeTimeout);
+      timer.unref();
+    }
+    try {
+      const outcome = core.negotiateNow(request, route);
+      if (outcome instanceof Promise) {
+        return outcome.then(
+          (o) => {
+            try {
+              return finish(o, socket, head, timer);
+            } catch (error) {
+              return failed(error, socket, timer);
+            }
+          },
+          (error: unknown) => failed(error, socket, timer),
+        );
+      }
+      return finish(outcome, socket, head, timer);
+    } catch (error) {
+      return failed(error, socket, timer);
+    }
   };
 
   const parse = (req: http.IncomingMessage, socket: Duplex): NodeUpgradeRequest | undefined => {
@@ -163,7 +189,7 @@ export function attach(
   const handleUpgrade: AttachedServer["handleUpgrade"] = (req, socket, head) => {
     const request = parse(req, socket);
     if (!request) return Promise.resolve(undefined);
-    return accept(request, claim(request), socket, head);
+    return Promise.resolve(accept(request, claim(request), socket, head));
   };
 
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -179,9 +179,10 @@ describe("noServer: handleUpgrade from your own 'upgrade' listener", () => {
 });
 
 describe("the upgrade request on Node", () => {
-  it("has query, cookies (RFC 6265) and the IncomingMessage, in the gate and on conn.request", async () => {
+  it("has query, cookies (RFC 6265) and the IncomingMessage, in the gate and on conn.request during connected", async () => {
     const server = http.createServer();
     let gate: { room: string | null; tags: string[]; session?: string; theme?: string; raw: boolean; method?: string } | undefined;
+    let hostInConnected: string | undefined;
     let onConnected!: (conn: Connection) => void;
     const connected = new Promise<Connection>((resolve) => (onConnected = resolve));
     const service = defineService({
@@ -197,7 +198,10 @@ describe("the upgrade request on Node", () => {
         };
         if (req.cookies.get("session") === undefined) return { reject: 401 };
       },
-      connected: (conn) => onConnected(conn),
+      connected: (conn) => {
+        hostInConnected = (conn.request.raw as http.IncomingMessage).headers.host;
+        onConnected(conn);
+      },
     });
     const handle = attach(server, { services: { "/chat": service }, logger: silentLogger });
     cleanups.push(() => handle.close({ timeout: 500 }));
@@ -213,11 +217,77 @@ describe("the upgrade request on Node", () => {
       ["session", "abc=123"],
       ["theme", "dark"],
     ]);
-    expect((conn.request.raw as http.IncomingMessage).headers.host).toBe(`127.0.0.1:${port}`);
+    expect(hostInConnected).toBe(`127.0.0.1:${port}`);
+    // released once connected has returned: an open connection does not keep the IncomingMessage alive
+    expect(conn.request.raw).toBeUndefined();
+    expect(conn.request.headers.get("host")).toBe(`127.0.0.1:${port}`);
 
     const refused = await rawUpgrade(port, "/chat", upgradeHeaders); // no cookie: the gate says 401
     refused.socket.destroy();
     expect(refused.head.split("\r\n")[0]).toBe("HTTP/1.1 401 Unauthorized");
+  });
+});
+
+describe("the peer's address", () => {
+  it("is read from the socket on first use, in the gate and on conn.request, and stays readable once the connection is closed", async () => {
+    const server = http.createServer();
+    let inGate: string | undefined;
+    let onConnected!: (conn: Connection) => void;
+    const connected = new Promise<Connection>((resolve) => (onConnected = resolve));
+    const service = defineService({
+      upgrade: (req) => void (inGate = `${req.remoteAddress}:${req.remotePort}`),
+      connected: (conn) => onConnected(conn),
+    });
+    const plain = defineService({ connected: (conn) => onConnected(conn) });
+    const handle = attach(server, { services: { "/gate": service, "/plain": plain }, logger: silentLogger });
+    cleanups.push(() => handle.close({ timeout: 500 }));
+    const port = await listen(server);
+    const ws = await openWs(`ws://127.0.0.1:${port}/gate`);
+    const local = (ws as unknown as { _socket: import("node:net").Socket })._socket.localPort;
+    const conn = await waitFor(connected, 5000, "connected");
+    expect(inGate).toBe(`127.0.0.1:${local}`);
+    expect([conn.request.remoteAddress, conn.request.remotePort]).toEqual(["127.0.0.1", local]);
+    // a connection whose address nobody asked for while it was open: still there after the close
+    let second!: Connection;
+    const secondConnected = new Promise<Connection>((resolve) => (onConnected = resolve));
+    const ws2 = await openWs(`ws://127.0.0.1:${port}/plain`);
+    const local2 = (ws2 as unknown as { _socket: import("node:net").Socket })._socket.localPort;
+    second = await waitFor(secondConnected, 5000, "connected");
+    ws2.terminate();
+    await second.closed;
+    expect([second.request.remoteAddress, second.request.remotePort]).toEqual(["127.0.0.1", local2]);
+  });
+});
+
+describe("keepRawRequest", () => {
+  for (const where of ["server", "service"] as const) {
+    it(`keeps the IncomingMessage on conn.request for the connection's life (set on the ${where})`, async () => {
+      const server = http.createServer();
+      let onConnected!: (conn: Connection) => void;
+      const connected = new Promise<Connection>((resolve) => (onConnected = resolve));
+      const service = defineService({ connected: (conn) => onConnected(conn), ...(where === "service" ? { keepRawRequest: true } : {}) });
+      const handle = attach(server, { services: { "/chat": service }, logger: silentLogger, ...(where === "server" ? { keepRawRequest: true } : {}) });
+      cleanups.push(() => handle.close({ timeout: 500 }));
+      const port = await listen(server);
+      await openWs(`ws://127.0.0.1:${port}/chat`);
+      const conn = await waitFor(connected, 5000, "connected");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(conn.request.raw).toBeInstanceOf(http.IncomingMessage);
+      expect((conn.request.raw as http.IncomingMessage).headers.host).toBe(`127.0.0.1:${port}`);
+    });
+  }
+
+  it("a service's keepRawRequest: false wins over the server's true", async () => {
+    const server = http.createServer();
+    let onConnected!: (conn: Connection) => void;
+    const connected = new Promise<Connection>((resolve) => (onConnected = resolve));
+    const service = defineService({ connected: (conn) => onConnected(conn), keepRawRequest: false });
+    const handle = attach(server, { services: { "/chat": service }, logger: silentLogger, keepRawRequest: true });
+    cleanups.push(() => handle.close({ timeout: 500 }));
+    const port = await listen(server);
+    await openWs(`ws://127.0.0.1:${port}/chat`);
+    const conn = await waitFor(connected, 5000, "connected");
+    expect(conn.request.raw).toBeUndefined();
   });
 });
 

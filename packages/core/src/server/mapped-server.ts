@@ -117,6 +117,7 @@ export class MappedServer {
       request,
       protocol: verdict.protocol,
       connectionTimeout: settings.connectionTimeout,
+      heartbeat: this.core.heartbeatFor(settings.connectionTimeout),
       closeTimeout: settings.closeTimeout,
       maxBufferedAmount: settings.maxBufferedAmount,
       backpressure: settings.backpressure,

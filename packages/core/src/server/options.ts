@@ -135,6 +135,7 @@ export const SERVICE_KEYS = [
   "backpressure",
   "messageTimeout",
   "inflateRate",
+  "keepRawRequest",
 ] as const;
 
 const METRICS_HOOKS: ReadonlyArray<keyof MetricsHooks> = ["opened", "closed", "upgradeRefused", "messageIn", "messageOut", "handlerError", "protocolError"];
@@ -158,6 +159,7 @@ export function checkService(path: string, service: unknown): asserts service is
     throw new InvalidOptionError(`${where}.protocols`, protocols, "an array of subprotocol names or a function choosing among the client's");
   }
   checkSettings(`${where}.`, service);
+  flag(`${where}.`, service, "keepRawRequest");
 }
 
 /** Checks a path a service is registered on. */
@@ -175,6 +177,7 @@ export function checkServerOptions(options: unknown, where = "options"): void {
   checkSettings("", o);
   for (const key of ["maxConnections", "maxPendingMessageBytes", "maxPublishBufferedAmount"]) size("", o, key);
   duration("", o, "handshakeTimeout");
+  flag("", o, "keepRawRequest");
   oneOf("", o, "publishBackpressure", ["skip", "close"]);
   oneOf("", o, "publishCompression", ["shared", "per-connection"]);
   checkDeflate("", o.perMessageDeflate);

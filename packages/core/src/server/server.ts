@@ -6,11 +6,13 @@
 import type { ByteStream } from "../session/byte-stream.ts";
 import { CloseCode } from "../wire/close-codes.ts";
 import { Connection, type Message, type SendData } from "../session/connection.ts";
+import { HeartbeatQueue } from "../session/heartbeat.ts";
 import { consoleLogger, type Logger } from "../session/errors.ts";
 import { asError, meter, type MetricsHooks } from "../session/metrics.ts";
 import {
   buildAcceptResponse,
   buildRejectResponse,
+  releaseRawRequest,
   selectProtocol,
   validateUpgradeRequest,
   type ExtensionOffer,
@@ -118,6 +120,12 @@ export interface ServerOptions extends ConnectionSettings {
    * deflate per subscriber per message). Core engine only.
    */
   publishCompression?: PublishCompression;
+  /**
+   * keep every connection's runtime request (`conn.request.raw`) for its whole life. Default false: `raw` is
+   * there in the upgrade gate and during `connected` (its synchronous part), then released (about 1 KiB of
+   * JS heap per open connection on Node: node:http's IncomingMessage). A service's own `keepRawRequest` wins.
+   */
+  keepRawRequest?: boolean;
 }
 
 /**
@@ -167,6 +175,13 @@ export type UpgradeOutcome =
     };
 
 const TIMED_OUT = Symbol("timed out");
+
+/** No headers from the gate (shared, never written to). */
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** What validateUpgradeRequest accepted. */
+type ValidUpgrade = Extract<ReturnType<typeof validateUpgradeRequest>, { ok: true }>;
+
 
 type ErrorHook = (error: Error, conn: Connection<unknown>) => unknown;
 
@@ -274,24 +289,43 @@ export class ServerCore {
    * Decides an upgrade request: route (`route`, unless the caller routed it already), validate (RFC 6455
    * §4.2.1), limit, gate, subprotocol. Sets `req.params` before the gate runs. Never throws.
    */
-  async decide(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): Promise<UpgradeVerdict> {
-    const refuse = (status: number, reason: string, headers?: Record<string, string>): UpgradeVerdict => {
-      this.logger.info({ status, url: req.url, remoteAddress: req.remoteAddress }, `upgrade refused (${status}): ${reason}`);
-      if (this.options.metrics !== undefined) meter(this.options.metrics, "upgradeRefused", status, req);
-      return { ok: false, status, reason, headers };
-    };
-    if (this.shuttingDown) return refuse(503, "the server is shutting down");
-    if (!route) return refuse(404, `no WebSocket service at ${req.url.split("?")[0]}`);
+  decide(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): Promise<UpgradeVerdict> {
+    return Promise.resolve(this.decideNow(req, route));
+  }
+
+  /** `decide`, synchronous unless the service has an upgrade gate (then the promise of its verdict). Never throws. */
+  decideNow(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): UpgradeVerdict | Promise<UpgradeVerdict> {
+    if (this.shuttingDown) return this.refuse(req, 503, "the server is shutting down");
+    if (!route) return this.refuse(req, 404, `no WebSocket service at ${req.url.split("?")[0]}`);
     const service = route.service;
     req.params = route.params;
     const valid = validateUpgradeRequest(req);
-    if (!valid.ok) return refuse(valid.status, valid.reason, valid.headers);
-    if (this.connections.size + this.reserved >= this.maxConnections) return refuse(503, "too many connections");
+    if (!valid.ok) return this.refuse(req, valid.status, valid.reason, valid.headers);
+    if (this.connections.size + this.reserved >= this.maxConnections) return this.refuse(req, 503, "too many connections");
     // the slot is held from here: upgrades waiting at the gate or for their socket count as connections
     const slot = this.reserve();
-    let headers: Record<string, string> = {};
+    if (!service.upgrade) return this.accepted(req, service, valid, slot, NO_HEADERS, undefined);
+    return this.gate(req, service, valid, slot);
+  }
+
+  private refuse(req: UpgradeRequest, status: number, reason: string, headers?: Record<string, string>): UpgradeVerdict {
+    this.logger.info({ status, url: req.url, remoteAddress: req.remoteAddress }, `upgrade refused (${status}): ${reason}`);
+    if (this.options.metrics !== undefined) meter(this.options.metrics, "upgradeRefused", status, req);
+    return { ok: false, status, reason, headers };
+  }
+
+  private accepted(req: UpgradeRequest, service: Service<unknown>, valid: ValidUpgrade, slot: ConnectionSlot, headers: Record<string, string>, data: unknown): UpgradeVerdict {
+    if (this.shuttingDown) return (slot.release(), this.refuse(req, 503, "the server is shutting down"));
+    const protocol = selectProtocol(valid.protocols, service.protocols);
+    return { ok: true, service, protocol, headers, data, key: valid.key, extensions: valid.extensions, slot };
+  }
+
+  /** The service's upgrade gate, bounded by handshakeTimeout. */
+  private async gate(req: UpgradeRequest, service: Service<unknown>, valid: ValidUpgrade, slot: ConnectionSlot): Promise<UpgradeVerdict> {
+    const refuse = (status: number, reason: string, headers?: Record<string, string>) => this.refuse(req, status, reason, headers);
+    let headers: Record<string, string> = NO_HEADERS;
     let data: unknown;
-    if (service.upgrade) {
+    {
       let decision;
       let timer: ReturnType<typeof setTimeout> | undefined;
       try {
@@ -299,7 +333,7 @@ export class ServerCore {
           timer = setTimeout(() => resolve(TIMED_OUT), this.handshakeTimeout);
           (timer as { unref?: () => void }).unref?.();
         });
-        decision = await Promise.race([service.upgrade(req), timedOut]);
+        decision = await Promise.race([service.upgrade!(req), timedOut]);
       } catch (e) {
         slot.release();
         this.logger.error({ err: e, url: req.url }, `upgrade gate failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -318,21 +352,31 @@ export class ServerCore {
         return refuse(decision.reject, decision.reason ?? "upgrade refused", decision.headers);
       }
       if (decision) {
-        headers = decision.headers ?? {};
+        headers = decision.headers ?? NO_HEADERS;
         data = decision.data;
       }
     }
-    if (this.shuttingDown) return (slot.release(), refuse(503, "the server is shutting down"));
-    const protocol = selectProtocol(valid.protocols, service.protocols);
-    return { ok: true, service, protocol, headers, data, key: valid.key, extensions: valid.extensions, slot };
+    return this.accepted(req, service, valid, slot, headers, data);
   }
 
   /**
    * Decides an upgrade request (`decide`; `route` as there) and negotiates permessage-deflate: the response to
    * write. Never throws.
    */
-  async negotiate(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): Promise<UpgradeOutcome> {
-    const verdict = await this.decide(req, route);
+  negotiate(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): Promise<UpgradeOutcome> {
+    return Promise.resolve(this.negotiateNow(req, route));
+  }
+
+  /**
+   * `negotiate`, synchronous unless the service has an upgrade gate (then the promise of the outcome): an
+   * adapter answers a request without a gate within the same event-loop turn. Never throws.
+   */
+  negotiateNow(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): UpgradeOutcome | Promise<UpgradeOutcome> {
+    const verdict = this.decideNow(req, route);
+    return verdict instanceof Promise ? verdict.then((v) => this.outcome(req, v)) : this.outcome(req, verdict);
+  }
+
+  private outcome(req: UpgradeRequest, verdict: UpgradeVerdict): UpgradeOutcome {
     if (!verdict.ok) {
       const { status, reason, headers } = verdict;
       return { ok: false, status, reason, response: encodeUtf8(buildRejectResponse(status, reason, headers)) };
@@ -350,9 +394,8 @@ export class ServerCore {
         extensions = describeAgreement(agreed.response);
       }
     }
-    const response = encodeUtf8(
-      buildAcceptResponse({ key: verdict.key, protocol, accept: this.options.acceptKey, headers: { ...(extensions ? { "Sec-WebSocket-Extensions": extensions } : {}), ...verdict.headers } }),
-    );
+    const headers = extensions ? { "Sec-WebSocket-Extensions": extensions, ...verdict.headers } : verdict.headers;
+    const response = encodeUtf8(buildAcceptResponse({ key: verdict.key, protocol, accept: this.options.acceptKey, headers }));
     return {
       ok: true,
       protocol,
@@ -376,6 +419,9 @@ export class ServerCore {
     extensions: string,
     slot: ConnectionSlot,
   ): Connection<unknown> {
+    const s = this.settingsFor(service);
+    const hooks = this.hooksFor(service);
+    // one options object with its fields named (no spreads: this runs for every connection)
     const conn = Connection.overStream<unknown>(stream, {
       role: "server",
       request,
@@ -385,8 +431,18 @@ export class ServerCore {
       logger: this.logger,
       hub: this.hub,
       budget: this.budget,
-      ...this.settingsFor(service),
-      ...this.observersFor(service),
+      heartbeat: this.heartbeatFor(s.connectionTimeout),
+      maxMessageSize: s.maxMessageSize,
+      maxFrameSize: s.maxFrameSize,
+      maxFragments: s.maxFragments,
+      connectionTimeout: s.connectionTimeout,
+      closeTimeout: s.closeTimeout,
+      maxBufferedAmount: s.maxBufferedAmount,
+      backpressure: s.backpressure,
+      messageTimeout: s.messageTimeout,
+      inflateRate: s.inflateRate,
+      onError: hooks.error,
+      metrics: this.options.metrics,
     });
     if (deflate) this.hub.setDeflate(conn, deflate);
     this.adopt(conn, service, data, head, slot);
@@ -412,6 +468,18 @@ export class ServerCore {
     };
   }
 
+  /** the keepalive queues, one per interval: one timer for all the connections with the same connectionTimeout */
+  private readonly heartbeats = new Map<number, HeartbeatQueue>();
+
+  /** The heartbeat queue for connections with `connectionTimeout` (seconds; the keepalive ticks at half of it). */
+  heartbeatFor(connectionTimeout: number | undefined): HeartbeatQueue | undefined {
+    if (!connectionTimeout) return undefined;
+    const interval = (connectionTimeout * 1000) / 2;
+    let queue = this.heartbeats.get(interval);
+    if (!queue) this.heartbeats.set(interval, (queue = new HeartbeatQueue(interval)));
+    return queue;
+  }
+
   /**
    * Takes a new connection into the server: gives it the gate's `data`, counts it, wires it to its service
    * (`connected`, `received`, `disconnected`) and starts it (`head`: bytes read past the request). Engines
@@ -435,6 +503,8 @@ export class ServerCore {
     conn.onClose(hooks.closed);
     if (hooks.received) conn.onMessage(hooks.received);
     conn.start(head, service.connected && !options.resumed ? () => service.connected!(conn) : undefined);
+    // the gate and `connected` have had the runtime's request: an open connection does not keep it alive
+    if (!(service.keepRawRequest ?? this.options.keepRawRequest)) releaseRawRequest(conn.request);
   }
 
   /**

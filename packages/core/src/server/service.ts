@@ -61,6 +61,12 @@ export interface Service<Data = unknown> extends ConnectionSettings {
    * server's `onError`; what it throws or rejects with is logged, never passed to it again.
    */
   error?(conn: Connection<Data>, error: Error): unknown;
+  /**
+   * keep the runtime's request (`conn.request.raw`: node:http's IncomingMessage, a `Request`) for the life of
+   * the connection. Default: the server's `keepRawRequest` (false): `raw` is released once `connected` has
+   * returned (its synchronous part), as it costs about 1 KiB per open connection on Node.
+   */
+  keepRawRequest?: boolean;
 }
 
 /** Declares a service; the identity function, there for type inference. */

@@ -30,6 +30,7 @@ import type { CloseInfo, Role } from "../protocol/protocol.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
 import type { Transport, TransportCapabilities, TransportEvents } from "./transport.ts";
 import { ProtocolTransport, type ProtocolTransportOptions } from "./protocol-transport.ts";
+import { HeartbeatQueue, type HeartbeatMember } from "./heartbeat.ts";
 
 export type { Fragment, Message, MessageWriter, ReadyState, SendData } from "./message.ts";
 
@@ -67,6 +68,11 @@ export interface SessionOptions {
   metrics?: Partial<MetricsHooks>;
   /** topics, when the connection belongs to a server */
   hub?: ConnectionHub<Connection>;
+  /**
+   * where the keepalive waits: a queue shared by the connections with the same interval (a server passes its
+   * own: one timer for all of them). Default: a queue of its own. Its interval must be connectionTimeout / 2 s.
+   */
+  heartbeat?: HeartbeatQueue;
 }
 
 /** A Connection over the core's protocol transport: its own options and the transport's. */
@@ -79,7 +85,7 @@ let SessionEvents: new (conn: Connection<unknown>) => TransportEvents;
 
 const EMPTY = new Uint8Array(0);
 
-export class Connection<Data = unknown> implements AsyncIterable<Message> {
+export class Connection<Data = unknown> implements AsyncIterable<Message>, HeartbeatMember {
   readonly id: string;
   readonly role: Role;
   readonly request: UpgradeRequest;
@@ -115,8 +121,11 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   private replayScheduled = false;
   private readonly readHighWaterMark: number;
 
-  private readonly keepaliveMs: number;
-  private keepaliveTimer: Timer | null = null;
+  /** the keepalive's queue (null: no keepalive) and this connection's place in it (heartbeat.ts) */
+  private readonly heartbeat: HeartbeatQueue | null;
+  /** @internal */ heartbeatNext: HeartbeatMember | null = null;
+  /** @internal */ heartbeatPrev: HeartbeatMember | null = null;
+  /** @internal */ heartbeatDue = -1;
   private heardFromPeer = false;
   private pingOutstanding = false;
   private closeTimer: Timer | null = null;
@@ -128,9 +137,10 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   /** created on the first subscribe (most connections of a plain echo or RPC service never subscribe) */
   private topicSetValue: Set<string> | null = null;
 
-  constructor(transport: Transport, options: SessionOptions) {
+  /** `id`: the connection's id, over `options.id` (default: a fresh one) */
+  constructor(transport: Transport, options: SessionOptions, id: string = options.id ?? connectionId()) {
     this.transport = transport;
-    this.id = options.id ?? connectionId();
+    this.id = id;
     this.role = options.role;
     this.request = options.request;
     this.protocol = options.protocol ?? null;
@@ -139,7 +149,8 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
     this.maxBufferedAmount = options.maxBufferedAmount ?? Infinity;
     this.backpressure = options.backpressure ?? "close";
-    this.keepaliveMs = options.connectionTimeout && !transport.capabilities.nativeKeepalive ? (options.connectionTimeout * 1000) / 2 : 0;
+    const keepaliveMs = options.connectionTimeout && !transport.capabilities.nativeKeepalive ? (options.connectionTimeout * 1000) / 2 : 0;
+    this.heartbeat = keepaliveMs > 0 ? (options.heartbeat?.interval === keepaliveMs ? options.heartbeat : new HeartbeatQueue(keepaliveMs)) : null;
     this.hub = options.hub;
     this.onError = options.onError;
     this.metrics = options.metrics;
@@ -150,13 +161,22 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   /** A connection over the core's protocol transport (the RFC 6455 state machine on `stream`). */
   static overStream<Data = unknown>(stream: ByteStream, options: ConnectionOptions): Connection<Data> {
     const id = options.id ?? connectionId();
+    // the transport's options named one by one: no copy of every option per connection
     const transport = new ProtocolTransport(stream, {
-      ...options,
+      role: options.role,
+      maxMessageSize: options.maxMessageSize,
+      maxFrameSize: options.maxFrameSize,
+      maxFragments: options.maxFragments,
+      deflate: options.deflate,
+      budget: options.budget,
+      maxBufferedAmount: options.maxBufferedAmount,
+      messageTimeout: options.messageTimeout,
+      inflateRate: options.inflateRate,
       logger: options.logger ?? consoleLogger,
       label: id,
       remoteAddress: options.request.remoteAddress,
     });
-    return new Connection<Data>(transport, { ...options, id });
+    return new Connection<Data>(transport, options, id);
   }
 
   /** Resolves once, when the connection has closed, with the close code and reason. */
@@ -192,7 +212,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
     if (this.readyStateValue !== "connecting") return;
     this.readyStateValue = "open";
     this.transport.attach(new SessionEvents(this as Connection<unknown>), holdData);
-    if (this.keepaliveMs > 0) this.scheduleKeepalive();
+    this.heartbeat?.add(this);
     if (this.metrics !== undefined) meter(this.metrics, "opened", this);
     if (opened) this.listeners.call(opened);
     if (head && head.length > 0 && !this.finalized) this.transport.feed(head);
@@ -402,9 +422,9 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
   private finalize(info: CloseInfo): void {
     if (this.finalized) return;
     this.readyStateValue = "closed";
-    if (this.keepaliveTimer !== null) clearTimeout(this.keepaliveTimer);
+    this.heartbeat?.remove(this);
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
-    this.keepaliveTimer = this.closeTimer = null;
+    this.closeTimer = null;
     this.hub?.removeConnection(this as Connection);
     this.readingQueue?.end();
     this.closeResult = info;
@@ -573,14 +593,16 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
 
   // ------------------------------------------------------------------------------------------ keepalive
 
-  private scheduleKeepalive(): void {
-    this.keepaliveTimer = setTimeout(() => this.keepaliveTick(), this.keepaliveMs);
-    this.transport.unrefTimer(this.keepaliveTimer);
+  /** @internal the heartbeat queue's timer, unref'd by this connection's runtime */
+  heartbeatUnref(timer: unknown): void {
+    this.transport.unrefTimer(timer);
   }
 
-  /** Kitura's connectionTimeout: silence for half the timeout → ping; silence for the other half → drop (1006). */
-  private keepaliveTick(): void {
-    this.keepaliveTimer = null;
+  /**
+   * @internal Kitura's connectionTimeout, called by the heartbeat queue every half timeout: silence for half
+   * the timeout → ping; silence for the other half → drop (1006).
+   */
+  heartbeatTick(): void {
     if (this.finalized) return;
     if (this.heardFromPeer) {
       this.heardFromPeer = false;
@@ -593,7 +615,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message> {
       this.pingOutstanding = true;
       if (this.transport.capabilities.ping) void this.ping();
     }
-    this.scheduleKeepalive();
+    if (!this.finalized) this.heartbeat!.add(this);
   }
 
   /**

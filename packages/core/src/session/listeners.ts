@@ -20,9 +20,20 @@ interface FailureSink {
 // to a server's Record<string, Service<unknown>>.
 type AnyListener = (...args: never[]) => unknown;
 
+/** The listeners of one event: the one listener itself (most events have one, if any), else a list. */
+type Slot = AnyListener | AnyListener[];
+
+/** What has been logged of a connection's handler failures (created on the first failure). */
+interface FailureLog {
+  failures: number;
+  unreported: number;
+  latest: unknown;
+  lastLogAt: number;
+}
+
 export class Listeners<Event extends string> {
   /** created on first use: most connections register one or two kinds of listener, if any */
-  private lists: Partial<Record<Event, AnyListener[]>> | null = null;
+  private lists: Partial<Record<Event, Slot>> | null = null;
   private readonly owner: unknown;
   private readonly logger: Logger;
   private readonly id: string;
@@ -36,30 +47,48 @@ export class Listeners<Event extends string> {
 
   /** Adds a listener; returns the function that removes it. */
   add(event: Event, fn: (...args: never[]) => unknown): () => void {
-    const lists: Partial<Record<Event, AnyListener[]>> = (this.lists ??= {});
-    const list = (lists[event] ??= []);
-    list.push(fn);
-    return () => {
-      const i = list.indexOf(fn);
-      if (i >= 0) list.splice(i, 1);
-    };
+    const lists: Partial<Record<Event, Slot>> = (this.lists ??= {});
+    const slot = lists[event];
+    if (slot === undefined) lists[event] = fn;
+    else if (typeof slot === "function") lists[event] = [slot, fn];
+    else slot.push(fn);
+    return () => this.remove(event, fn);
+  }
+
+  private remove(event: Event, fn: AnyListener): void {
+    const slot = this.lists?.[event];
+    if (slot === fn) this.lists![event] = undefined;
+    else if (Array.isArray(slot)) {
+      const i = slot.indexOf(fn);
+      if (i >= 0) slot.splice(i, 1);
+    }
   }
 
   count(event: Event): number {
-    return this.lists?.[event]?.length ?? 0;
+    const slot = this.lists?.[event];
+    return slot === undefined ? 0 : typeof slot === "function" ? 1 : slot.length;
   }
 
-  /** Calls each listener of `event` with `args` and the owner. */
+  /** Calls each listener of `event` with `args` and the owner (one added meanwhile is called too, as it was in a list). */
   emit(event: Event, ...args: unknown[]): void {
-    const list = this.lists?.[event];
-    if (!list) return;
-    for (let i = 0; i < list.length; i++) {
-      try {
-        const r = (list[i] as (...a: unknown[]) => unknown)(...args, this.owner);
-        if (r instanceof Promise) r.catch((e: unknown) => this.reportError(e));
-      } catch (e) {
-        this.reportError(e);
-      }
+    let slot = this.lists?.[event];
+    if (slot === undefined) return;
+    let i = 0;
+    if (typeof slot === "function") {
+      this.invoke(slot, args);
+      slot = this.lists?.[event];
+      if (!Array.isArray(slot)) return;
+      i = 1; // it became a list while the one listener ran: the ones after it
+    }
+    for (; i < slot.length; i++) this.invoke(slot[i]!, args);
+  }
+
+  private invoke(fn: AnyListener, args: unknown[]): void {
+    try {
+      const r = (fn as (...a: unknown[]) => unknown)(...args, this.owner);
+      if (r instanceof Promise) r.catch((e: unknown) => this.reportError(e));
+    } catch (e) {
+      this.reportError(e);
     }
   }
 
@@ -90,33 +119,34 @@ export class Listeners<Event extends string> {
    */
   log(error: Error, what: string): void {
     const now = Date.now();
-    if (this.failures++ === 0) {
-      this.lastLogAt = now;
+    if (this.failed === null) {
+      this.failed = { failures: 1, unreported: 0, latest: undefined, lastLogAt: now };
       this.logger.error({ err: error, conn: this.id }, `connection ${this.id}: ${what}: ${error.message}`);
       return;
     }
-    this.unreported++;
-    this.latest = error;
-    if (now - this.lastLogAt >= ERROR_SUMMARY_INTERVAL_MS) this.flushErrors(now);
+    const f = this.failed;
+    f.failures++;
+    f.unreported++;
+    f.latest = error;
+    if (now - f.lastLogAt >= ERROR_SUMMARY_INTERVAL_MS) this.flushErrors(now);
   }
 
   /** Logs the summary line of failures not yet reported, if any. */
   flushErrors(now = Date.now()): void {
-    if (this.unreported === 0) return;
-    const latest = this.latest instanceof Error ? this.latest.message : String(this.latest);
+    const f = this.failed;
+    if (f === null || f.unreported === 0) return;
+    const latest = f.latest instanceof Error ? f.latest.message : String(f.latest);
     this.logger.error(
-      { err: this.latest, conn: this.id, failures: this.failures },
-      `connection ${this.id}: handler failed ${this.unreported} more time(s) (${this.failures} in all); latest: ${latest}`,
+      { err: f.latest, conn: this.id, failures: f.failures },
+      `connection ${this.id}: handler failed ${f.unreported} more time(s) (${f.failures} in all); latest: ${latest}`,
     );
-    this.unreported = 0;
-    this.latest = undefined;
-    this.lastLogAt = now;
+    f.unreported = 0;
+    f.latest = undefined;
+    f.lastLogAt = now;
   }
 
-  private failures = 0;
-  private unreported = 0;
-  private latest: unknown;
-  private lastLogAt = 0;
+  /** the failures logged so far (null until the first: most connections never have one) */
+  private failed: FailureLog | null = null;
 }
 
 /** At most one summary line of repeated handler failures per connection in this interval. */

@@ -2,7 +2,7 @@
  * The opening handshake (RFC 6455 §4), as pure functions: the server validates an upgrade request and builds
  * the 101 response; the client builds a request with a fresh key and validates the response.
  */
-import { base64Decode, base64Encode } from "./base64.ts";
+import { base64Encode } from "./base64.ts";
 import { parseCookieHeader, serializeHttpHead, statusText, type HeadersLike } from "./http.ts";
 import { sha1 } from "./sha1.ts";
 
@@ -31,7 +31,9 @@ export interface UpgradeRequest<Raw = unknown> {
   params: Readonly<Record<string, string>>;
   /**
    * the runtime's own request object, for what the toolkit does not expose (undefined where there is none: a
-   * client's connection, a Durable Object connection rebuilt after hibernation)
+   * client's connection, a Durable Object connection rebuilt after hibernation). On a server's connection it is
+   * there in the upgrade gate and during `connected` (its synchronous part) and released afterwards, unless the
+   * server or service sets `keepRawRequest: true`: an idle connection does not keep the runtime's request alive.
    */
   readonly raw: Raw;
 }
@@ -57,7 +59,7 @@ class ParsedUpgradeRequest<Raw> implements UpgradeRequest<Raw> {
   remoteAddress?: string;
   remotePort?: number;
   params: Readonly<Record<string, string>> = NO_PARAMS;
-  readonly raw: Raw;
+  raw: Raw;
   private parsedQuery?: URLSearchParams;
   private parsedCookies?: ReadonlyMap<string, string>;
 
@@ -82,6 +84,24 @@ class ParsedUpgradeRequest<Raw> implements UpgradeRequest<Raw> {
 
   get cookies(): ReadonlyMap<string, string> {
     return (this.parsedCookies ??= parseCookieHeader(this.headers.get("cookie")));
+  }
+}
+
+/**
+ * Lets go of the runtime's request (`raw` becomes undefined) of an UpgradeRequest made by createUpgradeRequest,
+ * so that an open connection does not keep it alive; the parsed parts (url, headers, query, cookies, params) stay.
+ */
+export function releaseRawRequest(req: UpgradeRequest<unknown>): void {
+  if (!(req instanceof ParsedUpgradeRequest)) return;
+  try {
+    req.raw = undefined;
+  } catch {
+    // an adapter's own `raw` accessor (built on first use, as on Bun's native sockets): replaced when it may be
+    try {
+      Object.defineProperty(req, "raw", { value: undefined, writable: true, enumerable: true, configurable: true });
+    } catch {
+      // not configurable: it stays
+    }
   }
 }
 
@@ -199,38 +219,84 @@ export function serializeExtensions(extensions: ExtensionOffer[]): string {
     .join(", ");
 }
 
+/** Whether a comma-separated header list has `token` (lowercase) as an element, compared case-insensitively, without splitting it. */
+function listHas(value: string | null, token: string): boolean {
+  if (value === null) return false;
+  const n = value.length;
+  let i = 0;
+  while (i < n) {
+    let end = value.indexOf(",", i);
+    if (end < 0) end = n;
+    let a = i;
+    let b = end;
+    while (a < b && (value.charCodeAt(a) === 0x20 || value.charCodeAt(a) === 0x09)) a++;
+    while (b > a && (value.charCodeAt(b - 1) === 0x20 || value.charCodeAt(b - 1) === 0x09)) b--;
+    if (b - a === token.length && equalsLowercase(value, a, token)) return true;
+    i = end + 1;
+  }
+  return false;
+}
+
+/** Whether `value` from `at` equals `lower` (lowercase ASCII) case-insensitively, for lower.length chars. */
+function equalsLowercase(value: string, at: number, lower: string): boolean {
+  for (let j = 0; j < lower.length; j++) {
+    let c = value.charCodeAt(at + j);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== lower.charCodeAt(j)) return false;
+  }
+  return true;
+}
+
+/** base64 digit values, -1 for the rest */
+const BASE64_DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) BASE64_DIGIT["ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".charCodeAt(i)] = i;
+
+/**
+ * Whether `key` is the canonical padded base64 of 16 bytes (RFC 6455 §4.2.1 item 5), as `base64Decode(key)`
+ * of length 16 says, without decoding: 22 digits, the last of them with its 4 unused low bits zero, then "==".
+ */
+export function isWebSocketKey(key: string): boolean {
+  if (key.length !== 24 || key.charCodeAt(22) !== 0x3d || key.charCodeAt(23) !== 0x3d) return false;
+  for (let i = 0; i < 22; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 128 || BASE64_DIGIT[c]! < 0) return false;
+  }
+  return (BASE64_DIGIT[key.charCodeAt(21)]! & 0x0f) === 0;
+}
+
+/** The empty offer lists of a request without Sec-WebSocket-Protocol / -Extensions (shared, never written to). */
+const NO_PROTOCOLS: string[] = Object.freeze([]) as unknown as string[];
+const NO_EXTENSIONS: ExtensionOffer[] = Object.freeze([]) as unknown as ExtensionOffer[];
+
 function reject(status: number, reason: string, headers?: Record<string, string>): HandshakeRejection {
   return headers ? { ok: false, status, reason, headers } : { ok: false, status, reason };
 }
 
 /** Validates a server-side upgrade request (RFC 6455 §4.2.1). */
 export function validateUpgradeRequest(req: UpgradeRequestInit<unknown>): ServerHandshakeResult {
-  if (req.method.toUpperCase() !== "GET") return reject(405, "the upgrade request must use GET", { Allow: "GET" });
-  const version = /^(\d+)\.(\d+)$/.exec(req.httpVersion);
-  if (!version || Number(version[1]) < 1 || (Number(version[1]) === 1 && Number(version[2]) < 1)) {
-    return reject(400, "the upgrade request must be HTTP/1.1 or later");
+  if (req.method !== "GET" && req.method.toUpperCase() !== "GET") return reject(405, "the upgrade request must use GET", { Allow: "GET" });
+  if (req.httpVersion !== "1.1") {
+    const version = /^(\d+)\.(\d+)$/.exec(req.httpVersion);
+    if (!version || Number(version[1]) < 1 || (Number(version[1]) === 1 && Number(version[2]) < 1)) {
+      return reject(400, "the upgrade request must be HTTP/1.1 or later");
+    }
   }
-  if (!req.headers.get("host")) return reject(400, "missing Host header");
-  const upgrade = parseHeaderList(req.headers.get("upgrade"));
-  if (!upgrade.some((u) => u.toLowerCase() === "websocket")) {
-    return reject(400, "missing or invalid Upgrade: websocket header");
-  }
-  const connection = parseHeaderList(req.headers.get("connection"));
-  if (!connection.some((c) => c.toLowerCase() === "upgrade")) {
-    return reject(400, "the Connection header must contain upgrade");
-  }
-  const versionHeader = req.headers.get("sec-websocket-version");
+  const headers = req.headers;
+  if (!headers.get("host")) return reject(400, "missing Host header");
+  if (!listHas(headers.get("upgrade"), "websocket")) return reject(400, "missing or invalid Upgrade: websocket header");
+  if (!listHas(headers.get("connection"), "upgrade")) return reject(400, "the Connection header must contain upgrade");
+  const versionHeader = headers.get("sec-websocket-version");
   if (versionHeader === null || versionHeader.trim() !== "13") {
     return reject(426, "unsupported Sec-WebSocket-Version (13 is required)", { "Sec-WebSocket-Version": "13" });
   }
-  const key = req.headers.get("sec-websocket-key")?.trim() ?? "";
-  const decoded = base64Decode(key);
-  if (!decoded || decoded.length !== 16) {
-    return reject(400, "Sec-WebSocket-Key must be the base64 encoding of 16 bytes");
-  }
-  const protocols = parseHeaderList(req.headers.get("sec-websocket-protocol"));
+  const key = headers.get("sec-websocket-key")?.trim() ?? "";
+  if (!isWebSocketKey(key)) return reject(400, "Sec-WebSocket-Key must be the base64 encoding of 16 bytes");
+  // the offers are parsed only when there are any
+  const protocolHeader = headers.get("sec-websocket-protocol");
+  const protocols = protocolHeader === null ? NO_PROTOCOLS : parseHeaderList(protocolHeader);
   if (protocols.some((p) => !isToken(p))) return reject(400, "invalid Sec-WebSocket-Protocol");
-  const extensions = parseExtensionHeader(req.headers.get("sec-websocket-extensions"));
+  const extensionHeader = headers.get("sec-websocket-extensions");
+  const extensions = extensionHeader === null ? NO_EXTENSIONS : parseExtensionHeader(extensionHeader);
   if (extensions === null) return reject(400, "malformed Sec-WebSocket-Extensions");
   return { ok: true, key, protocols, extensions };
 }
@@ -260,17 +326,13 @@ export function buildAcceptResponse(options: {
   /** computes Sec-WebSocket-Accept from the key (a runtime's native SHA-1); default: `acceptKey` */
   accept?: (key: string) => string;
 }): string {
-  const headers: [string, string][] = [
-    ["Upgrade", "websocket"],
-    ["Connection", "Upgrade"],
-    ["Sec-WebSocket-Accept", (options.accept ?? acceptKey)(options.key)],
-  ];
-  if (options.protocol) headers.push(["Sec-WebSocket-Protocol", options.protocol]);
-  if (options.extensions && options.extensions.length > 0) {
-    headers.push(["Sec-WebSocket-Extensions", serializeExtensions(options.extensions)]);
-  }
-  for (const [k, v] of Object.entries(options.headers ?? {})) headers.push([k, v]);
-  return serializeHttpHead("HTTP/1.1 101 Switching Protocols", headers);
+  // one string, no list of header pairs: this runs for every connection
+  let head = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${(options.accept ?? acceptKey)(options.key)}\r\n`;
+  if (options.protocol) head += `Sec-WebSocket-Protocol: ${options.protocol}\r\n`;
+  if (options.extensions && options.extensions.length > 0) head += `Sec-WebSocket-Extensions: ${serializeExtensions(options.extensions)}\r\n`;
+  const extra = options.headers;
+  if (extra !== undefined) for (const name in extra) if (Object.hasOwn(extra, name)) head += `${name}: ${extra[name]}\r\n`;
+  return `${head}\r\n`;
 }
 
 /** A complete HTTP error response (head and a short text body) for a refused upgrade. */

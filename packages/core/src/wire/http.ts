@@ -111,6 +111,28 @@ export function statusText(status: number): string {
   return STATUS_TEXT[status] ?? "Error";
 }
 
+/** The names and values most handshakes send, each as one string shared by all connections (RawHeaders.sharing). */
+const COMMON_HEADER_STRINGS = new Map<string, string>(
+  [
+    "Host", "Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions",
+    "Sec-WebSocket-Protocol", "Origin", "User-Agent", "Cookie", "Pragma", "Cache-Control", "Accept-Encoding",
+    "Accept-Language", "Authorization", "X-Forwarded-For", "X-Forwarded-Proto", "X-Real-IP",
+    "websocket", "WebSocket", "keep-alive, Upgrade", "Keep-Alive, Upgrade", "13", "no-cache", "gzip, deflate, br",
+    "gzip, deflate, br, zstd", "gzip, deflate", "permessage-deflate; client_max_window_bits", "permessage-deflate",
+  ].flatMap((v) => (/^[A-Z]/.test(v) && !v.includes(" ") ? [v, v.toLowerCase()] : [v])).map((v) => [v, v]),
+);
+
+/** Whether `name` lowercased equals `key` (lowercase, same length), for ASCII names; other names compared by toLowerCase. */
+function sameLowercase(name: string, key: string): boolean {
+  for (let j = 0; j < key.length; j++) {
+    let c = name.charCodeAt(j);
+    if (c >= 0x80) return name.toLowerCase() === key;
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== key.charCodeAt(j)) return false;
+  }
+  return true;
+}
+
 /**
  * Headers over a flat [name, value, name, value, …] list as a runtime hands it over (Node's rawHeaders),
  * kept as is: no map is built, lookups scan the few handshake headers case-insensitively, repeated fields
@@ -121,12 +143,28 @@ export class RawHeaders implements HeadersLike {
   constructor(raw: readonly string[]) {
     this.raw = raw;
   }
+
+  /**
+   * RawHeaders over `raw` (which it may change in place: each name or value equal to a common one of a
+   * WebSocket handshake is replaced by the one shared string). An open connection keeps its request's
+   * headers; the HTTP parser makes new strings for every request, and most of them are the same on every
+   * connection ("Upgrade", "websocket", "Sec-WebSocket-Version", "13", …).
+   */
+  static sharing(raw: string[]): RawHeaders {
+    for (let i = 0; i < raw.length; i++) {
+      const shared = COMMON_HEADER_STRINGS.get(raw[i]!);
+      if (shared !== undefined) raw[i] = shared;
+    }
+    return new RawHeaders(raw);
+  }
   get(name: string): string | null {
     const key = name.toLowerCase();
+    const raw = this.raw;
     let found: string | null = null;
-    for (let i = 0; i + 1 < this.raw.length; i += 2) {
-      const n = this.raw[i]!;
-      if (n.length === key.length && n.toLowerCase() === key) found = found === null ? this.raw[i + 1]! : `${found}, ${this.raw[i + 1]}`;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const n = raw[i]!;
+      // compared without making a lowercase copy of each name: lookups run several times per handshake
+      if (n.length === key.length && sameLowercase(n, key)) found = found === null ? raw[i + 1]! : `${found}, ${raw[i + 1]}`;
     }
     return found;
   }

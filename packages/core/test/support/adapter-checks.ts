@@ -128,22 +128,36 @@ export async function runAdapterChecks(
         return `${JSON.stringify(req.params)} ${req.query.get("user")} ${req.cookies.get("sid")} ${rawKind}`;
       };
       let gate = "";
-      server.register(
-        "/req/:room",
-        defineService({
-          upgrade(req) {
-            gate = describe(req);
-          },
-          connected: (conn) => void conn.send(describe(conn.request)),
-        }) as Service<unknown>,
-      );
-      const c = await connect(`${url}/req/caf%C3%A9?user=ann`, { headers: { Cookie: 'sid="s1"; theme=dark' } });
-      const fromConn = await c.read({ timeout: 2000 });
-      await c.close();
-      server.unregister("/req/:room");
+      const opened: Connection[] = [];
+      for (const keepRawRequest of [false, true]) {
+        server.register(
+          keepRawRequest ? "/req-kept/:room" : "/req/:room",
+          defineService({
+            upgrade(req) {
+              gate = describe(req);
+            },
+            connected: (conn) => {
+              opened.push(conn);
+              void conn.send(describe(conn.request));
+            },
+            keepRawRequest,
+          }) as Service<unknown>,
+        );
+      }
       const expected = `{"room":"café"} ann s1 ${engine === "core" ? coreRaw : "Request"}`;
-      assert(gate === expected, `gate saw ${gate}`);
-      assert(fromConn === expected, `conn.request: ${String(fromConn)}`);
+      for (const path of ["/req", "/req-kept"]) {
+        const c = await connect(`${url}${path}/caf%C3%A9?user=ann`, { headers: { Cookie: 'sid="s1"; theme=dark' } });
+        const fromConn = await c.read({ timeout: 2000 });
+        // after `connected`: the runtime's request is released, unless the service keeps it (keepRawRequest)
+        const later = describe(opened.at(-1)!.request);
+        await c.close();
+        assert(gate === expected, `${path}: gate saw ${gate}`);
+        assert(fromConn === expected, `${path}: conn.request: ${String(fromConn)}`);
+        const expectedLater = path === "/req" ? `{"room":"café"} ann s1 undefined` : expected;
+        assert(later === expectedLater, `${path}: conn.request after connected: ${later}`);
+      }
+      server.unregister("/req/:room");
+      server.unregister("/req-kept/:room");
     });
 
     await check(`${engine}: ping answered by pong`, async () => {
