@@ -45,7 +45,7 @@ export interface BenchOptions {
   inFlight?: number;
   /** scale: the connection counts (default the scenario's 1k / 10k / 50k) */
   steps?: number[];
-  /** start our Node server with --cpu-prof, profiles into this folder */
+  /** start the Node servers (ours and the peers) with --cpu-prof, profiles into this folder, named after the server */
   cpuProf?: string;
   log: (line: string) => void;
   /** called with each record as soon as its run ends */
@@ -178,9 +178,10 @@ async function startServer(def: ServerDef, deflate: boolean, o: BenchOptions, ma
   const command = def.command();
   if ("unavailable" in command) return command;
   let args = command.args;
-  if (o.cpuProf && def.id === "ours-node") {
+  if (o.cpuProf && def.runtime === "node" && command.cmd === process.execPath) {
+    // every Node server (ours and the peers): one profile per server, named after it
     mkdirSync(o.cpuProf, { recursive: true });
-    args = ["--cpu-prof", "--cpu-prof-dir", o.cpuProf, ...args];
+    args = ["--cpu-prof", "--cpu-prof-dir", o.cpuProf, "--cpu-prof-name", `${def.id}.${Date.now()}.cpuprofile`, ...args];
   }
   const [cmd, argv] = pinned(o.pin, 0, command.cmd, args, manyFds);
   const child = spawn(cmd, argv, {
