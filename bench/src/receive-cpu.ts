@@ -6,9 +6,13 @@
  * The variants run in interleaved rounds; the best round of each is shown.
  *
  *   node bench/dist/receive-cpu.js [--core OLD/packages/core/dist/protocol.js] [--rounds 7]
+ *                                  [--only NAME-PART --size BYTES]
  *
  * `--core` adds a second build of the core (e.g. the one before a change) to the same rounds: an A/B in one
- * process. Also written: the bytes allocated for assembled messages per message.
+ * process. Also written: the bytes allocated for assembled messages per message. `--only` keeps the variant
+ * named NAME-PART (else those whose name contains it) and `--size` one message size, for a run under
+ * `valgrind --tool=callgrind --smc-check=all-non-file node --jitless …` (instructions per message: run it with
+ * two `--rounds` counts and divide the difference by the messages between them).
  */
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
@@ -112,7 +116,9 @@ async function main(): Promise<void> {
   const corePath = args.includes("--core") ? args[args.indexOf("--core") + 1]! : null;
   const rounds = args.includes("--rounds") ? Number(args[args.indexOf("--rounds") + 1]) : 7;
   const other: CoreModule | null = corePath ? ((await import(pathToFileURL(corePath).href)) as CoreModule) : null;
-  for (const size of [16 * 1024, 1024 * 1024]) {
+  const only = args.includes("--only") ? args[args.indexOf("--only") + 1]! : null;
+  const sizes = args.includes("--size") ? [Number(args[args.indexOf("--size") + 1])] : [16 * 1024, 1024 * 1024];
+  for (const size of sizes) {
     const count = Math.max(8, Math.floor((32 << 20) / size));
     const chunks = stream(current, size, count, 64 * 1024);
     const variants: Variant[] = [];
@@ -124,6 +130,10 @@ async function main(): Promise<void> {
       ours(current, "this build, SIMD", "simd"),
       ours(current, "this build, SIMD, allocUnsafeSlow (as @ws/node-http)", "simd", allocUnsafeSlowView),
     );
+    if (only !== null) {
+      const exact = variants.filter((v) => v.name === only);
+      variants.splice(0, variants.length, ...(exact.length > 0 ? exact : variants.filter((v) => v.name.includes(only))));
+    }
     const best = variants.map(() => Infinity);
     for (const v of variants) v.feed(chunks); // warm-up
     for (let r = 0; r < rounds; r++) {
@@ -135,11 +145,12 @@ async function main(): Promise<void> {
       });
     }
     console.log(`${size} B messages, ${count} per round, 64 KiB reads, best of ${rounds} rounds`);
-    const base = ws ? best[0]! : NaN;
+    const withWs = ws !== null && variants[0] === ws;
+    const base = withWs ? best[0]! : NaN;
     variants.forEach((v, i) => {
       const perMessage = v.allocatedPerMessage?.() ?? 0;
       const alloc = perMessage > 0 ? `   ${Math.round(perMessage)} B allocated for assembly/msg` : "";
-      console.log(`  ${v.name.padEnd(54)} ${best[i]!.toFixed(1).padStart(7)} µs/msg   ${ws ? (base / best[i]!).toFixed(2) + "× ws" : ""}${alloc}`);
+      console.log(`  ${v.name.padEnd(54)} ${best[i]!.toFixed(1).padStart(7)} µs/msg   ${withWs ? (base / best[i]!).toFixed(2) + "× ws" : ""}${alloc}`);
     });
   }
 }
