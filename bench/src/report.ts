@@ -26,6 +26,11 @@ export interface RunRecord {
   mbPerSecond: number | null;
   /** % of one core, median over the windows */
   serverCpu: number | null;
+  /**
+   * echo scenarios: the server's CPU time per echoed message in µs (median over the windows): on a busy machine,
+   * where other work takes the server's core and rates drop, a steadier measure of what each message costs
+   */
+  serverCpuMicrosPerMessage?: number | null;
   generatorCpu: number | null;
   checked: number;
   checkErrors: string[];

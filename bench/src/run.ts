@@ -45,7 +45,7 @@ export interface BenchOptions {
   inFlight?: number;
   /** scale: the connection counts (default the scenario's 1k / 10k / 50k) */
   steps?: number[];
-  /** start our Node server with --cpu-prof, profiles into this folder */
+  /** start the Node servers (ours and the peers) with --cpu-prof, profiles into this folder, named after the server */
   cpuProf?: string;
   log: (line: string) => void;
   /** called with each record as soon as its run ends */
@@ -178,9 +178,10 @@ async function startServer(def: ServerDef, deflate: boolean, o: BenchOptions, ma
   const command = def.command();
   if ("unavailable" in command) return command;
   let args = command.args;
-  if (o.cpuProf && def.id === "ours-node") {
+  if (o.cpuProf && def.runtime === "node" && command.cmd === process.execPath) {
+    // every Node server (ours and the peers): one profile per server, named after it
     mkdirSync(o.cpuProf, { recursive: true });
-    args = ["--cpu-prof", "--cpu-prof-dir", o.cpuProf, ...args];
+    args = ["--cpu-prof", "--cpu-prof-dir", o.cpuProf, "--cpu-prof-name", `${def.id}.${Date.now()}.cpuprofile`, ...args];
   }
   const [cmd, argv] = pinned(o.pin, 0, command.cmd, args, manyFds);
   const child = spawn(cmd, argv, {
@@ -271,6 +272,7 @@ function toRecord(def: ServerDef, scenario: ScenarioName, r: GeneratorResult, no
     spreadPct: rates.length > 1 && value ? round(((Math.max(...rates) - Math.min(...rates)) / value) * 100, 1) : null,
     mbPerSecond: r.windows.length && s.kind === "echo" ? round(median(r.windows.map((w) => w.bytesPerSecond)) / 1e6, 1) : null,
     serverCpu: serverCpus.length ? round(median(serverCpus)) : null,
+    serverCpuMicrosPerMessage: s.kind === "echo" && serverCpus.length === r.windows.length && r.windows.length ? round(median(r.windows.map((w) => (w.serverCpu! / 100 / w.rate) * 1e6)), 1) : undefined,
     generatorCpu: r.windows.length && s.kind !== "idle" ? round(median(r.windows.map((w) => w.generatorCpu))) : null,
     checked: r.checked,
     checkErrors: r.checkErrors,
@@ -409,7 +411,7 @@ function describe(r: RunRecord): string {
   if (r.skipped) return `${head} skipped: ${r.skipped}`;
   if (!r.ok) return `${head} FAILED: ${r.error}`;
   const spread = r.spreadPct !== null ? ` ±${r.spreadPct}%` : "";
-  const cpu = r.serverCpu !== null ? `  server ${r.serverCpu}% cpu` : "";
+  const cpu = r.serverCpu !== null ? `  server ${r.serverCpu}% cpu${r.serverCpuMicrosPerMessage != null ? ` (${r.serverCpuMicrosPerMessage} µs/msg)` : ""}` : "";
   const gen = r.generatorCpu !== null ? `  generator ${r.generatorCpu}% cpu` : "";
   const steps = r.scale?.length
     ? "\n" +

@@ -35,15 +35,15 @@ function runtimeBinary(runtime: "bun" | "deno"): string | null {
   return candidates.find((c) => existsSync(c)) ?? null;
 }
 
-function nodeServer(file: string, env?: Record<string, string>): ServerDef["command"] {
+function nodeServer(file: string, env?: Record<string, string>, root = ROOT_DIR): ServerDef["command"] {
   return () => {
-    const path = join(BENCH_DIR, "dist/servers", file);
+    const path = join(root, "bench/dist/servers", file);
     if (!existsSync(path)) return { unavailable: `${path} is not built (pnpm --filter @ws/bench build)` };
     return { cmd: process.execPath, args: [path], env };
   };
 }
 
-function runtimeServer(runtime: "bun" | "deno", file: string, env?: Record<string, string>, needs?: string): ServerDef["command"] {
+function runtimeServer(runtime: "bun" | "deno", file: string, env?: Record<string, string>, needs?: string, root = ROOT_DIR): ServerDef["command"] {
   return () => {
     const bin = runtimeBinary(runtime);
     if (!bin) return { unavailable: `no ${runtime} binary in node_modules (a devDependency of the workspace root)` };
@@ -51,8 +51,8 @@ function runtimeServer(runtime: "bun" | "deno", file: string, env?: Record<strin
       const problem = adapterProblem(needs);
       if (problem) return { unavailable: problem };
     }
-    const script = join(BENCH_DIR, "runtime", file);
-    const args = runtime === "bun" ? ["--conditions=@ws/source", script] : ["run", "-A", "--quiet", "--no-check", "--config", join(ROOT_DIR, "packages/deno/deno.json"), script];
+    const script = join(root, "bench/runtime", file);
+    const args = runtime === "bun" ? ["--conditions=@ws/source", script] : ["run", "-A", "--quiet", "--no-check", "--config", join(root, "packages/deno/deno.json"), script];
     return { cmd: bin, args, env };
   };
 }
@@ -102,6 +102,25 @@ export const SERVERS: ServerDef[] = [
   { id: "workers-bare", label: "WebSocketPair echo (workerd)", runtime: "workers", kind: "builtin", command: workersServer("bare"), notIn: { "idle-deflate": NOT_IN_IDLE_DEFLATE, broadcast: NO_TOPICS_IN_A_WORKER, scale: NO_TOPICS_IN_A_WORKER } },
   { id: "ours-workers", label: "@ws/cloudflare (workerd)", runtime: "workers", kind: "ours", command: workersServer("ours"), notIn: { "idle-deflate": NOT_IN_IDLE_DEFLATE, broadcast: NO_TOPICS_IN_A_WORKER, scale: NO_TOPICS_IN_A_WORKER } },
 ];
+
+/**
+ * BENCH_ALT=DIR (another checkout of this repository, built: e.g. the commit before a change, in its own
+ * worktree) adds our Node and Deno core servers from there as `ours-node-alt` and `ours-deno-core-alt`, so an
+ * old build and a new one run interleaved in the same run, beside the peers. Without BENCH_ALT they do not exist.
+ */
+const ALT_ROOT = process.env.BENCH_ALT ? resolve(process.env.BENCH_ALT) : null;
+if (ALT_ROOT) {
+  SERVERS.splice(
+    SERVERS.findIndex((s) => s.id === "ours-node") + 1,
+    0,
+    { id: "ours-node-alt", label: "@ws/node (BENCH_ALT)", runtime: "node", kind: "ours", command: nodeServer("ours-node.js", undefined, ALT_ROOT) },
+  );
+  SERVERS.splice(
+    SERVERS.findIndex((s) => s.id === "ours-deno-core") + 1,
+    0,
+    { id: "ours-deno-core-alt", label: "@ws/deno core (BENCH_ALT)", runtime: "deno", kind: "ours", command: runtimeServer("deno", "deno-ours.ts", { BENCH_ENGINE: "core" }, "deno", ALT_ROOT) },
+  );
+}
 
 /** The reference every ratio is taken against, and each runtime's own built-in server. */
 export const BASELINE = "ws-bufferutil";

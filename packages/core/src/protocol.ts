@@ -9,6 +9,7 @@ export {
   Opcode,
   FrameParser,
   applyMask,
+  copyMasked,
   encodeFrame,
   encodeFrameParts,
   encodeTextFrame,
@@ -26,7 +27,7 @@ export {
   SIMD_UNMASK_THRESHOLD,
   type UnmaskKernel,
 } from "./wire/frame.ts";
-export { applyMaskSimd, simdUnmaskAvailable } from "./wire/mask-simd.ts";
+export { applyMaskSimd, copyMaskedSimd, simdUnmaskAvailable } from "./wire/mask-simd.ts";
 export {
   WEBSOCKET_GUID,
   acceptKey,

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { applyMask, applyMaskWords, setUnmaskKernel, simdUnmaskInUse, SIMD_UNMASK_THRESHOLD } from "../src/wire/frame.ts";
-import { applyMaskSimd, simdUnmaskAvailable } from "../src/wire/mask-simd.ts";
+import { applyMask, applyMaskWords, copyMasked, setUnmaskKernel, simdUnmaskInUse, SIMD_UNMASK_THRESHOLD } from "../src/wire/frame.ts";
+import { applyMaskSimd, copyMaskedSimd, simdUnmaskAvailable } from "../src/wire/mask-simd.ts";
 
 /** RFC 6455 §5.3 as written: octet i XOR octet (i mod 4) of the key. */
 function reference(data: Uint8Array, mask: Uint8Array, maskOffset: number): void {
@@ -74,6 +74,29 @@ describe("unmasking (RFC 6455 §5.3): every kernel equals the byte-wise definiti
     expect(simdUnmaskInUse()).toBe(true);
     setUnmaskKernel("js");
     expect(simdUnmaskInUse()).toBe(false);
+  });
+
+  it("unmasking while copying (copyMasked, copyMaskedSimd): the target equals the definition, the source and the target's other bytes stay", () => {
+    const copying = (kernel: (data: Uint8Array, mask: Uint8Array, maskOffset: number, target: Uint8Array, offset: number) => unknown) =>
+      fc.assert(
+        fc.property(cases, fc.integer({ min: 0, max: 9 }), ({ length, before, seed, mask, maskOffset }, at) => {
+          const source = filled(before + length + 5, seed);
+          const original = source.slice();
+          const target = filled(at + length + 11, ~seed);
+          const expected = target.slice();
+          expected.set(source.subarray(before, before + length), at);
+          reference(expected.subarray(at, at + length), mask, maskOffset);
+          kernel(source.subarray(before, before + length), mask, maskOffset, target, at);
+          expect(firstDifference(target, expected)).toBe(-1);
+          expect(firstDifference(source, original)).toBe(-1);
+        }),
+        { numRuns: 100 },
+      );
+    copying((d, m, o, t, at) => expect(copyMaskedSimd(d, m, o, t, at)).toBe(true));
+    for (const kind of ["simd", "js"] as const) {
+      setUnmaskKernel(kind);
+      copying((d, m, o, t, at) => copyMasked(d, m, t, at, o));
+    }
   });
 
   it("a payload unmasked in pieces at every split equals one unmasked whole (the parser's chunking)", () => {

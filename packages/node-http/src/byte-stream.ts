@@ -7,6 +7,16 @@ type NodeSocket = Duplex & { setNoDelay?(noDelay?: boolean): unknown };
 /** Frames for a Node socket are allocated as Buffers: its writes take them without a conversion. */
 export const allocateBuffer = (size: number): Uint8Array => Buffer.allocUnsafe(size);
 
+/**
+ * Received messages are assembled in memory that is not zero-filled first (every byte is written before the
+ * message is handed out), of their own (not a slice of Buffer's shared pool, which a kept message would pin),
+ * and seen as a plain Uint8Array (not a Buffer, whose slice() is a view).
+ */
+export const allocateMessage = (size: number): Uint8Array => {
+  const b = Buffer.allocUnsafeSlow(size);
+  return new Uint8Array(b.buffer, b.byteOffset, size);
+};
+
 /** Where a socket's listeners (shared by all sockets) find the stream that wraps it. */
 const STREAM = Symbol("SocketByteStream");
 
@@ -49,6 +59,11 @@ class SocketByteStream implements ByteStream {
   /** on the prototype: no field per connection */
   get allocate(): (size: number) => Uint8Array {
     return allocateBuffer;
+  }
+
+  /** on the prototype: no field per connection */
+  get allocateMessage(): (size: number) => Uint8Array {
+    return allocateMessage;
   }
 
   start(events: ByteStreamEvents): void {

@@ -226,3 +226,36 @@ describe("connect(): the Node client", () => {
     expect(viaHandler).toBe(1001);
   });
 });
+
+describe("received messages over a Node socket", () => {
+  it("a message assembled from several reads is a plain Uint8Array over memory of its own, intact", async () => {
+    const { socketByteStream } = await import("@ws/node-http");
+    const stream = socketByteStream(new (await import("node:net")).Socket());
+    const fresh = stream.allocateMessage!(100_000);
+    expect(Object.getPrototypeOf(fresh)).toBe(Uint8Array.prototype); // not a Buffer: slice() copies
+    expect(fresh.byteOffset).toBe(0);
+    expect(fresh.buffer.byteLength).toBe(100_000); // not a slice of Buffer's shared pool
+    let got: Uint8Array | null = null;
+    const s = await start({
+      services: {
+        "/keep": defineService({
+          received(message, conn) {
+            if (typeof message !== "string") got = message;
+            void conn.send("ok");
+          },
+        }),
+      },
+    });
+    const ws = await openWs(`${s.url}/keep`);
+    const payload = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 7 + (i >> 9)) & 0xff);
+    const reply = new Promise((resolve) => ws.once("message", resolve));
+    ws.send(payload);
+    await reply;
+    ws.close();
+    const m = got as Uint8Array | null;
+    expect(m).not.toBeNull();
+    expect(Object.getPrototypeOf(m)).toBe(Uint8Array.prototype);
+    expect(m!.buffer.byteLength).toBe(payload.length);
+    expect(Buffer.compare(Buffer.from(m!), Buffer.from(payload))).toBe(0);
+  });
+});

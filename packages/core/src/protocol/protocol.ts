@@ -3,7 +3,7 @@
  * It never touches a socket or a timer: the Connection drives it and carries out what it asks for.
  */
 import { CloseCode, isValidWireCloseCode } from "../wire/close-codes.ts";
-import { allocateUint8Array, encodeFrame, encodeFrameParts, encodeTextFrame, utf8Length, FrameParser, type Allocate, isControlOpcode, isKnownOpcode, Opcode, type FrameHeader, type FrameSink } from "../wire/frame.ts";
+import { allocateUint8Array, applyMask, encodeFrame, encodeFrameParts, encodeTextFrame, utf8Length, FrameParser, type Allocate, isControlOpcode, isKnownOpcode, Opcode, type FrameHeader, type FrameSink } from "../wire/frame.ts";
 import { decodeUtf8, decodeUtf8Strict, encodeUtf8, isValidUtf8, Utf8Validator } from "../wire/utf8.ts";
 import { MessageTooBigError, type PerMessageDeflate } from "../wire/deflate.ts";
 import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, type ReceiveBudget } from "./limits.ts";
@@ -39,6 +39,13 @@ export interface ProtocolOptions extends ProtocolLimits {
   budget?: ReceiveBudget;
   /** where outgoing frames are allocated (the transport's preference); default: a plain Uint8Array */
   allocate?: Allocate;
+  /**
+   * where the buffers of received messages assembled from several pieces are allocated; default: a plain
+   * (zero-filled) Uint8Array. Every byte of a message is written before it is handed out, so this may return
+   * memory that is not cleared (Node: `Buffer.allocUnsafeSlow`), but it must be a buffer of its own, not a view
+   * into a pool shared with other data: the message is handed to the application, which may keep it.
+   */
+  allocateMessage?: Allocate;
 }
 
 /**
@@ -152,7 +159,7 @@ export class ProtocolState {
     this.streaming = options.streaming ?? false;
     this.deflate = options.deflate;
     this.rsv1Allowed = this.deflate !== undefined;
-    this.message = new MessageBuffer(options.budget);
+    this.message = new MessageBuffer(options.budget, options.allocateMessage);
     this.parser = new FrameParser(new ParserEvents(this));
   }
 
@@ -271,7 +278,32 @@ export class ProtocolState {
     // after our close frame, data is read but ignored (RFC 6455 §5.5.1)
   }
 
-  private onPayload(bytes: Uint8Array, final: boolean): void {
+  /**
+   * The parser's bytes, still masked. Payload that is copied into the message being assembled is unmasked while
+   * it is copied (one pass; the input chunk stays masked, nothing reads it again); everything else (control
+   * frames, a message whole in one chunk, streaming mode) is unmasked in place and handed on as a view.
+   */
+  private onMaskedPayload(bytes: Uint8Array, mask: Uint8Array | null, maskPhase: number, final: boolean): void {
+    if (mask === null || bytes.length === 0) return this.onPayload(bytes, final, false);
+    const h = this.frame!;
+    if (!this.assembles(h, final)) {
+      applyMask(bytes, mask, maskPhase);
+      return this.onPayload(bytes, final, false);
+    }
+    if (!this.frameReserved && !this.reserveFrame(h)) return;
+    this.onPayload(this.message.appendMasked(bytes, mask, maskPhase), final, true);
+  }
+
+  /** Whether these payload bytes of the frame `h` go into the message buffer (see onPayload). */
+  private assembles(h: FrameHeader, final: boolean): boolean {
+    if (isControlOpcode(h.opcode) || this.sentClose) return false;
+    if (this.messageCompressed) return true;
+    if (this.streaming) return false;
+    return !(this.frameIsWholeMessage && final && this.message.size === 0);
+  }
+
+  /** `landed`: the bytes were already unmasked into the message buffer (onMaskedPayload). */
+  private onPayload(bytes: Uint8Array, final: boolean, landed: boolean): void {
     const h = this.frame!;
     // a finished frame's header is not kept: its mask is a view into the input, which an idle connection
     // would otherwise hold on to
@@ -295,7 +327,7 @@ export class ProtocolState {
     }
     const isText = this.messageIsText;
     const fin = final && h.fin;
-    if (this.messageCompressed) return this.onCompressedPayload(h, bytes, fin);
+    if (this.messageCompressed) return this.onCompressedPayload(h, bytes, fin, landed);
     if (this.streaming) {
       if (isText && !this.validator.update(bytes)) return this.fail(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in text message");
       if (fin && isText && !this.validator.complete) return this.fail(CloseCode.InvalidFramePayloadData, "text message ends inside a UTF-8 sequence");
@@ -317,7 +349,7 @@ export class ProtocolState {
     }
     // Otherwise validate text as it arrives, so invalid UTF-8 fails on the byte that makes it so.
     if (isText && !this.validator.update(bytes)) return this.fail(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in text message");
-    if (!this.assemble(h, bytes) || !fin) return;
+    if (!(landed || this.assemble(h, bytes)) || !fin) return;
     this.inMessage = false;
     const data = this.message.take();
     if (isText) {
@@ -333,20 +365,22 @@ export class ProtocolState {
    * reserved (in the shared budget too) when its first bytes arrive. False when the connection failed.
    */
   private assemble(h: FrameHeader, bytes: Uint8Array): boolean {
-    if (!this.frameReserved) {
-      this.frameReserved = true;
-      if (!this.message.reserve(h.payloadLength, this.maxMessageSize)) {
-        this.fail(CloseCode.TryAgainLater, "the server holds too many unfinished messages");
-        return false;
-      }
-    }
+    if (!this.frameReserved && !this.reserveFrame(h)) return false;
     if (bytes.length > 0) this.message.append(bytes);
     return true;
   }
 
+  /** Reserves the room of the frame's whole payload; false when the connection failed (no room). */
+  private reserveFrame(h: FrameHeader): boolean {
+    this.frameReserved = true;
+    if (this.message.reserve(h.payloadLength, this.maxMessageSize)) return true;
+    this.fail(CloseCode.TryAgainLater, "the server holds too many unfinished messages");
+    return false;
+  }
+
   /** A compressed message is gathered whole, inflated (bounded by maxMessageSize), then checked. */
-  private onCompressedPayload(h: FrameHeader, bytes: Uint8Array, fin: boolean): void {
-    if (!this.assemble(h, bytes) || !fin) return;
+  private onCompressedPayload(h: FrameHeader, bytes: Uint8Array, fin: boolean, landed: boolean): void {
+    if (!(landed || this.assemble(h, bytes)) || !fin) return;
     this.inMessage = false;
     // the compressed bytes are only read by the inflater: the view's reservation can go at once
     const compressed = this.message.take();
@@ -553,7 +587,10 @@ class ParserEvents implements FrameSink {
     return this.p["onHeader"](h);
   }
   payload(bytes: Uint8Array, final: boolean): void {
-    this.p["onPayload"](bytes, final);
+    this.p["onPayload"](bytes, final, false);
+  }
+  maskedPayload(bytes: Uint8Array, mask: Uint8Array | null, maskPhase: number, final: boolean): void {
+    this.p["onMaskedPayload"](bytes, mask, maskPhase, final);
   }
   error(message: string): void {
     this.p.fail(CloseCode.ProtocolError, message);

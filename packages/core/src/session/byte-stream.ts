@@ -40,4 +40,10 @@ export interface ByteStream {
    * take as is); default: a plain Uint8Array.
    */
   readonly allocate?: (size: number) => Uint8Array;
+  /**
+   * Where received messages assembled from several reads are allocated: memory that need not be cleared (each
+   * byte is written before the message is handed out) but is the message's own (Node: `Buffer.allocUnsafeSlow`);
+   * default: a plain, zero-filled Uint8Array (ProtocolOptions.allocateMessage).
+   */
+  readonly allocateMessage?: (size: number) => Uint8Array;
 }

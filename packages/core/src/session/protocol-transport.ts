@@ -140,6 +140,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
         deflate: options.deflate,
         budget: options.budget,
         allocate: stream.allocate,
+        allocateMessage: stream.allocateMessage,
       },
       this,
     );

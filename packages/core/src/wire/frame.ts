@@ -2,10 +2,11 @@
  * RFC 6455 §5.2 base framing: an incremental parser that accepts any chunking of its input (down to one byte
  * at a time) and a serializer. Payload bytes are delivered as they arrive, already unmasked, so a frame of
  * any size never has to sit whole in memory; a frame that lies whole inside one input chunk is delivered as a
- * view of that chunk, without a copy.
+ * view of that chunk, without a copy. A sink that copies the payload anyway (into a message being assembled)
+ * may take it still masked and unmask it while copying (`FrameSink.maskedPayload`, `copyMasked`).
  */
 
-import { applyMaskSimd, simdUnmaskAvailable } from "./mask-simd.ts";
+import { applyMaskSimd, copyMaskedSimd, simdUnmaskAvailable } from "./mask-simd.ts";
 
 export const Opcode = {
   Continuation: 0x0,
@@ -44,6 +45,13 @@ export interface FrameSink {
   header(header: FrameHeader): string | void;
   /** Unmasked payload bytes of the current frame, in order; `final` is true on the frame's last bytes. */
   payload(bytes: Uint8Array, final: boolean): void;
+  /**
+   * Optional; when present it is called instead of `payload`, with the payload bytes still masked, the frame's
+   * masking key (null for an unmasked frame) and the position in the masking sequence of the first byte
+   * (`maskPhase`, 0–3). The sink unmasks them where they go: in place (`applyMask`) or while copying them into
+   * a buffer of its own (`copyMasked`), one pass over the bytes instead of two.
+   */
+  maskedPayload?(bytes: Uint8Array, mask: Uint8Array | null, maskPhase: number, final: boolean): void;
   /** The parser stopped on malformed framing (e.g. a 64-bit length with the top bit set). */
   error(message: string): void;
 }
@@ -135,10 +143,15 @@ export function applyMaskWords(data: Uint8Array, mask: Uint8Array, maskOffset = 
   for (; i < n; i++) data[i]! ^= mask[(maskOffset + i) & 3]!;
 }
 
-/** Copies `data` into `target` at `offset`, masked (the source stays untouched). */
-export function copyMasked(data: Uint8Array, mask: Uint8Array, target: Uint8Array, offset: number): void {
+/**
+ * Copies `data` into `target` at `offset`, XORed with `mask` from `maskOffset` bytes into the masking sequence
+ * (masking and unmasking are the same operation); the source stays untouched. From SIMD_UNMASK_THRESHOLD bytes
+ * on, where the SIMD kernel is in use, in one pass through it; else copied, then XORed in the target.
+ */
+export function copyMasked(data: Uint8Array, mask: Uint8Array, target: Uint8Array, offset: number, maskOffset = 0): void {
+  if (data.length >= SIMD_UNMASK_THRESHOLD && (useSimd ??= simdUnmaskAvailable()) && copyMaskedSimd(data, mask, maskOffset, target, offset)) return;
   target.set(data, offset);
-  applyMask(target.subarray(offset, offset + data.length), mask, 0);
+  applyMaskWords(target.subarray(offset, offset + data.length), mask, maskOffset);
 }
 
 const enum_ = {
@@ -190,9 +203,9 @@ export class FrameParser {
       if (this.state === enum_.Payload) {
         const take = Math.min(this.remaining, length - offset);
         const bytes = chunk.subarray(offset, offset + take);
-        const h = this.header!;
-        if (h.mask) applyMask(bytes, h.mask, this.maskOffset);
-        this.maskOffset = (this.maskOffset + take) & 3;
+        const mask = this.header!.mask;
+        const phase = this.maskOffset;
+        this.maskOffset = (phase + take) & 3;
         this.remaining -= take;
         offset += take;
         const final = this.remaining === 0;
@@ -200,7 +213,13 @@ export class FrameParser {
           this.state = enum_.Header;
           this.header = null; // nothing of a finished frame is kept (its mask views the input)
         }
-        this.sink.payload(bytes, final);
+        const sink = this.sink;
+        if (sink.maskedPayload !== undefined) {
+          sink.maskedPayload(bytes, mask, phase, final);
+        } else {
+          if (mask) applyMask(bytes, mask, phase);
+          sink.payload(bytes, final);
+        }
         continue;
       }
       // Header fields. Fast path: the whole header is in this chunk.
@@ -283,7 +302,8 @@ export class FrameParser {
     if (this.state === enum_.Stopped) return p;
     if (payloadLength === 0) {
       this.header = null;
-      this.sink.payload(EMPTY, true);
+      if (this.sink.maskedPayload !== undefined) this.sink.maskedPayload(EMPTY, mask, 0, true);
+      else this.sink.payload(EMPTY, true);
     } else {
       this.state = enum_.Payload;
     }

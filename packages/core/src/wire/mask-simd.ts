@@ -101,6 +101,21 @@ function loadKernel(): Kernel | null {
  * last `data.length % 64` bytes in JavaScript). False, with `data` untouched, when the kernel is not available.
  */
 export function applyMaskSimd(data: Uint8Array, mask: Uint8Array, maskOffset = 0): boolean {
+  return xorThroughKernel(data, mask, maskOffset, data, 0);
+}
+
+/**
+ * Writes `data` XORed with `mask` (`maskOffset` bytes into the masking sequence) into `target` at `offset`,
+ * through the SIMD kernel, `data` untouched: one copy into the kernel's memory and one out of it, the same as
+ * unmasking in place, so unmasking while copying costs no more than unmasking alone. False, with nothing
+ * written, when the kernel is not available.
+ */
+export function copyMaskedSimd(data: Uint8Array, mask: Uint8Array, maskOffset: number, target: Uint8Array, offset: number): boolean {
+  return xorThroughKernel(data, mask, maskOffset, target, offset);
+}
+
+/** `target[offset + i] = data[i] ^ mask[(maskOffset + i) & 3]`, block by block through the kernel's memory. */
+function xorThroughKernel(data: Uint8Array, mask: Uint8Array, maskOffset: number, target: Uint8Array, offset: number): boolean {
   const k = loadKernel();
   if (k === null) return false;
   const m0 = mask[maskOffset & 3]!;
@@ -111,14 +126,13 @@ export function applyMaskSimd(data: Uint8Array, mask: Uint8Array, maskOffset = 0
   const n = data.length;
   const bulk = n - (n & 63);
   const memory = k.memory;
-  for (let offset = 0; offset < bulk; offset += BLOCK) {
-    const len = Math.min(BLOCK, bulk - offset);
-    const block = data.subarray(offset, offset + len);
-    memory.set(block);
+  for (let at = 0; at < bulk; at += BLOCK) {
+    const len = Math.min(BLOCK, bulk - at);
+    memory.set(data.subarray(at, at + len));
     k.unmask(len, word);
-    block.set(len === BLOCK ? memory : memory.subarray(0, len));
+    target.set(len === BLOCK ? memory : memory.subarray(0, len), offset + at);
   }
-  for (let i = bulk; i < n; i++) data[i]! ^= mask[(maskOffset + i) & 3]!;
+  for (let i = bulk; i < n; i++) target[offset + i] = data[i]! ^ mask[(maskOffset + i) & 3]!;
   return true;
 }
 
