@@ -189,7 +189,16 @@ export function sharedContextCodec(z: typeof zlib = zlib): DeflateCodec {
       return context.run([storedBlockHeader(window.length), window, data], window.length, window.length + max);
     },
   };
-  return works(codec) ? codec : oneShot;
+  if (!works(codec)) return oneShot;
+  shared.add(codec);
+  return codec;
+}
+
+const shared = new WeakSet<DeflateCodec>();
+
+/** Whether `codec` is `sharedContextCodec`'s own (false: it fell back to core's one-shot `zlibCodec`). */
+export function usesSharedContexts(codec: DeflateCodec): boolean {
+  return shared.has(codec);
 }
 
 /** Whether the codec compresses and inflates a sample right (node:zlib's handle is not a public API). */

@@ -57,6 +57,12 @@ describe("@ws/bun on Bun", () => {
     expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)).toEqual([]);
   });
 
+  it("compresses and inflates over zlib contexts shared across messages (bounds, corrupt data, the one-shot fallback) and answers the handshake with Bun's SHA-1", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/deflate-codec.ts")])) as Results;
+    expect(results.length).toBe(9);
+    expect(failures(results)).toEqual([]);
+  });
+
   it("gets a fresh buffer for each Bun.listen data callback (so the bytes need no copy)", () => {
     const [sent, received] = runInBun([join(here, "fixtures/data-buffers.ts")]).split(" ");
     expect(received).toBe(sent);
