@@ -57,9 +57,9 @@ describe("@ws/bun on Bun", () => {
     expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)).toEqual([]);
   });
 
-  it("compresses and inflates over zlib contexts shared across messages (bounds, corrupt data, the one-shot fallback) and answers the handshake with Bun's SHA-1", () => {
+  it("compresses and inflates over zlib contexts shared across messages (bounds, corrupt data, the one-shot fallback), compresses sends on both engines, and answers the handshake with Bun's SHA-1", () => {
     const results = JSON.parse(runInBun([join(here, "fixtures/deflate-codec.ts")])) as Results;
-    expect(results.length).toBe(9);
+    expect(results.length).toBe(11);
     expect(failures(results)).toEqual([]);
   });
 
