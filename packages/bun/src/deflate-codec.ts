@@ -12,7 +12,9 @@
  *    connection). With a dictionary (our compressor's history, context takeover) a zlib context cannot be given a
  *    new dictionary once made, so that message gets a native zlib handle of its own, made, used and closed at once
  *    (no stream object, no output buffer allocation), with the smallest window that holds the dictionary and the
- *    message (at most the agreed one: a compressor may always refer back less far; nothing it could find is lost).
+ *    message (at most the agreed one: a compressor may always refer back less far; nothing it could find is lost)
+ *    and a hash table no larger than that window (memLevel at most window bits − 7: zlib clears the table of each
+ *    handle it makes, 64 KiB at memLevel 8).
  * The contexts are node:zlib's native handles driven through their synchronous `writeSync` (what node:zlib's own
  * one-shot functions call, the same on Node and Bun), never through the stream machinery. So an idle connection
  * still holds no zlib state at all; the process holds one deflate context (~260 KiB at 15 bits, memLevel 8) and one
@@ -129,7 +131,10 @@ function deflateWithDictionary(
   };
   const state = new Uint32Array(2);
   try {
-    handle.init(windowFor(dictionary.length + data.length, o.windowBits), o.level, o.memLevel, zlib.constants.Z_DEFAULT_STRATEGY, state, () => {}, dictionary);
+    const windowBits = windowFor(dictionary.length + data.length, o.windowBits);
+    // a hash table no larger than the window (memLevel + 7 bits): zlib clears it for every handle it makes
+    const memLevel = Math.max(1, Math.min(o.memLevel, windowBits - 7));
+    handle.init(windowBits, o.level, memLevel, zlib.constants.Z_DEFAULT_STRATEGY, state, () => {}, dictionary);
     // deflate's output is at most the input plus 5 bytes per 16 KiB stored block and the flush marker
     let out = new Uint8Array(data.length + 5 * Math.ceil(data.length / 16384) + 64);
     let produced = 0;
