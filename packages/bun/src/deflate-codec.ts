@@ -160,17 +160,48 @@ function deflateWithDictionary(
 
 /**
  * The Bun codec: shared zlib contexts (see the module comment), or core's one-shot `zlibCodec` where node:zlib has
- * no synchronous native handle.
+ * no synchronous native handle. Nothing is made (nor checked) before the first message is compressed or inflated:
+ * a server that never negotiates permessage-deflate holds no zlib context.
  */
 export function sharedContextCodec(z: typeof zlib = zlib): DeflateCodec {
-  const oneShot = zlibCodec(z);
+  let chosen: DeflateCodec | null = null;
+  const choose = (): DeflateCodec => {
+    if (chosen) return chosen;
+    const candidate = contextCodec(z);
+    chosen = works(candidate) ? candidate : zlibCodec(z);
+    sharing.set(codec, chosen === candidate);
+    return chosen;
+  };
+  const codec: DeflateCodec = {
+    deflate: (data, o) => (chosen ?? choose()).deflate(data, o),
+    inflate: (data, o) => (chosen ?? choose()).inflate(data, o),
+  };
+  checks.set(codec, choose);
+  return codec;
+}
+
+/** per codec of sharedContextCodec: whether it runs on shared contexts (once chosen), and how it chooses */
+const sharing = new WeakMap<DeflateCodec, boolean>();
+const checks = new WeakMap<DeflateCodec, () => DeflateCodec>();
+
+/** The class of node:zlib's native handles (taken from a stream made for it, closed again). */
+function handleClass(z: typeof zlib): new (mode: number) => ZlibHandle {
+  const stream = z.createDeflateRaw();
+  const handle = (stream as unknown as { _handle: ZlibHandle })._handle;
+  const Handle = handle.constructor as new (mode: number) => ZlibHandle;
+  stream.close();
+  return Handle;
+}
+
+/** The codec over shared contexts, unchecked. */
+function contextCodec(z: typeof zlib): DeflateCodec {
   let Handle: (new (mode: number) => ZlibHandle) | null = null;
   const deflaters = new Map<string, ZlibContext>();
   const inflaters = new Map<number, ZlibContext>();
   const codec: DeflateCodec = {
     deflate(data, o) {
       if (o.dictionary && o.dictionary.length > 0) {
-        Handle ??= ((z.createDeflateRaw() as unknown as { _handle: ZlibHandle })._handle.constructor as new (mode: number) => ZlibHandle);
+        Handle ??= handleClass(z);
         return deflateWithDictionary(Handle, data, o.dictionary, o);
       }
       const key = `${o.windowBits}:${o.level}:${o.memLevel}`;
@@ -194,16 +225,16 @@ export function sharedContextCodec(z: typeof zlib = zlib): DeflateCodec {
       return context.run([storedBlockHeader(window.length), window, data], window.length, window.length + max);
     },
   };
-  if (!works(codec)) return oneShot;
-  shared.add(codec);
   return codec;
 }
 
-const shared = new WeakSet<DeflateCodec>();
-
-/** Whether `codec` is `sharedContextCodec`'s own (false: it fell back to core's one-shot `zlibCodec`). */
+/**
+ * Whether `codec` (from sharedContextCodec) runs on shared contexts; false when it fell back to core's one-shot
+ * `zlibCodec`. Makes the choice if no message has yet.
+ */
 export function usesSharedContexts(codec: DeflateCodec): boolean {
-  return shared.has(codec);
+  checks.get(codec)?.();
+  return sharing.get(codec) === true;
 }
 
 /** Whether the codec compresses and inflates a sample right (node:zlib's handle is not a public API). */
