@@ -4,6 +4,7 @@
  */
 declare const Bun: any;
 
+const deflate = process.env.BENCH_DEFLATE === "1";
 const server = Bun.serve({
   port: Number(process.env.PORT ?? 0),
   hostname: "127.0.0.1",
@@ -13,13 +14,15 @@ const server = Bun.serve({
     return new Response("WebSocket only", { status: 426 });
   },
   websocket: {
-    perMessageDeflate: process.env.BENCH_DEFLATE === "1",
+    perMessageDeflate: deflate,
     open(ws: any) {
       if (ws.data.broadcast) ws.subscribe("bench");
     },
     message(ws: any, message: string | Uint8Array) {
       if (ws.data.broadcast) ws.publish("bench", message);
-      else ws.send(message);
+      // with permessage-deflate the echo goes back compressed, as every other server's does (Bun's send()
+      // compresses only when asked: its second argument)
+      else ws.send(message, deflate);
     },
   },
 });

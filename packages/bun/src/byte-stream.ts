@@ -28,6 +28,8 @@ export class BunSocketStream implements ByteStream {
   /** the core asked for no more data (read backpressure) */
   private paused = false;
   private destroyed = false;
+  /** paused by holdUntilStarted */
+  private held = false;
   private readonly linger: number;
   private lingerTimer: ReturnType<typeof setTimeout> | undefined = undefined;
 
@@ -175,10 +177,22 @@ export class BunSocketStream implements ByteStream {
   }
 
   /**
-   * The server paused the socket while the upgrade was decided: reading starts again now, unless the core
-   * has paused it meanwhile.
+   * Data arrived before `start` (the server is still deciding the upgrade): stop reading until `startReading`, so
+   * that what waits here is bounded by what Bun had already read.
+   */
+  holdUntilStarted(): void {
+    if (this.held || this.events !== null || this.closed) return;
+    this.held = true;
+    this.socket.pause();
+  }
+
+  /**
+   * The upgrade is decided: if `holdUntilStarted` paused the socket, reading starts again now, unless the core has
+   * paused it meanwhile.
    */
   startReading(): void {
+    if (!this.held) return;
+    this.held = false;
     if (!this.paused && !this.closed) this.socket.resume();
   }
 

@@ -24,6 +24,8 @@ import {
 } from "@ws/core/adapter";
 
 const ENGINE = "Bun.serve";
+/** core's default PerMessageDeflateOptions.threshold */
+const DEFAULT_DEFLATE_THRESHOLD = 1024;
 
 /** What rides on each Bun ServerWebSocket from upgrade to close. */
 export interface BunSocketData {
@@ -35,7 +37,9 @@ export interface BunSocketData {
 
 /**
  * Server options. `perMessageDeflate` turns Bun's own permessage-deflate on or off; Bun negotiates its parameters
- * itself, so the parameters of core's PerMessageDeflateOptions do not apply (a warning says so).
+ * itself, so the parameters of core's PerMessageDeflateOptions do not apply (a warning says so), except
+ * `threshold`: messages of at least that many bytes (characters, for text; default 1024, as in core) are sent
+ * compressed when the connection negotiated it (Bun's `send` compresses only when asked to).
  */
 export type BunWebSocketOptions = ServerOptions;
 
@@ -58,14 +62,18 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
   const state = new MappedServer(options, ENGINE);
   let bunServer: Server<BunSocketData> | null = null;
   const maxPayload = Math.min(0xffffffff, options.maxMessageSize ?? 100 * 1024 * 1024);
+  // Bun compresses a message only when its send or publish is asked to (and the connection negotiated it)
+  const deflate = options.perMessageDeflate;
+  const threshold = !deflate ? Infinity : (typeof deflate === "object" ? deflate.threshold : undefined) ?? DEFAULT_DEFLATE_THRESHOLD;
+  const compress = (message: string | Uint8Array) => message.length >= threshold;
 
   // Bun's native topics: a published message is framed once, in Bun. The hub keeps the subscriptions (for the
   // counts and the broker) and hands delivery to Bun — unless a publish policy is set, which Bun's publish
   // cannot apply per subscriber: then the hub sends to each subscriber itself.
   const hub = state.hub;
   hub.native = (topic, message, except) => {
-    if (except) sockets.get(except)?.publish(topic, message);
-    else bunServer?.publish(topic, message);
+    if (except) sockets.get(except)?.publish(topic, message, compress(message));
+    else bunServer?.publish(topic, message, compress(message));
   };
   const sockets = new WeakMap<Connection<unknown>, ServerWebSocket<BunSocketData>>();
   hub.nativeSubscription = (conn, topic, subscribed) => {
@@ -76,8 +84,8 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
 
   const socketFor = (ws: ServerWebSocket<BunSocketData>): RuntimeSocket => ({
     engineName: ENGINE,
-    sendText: (text) => ws.sendText(text) !== 0,
-    sendBinary: (bytes) => ws.sendBinary(bytes) !== 0,
+    sendText: (text) => ws.sendText(text, compress(text)) !== 0,
+    sendBinary: (bytes) => ws.sendBinary(bytes, compress(bytes)) !== 0,
     close: (code, reason) => ws.close(code, reason),
     terminate: () => ws.terminate(),
     get bufferedAmount() {
@@ -121,8 +129,9 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
     closeOnBackpressureLimit: false,
     perMessageDeflate: Boolean(options.perMessageDeflate),
   };
-  if (typeof options.perMessageDeflate === "object" && Object.keys(options.perMessageDeflate).length > 0) {
-    state.logger.warn({}, `${ENGINE}: permessage-deflate parameters are Bun's own; ${Object.keys(options.perMessageDeflate).join(", ")} not applied`);
+  const notApplied = typeof deflate === "object" ? Object.keys(deflate).filter((k) => k !== "threshold") : [];
+  if (notApplied.length > 0) {
+    state.logger.warn({}, `${ENGINE}: permessage-deflate parameters are Bun's own; ${notApplied.join(", ")} not applied`);
   }
 
   const upgrade: BunWebSocket["upgrade"] = async (request, server) => {

@@ -47,7 +47,7 @@ describe("@ws/bun on Bun", () => {
 
   it("on Bun's own sockets: tunnels plain HTTP to Bun.serve (keep-alive, bodies, backpressure), bounds the request head, serves TLS", () => {
     const results = JSON.parse(runInBun([join(here, "fixtures/native.ts"), "bun"])) as Results;
-    expect(results.length).toBe(12);
+    expect(results.length).toBe(13);
     expect(failures(results)).toEqual([]);
   });
 
@@ -55,6 +55,12 @@ describe("@ws/bun on Bun", () => {
     const results = JSON.parse(runInBun([join(here, "fixtures/websocket.ts"), "@ws/bun"])) as Array<{ name: string; ok: boolean; error?: string }>;
     expect(results.length).toBe(13);
     expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)).toEqual([]);
+  });
+
+  it("compresses and inflates over zlib contexts shared across messages (bounds, corrupt data, the one-shot fallback), compresses sends on both engines, and answers the handshake with Bun's SHA-1", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/deflate-codec.ts")])) as Results;
+    expect(results.length).toBe(11);
+    expect(failures(results)).toEqual([]);
   });
 
   it("gets a fresh buffer for each Bun.listen data callback (so the bytes need no copy)", () => {
