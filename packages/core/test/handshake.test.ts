@@ -295,6 +295,31 @@ describe("HTTP head parsing", () => {
     expect(head.headers.get("x-multi")).toBe("1, 2");
     expect(head.length).toBe(text.length - 4);
   });
+  it("reads each field as sent: values without surrounding whitespace, names case-insensitive, repeats joined", () => {
+    const text = "GET /x?y=1 HTTP/1.1\r\nHost:a\r\nUpgrade: \twebsocket \t\r\nsec-websocket-key: k\r\nEmpty:\r\nA: 1\r\na: 2\r\n\r\n";
+    const head = parseHttpHead(utf8(text));
+    if (!head || head instanceof Error) throw new Error("expected a head");
+    expect(head.headers.get("host")).toBe("a");
+    expect(head.headers.get("UPGRADE")).toBe("websocket");
+    expect(head.headers.get("Sec-WebSocket-Key")).toBe("k");
+    expect(head.headers.get("empty")).toBe("");
+    expect(head.headers.get("missing")).toBeNull();
+    const seen: Array<[string, string]> = [];
+    head.headers.forEach((value, name) => seen.push([name, value]));
+    expect(seen).toEqual([["host", "a"], ["upgrade", "websocket"], ["sec-websocket-key", "k"], ["empty", ""], ["a", "1, 2"]]);
+    const bare = parseHttpHead(utf8("GET / HTTP/1.1\r\n\r\n"));
+    if (!bare || bare instanceof Error) throw new Error("expected a head");
+    expect(bare.startLine).toEqual(["GET", "/", "HTTP/1.1"]);
+    expect(bare.headers.get("host")).toBeNull();
+    const response = parseHttpHead(utf8("HTTP/1.1 101\r\nUpgrade: websocket\r\n\r\n"));
+    if (!response || response instanceof Error) throw new Error("expected a head");
+    expect(response.startLine).toEqual(["HTTP/1.1", "101", ""]);
+  });
+  it("refuses a field name with whitespace in it or none at all", () => {
+    for (const line of ["Bad\tName: x", " Host: x", "Host : x", ": x", "no colon", "Na\u00a0me: x"]) {
+      expect(parseHttpHead(new Uint8Array([...`GET / HTTP/1.1\r\n${line}\r\n\r\n`].map((c) => c.charCodeAt(0)))), line).toBeInstanceOf(Error);
+    }
+  });
   it("needs more bytes, or fails on malformed input", () => {
     expect(parseHttpHead(utf8("GET / HTTP/1.1\r\nHost: a\r\n"))).toBeNull();
     expect(parseHttpHead(utf8("GARBAGE\r\n\r\n"))).toBeInstanceOf(Error);

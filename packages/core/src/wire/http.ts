@@ -48,12 +48,20 @@ export class HeaderMap implements HeadersLike {
 export interface HttpHead {
   /** request: method, target, version; response: version, status, reason */
   startLine: [string, string, string];
-  headers: HeaderMap;
+  /** the header fields as sent, names and values of common handshake fields as shared strings (RawHeaders.sharing) */
+  headers: RawHeaders;
   /** bytes taken by the head including the blank line: what follows is already protocol data */
   length: number;
 }
 
 const MAX_HEAD = 16 * 1024;
+
+/** bytes → string, one char per byte (ISO-8859-1, as RFC 9110 §5.5 reads field values), in chunks of 4 KiB */
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  let out = "";
+  for (let i = start; i < end; i += 4096) out += String.fromCharCode.apply(null, bytes.subarray(i, Math.min(end, i + 4096)) as unknown as number[]);
+  return out;
+}
 
 /**
  * Parses an HTTP/1.x head from the start of `bytes`. Returns null when more bytes are needed, or an Error
@@ -68,23 +76,32 @@ export function parseHttpHead(bytes: Uint8Array): HttpHead | null | Error {
     }
   }
   if (end < 0) return bytes.length > MAX_HEAD ? new Error("HTTP head too large") : null;
-  let text = "";
-  for (let i = 0; i < end - 4; i++) text += String.fromCharCode(bytes[i]!);
-  const lines = text.split("\r\n");
-  const start = lines[0]!.split(" ");
+  const text = latin1(bytes, 0, end - 4);
+  let lineEnd = text.indexOf("\r\n");
+  if (lineEnd < 0) lineEnd = text.length;
+  const first = text.slice(0, lineEnd);
+  const start = first.split(" ");
   if (start.length < 3) {
     if (start.length === 2 && /^HTTP\/\d\.\d$/.test(start[0]!)) start.push("");
-    else return new Error(`malformed start line: ${lines[0]}`);
+    else return new Error(`malformed start line: ${first}`);
   }
-  const startLine: [string, string, string] = [start[0]!, start[1]!, start.slice(2).join(" ")];
-  const headers = new HeaderMap();
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(":");
-    if (colon <= 0 || /[\s]/.test(line.slice(0, colon))) return new Error(`malformed header line: ${line}`);
-    headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
+  const startLine: [string, string, string] = [start[0]!, start[1]!, start.length === 3 ? start[2]! : start.slice(2).join(" ")];
+  // the fields as a flat [name, value, …] list: one pass over the lines, no copy of a line but its name and value
+  const raw: string[] = [];
+  for (let at = lineEnd + 2; at < text.length; ) {
+    let next = text.indexOf("\r\n", at);
+    if (next < 0) next = text.length;
+    const colon = text.indexOf(":", at);
+    if (colon <= at || colon >= next) return new Error(`malformed header line: ${text.slice(at, next)}`);
+    for (let i = at; i < colon; i++) {
+      const c = text.charCodeAt(i);
+      // whitespace as /\s/ finds it in ISO-8859-1 text: HTAB, LF, VT, FF, CR, SP, NBSP
+      if (c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0) return new Error(`malformed header line: ${text.slice(at, next)}`);
+    }
+    raw.push(text.slice(at, colon), text.slice(colon + 1, next).trim());
+    at = next + 2;
   }
-  return { startLine, headers, length: end };
+  return { startLine, headers: RawHeaders.sharing(raw), length: end };
 }
 
 /** Serializes a head: start line, then each header, then the blank line. */
