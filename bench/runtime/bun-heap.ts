@@ -1,4 +1,4 @@
-// bun-ours.ts plus heap statistics on SIGWINCH (for a one-off heap breakdown; not part of the bench)
+// bun-ours.ts plus a full GC and `bun:jsc` heapStats on SIGWINCH, written to HEAP_OUT (src/bun-heap-probe.ts)
 import { heapStats } from "bun:jsc";
 import { writeFileSync } from "node:fs";
 await import("./bun-ours.ts");
