@@ -323,40 +323,32 @@ export class ServerCore {
   /** The service's upgrade gate, bounded by handshakeTimeout. */
   private async gate(req: UpgradeRequest, service: Service<unknown>, valid: ValidUpgrade, slot: ConnectionSlot): Promise<UpgradeVerdict> {
     const refuse = (status: number, reason: string, headers?: Record<string, string>) => this.refuse(req, status, reason, headers);
-    let headers: Record<string, string> = NO_HEADERS;
-    let data: unknown;
-    {
-      let decision;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      try {
-        const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
-          timer = setTimeout(() => resolve(TIMED_OUT), this.handshakeTimeout);
-          (timer as { unref?: () => void }).unref?.();
-        });
-        decision = await Promise.race([service.upgrade!(req), timedOut]);
-      } catch (e) {
-        slot.release();
-        this.logger.error({ err: e, url: req.url }, `upgrade gate failed: ${e instanceof Error ? e.message : String(e)}`);
-        this.serverError(e);
-        return refuse(500, "upgrade gate failed");
-      } finally {
-        clearTimeout(timer);
-      }
-      if (decision === TIMED_OUT) {
-        slot.release(); // the gate's late answer, if it ever comes, is ignored
-        return refuse(503, `the upgrade gate did not answer within ${this.handshakeTimeout} ms`);
-      }
-      if (decision === false) return (slot.release(), refuse(403, "upgrade refused"));
-      if (decision && decision.reject !== undefined) {
-        slot.release();
-        return refuse(decision.reject, decision.reason ?? "upgrade refused", decision.headers);
-      }
-      if (decision) {
-        headers = decision.headers ?? NO_HEADERS;
-        data = decision.data;
-      }
+    let decision;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
+        timer = setTimeout(() => resolve(TIMED_OUT), this.handshakeTimeout);
+        (timer as { unref?: () => void }).unref?.();
+      });
+      decision = await Promise.race([service.upgrade!(req), timedOut]);
+    } catch (e) {
+      slot.release();
+      this.logger.error({ err: e, url: req.url }, `upgrade gate failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.serverError(e);
+      return refuse(500, "upgrade gate failed");
+    } finally {
+      clearTimeout(timer);
     }
-    return this.accepted(req, service, valid, slot, headers, data);
+    if (decision === TIMED_OUT) {
+      slot.release(); // the gate's late answer, if it ever comes, is ignored
+      return refuse(503, `the upgrade gate did not answer within ${this.handshakeTimeout} ms`);
+    }
+    if (decision === false) return (slot.release(), refuse(403, "upgrade refused"));
+    if (decision && decision.reject !== undefined) {
+      slot.release();
+      return refuse(decision.reject, decision.reason ?? "upgrade refused", decision.headers);
+    }
+    return this.accepted(req, service, valid, slot, decision?.headers ?? NO_HEADERS, decision?.data);
   }
 
   /**

@@ -3,7 +3,7 @@
  * the 101 response; the client builds a request with a fresh key and validates the response.
  */
 import { base64Encode } from "./base64.ts";
-import { parseCookieHeader, serializeHttpHead, statusText, type HeadersLike } from "./http.ts";
+import { equalsLowercaseAt, parseCookieHeader, serializeHttpHead, statusText, type HeadersLike } from "./http.ts";
 import { sha1 } from "./sha1.ts";
 
 /** RFC 6455 §1.3: the GUID appended to the key before hashing. */
@@ -231,20 +231,10 @@ function listHas(value: string | null, token: string): boolean {
     let b = end;
     while (a < b && (value.charCodeAt(a) === 0x20 || value.charCodeAt(a) === 0x09)) a++;
     while (b > a && (value.charCodeAt(b - 1) === 0x20 || value.charCodeAt(b - 1) === 0x09)) b--;
-    if (b - a === token.length && equalsLowercase(value, a, token)) return true;
+    if (b - a === token.length && equalsLowercaseAt(value, a, token)) return true;
     i = end + 1;
   }
   return false;
-}
-
-/** Whether `value` from `at` equals `lower` (lowercase ASCII) case-insensitively, for lower.length chars. */
-function equalsLowercase(value: string, at: number, lower: string): boolean {
-  for (let j = 0; j < lower.length; j++) {
-    let c = value.charCodeAt(at + j);
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-    if (c !== lower.charCodeAt(j)) return false;
-  }
-  return true;
 }
 
 /** base64 digit values, -1 for the rest */

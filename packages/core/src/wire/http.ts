@@ -139,13 +139,16 @@ const COMMON_HEADER_STRINGS = new Map<string, string>(
   ].flatMap((v) => (/^[A-Z]/.test(v) && !v.includes(" ") ? [v, v.toLowerCase()] : [v])).map((v) => [v, v]),
 );
 
-/** Whether `name` lowercased equals `key` (lowercase, same length), for ASCII names; other names compared by toLowerCase. */
-function sameLowercase(name: string, key: string): boolean {
-  for (let j = 0; j < key.length; j++) {
-    let c = name.charCodeAt(j);
-    if (c >= 0x80) return name.toLowerCase() === key;
+/**
+ * Whether `value` from `at`, for `lower.length` chars, lowercased equals `lower` (lowercase), without a copy for
+ * ASCII; a stretch with other chars is compared by toLowerCase.
+ */
+export function equalsLowercaseAt(value: string, at: number, lower: string): boolean {
+  for (let j = 0; j < lower.length; j++) {
+    let c = value.charCodeAt(at + j);
+    if (c >= 0x80) return value.slice(at, at + lower.length).toLowerCase() === lower;
     if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-    if (c !== key.charCodeAt(j)) return false;
+    if (c !== lower.charCodeAt(j)) return false;
   }
   return true;
 }
@@ -181,7 +184,7 @@ export class RawHeaders implements HeadersLike {
     for (let i = 0; i + 1 < raw.length; i += 2) {
       const n = raw[i]!;
       // compared without making a lowercase copy of each name: lookups run several times per handshake
-      if (n.length === key.length && sameLowercase(n, key)) found = found === null ? raw[i + 1]! : `${found}, ${raw[i + 1]}`;
+      if (n.length === key.length && equalsLowercaseAt(n, 0, key)) found = found === null ? raw[i + 1]! : `${found}, ${raw[i + 1]}`;
     }
     return found;
   }
