@@ -1,0 +1,177 @@
+// Generated from table.ts by `pnpm --filter @ws/core settings`: edit the table, not this file.
+
+/** The settings a server sets for all its services and a service may override for its own connections. */
+export interface ConnectionSettings {
+  /**
+   * Largest message accepted (all fragments together, after inflation). In bytes. `Infinity`: no limit.
+   * When it is hit: close 1009. `ws`: `maxPayload`, 100 MiB; Bun: `maxPayloadLength`, 16 MiB.
+   * @defaultValue 16 MiB
+   */
+  maxMessageSize?: number;
+  /** The same as `maxMessageSize` (another library's name for it). */
+  maxPayload?: number;
+  /**
+   * Largest single frame accepted. In bytes. `Infinity`: no limit.
+   * When it is hit: close 1009. `ws`: —; Bun: —.
+   * @defaultValue maxMessageSize
+   */
+  maxFrameSize?: number;
+  /**
+   * Most frames one message may be split into. In count. `Infinity`: no limit.
+   * When it is hit: close 1009. `ws`: —; Bun: —.
+   * @defaultValue 4,096
+   */
+  maxFragments?: number;
+  /**
+   * Time to complete a message (in streaming mode: a frame) once its first byte has arrived. In milliseconds. 0 turns it off.
+   * When it is hit: close 1008. `ws`: —; Bun: —.
+   * @defaultValue 60,000 ms (60 s)
+   */
+  messageTimeout?: number;
+  /**
+   * Inflated (permessage-deflate) bytes per second a peer may make a connection produce, one second's worth at once. In bytes per second. `Infinity`: no limit. Honoured by: core engine (Bun's, Deno's and workerd's own engines inflate themselves).
+   * When it is hit: reading from that peer pauses until the rate is back under it (nothing dropped; one log line per connection). `ws`: —; Bun: —.
+   * @defaultValue 32 MiB/s
+   */
+  inflateRate?: number;
+  /**
+   * Bytes a connection's send buffer may hold; reading from the peer pauses above half of it (server). In bytes. `Infinity`: no limit.
+   * When it is hit: the `backpressure` policy. `ws`: — (grows without bound); Bun: `backpressureLimit`, 16 MiB.
+   * @defaultValue 16 MiB
+   */
+  maxBufferedAmount?: number;
+  /**
+   * What a send beyond `maxBufferedAmount` does.
+   * When it is hit: `"close"`: close 1008 (the close frame is still sent); `"reject"`: `send()` resolves `false`. `ws`: —; Bun: `closeOnBackpressureLimit`, false.
+   * @defaultValue "close"
+   */
+  backpressure?: "close" | "reject";
+  /**
+   * Silence after which the connection pings (after half of it) and drops (after the other half without an answer). In milliseconds. 0 turns it off.
+   * When it is hit: close 1006 (one timer per server and interval, not one per connection). `ws`: — (user's heartbeat); Bun: `idleTimeout`, 120 s (in seconds).
+   * @defaultValue 120,000 ms (120 s)
+   */
+  idleTimeout?: number;
+  /** @deprecated connectionTimeout: deprecated: it is in seconds; use idleTimeout, in milliseconds (connectionTimeout: 60 → idleTimeout: 60_000) */
+  connectionTimeout?: number;
+  /**
+   * Time to wait for the peer's close frame once ours is sent. In milliseconds.
+   * When it is hit: the socket is dropped. `ws`: fixed 30 s; Bun: —.
+   * @defaultValue 5,000 ms (5 s)
+   */
+  closeTimeout?: number;
+  /**
+   * Keep the runtime's request (`conn.request.raw`) for the connection's life instead of releasing it once `connected` has returned.
+   * When it is hit: — (the parsed `url`, `headers`, `query`, `cookies`, `params` stay). `ws`: `ws` does not keep it; Bun: —.
+   * @defaultValue false
+   */
+  keepRawRequest?: boolean;
+}
+
+/** The settings of a whole server (`serve()`, `attach()`), besides the connection settings it gives its services. */
+export interface ServerSettings extends ConnectionSettings {
+  /**
+   * Bytes of unfinished incoming messages that all connections of a server may hold together. In bytes. `Infinity`: no limit.
+   * When it is hit: close 1013 for the connection whose message does not fit. `ws`: —; Bun: —.
+   * @defaultValue 256 MiB
+   */
+  maxPendingMessageBytes?: number;
+  /**
+   * Connections a server holds, counted from the upgrade decision. In count. `Infinity`: no limit.
+   * When it is hit: HTTP 503. `ws`: —; Bun: —.
+   * @defaultValue 10,000
+   */
+  maxConnections?: number;
+  /**
+   * Time for an upgrade to be decided (the service's `upgrade()` gate included); on a client, for the whole opening handshake. In milliseconds.
+   * When it is hit: server: HTTP 503, the slot is freed, the gate's late answer ignored; client: `HandshakeError`. `ws`: `handshakeTimeout` (client only); Bun: —.
+   * @defaultValue 10,000 ms (10 s)
+   */
+  handshakeTimeout?: number;
+  /**
+   * What a published message does for a subscriber whose send buffer holds more than `maxPublishBufferedAmount`.
+   * When it is hit: `"skip"`: left out, counted; `"close"`: close 1008. `ws`: —; Bun: —.
+   * @defaultValue off (sent like any other message, so maxBufferedAmount applies)
+   */
+  publishBackpressure?: "skip" | "close";
+  /**
+   * The send-buffer limit for `publishBackpressure`. In bytes. `Infinity`: no limit.
+   * When it is hit: `publishBackpressure`. `ws`: —; Bun: —.
+   * @defaultValue the server's maxBufferedAmount if set, else 1 MiB
+   */
+  maxPublishBufferedAmount?: number;
+  /**
+   * Permessage-deflate of published messages: compressed once per window size, or per subscriber with its own window. Honoured by: core engine.
+   * When it is hit: —. `ws`: —; Bun: —.
+   * @defaultValue "shared"
+   */
+  publishCompression?: "shared" | "per-connection";
+}
+
+/** The settings of a client connection (`connect()`, `WebSocket`). */
+export interface ClientSettings {
+  /**
+   * Largest message accepted (all fragments together, after inflation). In bytes. `Infinity`: no limit.
+   * When it is hit: close 1009. `ws`: `maxPayload`, 100 MiB; Bun: `maxPayloadLength`, 16 MiB.
+   * @defaultValue 16 MiB
+   */
+  maxMessageSize?: number;
+  /** The same as `maxMessageSize` (another library's name for it). */
+  maxPayload?: number;
+  /**
+   * Largest single frame accepted. In bytes. `Infinity`: no limit.
+   * When it is hit: close 1009. `ws`: —; Bun: —.
+   * @defaultValue maxMessageSize
+   */
+  maxFrameSize?: number;
+  /**
+   * Most frames one message may be split into. In count. `Infinity`: no limit.
+   * When it is hit: close 1009. `ws`: —; Bun: —.
+   * @defaultValue 4,096
+   */
+  maxFragments?: number;
+  /**
+   * Time to complete a message (in streaming mode: a frame) once its first byte has arrived. In milliseconds. 0 turns it off.
+   * When it is hit: close 1008. `ws`: —; Bun: —.
+   * @defaultValue 60,000 ms (60 s)
+   */
+  messageTimeout?: number;
+  /**
+   * Inflated (permessage-deflate) bytes per second a peer may make a connection produce, one second's worth at once. In bytes per second. `Infinity`: no limit. Honoured by: core engine (Bun's, Deno's and workerd's own engines inflate themselves).
+   * When it is hit: reading from that peer pauses until the rate is back under it (nothing dropped; one log line per connection). `ws`: —; Bun: —.
+   * @defaultValue 32 MiB/s
+   */
+  inflateRate?: number;
+  /**
+   * Bytes a connection's send buffer may hold; reading from the peer pauses above half of it (server). In bytes. `Infinity`: no limit.
+   * When it is hit: the `backpressure` policy. `ws`: — (grows without bound); Bun: `backpressureLimit`, 16 MiB.
+   * @defaultValue 16 MiB
+   */
+  maxBufferedAmount?: number;
+  /**
+   * What a send beyond `maxBufferedAmount` does.
+   * When it is hit: `"close"`: close 1008 (the close frame is still sent); `"reject"`: `send()` resolves `false`. `ws`: —; Bun: `closeOnBackpressureLimit`, false.
+   * @defaultValue "close"
+   */
+  backpressure?: "close" | "reject";
+  /**
+   * Silence after which the connection pings (after half of it) and drops (after the other half without an answer). In milliseconds. 0 turns it off.
+   * When it is hit: close 1006 (one timer per server and interval, not one per connection). `ws`: — (user's heartbeat); Bun: `idleTimeout`, 120 s (in seconds).
+   * @defaultValue 120,000 ms (120 s)
+   */
+  idleTimeout?: number;
+  /** @deprecated connectionTimeout: deprecated: it is in seconds; use idleTimeout, in milliseconds (connectionTimeout: 60 → idleTimeout: 60_000) */
+  connectionTimeout?: number;
+  /**
+   * Time to wait for the peer's close frame once ours is sent. In milliseconds.
+   * When it is hit: the socket is dropped. `ws`: fixed 30 s; Bun: —.
+   * @defaultValue 5,000 ms (5 s)
+   */
+  closeTimeout?: number;
+  /**
+   * Time for an upgrade to be decided (the service's `upgrade()` gate included); on a client, for the whole opening handshake. In milliseconds.
+   * When it is hit: server: HTTP 503, the slot is freed, the gate's late answer ignored; client: `HandshakeError`. `ws`: `handshakeTimeout` (client only); Bun: —.
+   * @defaultValue 10,000 ms (10 s)
+   */
+  handshakeTimeout?: number;
+}
