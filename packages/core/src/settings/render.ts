@@ -60,7 +60,7 @@ function optionCell(name: string, row: SettingRow): string {
 /** The README's "Limits and defaults" table, one row per setting, from the table. */
 export function renderSettingsMarkdown(): string {
   const lines = [
-    "| option | what it sets | unit | default | set on | when it is hit | `ws` | Bun (`Bun.serve`) |",
+    "| option | what it sets | unit | default | set on | when it is hit | `ws` | Bun (`Bun\u002Eserve`) |",
     "| --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
