@@ -141,7 +141,7 @@ export function createChatService(options: ChatServiceOptions = {}) {
   return defineService<ChatMember>({
     // the client's preference decides (RFC 6455 §4.2.2); without a subprotocol: the seed's plain text
     protocols: [CHAT_PROTOCOL, PLAIN_PROTOCOL],
-    connectionTimeout: 60,
+    idleTimeout: 60_000,
     maxMessageSize: limits.maxMessageSize,
     upgrade(request) {
       const room = roomOf(request);

@@ -122,7 +122,7 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
       ws.data.transport?.handlePong(plainBytes(data));
     },
     maxPayloadLength: maxPayload,
-    // keepalive is the connection's own (connectionTimeout, per service), as in core; the send-buffer limit too
+    // keepalive is the connection's own (idleTimeout, per service), as in core; the send-buffer limit too
     idleTimeout: 0,
     sendPings: false,
     backpressureLimit: 0xffffffff,

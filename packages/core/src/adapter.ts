@@ -19,7 +19,7 @@ export {
   type TopicSubscriber,
 } from "./server/topics.ts";
 export { ServerCore, type UpgradeOutcome, type UpgradeVerdict, type ConnectionSlot } from "./server/server.ts";
-export { MappedServer, type RuntimeSettings } from "./server/mapped-server.ts";
+export { MappedServer } from "./server/mapped-server.ts";
 export {
   serveHandle,
   serverControls,

@@ -15,12 +15,16 @@ export {
   DEFAULT_MAX_PENDING_MESSAGE_BYTES,
   DEFAULT_MESSAGE_TIMEOUT,
   DEFAULT_MAX_BUFFERED_AMOUNT,
+  DEFAULT_IDLE_TIMEOUT,
   DEFAULT_CONNECTION_TIMEOUT,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_INFLATE_RATE,
-} from "./protocol/limits.ts";
+} from "./settings/defaults.ts";
+export { SETTINGS, DEPRECATED_SETTINGS, type SettingRow, type SettingName, type SettingScope, type SettingUnit } from "./settings/table.ts";
+export { DEFAULT_SETTINGS, DEFAULT_CLIENT_SETTINGS, resolveSettings, type Settings } from "./settings/resolve.ts";
+export type { ConnectionSettings, ServerSettings, ClientSettings } from "./settings/options.generated.ts";
 export {
   Connection,
   type Message,
@@ -41,7 +45,7 @@ export {
   type LogContext,
 } from "./session/errors.ts";
 export type { MetricsHooks, ClosedMetrics, MeteredConnection } from "./session/metrics.ts";
-export { defineService, type Service, type ConnectionSettings, type UpgradeDecision } from "./server/service.ts";
+export { defineService, type Service, type UpgradeDecision } from "./server/service.ts";
 export { Router, type RouteMatch } from "./server/router.ts";
 export type { TopicBroker, PublishBackpressure, PublishCompression } from "./server/topics.ts";
 export type { ServerOptions } from "./server/server.ts";

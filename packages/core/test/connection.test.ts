@@ -220,7 +220,7 @@ describe("Connection: receiving", () => {
     vi.useFakeTimers();
     try {
       const log = recordingLogger();
-      const { conn, peer } = withRawPeer("server", { logger: log.logger, connectionTimeout: 0 });
+      const { conn, peer } = withRawPeer("server", { logger: log.logger, idleTimeout: 0 });
       conn.onText(() => {
         throw new Error("boom");
       });
@@ -711,10 +711,10 @@ describe("Connection: backpressure", () => {
   });
 });
 
-describe("Connection: keepalive (connectionTimeout)", () => {
+describe("Connection: keepalive (idleTimeout)", () => {
   it("pings after half the timeout of silence and drops (1006) after the second half without an answer", async () => {
     vi.useFakeTimers();
-    const { conn, peer, a } = withRawPeer("server", { connectionTimeout: 10 });
+    const { conn, peer, a } = withRawPeer("server", { idleTimeout: 10_000 });
     const codes: number[] = [];
     conn.onClose((c) => void codes.push(c));
     conn.start();
@@ -734,7 +734,7 @@ describe("Connection: keepalive (connectionTimeout)", () => {
 
   it("a peer that answers pings stays connected", async () => {
     vi.useFakeTimers();
-    const { server, client } = connectionPair({ connectionTimeout: 10 });
+    const { server, client } = connectionPair({ idleTimeout: 10_000 });
     const pings: number[] = [];
     client.onPing(() => void pings.push(Date.now()));
     server.start();
@@ -746,7 +746,7 @@ describe("Connection: keepalive (connectionTimeout)", () => {
 
   it("a peer that keeps sending data is never pinged", async () => {
     vi.useFakeTimers();
-    const { conn, peer } = withRawPeer("server", { connectionTimeout: 10 });
+    const { conn, peer } = withRawPeer("server", { idleTimeout: 10_000 });
     conn.start();
     for (let i = 0; i < 12; i++) {
       peer.send(cframe({ opcode: 1, payload: "tick" }));

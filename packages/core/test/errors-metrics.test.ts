@@ -279,7 +279,7 @@ describe("the logger gets Error objects, pino-style (context first, message seco
     let hookCalls = 0;
     const { conn, peer } = withRawPeer("server", {
       logger: log.logger,
-      connectionTimeout: 0,
+      idleTimeout: 0,
       onError: () => void hookCalls++,
     });
     conn.onText(() => {

@@ -188,7 +188,7 @@ describe("hostile: connection slots", () => {
 
   it("a gate that never settles is refused with 503 after handshakeTimeout and frees its slot", async () => {
     const hang = { upgrade: () => new Promise<never>(() => {}) };
-    const core = new ServerCore({ services: { "/hang": hang, "/": {} }, maxConnections: 1, handshakeTimeout: 50, logger: silentLogger });
+    const core = new ServerCore({ services: { "/hang": hang, "/": {} }, maxConnections: 1, handshakeTimeout: 100, logger: silentLogger });
     const refused = await core.decide(wsRequest("/hang"));
     expect(refused).toMatchObject({ ok: false, status: 503 });
     expect(core.pendingUpgrades).toBe(0);
@@ -197,7 +197,7 @@ describe("hostile: connection slots", () => {
 
   it("a server's connections get bounded defaults: 16 MiB send buffer, 120 s heartbeat, 60 s per message", () => {
     const core = new ServerCore({ logger: silentLogger });
-    expect(core.settingsFor({})).toMatchObject({ maxBufferedAmount: 16 * 1024 * 1024, connectionTimeout: 120, messageTimeout: 60_000 });
+    expect(core.settingsFor({})).toMatchObject({ maxBufferedAmount: 16 * 1024 * 1024, idleTimeout: 120_000, messageTimeout: 60_000 });
   });
 });
 

@@ -8,6 +8,7 @@ import { silentLogger } from "../src/index.ts";
 import { ProtocolTransport, type ByteStream, type ByteStreamEvents } from "../src/adapter.ts";
 import { NO_TRANSPORT_EVENTS, type TransportEvents } from "../src/session/transport.ts";
 import { HeartbeatQueue } from "../src/session/heartbeat.ts";
+import { DEFAULT_SETTINGS } from "../src/settings/resolve.ts";
 import { cframe } from "./support/frames.ts";
 import { withRawPeer } from "./support/peers.ts";
 
@@ -27,8 +28,8 @@ describe("ProtocolTransport's byte-stream events", () => {
   it("are one object per connection with no function of its own", () => {
     const a = fakeStream();
     const b = fakeStream();
-    new ProtocolTransport(a.stream, { role: "server", logger: silentLogger, label: "a" }).attach(NO_TRANSPORT_EVENTS, false);
-    new ProtocolTransport(b.stream, { role: "server", logger: silentLogger, label: "b" }).attach(NO_TRANSPORT_EVENTS, false);
+    new ProtocolTransport(a.stream, { role: "server", settings: DEFAULT_SETTINGS, logger: silentLogger, label: "a" }).attach(NO_TRANSPORT_EVENTS, false);
+    new ProtocolTransport(b.stream, { role: "server", settings: DEFAULT_SETTINGS, logger: silentLogger, label: "b" }).attach(NO_TRANSPORT_EVENTS, false);
     const ea = a.events();
     const eb = b.events();
     expect(ea).not.toBe(eb);
@@ -42,7 +43,7 @@ describe("ProtocolTransport's byte-stream events", () => {
     const a = fakeStream();
     const closed: string[] = [];
     const events: TransportEvents = { ...NO_TRANSPORT_EVENTS, closed: (info) => void closed.push(`${info.code}:${info.reason}`) };
-    new ProtocolTransport(a.stream, { role: "server", logger: silentLogger, label: "a" }).attach(events, false);
+    new ProtocolTransport(a.stream, { role: "server", settings: DEFAULT_SETTINGS, logger: silentLogger, label: "a" }).attach(events, false);
     a.events().close(new Error("reset"));
     expect(closed).toEqual(["1006:connection lost"]);
   });
@@ -52,10 +53,10 @@ describe("the keepalive of many connections: one heartbeat queue, one timer", ()
   it("pings each connection exactly half a timeout after it opened and drops it (1006) after the other half, on one timer", async () => {
     vi.useFakeTimers();
     try {
-      const heartbeat = new HeartbeatQueue(5000); // connectionTimeout 10 s
+      const heartbeat = new HeartbeatQueue(5000); // idleTimeout 10 s
       const conns: Array<ReturnType<typeof withRawPeer>> = [];
       for (let i = 0; i < 50; i++) {
-        const c = withRawPeer("server", { connectionTimeout: 10, heartbeat });
+        const c = withRawPeer("server", { idleTimeout: 10_000, heartbeat });
         c.conn.start();
         conns.push(c);
         await vi.advanceTimersByTimeAsync(10); // opened 10 ms apart
@@ -97,7 +98,7 @@ describe("the keepalive of many connections: one heartbeat queue, one timer", ()
     vi.useFakeTimers();
     try {
       const heartbeat = new HeartbeatQueue(60_000);
-      const { conn } = withRawPeer("server", { connectionTimeout: 120, heartbeat });
+      const { conn } = withRawPeer("server", { idleTimeout: 120_000, heartbeat });
       conn.start();
       const own = Object.values(conn as object).filter((v) => typeof v === "function" || (typeof v === "object" && v !== null && "hasRef" in v));
       expect(own).toEqual([]);

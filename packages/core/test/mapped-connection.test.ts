@@ -15,7 +15,7 @@ afterEach(() => {
 
 interface Settings {
   maxMessageSize: number;
-  connectionTimeout: number;
+  idleTimeout: number;
   keepaliveNative: boolean;
   closeTimeout: number;
   maxBufferedAmount: number;
@@ -25,7 +25,7 @@ interface Settings {
 
 const settings: Settings = {
   maxMessageSize: 1024,
-  connectionTimeout: 0,
+  idleTimeout: 0,
   keepaliveNative: false,
   closeTimeout: 100,
   maxBufferedAmount: Infinity,
@@ -83,7 +83,7 @@ function overSocket(socket: RuntimeSocket, s: Settings = settings, logger: Logge
     role: "server",
     request,
     protocol,
-    connectionTimeout: s.connectionTimeout,
+    idleTimeout: s.idleTimeout,
     closeTimeout: s.closeTimeout,
     maxBufferedAmount: s.maxBufferedAmount,
     backpressure: s.backpressure,
@@ -211,7 +211,7 @@ describe("Connection on a RuntimeSocketTransport", () => {
   it("keepalive: drops (1006) after a silent connection timeout", async () => {
     vi.useFakeTimers();
     const socket = Object.assign(new FakeSocket(), { pings: 0, ping(this: { pings: number }) { this.pings++; } });
-    const { conn } = overSocket(socket, { ...settings, connectionTimeout: 2 }, silentLogger, undefined, null);
+    const { conn } = overSocket(socket, { ...settings, idleTimeout: 2000 }, silentLogger, undefined, null);
     conn.start();
     await vi.advanceTimersByTimeAsync(1000);
     expect(socket.pings).toBe(1);
@@ -289,10 +289,9 @@ describe("MappedServer", () => {
 
   it("resolves settings (service over server, then the defaults)", () => {
     const server = new MappedServer({ closeTimeout: 700, services: {}, logger: silentLogger }, "Fake.serve");
-    expect(server.settingsFor({ maxMessageSize: 10 }, true)).toEqual({
+    expect(server.settingsFor({ maxMessageSize: 10 })).toMatchObject({
       maxMessageSize: 10,
-      connectionTimeout: 120,
-      keepaliveNative: true,
+      idleTimeout: 120_000,
       closeTimeout: 700,
       maxBufferedAmount: 16 * 1024 * 1024,
       backpressure: "close",

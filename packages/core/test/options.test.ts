@@ -44,6 +44,7 @@ describe("server options", () => {
     expect(error(() => new ServerCore({ maxConnections: -1 })).option).toBe("maxConnections");
     expect(error(() => new ServerCore({ maxMessageSize: "16MB" as never })).option).toBe("maxMessageSize");
     expect(error(() => new ServerCore({ connectionTimeout: Number.NaN })).option).toBe("connectionTimeout");
+    expect(error(() => new ServerCore({ idleTimeout: Number.NaN })).option).toBe("idleTimeout");
     expect(error(() => new ServerCore({ backpressure: "drop" as never })).option).toBe("backpressure");
     expect(error(() => new ServerCore({ services: { "/a": { closeTimeout: -5 } } })).option).toBe('services["/a"].closeTimeout');
     expect(error(() => new ServerCore({ services: { "/a": { received: "echo" as never } } })).option).toBe('services["/a"].received');

@@ -4,6 +4,7 @@
  * backpressure policy ("skip" counts, "close" drops with 1008), TopicHub's one frame for all (compressed once
  * per context without context takeover), RuntimeHub with and without a runtime's native publish.
  */
+import { resolveSettings } from "../src/settings/resolve.ts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Connection, createUpgradeRequest, silentLogger, HeaderMap, type Message, type SendData, type TopicBroker } from "../src/index.ts";
 import { RuntimeHub, RuntimeSocketTransport, ServerCore, TopicHub, TopicRegistry, zlibCodec, type RuntimeSocket, type TopicSubscriber, type ZlibModule } from "../src/adapter.ts";
@@ -119,7 +120,7 @@ describe("TopicRegistry and the broker", () => {
   });
 
   it('"skip": a subscriber over the publish limit is left out and counted, the others get everything', () => {
-    const hub = new RecordingRegistry({ publishBackpressure: "skip", maxPublishBufferedAmount: 100, logger: silentLogger });
+    const hub = new RecordingRegistry({ settings: resolveSettings("server", [{ publishBackpressure: "skip", maxPublishBufferedAmount: 100 }]), logger: silentLogger });
     const [fast, slow] = [new FakeSubscriber("fast"), new FakeSubscriber("slow")];
     hub.subscribe(fast, "room");
     hub.subscribe(slow, "room");
@@ -135,7 +136,7 @@ describe("TopicRegistry and the broker", () => {
   });
 
   it('"close": a subscriber over the publish limit is dropped with 1008; no policy: nobody is skipped', () => {
-    const hub = new RecordingRegistry({ publishBackpressure: "close", maxPublishBufferedAmount: 10, logger: silentLogger });
+    const hub = new RecordingRegistry({ settings: resolveSettings("server", [{ publishBackpressure: "close", maxPublishBufferedAmount: 10 }]), logger: silentLogger });
     const slow = new FakeSubscriber("slow");
     hub.subscribe(slow, "room");
     slow.bufferedAmount = 11;
@@ -234,7 +235,7 @@ describe("TopicHub over core's Connection", () => {
   });
 
   it("permessage-deflate, \"per-connection\": each subscriber with context takeover compressed with its own window", async () => {
-    const hub = new TopicHub({ logger: silentLogger, publishCompression: "per-connection" });
+    const hub = new TopicHub({ logger: silentLogger, settings: resolveSettings("server", [{ publishCompression: "per-connection" }]) });
     const shared = [subscriber(hub, "shared"), subscriber(hub, "shared")];
     const own = [subscriber(hub, "takeover"), subscriber(hub, "takeover")];
     const plain = subscriber(hub);
@@ -351,7 +352,7 @@ describe("RuntimeHub", () => {
   });
 
   it("with a publish policy, sends to each subscriber itself (skipping the slow one)", () => {
-    const hub = new RuntimeHub({ publishBackpressure: "skip", maxPublishBufferedAmount: 10, logger: silentLogger });
+    const hub = new RuntimeHub({ settings: resolveSettings("server", [{ publishBackpressure: "skip", maxPublishBufferedAmount: 10 }]), logger: silentLogger });
     hub.native = () => {
       throw new Error("native publish cannot apply the policy");
     };

@@ -56,11 +56,11 @@ export function denoWebSocket(options: DenoWebSocketOptions): DenoWebSocket {
     const upgradeRequest = upgradeRequestFrom(request, remote?.hostname, remote?.port);
     const decision = await state.decide(upgradeRequest);
     if (!decision.ok) return refusalResponse(decision);
-    const settings = state.settingsFor(decision.service, true);
+    const settings = state.settingsFor(decision.service);
     const { socket, response } = Deno.upgradeWebSocket(request, {
       protocol: decision.protocol ?? undefined,
-      // Deno's own keepalive: a ping after idleTimeout s of silence, the connection closed without a pong
-      idleTimeout: settings.connectionTimeout > 0 ? Math.max(1, Math.round(settings.connectionTimeout / 2)) : 0,
+      // Deno's own keepalive (its idleTimeout is in seconds): a ping after half of ours, closed without a pong
+      idleTimeout: settings.idleTimeout > 0 ? Math.max(1, Math.round(settings.idleTimeout / 2000)) : 0,
     });
     for (const [name, value] of Object.entries(decision.headers)) response.headers.set(name, value);
     socket.binaryType = "arraybuffer";

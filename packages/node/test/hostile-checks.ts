@@ -351,7 +351,7 @@ export async function runHostileChecks(target: HostileTarget, engines: ServeEngi
 
     await check("a silent peer that never answers pings is reaped by the heartbeat", ["core", "runtime"], async () => {
       const { conns, service } = recording({});
-      const s = await serve({ services: { "/": service }, connectionTimeout: 1 });
+      const s = await serve({ services: { "/": service }, idleTimeout: 1000 });
       const c = await open(s.port, "/");
       assert(c.status === 101, `status ${c.status}`);
       await Promise.race([conns[0]!.closed, c.ended]);

@@ -95,7 +95,7 @@ describe("serve() with the ws client", () => {
     let disconnected: [number, string] | null = null;
     const closed = new Promise<void>((resolve) => {
       const svc = defineService({
-        connectionTimeout: 0.4,
+        idleTimeout: 1000,
         disconnected(_conn, code, reason) {
           disconnected = [code, reason];
           resolve();
@@ -111,7 +111,7 @@ describe("serve() with the ws client", () => {
   });
 
   it("keeps a client that answers pings (the ws client pongs automatically)", async () => {
-    const svc = defineService({ connectionTimeout: 0.4 });
+    const svc = defineService({ idleTimeout: 1000 });
     const s = await start({ services: { "/ka": svc } });
     const ws = await openWs(`${s.url}/ka`);
     let pings = 0;

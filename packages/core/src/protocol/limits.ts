@@ -1,33 +1,17 @@
 /**
- * The default bounds on what a peer can make an endpoint hold, in one place (the README's "Limits and
- * defaults" table lists them beside ws's and Bun's), and the budget that bounds what all the connections of
- * a server together hold of messages still being received.
+ * What the protocol layer itself bounds: the budget that bounds what all the connections of a server together
+ * hold of messages still being received, and the read queue's high-water mark. The defaults of every setting
+ * (message size, timeouts, send buffer, …) are rows of the settings table (settings/table.ts); the constants
+ * below are read from it.
  */
+import { SETTINGS } from "../settings/table.ts";
 
 /** Largest message accepted (all fragments together, after inflation), bytes; larger closes with 1009. */
-export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
+export const DEFAULT_MAX_MESSAGE_SIZE: number = SETTINGS.maxMessageSize.default;
 /** Most frames one message may be split into; more closes with 1009. */
-export const DEFAULT_MAX_FRAGMENTS = 4096;
+export const DEFAULT_MAX_FRAGMENTS: number = SETTINGS.maxFragments.default;
 /** Bytes of messages still being received that all connections of a server may hold together; beyond, 1013. */
-export const DEFAULT_MAX_PENDING_MESSAGE_BYTES = 256 * 1024 * 1024;
-/** ms within which a message (or a frame) must be complete once its first byte arrived; else 1008. */
-export const DEFAULT_MESSAGE_TIMEOUT = 60_000;
-/** Bytes a server connection's send buffer may hold before the backpressure policy applies. */
-export const DEFAULT_MAX_BUFFERED_AMOUNT = 16 * 1024 * 1024;
-/** Seconds of silence after which a server pings, and as long again without an answer before it drops (1006). */
-export const DEFAULT_CONNECTION_TIMEOUT = 120;
-/** Most connections a server holds (counted from the upgrade decision); further upgrades get 503. */
-export const DEFAULT_MAX_CONNECTIONS = 10_000;
-/** ms for an upgrade request to be decided, the service's upgrade gate included; then 503. */
-export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
-/** ms to wait for the peer's close frame before dropping. */
-export const DEFAULT_CLOSE_TIMEOUT = 5_000;
-/**
- * Bytes per second of inflated (permessage-deflate) data a peer may make a connection produce; beyond it,
- * reading from that peer pauses until the rate is back under it. Inflating is the one step whose CPU cost is
- * not proportional to the bytes received (a 279-byte message can inflate to 256 KiB).
- */
-export const DEFAULT_INFLATE_RATE = 32 * 1024 * 1024;
+export const DEFAULT_MAX_PENDING_MESSAGE_BYTES: number = SETTINGS.maxPendingMessageBytes.default;
 /** Bytes of received messages waiting for `read()` before reading from the peer pauses. */
 export const DEFAULT_READ_HIGH_WATER_MARK = 1024 * 1024;
 

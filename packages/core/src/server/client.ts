@@ -8,22 +8,20 @@ import { Connection } from "../session/connection.ts";
 import { consoleLogger } from "../session/errors.ts";
 import { createClientHandshake, createUpgradeRequest, serializeExtensions, validateHandshakeResponse, type UpgradeRequest } from "../wire/handshake.ts";
 import { parseHttpHead } from "../wire/http.ts";
-import type { ConnectionSettings } from "./service.ts";
+import type { ClientSettings } from "../settings/options.generated.ts";
+import { resolveSettings } from "../settings/resolve.ts";
 import { checkClientOptions } from "./options.ts";
-import { DEFAULT_INFLATE_RATE } from "../protocol/limits.ts";
 import type { Logger } from "../session/errors.ts";
 import type { MetricsHooks } from "../session/metrics.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
 import { acceptDeflateResponse, deflateClientOffer, EXTENSION_NAME, PerMessageDeflate, type DeflateCodec, type PerMessageDeflateOptions } from "../wire/deflate.ts";
 
-export interface ClientOptions extends ConnectionSettings {
+export interface ClientOptions extends ClientSettings {
   /** subprotocols to offer, in order of preference */
   protocols?: string[];
   /** extra request headers */
   headers?: Record<string, string>;
   origin?: string;
-  /** ms for the whole opening handshake. Default 10000. */
-  handshakeTimeout?: number;
   logger?: Logger;
   /**
    * the Error each time one of the connection's listeners throws or rejects, or a `ProtocolViolationError` when
@@ -51,6 +49,8 @@ export class HandshakeError extends Error {
 /** Runs the client handshake on `stream` (already connected to the server) and opens the connection. */
 export function connectOverStream(stream: ByteStream, url: string | URL, options: ClientOptions = {}): Promise<Connection> {
   checkClientOptions(url, options);
+  const logger = options.logger ?? consoleLogger;
+  const settings = resolveSettings("client", [options], (m) => logger.warn({}, m));
   const u = new URL(url);
   const deflateSettings = options.perMessageDeflate === true ? {} : options.perMessageDeflate || undefined;
   const offer = deflateSettings && options.deflateCodec ? deflateClientOffer(deflateSettings) : undefined;
@@ -71,8 +71,8 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
       reject(error);
     };
     const timer = setTimeout(
-      () => fail(new HandshakeError(`no handshake response within ${options.handshakeTimeout ?? 10000} ms`)),
-      options.handshakeTimeout ?? 10000,
+      () => fail(new HandshakeError(`no handshake response within ${settings.handshakeTimeout} ms`)),
+      settings.handshakeTimeout,
     );
     stream.start({
       data: (chunk) => {
@@ -108,16 +108,9 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
           request,
           protocol: verdict.protocol,
           extensions: serializeExtensions(verdict.extensions),
-          logger: options.logger ?? consoleLogger,
+          logger,
           deflate,
-          maxMessageSize: options.maxMessageSize,
-          maxFrameSize: options.maxFrameSize,
-          maxFragments: options.maxFragments,
-          connectionTimeout: options.connectionTimeout,
-          closeTimeout: options.closeTimeout,
-          maxBufferedAmount: options.maxBufferedAmount,
-          backpressure: options.backpressure,
-          inflateRate: options.inflateRate ?? DEFAULT_INFLATE_RATE,
+          settings,
           onError: options.onError,
           metrics: options.metrics,
         });

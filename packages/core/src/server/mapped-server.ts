@@ -9,33 +9,17 @@ import { UnsupportedError, type Logger } from "../session/errors.ts";
 import type { UpgradeRequest } from "../wire/handshake.ts";
 import { RuntimeSocketTransport, type RuntimeSocket } from "../session/runtime-socket-transport.ts";
 import { RuntimeHub } from "./runtime-hub.ts";
-import {
-  DEFAULT_CLOSE_TIMEOUT,
-  DEFAULT_CONNECTION_TIMEOUT,
-  DEFAULT_MAX_BUFFERED_AMOUNT,
-  DEFAULT_MAX_MESSAGE_SIZE,
-} from "../protocol/limits.ts";
+import type { Settings } from "../settings/resolve.ts";
 import { Router } from "./router.ts";
 import type { ServerControls } from "./serve.ts";
 import { ServerCore, type ConnectionSlot, type ServerOptions, type UpgradeVerdict } from "./server.ts";
 import type { Service } from "./service.ts";
 
-/** A connection's settings on the runtime engine, resolved from the service and the server options. */
-export interface RuntimeSettings {
-  maxMessageSize: number;
-  /** seconds; 0 = off. The adapter decides whether the runtime does it natively (then `keepaliveNative`) */
-  connectionTimeout: number;
-  keepaliveNative: boolean;
-  closeTimeout: number;
-  maxBufferedAmount: number;
-  backpressure: "close" | "reject";
-}
-
 /** An accepted upgrade, as `decide` returns it. */
 type Accepted = Extract<UpgradeVerdict, { ok: true }>;
 
 /** Frame-level limits: a runtime's WebSocket hands over whole messages, so these cannot be applied. */
-const FRAME_LEVEL = ["maxFrameSize", "maxFragments"] as const;
+const FRAME_LEVEL = ["maxFrameSize", "maxFragments"] as const satisfies ReadonlyArray<keyof Settings>;
 
 export class MappedServer {
   readonly core: ServerCore;
@@ -55,12 +39,7 @@ export class MappedServer {
     }
     // the broker belongs to the runtime engine's hub, not to ServerCore's (which has no connection of its own)
     this.core = new ServerCore({ ...options, broker: undefined });
-    this.hub = new RuntimeHub({
-      broker: options.broker,
-      publishBackpressure: options.publishBackpressure,
-      maxPublishBufferedAmount: options.maxPublishBufferedAmount ?? options.maxBufferedAmount,
-      logger: this.core.logger,
-    });
+    this.hub = new RuntimeHub({ broker: options.broker, settings: this.core.settings, logger: this.core.logger });
   }
 
   get logger(): Logger {
@@ -84,17 +63,9 @@ export class MappedServer {
     return this.core.decide(req);
   }
 
-  /** Settings for a connection of `service`, as ServerCore resolves them, with the defaults applied. */
-  settingsFor(service: Service<unknown>, keepaliveNative: boolean): RuntimeSettings {
-    const s = this.core.settingsFor(service);
-    return {
-      maxMessageSize: s.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE,
-      connectionTimeout: s.connectionTimeout ?? DEFAULT_CONNECTION_TIMEOUT,
-      keepaliveNative,
-      closeTimeout: s.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT,
-      maxBufferedAmount: s.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT,
-      backpressure: s.backpressure ?? "close",
-    };
+  /** The settings of a connection to `service`, as ServerCore resolves them (one frozen object per service). */
+  settingsFor(service: Service<unknown>): Settings {
+    return this.core.settingsFor(service);
   }
 
   /**
@@ -109,18 +80,15 @@ export class MappedServer {
     keepaliveNative = false,
     id: string = connectionId(),
   ): { conn: Connection<unknown>; transport: RuntimeSocketTransport } {
-    const settings = this.settingsFor(verdict.service, keepaliveNative);
+    const settings = this.settingsFor(verdict.service);
     const transport = new RuntimeSocketTransport(socket, { maxMessageSize: settings.maxMessageSize, keepaliveNative, logger: this.logger, label: id });
     const conn = new Connection<unknown>(transport, {
       id,
       role: "server",
       request,
       protocol: verdict.protocol,
-      connectionTimeout: settings.connectionTimeout,
-      heartbeat: this.core.heartbeatFor(settings.connectionTimeout),
-      closeTimeout: settings.closeTimeout,
-      maxBufferedAmount: settings.maxBufferedAmount,
-      backpressure: settings.backpressure,
+      settings,
+      heartbeat: this.core.heartbeatFor(settings.idleTimeout),
       logger: this.logger,
       hub: this.hub,
       ...this.core.observersFor(verdict.service),

@@ -7,42 +7,12 @@
 import type { PerMessageDeflateOptions } from "../wire/deflate.ts";
 import type { Service } from "./service.ts";
 import type { MetricsHooks } from "../session/metrics.ts";
+import { checkSettings, InvalidOptionError } from "../settings/resolve.ts";
+import { settingKeys } from "../settings/resolve.ts";
 
-/** A server, client or service option with a value that cannot work. */
-export class InvalidOptionError extends TypeError {
-  readonly option: string;
-  readonly value: unknown;
-  constructor(option: string, value: unknown, allowed: string) {
-    super(`${option}: ${describe(value)} is not allowed; expected ${allowed}`);
-    this.name = "InvalidOptionError";
-    this.option = option;
-    this.value = value;
-  }
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return "a function";
-  if (value === null || typeof value !== "object") return String(value);
-  if (Array.isArray(value)) return "an array";
-  return "an object";
-}
+export { InvalidOptionError } from "../settings/resolve.ts";
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** A size or count: a positive number, `Infinity` for no limit. */
-function size(where: string, o: Record<string, unknown>, key: string): void {
-  const v = o[key];
-  if (v === undefined) return;
-  if (typeof v !== "number" || Number.isNaN(v) || v <= 0) throw new InvalidOptionError(`${where}${key}`, v, "a positive number of bytes or a count (Infinity for no limit)");
-}
-
-/** A duration or timeout: a finite number ≥ 0 (0 turns it off where the option says so). */
-function duration(where: string, o: Record<string, unknown>, key: string): void {
-  const v = o[key];
-  if (v === undefined) return;
-  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) throw new InvalidOptionError(`${where}${key}`, v, "a finite number ≥ 0");
-}
 
 function oneOf(where: string, o: Record<string, unknown>, key: string, values: readonly string[]): void {
   const v = o[key];
@@ -59,13 +29,6 @@ function integer(where: string, o: Record<string, unknown>, key: string, min: nu
 function flag(where: string, o: Record<string, unknown>, key: string): void {
   const v = o[key];
   if (v !== undefined && typeof v !== "boolean") throw new InvalidOptionError(`${where}${key}`, v, "true or false");
-}
-
-/** The settings a server and each service share (ConnectionSettings and the protocol limits). */
-function checkSettings(where: string, o: Record<string, unknown>): void {
-  for (const key of ["maxMessageSize", "maxFrameSize", "maxFragments", "maxBufferedAmount", "inflateRate"]) size(where, o, key);
-  for (const key of ["connectionTimeout", "closeTimeout", "messageTimeout"]) duration(where, o, key);
-  oneOf(where, o, "backpressure", ["close", "reject"]);
 }
 
 const DEFLATE_KEYS: ReadonlyArray<keyof PerMessageDeflateOptions> = [
@@ -126,16 +89,7 @@ export const SERVICE_KEYS = [
   "disconnected",
   "received",
   "error",
-  "maxMessageSize",
-  "maxFrameSize",
-  "maxFragments",
-  "connectionTimeout",
-  "closeTimeout",
-  "maxBufferedAmount",
-  "backpressure",
-  "messageTimeout",
-  "inflateRate",
-  "keepRawRequest",
+  ...settingKeys("service"),
 ] as const;
 
 const METRICS_HOOKS: ReadonlyArray<keyof MetricsHooks> = ["opened", "closed", "upgradeRefused", "messageIn", "messageOut", "handlerError", "protocolError"];
@@ -158,8 +112,7 @@ export function checkService(path: string, service: unknown): asserts service is
   if (protocols !== undefined && typeof protocols !== "function" && !(Array.isArray(protocols) && protocols.every((p) => typeof p === "string" && p.length > 0))) {
     throw new InvalidOptionError(`${where}.protocols`, protocols, "an array of subprotocol names or a function choosing among the client's");
   }
-  checkSettings(`${where}.`, service);
-  flag(`${where}.`, service, "keepRawRequest");
+  checkSettings(service, "service", `${where}.`);
 }
 
 /** Checks a path a service is registered on. */
@@ -174,12 +127,7 @@ export function checkPath(path: unknown): void {
 export function checkServerOptions(options: unknown, where = "options"): void {
   if (!isObject(options)) throw new InvalidOptionError(where, options, "an options object, e.g. { services: { \"/chat\": chat } }");
   const o = options;
-  checkSettings("", o);
-  for (const key of ["maxConnections", "maxPendingMessageBytes", "maxPublishBufferedAmount"]) size("", o, key);
-  duration("", o, "handshakeTimeout");
-  flag("", o, "keepRawRequest");
-  oneOf("", o, "publishBackpressure", ["skip", "close"]);
-  oneOf("", o, "publishCompression", ["shared", "per-connection"]);
+  checkSettings(o, "server");
   checkDeflate("", o.perMessageDeflate);
   const services = o.services;
   if (services !== undefined && !(isObject(services) && typeof (services as { register?: unknown }).register === "function")) {
@@ -216,8 +164,7 @@ export function checkClientOptions(url: unknown, options: unknown): void {
   if (!["ws:", "wss:", "http:", "https:"].includes(u.protocol)) throw new InvalidOptionError("url", url, "a ws://, wss://, http:// or https:// URL");
   if (options === undefined) return;
   if (!isObject(options)) throw new InvalidOptionError("options", options, "an options object");
-  checkSettings("", options);
-  duration("", options, "handshakeTimeout");
+  checkSettings(options, "client");
   checkDeflate("", options.perMessageDeflate);
   const protocols = options.protocols;
   if (protocols !== undefined && !(Array.isArray(protocols) && protocols.every((p) => typeof p === "string" && p.length > 0))) {

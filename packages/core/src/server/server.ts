@@ -20,19 +20,13 @@ import {
 } from "../wire/handshake.ts";
 import { checkServerOptions } from "./options.ts";
 import { Router, type RouteMatch } from "./router.ts";
-import type { ConnectionSettings, Service } from "./service.ts";
-import { TopicHub, type PublishBackpressure, type PublishCompression, type TopicBroker } from "./topics.ts";
+import type { Service } from "./service.ts";
+import { TopicHub, type TopicBroker } from "./topics.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
 import type { Allocate } from "../wire/frame.ts";
-import {
-  DEFAULT_CONNECTION_TIMEOUT,
-  DEFAULT_HANDSHAKE_TIMEOUT,
-  DEFAULT_MAX_BUFFERED_AMOUNT,
-  DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_MESSAGE_TIMEOUT,
-  DEFAULT_INFLATE_RATE,
-  ReceiveBudget,
-} from "../protocol/limits.ts";
+import { ReceiveBudget } from "../protocol/limits.ts";
+import { resolveSettings, type Settings } from "../settings/resolve.ts";
+import type { ServerSettings } from "../settings/options.generated.ts";
 import {
   describeAgreement,
   negotiateDeflateServer,
@@ -41,7 +35,7 @@ import {
   type PerMessageDeflateOptions,
 } from "../wire/deflate.ts";
 
-export interface ServerOptions extends ConnectionSettings {
+export interface ServerOptions extends ServerSettings {
   /** services by path, or a Router to register and unregister on at run time */
   services?: Record<string, Service<unknown>> | Router;
   /**
@@ -66,21 +60,6 @@ export interface ServerOptions extends ConnectionSettings {
    */
   acceptKey?: (key: string) => string;
   /**
-   * most connections, counted from the moment an upgrade is decided (the gate's wait included); further
-   * upgrades get 503. Default 10000; `Infinity` for no limit.
-   */
-  maxConnections?: number;
-  /**
-   * bytes of messages still being received (assembled, or compressed and waiting to be inflated) that all
-   * connections together may hold; the connection whose message does not fit closes with 1013. Default 256 MiB.
-   */
-  maxPendingMessageBytes?: number;
-  /**
-   * ms for an upgrade request to be decided, the service's upgrade gate included: a gate that has not
-   * answered by then gets 503 (its late answer is ignored) and its connection slot is freed. Default 10000.
-   */
-  handshakeTimeout?: number;
-  /**
    * Where the server logs, called pino-style: `logger.error({ err, conn }, message)` (see `Logger`); `console`
    * and pino loggers fit as they are. Default: console.
    */
@@ -104,28 +83,6 @@ export interface ServerOptions extends ConnectionSettings {
    * reaches their subscribers, theirs reach ours. The server owns it from then on: `close()` closes it.
    */
   broker?: TopicBroker;
-  /**
-   * What a published message does for a subscriber whose send buffer holds more than
-   * `maxPublishBufferedAmount`: "skip" leaves that subscriber out (counted: `skippedMessages`), "close" drops
-   * it with 1008 — so a slow subscriber never holds up or bloats a broadcast. Unset (default): published
-   * messages are sent like any other message.
-   */
-  publishBackpressure?: PublishBackpressure;
-  /** bytes; the send-buffer limit for `publishBackpressure`. Default: `maxBufferedAmount`, else 1 MiB. */
-  maxPublishBufferedAmount?: number;
-  /**
-   * permessage-deflate for published messages. "shared" (default): compressed once per window size for the
-   * subscribers without context takeover (negotiate `serverNoContextTakeover: true` to have all of them so),
-   * uncompressed for those with context takeover; "per-connection": those too, each with its own window (one
-   * deflate per subscriber per message). Core engine only.
-   */
-  publishCompression?: PublishCompression;
-  /**
-   * keep every connection's runtime request (`conn.request.raw`) for its whole life. Default false: `raw` is
-   * there in the upgrade gate and during `connected` (its synchronous part), then released (about 1 KiB of
-   * JS heap per open connection on Node: node:http's IncomingMessage). A service's own `keepRawRequest` wins.
-   */
-  keepRawRequest?: boolean;
 }
 
 /**
@@ -219,8 +176,10 @@ export class ServerCore {
   /** upgrades decided (or at the gate) and not yet adopted: they count against maxConnections */
   private reserved = 0;
   private shuttingDown = false;
-  private readonly maxConnections: number;
-  private readonly handshakeTimeout: number;
+  /** the server's settings, resolved (a service's connections read `settingsFor(service)`) */
+  readonly settings: Settings;
+  /** where deprecation warnings go */
+  private readonly warn = (message: string) => this.logger.warn({}, message);
   /** what all connections together hold of messages still being received */
   readonly budget: ReceiveBudget;
 
@@ -228,14 +187,11 @@ export class ServerCore {
     checkServerOptions(options);
     this.options = options;
     this.logger = options.logger ?? consoleLogger;
-    this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    this.handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-    this.budget = new ReceiveBudget(options.maxPendingMessageBytes);
+    const settings = (this.settings = resolveSettings("server", [options], this.warn));
+    this.budget = new ReceiveBudget(settings.maxPendingMessageBytes);
     this.hub = new TopicHub({
       broker: options.broker,
-      publishBackpressure: options.publishBackpressure,
-      maxPublishBufferedAmount: options.maxPublishBufferedAmount ?? options.maxBufferedAmount,
-      publishCompression: options.publishCompression,
+      settings,
       logger: this.logger,
       allocate: options.allocate,
     });
@@ -301,7 +257,7 @@ export class ServerCore {
     req.params = route.params;
     const valid = validateUpgradeRequest(req);
     if (!valid.ok) return this.refuse(req, valid.status, valid.reason, valid.headers);
-    if (this.connections.size + this.reserved >= this.maxConnections) return this.refuse(req, 503, "too many connections");
+    if (this.connections.size + this.reserved >= this.settings.maxConnections) return this.refuse(req, 503, "too many connections");
     // the slot is held from here: upgrades waiting at the gate or for their socket count as connections
     const slot = this.reserve();
     if (!service.upgrade) return this.accepted(req, service, valid, slot, NO_HEADERS, undefined);
@@ -327,7 +283,7 @@ export class ServerCore {
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
-        timer = setTimeout(() => resolve(TIMED_OUT), this.handshakeTimeout);
+        timer = setTimeout(() => resolve(TIMED_OUT), this.settings.handshakeTimeout);
         (timer as { unref?: () => void }).unref?.();
       });
       decision = await Promise.race([service.upgrade!(req), timedOut]);
@@ -341,7 +297,7 @@ export class ServerCore {
     }
     if (decision === TIMED_OUT) {
       slot.release(); // the gate's late answer, if it ever comes, is ignored
-      return refuse(503, `the upgrade gate did not answer within ${this.handshakeTimeout} ms`);
+      return refuse(503, `the upgrade gate did not answer within ${this.settings.handshakeTimeout} ms`);
     }
     if (decision === false) return (slot.release(), refuse(403, "upgrade refused"));
     if (decision && decision.reject !== undefined) {
@@ -423,16 +379,8 @@ export class ServerCore {
       logger: this.logger,
       hub: this.hub,
       budget: this.budget,
-      heartbeat: this.heartbeatFor(s.connectionTimeout),
-      maxMessageSize: s.maxMessageSize,
-      maxFrameSize: s.maxFrameSize,
-      maxFragments: s.maxFragments,
-      connectionTimeout: s.connectionTimeout,
-      closeTimeout: s.closeTimeout,
-      maxBufferedAmount: s.maxBufferedAmount,
-      backpressure: s.backpressure,
-      messageTimeout: s.messageTimeout,
-      inflateRate: s.inflateRate,
+      heartbeat: this.heartbeatFor(s.idleTimeout),
+      settings: s,
       onError: hooks.error,
       metrics: this.options.metrics,
     });
@@ -442,31 +390,25 @@ export class ServerCore {
   }
 
   /**
-   * The settings of a connection to `service`: the service's own, else the server's, else the server
-   * defaults (limits.ts) for the bounds a peer could otherwise stretch (send buffer, idle time, message time).
+   * The settings of a connection to `service`: the service's own, else the server's, else the table's
+   * defaults (settings/table.ts). Resolved once per service: all its connections read the same frozen object.
    */
-  settingsFor(service: Service<unknown>): ConnectionSettings {
-    const o = this.options;
-    return {
-      maxMessageSize: service.maxMessageSize ?? o.maxMessageSize,
-      maxFrameSize: service.maxFrameSize ?? o.maxFrameSize,
-      maxFragments: service.maxFragments ?? o.maxFragments,
-      connectionTimeout: service.connectionTimeout ?? o.connectionTimeout ?? DEFAULT_CONNECTION_TIMEOUT,
-      closeTimeout: service.closeTimeout ?? o.closeTimeout,
-      maxBufferedAmount: service.maxBufferedAmount ?? o.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT,
-      backpressure: service.backpressure ?? o.backpressure,
-      messageTimeout: service.messageTimeout ?? o.messageTimeout ?? DEFAULT_MESSAGE_TIMEOUT,
-      inflateRate: service.inflateRate ?? o.inflateRate ?? DEFAULT_INFLATE_RATE,
-    };
+  settingsFor(service: Service<unknown>): Settings {
+    let settings = this.serviceSettings.get(service);
+    if (!settings) this.serviceSettings.set(service, (settings = resolveSettings("server", [service, this.options], this.warn)));
+    return settings;
   }
 
-  /** the keepalive queues, one per interval: one timer for all the connections with the same connectionTimeout */
+  /** each service's settings, resolved (a WeakMap: a service made per request goes with its last connection) */
+  private readonly serviceSettings = new WeakMap<Service<unknown>, Settings>();
+
+  /** the keepalive queues, one per interval: one timer for all the connections with the same idleTimeout */
   private readonly heartbeats = new Map<number, HeartbeatQueue>();
 
-  /** The heartbeat queue for connections with `connectionTimeout` (seconds; the keepalive ticks at half of it). */
-  heartbeatFor(connectionTimeout: number | undefined): HeartbeatQueue | undefined {
-    if (!connectionTimeout) return undefined;
-    const interval = (connectionTimeout * 1000) / 2;
+  /** The heartbeat queue for connections with `idleTimeout` (ms; the keepalive ticks at half of it). */
+  heartbeatFor(idleTimeout: number): HeartbeatQueue | undefined {
+    if (!idleTimeout) return undefined;
+    const interval = idleTimeout / 2;
     let queue = this.heartbeats.get(interval);
     if (!queue) this.heartbeats.set(interval, (queue = new HeartbeatQueue(interval)));
     return queue;

@@ -4,36 +4,9 @@
  */
 import type { Connection, Message } from "../session/connection.ts";
 import type { UpgradeRequest } from "../wire/handshake.ts";
-import type { ProtocolLimits } from "../protocol/protocol.ts";
+import type { ConnectionSettings } from "../settings/options.generated.ts";
 
-/** Options a server sets for all its services and a service may override for its own connections. */
-export interface ConnectionSettings extends ProtocolLimits {
-  /**
-   * seconds: ping after half of it without a word from the peer, drop (1006) after the other half. Default
-   * 120; 0 turns it off.
-   */
-  connectionTimeout?: number;
-  /** ms to wait for the peer's close frame before dropping. Default 5000. */
-  closeTimeout?: number;
-  /**
-   * bytes a connection's send buffer may hold before the backpressure policy applies; reading from the peer
-   * pauses while it holds more than half of this. Default 16 MiB; `Infinity` turns it off.
-   */
-  maxBufferedAmount?: number;
-  /** "close" (1008) or "reject" (the send resolves false) when the send buffer is over its limit. Default "close". */
-  backpressure?: "close" | "reject";
-  /**
-   * ms within which a message must be complete once its first byte has arrived (in streaming mode: each
-   * frame), else 1008. Default 60000; 0 turns it off.
-   */
-  messageTimeout?: number;
-  /**
-   * bytes per second of inflated data (permessage-deflate) a peer may make the connection produce; beyond
-   * it, reading from that peer pauses until the rate is back under it (nothing is dropped). Checked after
-   * each read from the socket. Default 32 MiB/s; `Infinity` turns it off.
-   */
-  inflateRate?: number;
-}
+export type { ConnectionSettings } from "../settings/options.generated.ts";
 
 /** What the upgrade gate returns: nothing (accept), a rejection, or extra response headers and data. */
 export type UpgradeDecision<Data> =
@@ -61,12 +34,6 @@ export interface Service<Data = unknown> extends ConnectionSettings {
    * server's `onError`; what it throws or rejects with is logged, never passed to it again.
    */
   error?(conn: Connection<Data>, error: Error): unknown;
-  /**
-   * keep the runtime's request (`conn.request.raw`: node:http's IncomingMessage, a `Request`) for the life of
-   * the connection. Default: the server's `keepRawRequest` (false): `raw` is released once `connected` has
-   * returned (its synchronous part), as it costs about 1 KiB per open connection on Node.
-   */
-  keepRawRequest?: boolean;
 }
 
 /** Declares a service; the identity function, there for type inference. */

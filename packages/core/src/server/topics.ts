@@ -5,6 +5,7 @@
  * every subscriber (compressed once per compression context where permessage-deflate has no context takeover).
  * The runtime engine's `RuntimeHub` (mapped-connection.ts) is the same registry over a runtime's own WebSocket.
  */
+import { DEFAULT_SETTINGS, type Settings } from "../settings/resolve.ts";
 import type { Connection, Message, SendData } from "../session/connection.ts";
 import type { PerMessageDeflate } from "../wire/deflate.ts";
 import { CloseCode } from "../wire/close-codes.ts";
@@ -40,14 +41,10 @@ export interface TopicOptions {
   /** carries published messages to other processes and theirs to this one */
   broker?: TopicBroker;
   /**
-   * Per-subscriber policy for published messages when the subscriber's send buffer already holds more than
-   * `maxPublishBufferedAmount`: "skip" leaves that subscriber out (counted, see `skipped`), "close" drops it
-   * with 1008. Unset (default): published messages are sent like any other (the connection's own
-   * `maxBufferedAmount` / `backpressure` apply).
+   * the server's settings: `publishBackpressure` and `maxPublishBufferedAmount` (the per-subscriber policy for
+   * published messages), `publishCompression`. Default: the table's defaults.
    */
-  publishBackpressure?: PublishBackpressure;
-  /** bytes; default: the server's `maxBufferedAmount`, else 1 MiB. Used only with `publishBackpressure`. */
-  maxPublishBufferedAmount?: number;
+  settings?: Settings;
   logger?: Logger;
 }
 
@@ -77,8 +74,9 @@ export abstract class TopicRegistry<C extends TopicSubscriber> {
   constructor(options: TopicOptions = {}) {
     this.broker = options.broker;
     this.logger = options.logger ?? consoleLogger;
-    this.policy = options.publishBackpressure;
-    this.publishLimit = options.maxPublishBufferedAmount ?? 1024 * 1024;
+    const settings = options.settings ?? DEFAULT_SETTINGS;
+    this.policy = settings.publishBackpressure;
+    this.publishLimit = settings.maxPublishBufferedAmount;
     this.broker?.attach((topic, message) => {
       if (this.closing) return;
       try {
@@ -201,9 +199,9 @@ export class TopicHub extends TopicRegistry<Connection> {
   private readonly allocate: Allocate;
 
   /** `allocate`: where the frames written to every subscriber are allocated (the runtime's preference) */
-  constructor(options: TopicOptions & { publishCompression?: PublishCompression; allocate?: Allocate } = {}) {
+  constructor(options: TopicOptions & { allocate?: Allocate } = {}) {
     super(options);
-    this.compressEach = options.publishCompression === "per-connection";
+    this.compressEach = options.settings?.publishCompression === "per-connection";
     this.allocate = options.allocate ?? allocateUint8Array;
   }
 

@@ -25,7 +25,9 @@ import {
   type ReadyState,
   type SendData,
 } from "./message.ts";
-import { DEFAULT_CLOSE_TIMEOUT, DEFAULT_READ_HIGH_WATER_MARK } from "../protocol/limits.ts";
+import { DEFAULT_READ_HIGH_WATER_MARK } from "../protocol/limits.ts";
+import { resolveSettings, type Settings } from "../settings/resolve.ts";
+import type { ClientSettings } from "../settings/options.generated.ts";
 import type { CloseInfo, Role } from "../protocol/protocol.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
 import type { Transport, TransportCapabilities, TransportEvents } from "./transport.ts";
@@ -34,28 +36,20 @@ import { HeartbeatQueue, type HeartbeatMember } from "./heartbeat.ts";
 
 export type { Fragment, Message, MessageWriter, ReadyState, SendData } from "./message.ts";
 
-/** What a Connection itself is configured with (its transport has its own options). */
-export interface SessionOptions {
+/**
+ * What a Connection is configured with: its settings (`settings`, resolved once by the server or the client
+ * for all the connections of a service; or given here one by one, as in `ClientSettings`, and resolved from
+ * the table's defaults), and what the connection belongs to.
+ */
+export interface SessionOptions extends ClientSettings {
   role: Role;
   request: UpgradeRequest;
   protocol?: string | null;
   /** the negotiated Sec-WebSocket-Extensions value ("" when none) */
   extensions?: string;
   id?: string;
-  /** seconds without anything from the peer before a ping; as long again without an answer drops (1006) */
-  connectionTimeout?: number;
-  /** ms to wait for the peer's close frame (and then for the transport to close) before dropping. Default 5000. */
-  closeTimeout?: number;
-  /**
-   * bytes the send buffer may hold; beyond it the backpressure policy applies. Default: no limit (a server's
-   * connections get the server's default, 16 MiB).
-   */
-  maxBufferedAmount?: number;
-  /**
-   * what happens beyond maxBufferedAmount: "close" (default) closes the connection with 1008 (the close frame
-   * goes out behind what is queued; the close timeout bounds the wait), "reject" refuses the send
-   */
-  backpressure?: "close" | "reject";
+  /** the settings, resolved (settings/resolve.ts); when given, the settings given one by one are not read */
+  settings?: Settings;
   /** bytes of received messages queued for `read()` before reading from the peer pauses. Default 1 MiB. */
   readHighWaterMark?: number;
   logger?: Logger;
@@ -70,13 +64,18 @@ export interface SessionOptions {
   hub?: ConnectionHub<Connection>;
   /**
    * where the keepalive waits: a queue shared by the connections with the same interval (a server passes its
-   * own: one timer for all of them). Default: a queue of its own. Its interval must be connectionTimeout / 2 s.
+   * own: one timer for all of them). Default: a queue of its own. Its interval must be idleTimeout / 2 ms.
    */
   heartbeat?: HeartbeatQueue;
 }
 
 /** A Connection over the core's protocol transport: its own options and the transport's. */
-export interface ConnectionOptions extends SessionOptions, Omit<ProtocolTransportOptions, "role" | "logger" | "label"> {}
+export interface ConnectionOptions extends SessionOptions, Omit<ProtocolTransportOptions, "role" | "logger" | "label" | "settings"> {}
+
+/** The settings of a connection made from `options`: the resolved ones, else those given resolved once. */
+function settingsOf(options: SessionOptions, logger: Logger): Settings {
+  return options.settings ?? resolveSettings(options.role === "client" ? "client" : "server", [options], (m) => logger.warn({}, m));
+}
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -100,9 +99,8 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
 
   private readonly transport: Transport;
   private readonly logger: Logger;
-  private readonly closeTimeout: number;
-  private readonly maxBufferedAmount: number;
-  private readonly backpressure: "close" | "reject";
+  /** the settings (the same frozen object for all the connections of a service) */
+  readonly settings: Settings;
   private readonly hub: ConnectionHub<Connection> | undefined;
   private readyStateValue: ReadyState = "connecting";
   /** sends refused by the "reject" policy since the last one was logged */
@@ -146,10 +144,8 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
     this.protocol = options.protocol ?? null;
     this.extensions = options.extensions ?? "";
     this.logger = options.logger ?? consoleLogger;
-    this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
-    this.maxBufferedAmount = options.maxBufferedAmount ?? Infinity;
-    this.backpressure = options.backpressure ?? "close";
-    const keepaliveMs = options.connectionTimeout && !transport.capabilities.nativeKeepalive ? (options.connectionTimeout * 1000) / 2 : 0;
+    const settings = (this.settings = settingsOf(options, this.logger));
+    const keepaliveMs = settings.idleTimeout && !transport.capabilities.nativeKeepalive ? settings.idleTimeout / 2 : 0;
     this.heartbeat = keepaliveMs > 0 ? (options.heartbeat?.interval === keepaliveMs ? options.heartbeat : new HeartbeatQueue(keepaliveMs)) : null;
     this.hub = options.hub;
     this.onError = options.onError;
@@ -161,22 +157,18 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
   /** A connection over the core's protocol transport (the RFC 6455 state machine on `stream`). */
   static overStream<Data = unknown>(stream: ByteStream, options: ConnectionOptions): Connection<Data> {
     const id = options.id ?? connectionId();
-    // the transport's options named one by one: no copy of every option per connection
+    const logger = options.logger ?? consoleLogger;
+    const settings = settingsOf(options, logger);
     const transport = new ProtocolTransport(stream, {
       role: options.role,
-      maxMessageSize: options.maxMessageSize,
-      maxFrameSize: options.maxFrameSize,
-      maxFragments: options.maxFragments,
+      settings,
       deflate: options.deflate,
       budget: options.budget,
-      maxBufferedAmount: options.maxBufferedAmount,
-      messageTimeout: options.messageTimeout,
-      inflateRate: options.inflateRate,
-      logger: options.logger ?? consoleLogger,
+      logger,
       label: id,
       remoteAddress: options.request.remoteAddress,
     });
-    return new Connection<Data>(transport, options, id);
+    return new Connection<Data>(transport, options.settings === settings ? options : { ...options, settings }, id);
   }
 
   /** Resolves once, when the connection has closed, with the close code and reason. */
@@ -265,7 +257,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
   /** Whether `size` more bytes fit the send-buffer limit without applying its policy. */
   private fits(size: number): boolean {
     const buffered = this.transport.bufferedAmount;
-    return buffered === 0 || buffered + size <= this.maxBufferedAmount;
+    return buffered === 0 || buffered + size <= this.settings.maxBufferedAmount;
   }
 
   /** Sends bytes as a text message (they must be valid UTF-8). */
@@ -303,7 +295,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
     const bytes = text === null ? toBytes(data as Exclude<SendData, string>) : null;
     const size = text !== null ? utf8Length(text) : bytes!.length;
     const buffered = this.transport.bufferedAmount;
-    if (!this.admit(size)) return Promise.reject(new BackpressureError(buffered, this.maxBufferedAmount));
+    if (!this.admit(size)) return Promise.reject(new BackpressureError(buffered, this.settings.maxBufferedAmount));
     const sent = text !== null ? this.transport.sendText(text) : this.transport.sendBytes("binary", bytes!);
     if (this.metrics !== undefined) this.sent(text !== null ? "text" : "binary", size);
     return sent.then((ok) => {
@@ -357,13 +349,13 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
 
   /** Applies the send-buffer limit; false when the send must not go ahead. */
   private admit(size: number): boolean {
-    if (this.maxBufferedAmount === Infinity) return true;
+    if (this.settings.maxBufferedAmount === Infinity) return true;
     const buffered = this.transport.bufferedAmount;
-    if (buffered + size <= this.maxBufferedAmount || buffered === 0) return true;
-    if (this.backpressure === "reject") {
+    if (buffered + size <= this.settings.maxBufferedAmount || buffered === 0) return true;
+    if (this.settings.backpressure === "reject") {
       // one line per episode (until the buffer drains), not one per refused send
       if (this.refusedSends++ === 0) {
-        this.logger.warn({ conn: this.id }, `connection ${this.id}: ${new BackpressureError(buffered, this.maxBufferedAmount).message}; messages not sent until it drains`);
+        this.logger.warn({ conn: this.id }, `connection ${this.id}: ${new BackpressureError(buffered, this.settings.maxBufferedAmount).message}; messages not sent until it drains`);
       }
       return false;
     }
@@ -413,9 +405,9 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
     this.closeTimer = setTimeout(() => {
       this.closeTimer = null;
       if (this.finalized) return;
-      this.logger.info({ conn: this.id }, `connection ${this.id}: no close answer within ${this.closeTimeout} ms; dropping`);
+      this.logger.info({ conn: this.id }, `connection ${this.id}: no close answer within ${this.settings.closeTimeout} ms; dropping`);
       this.transport.abandon();
-    }, this.closeTimeout);
+    }, this.settings.closeTimeout);
     this.transport.unrefTimer(this.closeTimer);
   }
 
@@ -599,7 +591,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
   }
 
   /**
-   * @internal Kitura's connectionTimeout, called by the heartbeat queue every half timeout: silence for half
+   * @internal the keepalive (idleTimeout; Kitura's connectionTimeout), called by the heartbeat queue every half timeout: silence for half
    * the timeout → ping; silence for the other half → drop (1006).
    */
   heartbeatTick(): void {

@@ -1,5 +1,5 @@
 /**
- * The keepalive (`connectionTimeout`) of many connections on one timer. Every connection in a `HeartbeatQueue`
+ * The keepalive (`idleTimeout`) of many connections on one timer. Every connection in a `HeartbeatQueue`
  * has the same interval, so a connection appended when it is (re)scheduled is due no sooner than any before
  * it: the queue is a doubly linked list in order of due time, threaded through the connections themselves
  * (three fields each: no timer, closure or list node per connection), and one timer is set for its head.

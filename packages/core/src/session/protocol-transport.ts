@@ -11,31 +11,25 @@ import type { PerMessageDeflate } from "../wire/deflate.ts";
 import { concatChunks, COPY_THRESHOLD, Opcode, utf8Length } from "../wire/frame.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
 import type { ReceiveBudget } from "../protocol/limits.ts";
-import { ProtocolState, type CloseInfo, type ProtocolHandler, type ProtocolLimits, type Role } from "../protocol/protocol.ts";
+import { ProtocolState, type CloseInfo, type ProtocolHandler, type Role } from "../protocol/protocol.ts";
+import type { Settings } from "../settings/resolve.ts";
 import { ProtocolViolationError, type Logger } from "./errors.ts";
 import { toBytes, type MessageWriter, type SendData } from "./message.ts";
 import { ReadGate } from "./read-queue.ts";
 import { NO_TRANSPORT_EVENTS, type MessageType, type Transport, type TransportCapabilities, type TransportEvents } from "./transport.ts";
 
-export interface ProtocolTransportOptions extends ProtocolLimits {
+export interface ProtocolTransportOptions {
   role: Role;
+  /**
+   * the connection's settings, resolved once (settings/resolve.ts): the protocol limits, `maxBufferedAmount`
+   * (automatic pongs wait while the send buffer is full; a server stops reading from its peer while more than
+   * half of it is queued), `messageTimeout`, `inflateRate`
+   */
+  settings: Settings;
   /** permessage-deflate state, when negotiated */
   deflate?: PerMessageDeflate;
   /** memory shared by a server's connections for the messages they are receiving (see ReceiveBudget) */
   budget?: ReceiveBudget;
-  /**
-   * bytes the send buffer may hold (the Connection applies the policy): automatic pongs wait while it is full,
-   * and a server stops reading from its peer while more than half of it is queued. Default: no limit.
-   */
-  maxBufferedAmount?: number;
-  /** ms within which a message must be complete once its first byte has arrived; else 1008. 0: no limit. */
-  messageTimeout?: number;
-  /**
-   * bytes per second of inflated data the peer may make us produce; beyond it reading pauses until the rate
-   * is back under it (checked per message, so a read's worth of messages may go over before the pause).
-   * Default: no limit (the server and the client pass DEFAULT_INFLATE_RATE).
-   */
-  inflateRate?: number;
   logger: Logger;
   /** names the connection in log lines */
   label: string;
@@ -85,10 +79,14 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
   private readonly logger: Logger;
   private readonly label: string;
   private readonly remoteAddress: string | undefined;
-  private readonly maxBufferedAmount: number;
-  /** a server stops reading while its send buffer holds more than this (half of maxBufferedAmount) */
-  private readonly sendPauseAt: number;
+  private readonly settings: Settings;
+  /** a server stops reading while its send buffer holds more than half of maxBufferedAmount */
+  private readonly server: boolean;
   private events: TransportEvents = NO_TRANSPORT_EVENTS;
+  /** a server stops reading while its send buffer holds more than this (half of maxBufferedAmount) */
+  private get sendPauseAt(): number {
+    return this.server ? this.settings.maxBufferedAmount / 2 : Infinity;
+  }
   private finalized = false;
   private dropInfo: CloseInfo | null = null;
   /** the close a limit started: what to report if the peer never answers it */
@@ -114,11 +112,9 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
   private gate: ReadGate | null = null;
   /** the stream's events held back until the opener's handlers are attached */
   private held: Array<() => void> | null = null;
-  private readonly messageTimeout: number;
   private messageTimer: Timer | null = null;
   /** `state.progress` when the message timer was set */
   private progressAtTimer = 0;
-  private readonly inflateRate: number;
   /** the inflate-rate account: created on the first inflated message (most connections never compress) */
   private inflateAccount: InflateAccount | null = null;
 
@@ -127,16 +123,14 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
     this.logger = options.logger;
     this.label = options.label;
     this.remoteAddress = options.remoteAddress;
-    this.maxBufferedAmount = options.maxBufferedAmount ?? Infinity;
-    this.sendPauseAt = options.role === "server" ? this.maxBufferedAmount / 2 : Infinity;
-    this.messageTimeout = options.messageTimeout ?? 0;
-    this.inflateRate = options.inflateRate ?? Infinity;
+    const settings = (this.settings = options.settings);
+    this.server = options.role === "server";
     this.state = new ProtocolState(
       {
         role: options.role,
-        maxMessageSize: options.maxMessageSize,
-        maxFrameSize: options.maxFrameSize,
-        maxFragments: options.maxFragments,
+        maxMessageSize: settings.maxMessageSize,
+        maxFrameSize: settings.maxFrameSize,
+        maxFragments: settings.maxFragments,
         deflate: options.deflate,
         budget: options.budget,
         allocate: stream.allocate,
@@ -437,7 +431,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
   private onData(chunk: Uint8Array): void {
     this.events.heard();
     this.state.receive(chunk);
-    if (this.messageTimeout > 0 && !this.finalized) {
+    if (this.settings.messageTimeout > 0 && !this.finalized) {
       if (!this.state.receiving) {
         if (this.messageTimer !== null) {
           clearTimeout(this.messageTimer);
@@ -459,9 +453,9 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
       this.messageTimer = null;
       if (this.finalized || !this.state.receiving) return;
       if (this.state.progress !== this.progressAtTimer) return this.startMessageTimer();
-      this.violation(CloseCode.PolicyViolation, `a message was not completed within ${this.messageTimeout} ms`);
+      this.violation(CloseCode.PolicyViolation, `a message was not completed within ${this.settings.messageTimeout} ms`);
       this.closeForPolicy(CloseCode.PolicyViolation, "message not completed in time");
-    }, this.messageTimeout);
+    }, this.settings.messageTimeout);
     this.bytes.unrefTimer?.(this.messageTimer);
   }
 
@@ -495,7 +489,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
     this.events.closing("restart");
   }
   mayPong(): boolean {
-    return this.bufferedAmount < this.maxBufferedAmount;
+    return this.bufferedAmount < this.settings.maxBufferedAmount;
   }
   /**
    * A token bucket of `inflateRate` bytes per second, holding at most one second's worth: a message that
@@ -503,7 +497,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
    * read; the peer just gets read more slowly).
    */
   inflated(bytes: number): void {
-    const rate = this.inflateRate;
+    const rate = this.settings.inflateRate;
     if (rate === Infinity) return;
     const account = (this.inflateAccount ??= { credit: rate, at: Date.now(), timer: null, logged: false });
     refill(account, rate);
