@@ -10,12 +10,24 @@ import { createClientHandshake, createUpgradeRequest, serializeExtensions, valid
 import { parseHttpHead } from "../wire/http.ts";
 import type { ConnectionSettings } from "./service.ts";
 import { checkClientOptions } from "./options.ts";
-import { DEFAULT_INFLATE_RATE } from "../protocol/limits.ts";
+import {
+  DEFAULT_CLIENT_CONNECTION_TIMEOUT,
+  DEFAULT_CLIENT_MAX_BUFFERED_AMOUNT,
+  DEFAULT_CLIENT_MESSAGE_TIMEOUT,
+  DEFAULT_INFLATE_RATE,
+} from "../protocol/limits.ts";
 import type { Logger } from "../session/errors.ts";
 import type { MetricsHooks } from "../session/metrics.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
 import { acceptDeflateResponse, deflateClientOffer, EXTENSION_NAME, PerMessageDeflate, type DeflateCodec, type PerMessageDeflateOptions } from "../wire/deflate.ts";
 
+/**
+ * A client's options. Its connection settings have the server's defaults: a 16 MiB send buffer
+ * (`maxBufferedAmount`, with the `backpressure` policy; automatic pongs wait while it is full), a 60 s
+ * `messageTimeout`, and a keepalive (`connectionTimeout`, 120 s: a ping after 60 s of silence, dropped with
+ * 1006 after as long again without an answer — which is also how a client whose reading is paused learns that
+ * the server has gone).
+ */
 export interface ClientOptions extends ConnectionSettings {
   /** subprotocols to offer, in order of preference */
   protocols?: string[];
@@ -113,10 +125,11 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
           maxMessageSize: options.maxMessageSize,
           maxFrameSize: options.maxFrameSize,
           maxFragments: options.maxFragments,
-          connectionTimeout: options.connectionTimeout,
+          connectionTimeout: options.connectionTimeout ?? DEFAULT_CLIENT_CONNECTION_TIMEOUT,
           closeTimeout: options.closeTimeout,
-          maxBufferedAmount: options.maxBufferedAmount,
+          maxBufferedAmount: options.maxBufferedAmount ?? DEFAULT_CLIENT_MAX_BUFFERED_AMOUNT,
           backpressure: options.backpressure,
+          messageTimeout: options.messageTimeout ?? DEFAULT_CLIENT_MESSAGE_TIMEOUT,
           inflateRate: options.inflateRate ?? DEFAULT_INFLATE_RATE,
           onError: options.onError,
           metrics: options.metrics,
