@@ -200,5 +200,5 @@ function sizeOf(m: Message): number {
  */
 function detached(m: Message): Message {
   if (typeof m === "string" || m.byteLength * QUEUED_VIEW_COPY_RATIO >= m.buffer.byteLength) return m;
-  return m.slice();
+  return Uint8Array.prototype.slice.call(m); // a copy, of the same class (Node's Buffer#slice would be a view)
 }
