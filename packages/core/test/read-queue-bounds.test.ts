@@ -8,8 +8,8 @@
  *   passed on (60 s by default), a keepalive (120 s).
  */
 import { describe, expect, it } from "vitest";
-import { Connection, silentLogger, type Service } from "../src/index.ts";
-import { connectOverStream, createUpgradeRequest, ServerCore, type ClientOptions } from "../src/adapter.ts";
+import { Connection, silentLogger, type ClientOptions, type Service } from "../src/index.ts";
+import { connectOverStream, createUpgradeRequest, ServerCore } from "../src/adapter.ts";
 import { parseHttpHead } from "../src/protocol.ts";
 import {
   DEFAULT_CLIENT_CONNECTION_TIMEOUT,
