@@ -45,6 +45,12 @@ describe("@ws/bun on Bun", () => {
     expect(failures(results)).toEqual([]);
   }, 200_000);
 
+  it("bounds read queues by count too (empty floods pause reading, one warning), copies small queued messages out of read buffers, and gives the client its defaults (send buffer, messageTimeout, keepalive)", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/read-queue.ts"), "@ws/bun"])) as Results;
+    expect(results.length).toBe(9);
+    expect(failures(results)).toEqual([]);
+  }, 200_000);
+
   it("on Bun's own sockets: tunnels plain HTTP to Bun.serve (keep-alive, bodies, backpressure), bounds the request head, serves TLS", () => {
     const results = JSON.parse(runInBun([join(here, "fixtures/native.ts"), "bun"])) as Results;
     expect(results.length).toBe(13);

@@ -3,6 +3,7 @@ import { Connection, ReadTimeoutError, silentLogger, type Fragment, type Message
 import { bytes, cframe, closePayload, frame, hex, utf8 } from "./support/frames.ts";
 import { concatBytes, memoryPair, settle } from "./support/memory-stream.ts";
 import { connectionPair, recordingLogger, request, withRawPeer } from "./support/peers.ts";
+import { QUEUED_MESSAGE_OVERHEAD } from "../src/protocol/limits.ts";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -286,7 +287,8 @@ describe("Connection: receiving", () => {
   });
 
   it("read pauses the transport past readHighWaterMark and resumes when drained below half", async () => {
-    const { conn, a, peer } = withRawPeer("server", { readHighWaterMark: 10 });
+    // each queued message counts its payload plus QUEUED_MESSAGE_OVERHEAD: room for two 6-byte messages less one byte
+    const { conn, a, peer } = withRawPeer("server", { readHighWaterMark: 2 * (QUEUED_MESSAGE_OVERHEAD + 6) - 1 });
     conn.start();
     peer.send(cframe({ opcode: 2, payload: new Uint8Array(6) }));
     await settle();
@@ -296,9 +298,9 @@ describe("Connection: receiving", () => {
     expect(a.isPaused).toBe(true);
     peer.send(cframe({ opcode: 1, payload: "held" }));
     await settle();
-    expect(((await conn.read()) as Uint8Array).length).toBe(6); // 6 left: above half of 10
+    expect(((await conn.read()) as Uint8Array).length).toBe(6); // one message left: above half the mark
     expect(a.isPaused).toBe(true);
-    expect(((await conn.read()) as Uint8Array).length).toBe(6); // 0 left: resume
+    expect(((await conn.read()) as Uint8Array).length).toBe(6); // none left: resume
     expect(a.isPaused).toBe(false);
     await settle();
     expect(await conn.read()).toBe("held");

@@ -3,13 +3,17 @@
  *
  * Deno's `conn.write` is asynchronous and may write part of a chunk; writes are queued here and pumped one at a
  * time, `write` returns false once the queue holds more than 64 KiB, and `drain` follows when it empties.
- * Reading is a loop over `conn.read` into a fresh buffer each time (the core keeps views of what it is given).
+ * Reading is a loop over `conn.read` into a fresh buffer each time (the core keeps views of what it is given);
+ * a read that filled less than an eighth of it is handed on as a copy of its own size, so that a small message
+ * kept by the core or by the application does not keep the whole 64 KiB buffer alive.
  */
 import { type ByteStream, type ByteStreamEvents } from "@ws/core/adapter";
 import { concatChunks } from "@ws/core/protocol";
 
 const HIGH_WATER_MARK = 64 * 1024;
 const READ_SIZE = 64 * 1024;
+/** a read of less than READ_SIZE / SMALL_READ_RATIO bytes is copied out of the read buffer */
+const SMALL_READ_RATIO = 8;
 
 export class DenoConnStream implements ByteStream {
   readonly conn: Deno.Conn;
@@ -43,7 +47,7 @@ export class DenoConnStream implements ByteStream {
           this.events!.end();
           break;
         }
-        this.events!.data(buffer.subarray(0, n));
+        this.events!.data(n * SMALL_READ_RATIO < READ_SIZE ? buffer.slice(0, n) : buffer.subarray(0, n));
         if (this.closed) return;
       }
     } catch (e) {

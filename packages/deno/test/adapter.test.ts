@@ -43,6 +43,12 @@ describe("@ws/deno on Deno", () => {
     expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
   }, 200_000);
 
+  it("bounds read queues by count too (empty floods pause reading, one warning), copies small queued messages out of read buffers, and gives the client its defaults (send buffer, messageTimeout, keepalive)", () => {
+    const results = runInDeno("fixtures/read-queue.ts", 180_000);
+    expect(results.length).toBe(7);
+    expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
+  }, 200_000);
+
   it("its WHATWG WebSocket passes every conformance check against @ws/deno's server", () => {
     const results = runInDeno("fixtures/websocket.ts", 60_000);
     expect(results.length).toBe(13);

@@ -15,6 +15,7 @@ import type { Connection } from "../session/connection.ts";
 import type { Message } from "../session/message.ts";
 import type { CloseInfo } from "../protocol/protocol.ts";
 import type { ClientOptions } from "../server/client.ts";
+import { resolveSettings } from "../settings/resolve.ts";
 import { checkCloseArguments, checkProtocols, parseWebSocketUrl, sizeOfData, toUSVString, type WebSocketData } from "./arguments.ts";
 import { CloseEvent, EventHandlers, MessageEvent, type EventHandler } from "./events.ts";
 
@@ -85,7 +86,7 @@ export class WebSocketBase<Options extends object = ClientOptions, Extra extends
     this.#url = parseWebSocketUrl(url, base);
     const list = checkProtocols(protocols);
     this.#binaryTypes = { ...runtime.binaryTypes };
-    this.#maxBufferedAmount = (options as ClientOptions | undefined)?.maxBufferedAmount ?? Infinity;
+    this.#maxBufferedAmount = resolveSettings("client", [options as ClientOptions | undefined]).maxBufferedAmount;
     const connectOptions = { ...options, protocols: list } as Options & { protocols: string[] };
     new Promise<Connection>((resolve) => resolve(runtime.connect(this.#url.href, connectOptions))).then(
       (conn) => this.#established(conn),

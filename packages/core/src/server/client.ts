@@ -16,6 +16,13 @@ import type { MetricsHooks } from "../session/metrics.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
 import { acceptDeflateResponse, deflateClientOffer, EXTENSION_NAME, PerMessageDeflate, type DeflateCodec, type PerMessageDeflateOptions } from "../wire/deflate.ts";
 
+/**
+ * A client's options. Its connection settings have the server's defaults (the settings table): a 16 MiB send
+ * buffer (`maxBufferedAmount`, with the `backpressure` policy; automatic pongs wait while it is full), a 60 s
+ * `messageTimeout`, and a keepalive (`idleTimeout`, 120 s: a ping after 60 s of silence, dropped with 1006
+ * after as long again without an answer — which is also how a client whose reading is paused learns that the
+ * server has gone).
+ */
 export interface ClientOptions extends ClientSettings {
   /** subprotocols to offer, in order of preference */
   protocols?: string[];

@@ -84,6 +84,9 @@ let SessionEvents: new (conn: Connection<unknown>) => TransportEvents;
 
 const EMPTY = new Uint8Array(0);
 
+/** the loggers that have had the "nothing consumes the messages" warning (`warnUnconsumed`) */
+const warnedLoggers = new WeakSet<Logger>();
+
 export class Connection<Data = unknown> implements AsyncIterable<Message>, HeartbeatMember {
   readonly id: string;
   readonly role: Role;
@@ -183,10 +186,34 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
 
   private get reading(): ReadQueue {
     if (!this.readingQueue) {
-      this.readingQueue = new ReadQueue(this.readHighWaterMark, this.transport.readFlow);
+      this.readingQueue = new ReadQueue(this.readHighWaterMark, this.transport.readFlow, () => this.warnUnconsumed());
       if (this.finalized) this.readingQueue.end(); // first read after the close: nothing will come
     }
     return this.readingQueue;
+  }
+
+  /**
+   * Reading paused the first time while nothing has ever taken a message from the read queue: the messages
+   * have no consumer. One warning per logger (a server's connections share one), naming the fix.
+   */
+  private warnUnconsumed(): void {
+    if (warnedLoggers.has(this.logger)) return;
+    warnedLoggers.add(this.logger);
+    const q = this.readingQueue!;
+    this.logger.warn(
+      { conn: this.id },
+      `connection ${this.id}: reading from the peer paused: ${q.size} received messages wait and nothing consumes them; ` +
+        "give the service a received(message, conn) hook, add a handler (conn.onMessage, onText, onBinary), or call conn.read()",
+    );
+  }
+
+  /**
+   * What waits in the read queue: how many received messages no handler took and `read()` has not returned
+   * yet, and their size as `readHighWaterMark` counts it (payloads plus `QUEUED_MESSAGE_OVERHEAD` each).
+   */
+  get unread(): { messages: number; bytes: number } {
+    const q = this.readingQueue;
+    return { messages: q?.size ?? 0, bytes: q?.bytes ?? 0 };
   }
 
   private get finalized(): boolean {

@@ -2,10 +2,12 @@
  * Pull reading (Perfect's readStringMessage/readBytesMessage), shared by core's `Connection` and the runtime
  * engine's `MappedConnection`: the received messages no handler took, waiting for `read()` or `for await`,
  * with read backpressure — the peer is paused while more than `highWaterMark` bytes lie unread, and resumed
- * once half of that is left.
+ * once half of that is left. Each message counts its payload plus a fixed overhead (`QUEUED_MESSAGE_OVERHEAD`),
+ * so empty messages are bounded too; a small binary message that views a large read buffer is copied out of it.
  */
 import type { Message } from "./message.ts";
 import { ReadTimeoutError } from "./errors.ts";
+import { QUEUED_MESSAGE_OVERHEAD, QUEUED_VIEW_COPY_RATIO } from "../protocol/limits.ts";
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -60,30 +62,46 @@ export class ReadGate implements ReadFlow {
 
 export class ReadQueue {
   private queue: Message[] = [];
-  /** unread size: UTF-16 code units of text, bytes of binary */
+  /** unread size (`sizeOf`): UTF-16 code units of text, bytes of binary, plus the overhead of each message */
   private queuedBytes = 0;
   private readonly waiters: Array<(m: Message | null) => void> = [];
   private paused = false;
   private ended = false;
+  /** something has taken messages from the queue (`read()`, a handler's replay) */
+  private consumed = false;
   private readonly highWaterMark: number;
   private readonly flow: ReadFlow;
+  /** called once, the first time reading pauses while nothing has ever taken a message from the queue */
+  private unconsumed: (() => void) | undefined;
 
-  constructor(highWaterMark: number, flow: ReadFlow) {
+  constructor(highWaterMark: number, flow: ReadFlow, unconsumed?: () => void) {
     this.highWaterMark = highWaterMark;
     this.flow = flow;
+    this.unconsumed = unconsumed;
   }
 
   /** A message no handler took: to the oldest waiting `read()`, else queued. */
   push(message: Message): void {
+    const waiter = this.waiters.shift();
+    if (waiter === undefined) message = detached(message);
     this.queue.push(message);
     this.queuedBytes += sizeOf(message);
-    const waiter = this.waiters.shift();
     if (waiter) {
       waiter(this.take());
     } else if (this.queuedBytes > this.highWaterMark && !this.paused && this.flow.pause) {
       this.paused = true;
       this.flow.pause();
+      if (!this.consumed && this.unconsumed !== undefined) {
+        const report = this.unconsumed;
+        this.unconsumed = undefined;
+        report();
+      }
     }
+  }
+
+  /** Bytes waiting, as the read high-water mark counts them (payloads plus the overhead of each message). */
+  get bytes(): number {
+    return this.queuedBytes;
   }
 
   private take(): Message | null {
@@ -112,6 +130,7 @@ export class ReadQueue {
    * that arrives meanwhile. Reads started meanwhile get what is left.
    */
   drain(takes: (message: Message) => boolean, deliver: (message: Message) => void): void {
+    this.consumed = true;
     const pending = this.queue;
     this.queue = [];
     const kept: Message[] = [];
@@ -133,6 +152,7 @@ export class ReadQueue {
    * rejects with ReadTimeoutError when `timeout` ms pass first.
    */
   read(options: { timeout?: number } = {}): Promise<Message | null> {
+    this.consumed = true;
     const queued = this.take();
     if (queued !== null) return Promise.resolve(queued);
     if (this.ended) return Promise.resolve(null);
@@ -169,7 +189,16 @@ export class ReadQueue {
   }
 }
 
-/** A message's size as the queue counts it: UTF-16 code units of text, bytes of binary. */
+/** A message's size as the queue counts it: UTF-16 code units of text, bytes of binary, plus its overhead. */
 function sizeOf(m: Message): number {
-  return typeof m === "string" ? m.length : m.byteLength;
+  return QUEUED_MESSAGE_OVERHEAD + (typeof m === "string" ? m.length : m.byteLength);
+}
+
+/**
+ * The message as it may wait in the queue: a binary message that views a much larger buffer (the chunk a
+ * socket read returned: parsing keeps a whole frame as a view) is copied, so it does not keep that buffer.
+ */
+function detached(m: Message): Message {
+  if (typeof m === "string" || m.byteLength * QUEUED_VIEW_COPY_RATIO >= m.buffer.byteLength) return m;
+  return Uint8Array.prototype.slice.call(m); // a copy, of the same class (Node's Buffer#slice would be a view)
 }

@@ -4,7 +4,12 @@
  */
 import { SETTINGS } from "./table.ts";
 
-export { DEFAULT_MAX_MESSAGE_SIZE, DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_PENDING_MESSAGE_BYTES } from "../protocol/limits.ts";
+/** Largest message accepted (all fragments together, after inflation), bytes; larger closes with 1009. */
+export const DEFAULT_MAX_MESSAGE_SIZE: number = SETTINGS.maxMessageSize.default;
+/** Most frames one message may be split into; more closes with 1009. */
+export const DEFAULT_MAX_FRAGMENTS: number = SETTINGS.maxFragments.default;
+/** Bytes of messages still being received that all connections of a server may hold together; beyond, 1013. */
+export const DEFAULT_MAX_PENDING_MESSAGE_BYTES: number = SETTINGS.maxPendingMessageBytes.default;
 /** ms within which a message (or a frame) must be complete once its first byte arrived; else 1008. */
 export const DEFAULT_MESSAGE_TIMEOUT: number = SETTINGS.messageTimeout.default;
 /** Bytes a connection's send buffer may hold before the backpressure policy applies. */

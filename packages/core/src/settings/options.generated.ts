@@ -48,7 +48,7 @@ export interface ConnectionSettings {
   backpressure?: "close" | "reject";
   /**
    * Silence after which the connection pings (after half of it) and drops (after the other half without an answer). In milliseconds. 0 turns it off.
-   * When it is hit: close 1006 (one timer per server and interval, not one per connection). `ws`: — (user's heartbeat); Bun: `idleTimeout`, 120 s (in seconds).
+   * When it is hit: close 1006 (one timer per server and interval, not one per connection); also how a client whose reading is paused learns that the server has gone (a paused socket reads neither the close frame nor the FIN). `ws`: — (user's heartbeat); Bun: `idleTimeout`, 120 s (in seconds).
    * @defaultValue 120,000 ms (120 s)
    */
   idleTimeout?: number;
@@ -156,7 +156,7 @@ export interface ClientSettings {
   backpressure?: "close" | "reject";
   /**
    * Silence after which the connection pings (after half of it) and drops (after the other half without an answer). In milliseconds. 0 turns it off.
-   * When it is hit: close 1006 (one timer per server and interval, not one per connection). `ws`: — (user's heartbeat); Bun: `idleTimeout`, 120 s (in seconds).
+   * When it is hit: close 1006 (one timer per server and interval, not one per connection); also how a client whose reading is paused learns that the server has gone (a paused socket reads neither the close frame nor the FIN). `ws`: — (user's heartbeat); Bun: `idleTimeout`, 120 s (in seconds).
    * @defaultValue 120,000 ms (120 s)
    */
   idleTimeout?: number;

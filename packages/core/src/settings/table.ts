@@ -142,7 +142,7 @@ export const SETTINGS = {
     zeroTurnsOff: true,
     plausibleMin: 1000,
     description: "silence after which the connection pings (after half of it) and drops (after the other half without an answer)",
-    whenHit: "close 1006 (one timer per server and interval, not one per connection)",
+    whenHit: "close 1006 (one timer per server and interval, not one per connection); also how a client whose reading is paused learns that the server has gone (a paused socket reads neither the close frame nor the FIN)",
     ws: "— (user's heartbeat)",
     bun: "`idleTimeout`, 120 s (in seconds)",
   },
