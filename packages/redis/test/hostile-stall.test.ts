@@ -5,6 +5,8 @@
  * own accounting: `queuedBytes` never over `maxQueuedBytes` (default 8 MiB), the rest counted in
  * `stats.dropped`; every message it did queue reaches the other process once Redis continues; a message over
  * `maxMessageSize` (default 1 MiB) is refused with an error naming the option, locally delivered all the same.
+ * And the README's delivery guarantee on the receiving side: a process that falls behind loses its subscriber
+ * connection to Redis's output buffer limit, and what was in it, then resubscribes and receives again.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -160,4 +162,37 @@ describe("hostile: Redis stalls (SIGSTOP) under a publishing server", () => {
     expect(() => new RedisBroker({ url: redis.url, maxMessageSize: -1 })).toThrow(/maxMessageSize/);
     expect(() => new RedisBroker({ url: redis.url, maxQueuedBytes: 1024, maxMessageSize: 2048 })).toThrow(/at most maxQueuedBytes/);
   });
+});
+
+describe("a receiving process that falls behind (Redis's pubsub output buffer limit)", () => {
+  it("loses its subscriber connection and what was in it, reconnects, resubscribes, and receives again", async () => {
+    const { Redis } = await import("ioredis");
+    const admin = new Redis(redis.url);
+    // a small limit, so a bounded test exceeds it: 256 KiB hard
+    await admin.config("SET", "client-output-buffer-limit", "pubsub 256kb 128kb 60");
+    try {
+      const [x, y] = await Promise.all([broker("s5:"), broker("s5:")]);
+      y.b.subscribe("room");
+      await y.b.settled();
+      // y stops reading its subscriber connection (a blocked event loop, as far as Redis can tell)
+      const subscriber = (y.b as unknown as { sub: { stream: { pause(): void; resume(): void } } }).sub.stream;
+      subscriber.pause();
+      for (let i = 0; i < 64; i++) x.b.publish("room", new Uint8Array(64 * 1024)); // 4 MiB, over any socket buffer
+      await until("published", () => x.b.stats.published === 64);
+      subscriber.resume();
+      await until("y to lose its connection", () => y.b.stats.disconnects === 1);
+      expect(y.got.length).toBeLessThan(64); // what was in Redis's buffer is gone
+      await until("y back", () => y.b.connected);
+      await y.b.settled();
+      const before = y.got.length;
+      x.b.publish("room", "after");
+      await until("y to receive again", () => y.got.length === before + 1);
+      expect(y.got.at(-1)).toEqual(["room", "after"]);
+      expect(y.logger.lines.filter((l) => /connection lost/.test(l))).toHaveLength(1);
+      await Promise.all([x.b.close(), y.b.close()]);
+    } finally {
+      await admin.config("SET", "client-output-buffer-limit", "pubsub 32mb 8mb 60");
+      admin.disconnect();
+    }
+  }, 30_000);
 });
