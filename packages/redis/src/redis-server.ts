@@ -78,6 +78,11 @@ export async function startRedisServer(options: { port?: number; bin?: string } 
     });
   };
 
+  // process.kill, not child.kill: Deno's ChildProcess.kill does not send SIGCONT
+  const signal = (name: NodeJS.Signals): void => {
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, name);
+  };
+
   await launch();
   return {
     port,
@@ -88,10 +93,10 @@ export async function startRedisServer(options: { port?: number; bin?: string } 
       await stopChild("SIGKILL");
       await launch();
     },
-    pause: () => void child?.kill("SIGSTOP"),
-    resume: () => void child?.kill("SIGCONT"),
+    pause: () => signal("SIGSTOP"),
+    resume: () => signal("SIGCONT"),
     async stop() {
-      child?.kill("SIGCONT"); // a paused process handles SIGTERM only once continued
+      signal("SIGCONT"); // a paused process handles SIGTERM only once continued
       await stopChild("SIGTERM");
       rmSync(dir, { recursive: true, force: true });
     },
