@@ -253,7 +253,7 @@ export class RedisBroker implements TopicBroker {
 
   /** Half of `maxQueuedBytes` answered since `full()`: one line with what was dropped meanwhile. */
   private notFull(): void {
-    this.logger.info({}, `redis broker: Redis answers again; ${this.droppedWhileFull} published messages were dropped for the other processes meanwhile`);
+    this.logger.info({}, `redis broker: under half of maxQueuedBytes again; ${this.droppedWhileFull} published messages were dropped for the other processes meanwhile`);
     this.droppedWhileFull = -1;
   }
 
