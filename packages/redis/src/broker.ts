@@ -11,9 +11,34 @@
  *   still wanted are subscribed again once the subscriber connection is ready, and local delivery goes on
  *   all the while. Redis pub/sub is at-most-once: what is published while a process cannot reach Redis, or
  *   while it is resubscribing, does not reach the other processes and is not replayed (see the README).
+ * - Nothing waits for Redis without bound: at most `maxQueuedBytes` of PUBLISH commands are on their way
+ *   (not yet written to the socket, or written and not yet answered); while Redis stalls, what does not fit
+ *   is dropped (delivered locally only, counted). A message over `maxMessageSize` is refused with an error,
+ *   so that one publish cannot overrun the other processes' subscriber connections in Redis.
  */
 import { Redis, type RedisOptions } from "ioredis";
-import { consoleLogger, type Logger, type Message, type TopicBroker } from "@ws/core";
+import { consoleLogger, InvalidOptionError, type Logger, type Message, type TopicBroker } from "@ws/core";
+
+/**
+ * Bytes of PUBLISH commands that may be on their way to Redis at once (not yet written to the socket, or
+ * written and not yet answered), each counted as its message, channel and framing plus `PUBLISH_OVERHEAD`:
+ * 8 MiB. Beyond it, published messages are dropped (`stats.dropped`) until Redis answers again. It is also
+ * the most one publisher can add at once to another process's subscriber output buffer in Redis (whose
+ * default `client-output-buffer-limit pubsub` is 32 MiB hard, 8 MiB over 60 s).
+ */
+export const DEFAULT_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+/**
+ * Largest message (payload bytes; text counted as UTF-8) a broker publishes to Redis: 1 MiB. A larger one
+ * reaches local subscribers only, and `publish` throws a RangeError naming `maxMessageSize`.
+ */
+export const DEFAULT_MAX_MESSAGE_SIZE = 1024 * 1024;
+/**
+ * What a PUBLISH costs beyond its bytes while it waits for its answer, counted against `maxQueuedBytes`
+ * (ioredis's command object and its promise: about 1.2 KB of heap each, measured on Node).
+ */
+export const PUBLISH_OVERHEAD = 1024;
+/** The RESP framing of `PUBLISH channel message`, at most (`*3`, `$7 PUBLISH`, two lengths, CRLFs). */
+const RESP_FRAMING = 64;
 
 export interface RedisBrokerOptions {
   /** redis://[user:password@]host:port[/db] (rediss:// for TLS). Default redis://127.0.0.1:6379 */
@@ -24,6 +49,18 @@ export interface RedisBrokerOptions {
   prefix?: string;
   /** longest wait between two reconnection attempts, ms. Default 2000 */
   maxReconnectDelay?: number;
+  /**
+   * bytes of PUBLISH commands on their way to Redis at once (written or not, not yet answered); beyond,
+   * published messages are dropped (counted in `stats.dropped`); one message always goes when nothing is on
+   * its way. Default 8 MiB (`DEFAULT_MAX_QUEUED_BYTES`)
+   */
+  maxQueuedBytes?: number;
+  /**
+   * largest message published to Redis, bytes (text as UTF-8); a larger one is delivered locally only and
+   * `publish` throws a RangeError. At most `maxQueuedBytes`. Default 1 MiB (`DEFAULT_MAX_MESSAGE_SIZE`), or
+   * `maxQueuedBytes` if that is less
+   */
+  maxMessageSize?: number;
   logger?: Logger;
 }
 
@@ -31,7 +68,11 @@ export interface RedisBrokerOptions {
 export interface RedisBrokerStats {
   /** messages handed to Redis */
   published: number;
-  /** messages not handed to Redis because it was unreachable (delivered locally only) */
+  /**
+   * messages not published to Redis (delivered locally only): Redis unreachable, `maxQueuedBytes` reached
+   * while it stalls, over `maxMessageSize`, or the connection lost before Redis answered (such a message
+   * may still have been relayed)
+   */
   dropped: number;
   /** messages from other processes delivered to local subscribers */
   received: number;
@@ -62,12 +103,23 @@ export class RedisBroker implements TopicBroker {
   private readonly wanted = new Set<string>();
   private deliver: ((topic: string, message: Message) => void) | null = null;
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly maxQueuedBytes: number;
+  private readonly maxMessageSize: number;
+  /** bytes of PUBLISH commands not yet answered (their cost, see `PUBLISH_OVERHEAD`) */
+  private awaitingReply = 0;
+  /** dropping because `maxQueuedBytes` was reached: the count since, for the line logged when it ends */
+  private droppedWhileFull = -1;
   private down = false;
   private everReady = false;
   private closed = false;
   private readonly readyPromise: Promise<void>;
 
   constructor(options: RedisBrokerOptions = {}) {
+    this.maxQueuedBytes = positive("maxQueuedBytes", options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES);
+    this.maxMessageSize = positive("maxMessageSize", options.maxMessageSize ?? Math.min(DEFAULT_MAX_MESSAGE_SIZE, this.maxQueuedBytes));
+    if (this.maxMessageSize > this.maxQueuedBytes) {
+      throw new InvalidOptionError("RedisBroker maxMessageSize", this.maxMessageSize, `at most maxQueuedBytes (${this.maxQueuedBytes})`);
+    }
     this.prefix = options.prefix ?? "ws:";
     this.logger = options.logger ?? consoleLogger;
     this.origin = crypto.getRandomValues(new Uint8Array(ORIGIN_BYTES));
@@ -111,6 +163,14 @@ export class RedisBroker implements TopicBroker {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
+  /**
+   * Bytes on their way to Redis now: PUBLISH commands not yet answered (each counted with
+   * `PUBLISH_OVERHEAD`) and what is written to the socket and not yet flushed. At most `maxQueuedBytes`.
+   */
+  get queuedBytes(): number {
+    return this.awaitingReply + (this.pub.stream?.writableLength ?? 0);
+  }
+
   /** The topics this process receives from Redis (those with local subscribers). */
   get topics(): ReadonlySet<string> {
     return this.wanted;
@@ -135,17 +195,66 @@ export class RedisBroker implements TopicBroker {
     if (this.sub.status === "ready") this.track(this.sub.unsubscribe(this.prefix + topic));
   }
 
+  /**
+   * Publishes to the other processes, at most once: dropped (counted) when Redis is unreachable or
+   * `maxQueuedBytes` are already on their way to it. Throws a RangeError for a message over `maxMessageSize`.
+   */
   publish(topic: string, message: Message): void {
     if (this.closed) return;
+    const size = typeof message === "string" ? Buffer.byteLength(message, "utf8") : message.byteLength;
+    if (size > this.maxMessageSize) {
+      this.stats.dropped++;
+      throw new RangeError(
+        `redis broker: a message of ${size} bytes is over maxMessageSize (${this.maxMessageSize} bytes); not published to Redis (local subscribers got it)`,
+      );
+    }
     if (this.pub.status !== "ready") {
       this.stats.dropped++;
       return;
     }
-    const envelope = this.envelope(message);
-    this.pub.publish(this.prefix + topic, envelope).then(
-      () => void this.stats.published++,
-      () => void this.stats.dropped++,
+    const channel = this.prefix + topic;
+    // what this PUBLISH adds at most: its serialized bytes until written, its arguments and command until answered
+    const wire = HEADER + size + Buffer.byteLength(channel, "utf8") + RESP_FRAMING;
+    const cost = wire + PUBLISH_OVERHEAD;
+    const queued = this.queuedBytes;
+    if (queued > 0 && queued + cost + wire > this.maxQueuedBytes) {
+      this.full();
+      return;
+    }
+    this.awaitingReply += cost;
+    const answered = () => {
+      this.awaitingReply -= cost;
+      if (this.droppedWhileFull >= 0 && this.queuedBytes <= this.maxQueuedBytes / 2) this.notFull();
+    };
+    this.pub.publish(channel, this.envelope(message)).then(
+      () => {
+        this.stats.published++;
+        answered();
+      },
+      () => {
+        this.stats.dropped++;
+        answered();
+      },
     );
+  }
+
+  /** A message dropped because `maxQueuedBytes` are on their way: one warning when that starts. */
+  private full(): void {
+    this.stats.dropped++;
+    if (this.droppedWhileFull < 0) {
+      this.droppedWhileFull = 0;
+      this.logger.warn(
+        {},
+        `redis broker: ${this.queuedBytes} bytes wait for Redis (maxQueuedBytes ${this.maxQueuedBytes}); published messages reach local subscribers only until it answers`,
+      );
+    }
+    this.droppedWhileFull++;
+  }
+
+  /** Half of `maxQueuedBytes` answered since `full()`: one line with what was dropped meanwhile. */
+  private notFull(): void {
+    this.logger.info({}, `redis broker: under half of maxQueuedBytes again; ${this.droppedWhileFull} published messages were dropped for the other processes meanwhile`);
+    this.droppedWhileFull = -1;
   }
 
   async close(): Promise<void> {
@@ -232,6 +341,13 @@ export class RedisBroker implements TopicBroker {
     this.down = false;
     this.everReady = true;
   }
+}
+
+function positive(option: string, value: number): number {
+  if (typeof value !== "number" || Number.isNaN(value) || value <= 0) {
+    throw new InvalidOptionError(`RedisBroker ${option}`, value, "a positive number of bytes (Infinity for no limit)");
+  }
+  return value;
 }
 
 /** QUIT (answered, or 1 s), then close the socket for good. */

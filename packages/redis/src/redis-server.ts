@@ -1,7 +1,8 @@
 /**
  * A throwaway local `redis-server` (Debian's package) for tests, benchmarks and the chat cluster: a free
  * port on 127.0.0.1, a temporary directory, no persistence (`--save "" --appendonly no`). `kill()` stops it
- * hard (SIGKILL) and `restart()` starts it again on the same port, to test what an outage does.
+ * hard (SIGKILL) and `restart()` starts it again on the same port, to test what an outage does; `pause()` /
+ * `resume()` stop and continue it (SIGSTOP / SIGCONT): a stall, connections open but nothing answered.
  * Runs on Node, Bun and Deno (node:child_process).
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -19,6 +20,10 @@ export interface LocalRedis {
   kill(): Promise<void>;
   /** starts it again on the same port (empty: nothing was saved) */
   restart(): Promise<void>;
+  /** SIGSTOP: Redis stalls (its connections stay open, nothing is read or answered) until `resume()` */
+  pause(): void;
+  /** SIGCONT after `pause()` */
+  resume(): void;
   /** stops it and removes its directory */
   stop(): Promise<void>;
 }
@@ -73,6 +78,11 @@ export async function startRedisServer(options: { port?: number; bin?: string } 
     });
   };
 
+  // process.kill, not child.kill: Deno's ChildProcess.kill does not send SIGCONT
+  const signal = (name: NodeJS.Signals): void => {
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) process.kill(child.pid, name);
+  };
+
   await launch();
   return {
     port,
@@ -83,7 +93,10 @@ export async function startRedisServer(options: { port?: number; bin?: string } 
       await stopChild("SIGKILL");
       await launch();
     },
+    pause: () => signal("SIGSTOP"),
+    resume: () => signal("SIGCONT"),
     async stop() {
+      signal("SIGCONT"); // a paused process handles SIGTERM only once continued
       await stopChild("SIGTERM");
       rmSync(dir, { recursive: true, force: true });
     },

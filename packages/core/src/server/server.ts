@@ -464,7 +464,8 @@ export class ServerCore {
     }
   }
 
-  private readonly serviceHooks = new Map<
+  /** weak: a service `resolve()` made for one request goes, with its hooks, once its connections have closed */
+  private readonly serviceHooks = new WeakMap<
     Service<unknown>,
     {
       closed: (code: number, reason: string, conn: Connection<unknown>) => unknown;
