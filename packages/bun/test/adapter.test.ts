@@ -51,6 +51,12 @@ describe("@ws/bun on Bun", () => {
     expect(failures(results)).toEqual([]);
   });
 
+  it("on Bun's own sockets: the request head is bounded whole (414, 431) and read by RFC 9112's rules (NUL, control characters, bare LF: 400)", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/head-parser.ts")])) as Results;
+    expect(results.length).toBe(7);
+    expect(failures(results)).toEqual([]);
+  });
+
   it("its WHATWG WebSocket passes every conformance check against @ws/bun's server", () => {
     const results = JSON.parse(runInBun([join(here, "fixtures/websocket.ts"), "@ws/bun"])) as Array<{ name: string; ok: boolean; error?: string }>;
     expect(results.length).toBe(13);
