@@ -21,6 +21,7 @@ export {
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_INFLATE_RATE,
 } from "./protocol/limits.ts";
+export { REFUSED_UPGRADE_LINGER } from "./protocol/limits.ts";
 export {
   Connection,
   type Message,

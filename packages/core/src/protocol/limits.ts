@@ -23,6 +23,12 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 /** ms to wait for the peer's close frame before dropping. */
 export const DEFAULT_CLOSE_TIMEOUT = 5_000;
 /**
+ * ms a refused upgrade's socket stays open once its response is written and half-closed, for the client to read
+ * the response and close; then it is destroyed, whatever the client does (one that never closes would otherwise
+ * hold a descriptor for good). Not an option: 1000.
+ */
+export const REFUSED_UPGRADE_LINGER = 1_000;
+/**
  * Bytes per second of inflated (permessage-deflate) data a peer may make a connection produce; beyond it,
  * reading from that peer pauses until the rate is back under it. Inflating is the one step whose CPU cost is
  * not proportional to the bytes received (a 279-byte message can inflate to 256 KiB).

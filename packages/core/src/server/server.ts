@@ -8,6 +8,8 @@ import { CloseCode } from "../wire/close-codes.ts";
 import { Connection, type Message, type SendData } from "../session/connection.ts";
 import { HeartbeatQueue } from "../session/heartbeat.ts";
 import { consoleLogger, type Logger } from "../session/errors.ts";
+import { logText } from "../session/log-text.ts";
+import { RefusalLog } from "./refusal-log.ts";
 import { asError, meter, type MetricsHooks } from "../session/metrics.ts";
 import {
   buildAcceptResponse,
@@ -215,6 +217,8 @@ export class ServerCore {
   readonly hub: TopicHub;
   readonly connections: Set<Connection<unknown>> = new Set();
   readonly logger: Logger;
+  /** refused upgrades: at debug each, at info one line per interval */
+  private readonly refusals: RefusalLog;
   private readonly options: ServerOptions;
   /** upgrades decided (or at the gate) and not yet adopted: they count against maxConnections */
   private reserved = 0;
@@ -228,6 +232,7 @@ export class ServerCore {
     checkServerOptions(options);
     this.options = options;
     this.logger = options.logger ?? consoleLogger;
+    this.refusals = new RefusalLog(this.logger);
     this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     this.budget = new ReceiveBudget(options.maxPendingMessageBytes);
@@ -279,7 +284,7 @@ export class ServerCore {
       const service = this.options.resolve(req);
       return service ? { service, params: req.params } : null;
     } catch (e) {
-      this.logger.error({ err: e, url: req.url }, `resolve failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.logger.error({ err: e, url: logText(req.url) }, `resolve failed: ${e instanceof Error ? e.message : String(e)}`);
       this.serverError(e);
       return null;
     }
@@ -309,7 +314,7 @@ export class ServerCore {
   }
 
   private refuse(req: UpgradeRequest, status: number, reason: string, headers?: Record<string, string>): UpgradeVerdict {
-    this.logger.info({ status, url: req.url, remoteAddress: req.remoteAddress }, `upgrade refused (${status}): ${reason}`);
+    this.refusals.record(status, reason, req);
     if (this.options.metrics !== undefined) meter(this.options.metrics, "upgradeRefused", status, req);
     return { ok: false, status, reason, headers };
   }
@@ -333,7 +338,7 @@ export class ServerCore {
       decision = await Promise.race([service.upgrade!(req), timedOut]);
     } catch (e) {
       slot.release();
-      this.logger.error({ err: e, url: req.url }, `upgrade gate failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.logger.error({ err: e, url: logText(req.url) }, `upgrade gate failed: ${e instanceof Error ? e.message : String(e)}`);
       this.serverError(e);
       return refuse(500, "upgrade gate failed");
     } finally {
@@ -576,6 +581,7 @@ export class ServerCore {
     await Promise.race([Promise.all(all.map((c) => c.closed)), timedOut]);
     clearTimeout(timer);
     for (const conn of this.connections) conn.drop();
+    this.refusals.flush();
     await this.hub.close();
   }
 }
