@@ -83,13 +83,16 @@ export class HttpHeadError extends Error {
 const TCHAR = 1;
 /** what a field value may hold: HTAB, SP, VCHAR, obs-text (RFC 9110 §5.5); no other control character */
 const FIELD = 2;
-/** what a request-target may hold: visible ASCII and obs-text; no space, no control character (RFC 9112 §3.2) */
+/**
+ * what a request-target may hold: visible ASCII (RFC 9112 §3.2: its forms are RFC 3986's, all ASCII); no space,
+ * no control character, no byte over 0x7e (Node's parser refuses them too: a client percent-encodes)
+ */
 const TARGET = 4;
 const CLASSES = new Uint8Array(256);
 for (let c = 0; c < 256; c++) {
   const visible = (c > 0x20 && c < 0x7f) || c >= 0x80;
   if (visible || c === 0x20 || c === 0x09) CLASSES[c]! |= FIELD;
-  if (visible) CLASSES[c]! |= TARGET;
+  if (c > 0x20 && c < 0x7f) CLASSES[c]! |= TARGET;
   if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c))) CLASSES[c]! |= TCHAR;
 }
 
@@ -132,8 +135,8 @@ function trimOws(text: string, start: number, end: number): string {
  * Parses an HTTP/1.x head (RFC 9112 §2–§5) from the start of `bytes`. Returns null when more bytes are needed, or
  * an `HttpHeadError` (with the status a server answers) when the head is malformed or over `MAX_HTTP_HEAD`,
  * whether it is complete or not. Strict where RFC 9112 lets a recipient choose, as Node's parser is: every line
- * ends in CRLF (a bare LF or CR is refused, never read as an end of line); a request-target has no space and
- * no control character; a field name is a token; a field value has no control character but HTAB (NUL, CR
+ * ends in CRLF (a bare LF or CR is refused, never read as an end of line); a request-target is visible ASCII
+ * (no space, no control character, no raw byte over 0x7e); a field name is a token; a field value has no control character but HTAB (NUL, CR
  * and LF included); a folded line (obs-fold) is refused.
  */
 export function parseHttpHead(bytes: Uint8Array): HttpHead | null | HttpHeadError {
