@@ -53,13 +53,13 @@ describe("@ws/bun on Bun", () => {
 
   it("refused upgrades close their sockets when the client never does, and make a bounded number of log lines (both engines)", () => {
     const results = JSON.parse(runInBun([join(here, "fixtures/refusals.ts"), "@ws/bun"])) as Results;
-    expect(results.length).toBe(4);
+    expect(results.length).toBe(6);
     expect(failures(results)).toEqual([]);
   }, 120_000);
 
   it("the same with the core engine on Bun's node:http", () => {
     const results = JSON.parse(runInBun([join(here, "fixtures/refusals.ts"), "@ws/bun", "core", "node:http"])) as Results;
-    expect(results.length).toBe(2);
+    expect(results.length).toBe(3);
     expect(failures(results)).toEqual([]);
   }, 120_000);
 

@@ -9,7 +9,7 @@ import { runRefusalChecks } from "./refusal-checks.ts";
 describe("refused upgrades against serve() on Node", () => {
   it("close their sockets when the client never does, and make a bounded number of log lines", async () => {
     const results = await runRefusalChecks({ serve: (o) => serve(o), defineService }, ["core"]);
-    expect(results.length).toBe(2);
+    expect(results.length).toBe(3);
     expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)).toEqual([]);
   }, 60_000);
 });

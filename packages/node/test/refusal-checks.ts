@@ -49,6 +49,8 @@ class StubbornClient {
           resolve();
         }
       });
+      // the server's FIN without a response (half-open: the socket stays until the probes find it closed)
+      this.socket.on("end", () => resolve());
       this.socket.on("close", () => resolve());
     });
     this.socket.write(head);
@@ -121,6 +123,24 @@ export async function runRefusalChecks(target: RefusalTarget, engines: ServeEngi
         for (let waited = 0; waited < 10_000 && clients.some((c) => !c.closed); waited += 100) await sleep(100);
         const open = clients.filter((c) => !c.closed).length;
         assert(open === 0, `${open} of ${clients.length} refused sockets still open after 10 s`);
+      } finally {
+        for (const c of clients) c.destroy();
+        await Promise.race([server.close({ timeout: 100 }), sleep(2000)]);
+      }
+    });
+
+    await check("10 upgrades at a gate that never answers, clients that never close: 503 at handshakeTimeout, every socket closed", async () => {
+      const hung = { "/hung": defineService({ upgrade: () => new Promise<undefined>(() => {}) }) };
+      const server = await target.serve({ engine, port: 0, hostname: "127.0.0.1", logger: silent, services: hung, handshakeTimeout: 500 });
+      const clients: StubbornClient[] = [];
+      try {
+        for (let i = 0; i < 10; i++) clients.push(new StubbornClient(server.port, upgradeHead("/hung")));
+        const statuses = await Promise.all(clients.map((c) => c.answer()));
+        // 503 from the server core, or no answer when the adapter's own bound dropped the socket first
+        assert(statuses.every((s) => s === 503 || s === 0), `statuses ${statuses.join(",")}`);
+        for (let waited = 0; waited < 10_000 && clients.some((c) => !c.closed); waited += 100) await sleep(100);
+        const open = clients.filter((c) => !c.closed).length;
+        assert(open === 0, `${open} of ${clients.length} sockets still open after 10 s`);
       } finally {
         for (const c of clients) c.destroy();
         await Promise.race([server.close({ timeout: 100 }), sleep(2000)]);
