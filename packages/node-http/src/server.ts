@@ -19,7 +19,7 @@ import {
   type ServerOptions,
   type UpgradeRequest,
 } from "@ws/core";
-import { buildRejectResponse, checkPort, logText, checkServerOptions, RawHeaders, ServerCore, serverControls, zlibCodec, type RouteMatch, type UpgradeOutcome } from "@ws/core/adapter";
+import { buildRejectResponse, checkPort, checkServerOptions, logText, RawHeaders, ServerCore, serverControls, zlibCodec, type RouteMatch, type UpgradeOutcome } from "@ws/core/adapter";
 import { WEBSOCKET_GUID } from "@ws/core/protocol";
 import { allocateBuffer, socketByteStream } from "./byte-stream.ts";
 import { answerFetch, type FetchHandler } from "./fetch-bridge.ts";
