@@ -344,7 +344,7 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
     if (head === null) return;
     arrival.chunks = NO_CHUNKS;
     if (head instanceof Error) {
-      refuse(socket, 400, head.message);
+      refuse(socket, head.status, head.message);
       return;
     }
     if (asksForWebSocket(head)) {

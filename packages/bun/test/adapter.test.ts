@@ -57,6 +57,24 @@ describe("@ws/bun on Bun", () => {
     expect(failures(results)).toEqual([]);
   });
 
+  it("refused upgrades close their sockets when the client never does, and make a bounded number of log lines (both engines)", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/refusals.ts"), "@ws/bun"])) as Results;
+    expect(results.length).toBe(6);
+    expect(failures(results)).toEqual([]);
+  }, 120_000);
+
+  it("the same with the core engine on Bun's node:http", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/refusals.ts"), "@ws/bun", "core", "node:http"])) as Results;
+    expect(results.length).toBe(3);
+    expect(failures(results)).toEqual([]);
+  }, 120_000);
+
+  it("on Bun's own sockets: the request head is bounded whole (414, 431) and read by RFC 9112's rules (NUL, control characters, bare LF: 400)", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/head-parser.ts")])) as Results;
+    expect(results.length).toBe(7);
+    expect(failures(results)).toEqual([]);
+  });
+
   it("its WHATWG WebSocket passes every conformance check against @ws/bun's server", () => {
     const results = JSON.parse(runInBun([join(here, "fixtures/websocket.ts"), "@ws/bun"])) as Array<{ name: string; ok: boolean; error?: string }>;
     expect(results.length).toBe(13);

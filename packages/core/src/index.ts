@@ -25,6 +25,7 @@ export {
 export { SETTINGS, DEPRECATED_SETTINGS, type SettingRow, type SettingName, type SettingScope, type SettingUnit } from "./settings/table.ts";
 export { DEFAULT_SETTINGS, DEFAULT_CLIENT_SETTINGS, resolveSettings, type Settings } from "./settings/resolve.ts";
 export type { ConnectionSettings, ServerSettings, ClientSettings } from "./settings/options.generated.ts";
+export { REFUSED_UPGRADE_LINGER } from "./protocol/limits.ts";
 export {
   Connection,
   type Message,

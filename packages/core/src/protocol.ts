@@ -49,7 +49,7 @@ export {
   type ClientHandshakeResult,
   type HandshakeRejection,
 } from "./wire/handshake.ts";
-export { HeaderMap, RawHeaders, parseCookieHeader, parseHttpHead, serializeHttpHead, statusText, type HeadersLike, type HttpHead } from "./wire/http.ts";
+export { HeaderMap, HttpHeadError, MAX_HTTP_HEAD, RawHeaders, parseCookieHeader, parseHttpHead, serializeHttpHead, statusText, type HeadersLike, type HttpHead } from "./wire/http.ts";
 export { sha1 } from "./wire/sha1.ts";
 export { base64Encode, base64Decode } from "./wire/base64.ts";
 export {

@@ -11,6 +11,7 @@ import {
   consoleLogger,
   createUpgradeRequest,
   DEFAULT_HANDSHAKE_TIMEOUT,
+  REFUSED_UPGRADE_LINGER,
   type Connection,
   type Logger,
   type Router,
@@ -18,7 +19,7 @@ import {
   type ServerOptions,
   type UpgradeRequest,
 } from "@ws/core";
-import { buildRejectResponse, checkPort, checkServerOptions, RawHeaders, ServerCore, serverControls, zlibCodec, type RouteMatch, type UpgradeOutcome } from "@ws/core/adapter";
+import { buildRejectResponse, checkPort, checkServerOptions, logText, RawHeaders, ServerCore, serverControls, zlibCodec, type RouteMatch, type UpgradeOutcome } from "@ws/core/adapter";
 import { WEBSOCKET_GUID } from "@ws/core/protocol";
 import { allocateBuffer, socketByteStream } from "./byte-stream.ts";
 import { answerFetch, type FetchHandler } from "./fetch-bridge.ts";
@@ -83,6 +84,19 @@ const codec = zlibCodec(zlib);
 /** Swallows a socket error until the connection owns the socket (a reset mid-handshake must not crash anything). */
 function ignoreError(): void {}
 
+/**
+ * Answers a refused upgrade and lets go of its socket: the response is written and the socket half-closed, then
+ * destroyed `REFUSED_UPGRADE_LINGER` ms later unless the client has closed first. node:http's sockets allow half
+ * open connections, so without the timer a client that never closes keeps the descriptor for good.
+ */
+function refuseSocket(socket: Duplex, response: Uint8Array | string): void {
+  socket.on("error", ignoreError);
+  socket.end(response);
+  const linger = setTimeout(() => socket.destroy(), REFUSED_UPGRADE_LINGER);
+  linger.unref();
+  socket.once("close", () => clearTimeout(linger));
+}
+
 /** Sec-WebSocket-Accept with node:crypto's SHA-1 (native; the core's portable one is JavaScript). */
 export function nativeAcceptKey(key: string): string {
   return createHash("sha1").update(key + WEBSOCKET_GUID, "latin1").digest("base64");
@@ -125,7 +139,7 @@ export function attach(
       return undefined;
     }
     if (!outcome.ok) {
-      socket.end(Buffer.from(outcome.response));
+      refuseSocket(socket, Buffer.from(outcome.response));
       return undefined;
     }
     (socket as Duplex & { setNoDelay?(v: boolean): void }).setNoDelay?.(true);
@@ -180,8 +194,7 @@ export function attach(
     try {
       return toUpgradeRequest(req);
     } catch {
-      socket.on("error", ignoreError);
-      socket.end(buildRejectResponse(400, "malformed upgrade request"));
+      refuseSocket(socket, buildRejectResponse(400, "malformed upgrade request"));
       return undefined;
     }
   };
@@ -245,7 +258,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const port = checkPort(options.port);
   const requestListener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     void answerHttp(req, res, options).catch((error: unknown) => {
-      (options.logger ?? consoleLogger).error({ err: error, url: req.url }, `HTTP handler failed: ${error instanceof Error ? error.message : String(error)}`);
+      (options.logger ?? consoleLogger).error({ err: error, url: logText(req.url ?? "") }, `HTTP handler failed: ${error instanceof Error ? error.message : String(error)}`);
       if (res.headersSent) {
         res.destroy();
         return;

@@ -24,6 +24,12 @@ export const QUEUED_MESSAGE_OVERHEAD = 256;
  * 8 KiB and more).
  */
 export const QUEUED_VIEW_COPY_RATIO = 8;
+/**
+ * ms a refused upgrade's socket stays open once its response is written and half-closed, for the client to read
+ * the response and close; then it is destroyed, whatever the client does (one that never closes would otherwise
+ * hold a descriptor for good). Not an option: 1000.
+ */
+export const REFUSED_UPGRADE_LINGER = 1_000;
 
 /**
  * Memory shared by many connections: each reserves bytes before it holds them and gives them back when done.

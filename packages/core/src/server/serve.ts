@@ -158,11 +158,15 @@ export function upgradeRequestFrom(request: Request, remoteAddress?: string, rem
   });
 }
 
-/** The HTTP response for a refused upgrade (status, reason as the body, extra headers). */
+/**
+ * The HTTP response for a refused upgrade (status, reason as the body, extra headers), with `Connection: close`
+ * as the core engine's: the runtime's HTTP server then closes the connection once the response is out, instead
+ * of keeping it for a next request that a WebSocket client never sends.
+ */
 export function refusalResponse(refusal: { status: number; reason: string; headers?: Record<string, string> }): Response {
   return new Response(`${refusal.reason}\n`, {
     status: refusal.status,
-    headers: { "Content-Type": "text/plain; charset=utf-8", ...refusal.headers },
+    headers: { "Content-Type": "text/plain; charset=utf-8", Connection: "close", ...refusal.headers },
   });
 }
 

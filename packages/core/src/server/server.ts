@@ -8,6 +8,8 @@ import { CloseCode } from "../wire/close-codes.ts";
 import { Connection, type Message, type SendData } from "../session/connection.ts";
 import { HeartbeatQueue } from "../session/heartbeat.ts";
 import { consoleLogger, type Logger } from "../session/errors.ts";
+import { logText } from "../session/log-text.ts";
+import { RefusalLog } from "./refusal-log.ts";
 import { asError, meter, type MetricsHooks } from "../session/metrics.ts";
 import {
   buildAcceptResponse,
@@ -172,6 +174,8 @@ export class ServerCore {
   readonly hub: TopicHub;
   readonly connections: Set<Connection<unknown>> = new Set();
   readonly logger: Logger;
+  /** refused upgrades: at debug each, at info one line per interval */
+  private readonly refusals: RefusalLog;
   private readonly options: ServerOptions;
   /** upgrades decided (or at the gate) and not yet adopted: they count against maxConnections */
   private reserved = 0;
@@ -187,6 +191,7 @@ export class ServerCore {
     checkServerOptions(options);
     this.options = options;
     this.logger = options.logger ?? consoleLogger;
+    this.refusals = new RefusalLog(this.logger);
     const settings = (this.settings = resolveSettings("server", [options], this.warn));
     this.budget = new ReceiveBudget(settings.maxPendingMessageBytes);
     this.hub = new TopicHub({
@@ -235,7 +240,7 @@ export class ServerCore {
       const service = this.options.resolve(req);
       return service ? { service, params: req.params } : null;
     } catch (e) {
-      this.logger.error({ err: e, url: req.url }, `resolve failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.logger.error({ err: e, url: logText(req.url) }, `resolve failed: ${e instanceof Error ? e.message : String(e)}`);
       this.serverError(e);
       return null;
     }
@@ -265,7 +270,7 @@ export class ServerCore {
   }
 
   private refuse(req: UpgradeRequest, status: number, reason: string, headers?: Record<string, string>): UpgradeVerdict {
-    this.logger.info({ status, url: req.url, remoteAddress: req.remoteAddress }, `upgrade refused (${status}): ${reason}`);
+    this.refusals.record(status, reason, req);
     if (this.options.metrics !== undefined) meter(this.options.metrics, "upgradeRefused", status, req);
     return { ok: false, status, reason, headers };
   }
@@ -289,7 +294,7 @@ export class ServerCore {
       decision = await Promise.race([service.upgrade!(req), timedOut]);
     } catch (e) {
       slot.release();
-      this.logger.error({ err: e, url: req.url }, `upgrade gate failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.logger.error({ err: e, url: logText(req.url) }, `upgrade gate failed: ${e instanceof Error ? e.message : String(e)}`);
       this.serverError(e);
       return refuse(500, "upgrade gate failed");
     } finally {
@@ -519,6 +524,7 @@ export class ServerCore {
     await Promise.race([Promise.all(all.map((c) => c.closed)), timedOut]);
     clearTimeout(timer);
     for (const conn of this.connections) conn.drop();
+    this.refusals.flush();
     await this.hub.close();
   }
 }

@@ -68,6 +68,11 @@ export type LogContext = { err?: unknown; conn?: string } & Record<string, unkno
  * then the message). Bunyan and winston's `child()` loggers take it too.
  */
 export interface Logger {
+  /**
+   * optional: what happens on every request (each refused upgrade). pino's and bunyan's `debug` are off by
+   * default; without it (console, the default) such events are summed up at `info` once per interval.
+   */
+  debug?(context: LogContext, message: string): void;
   info(context: LogContext, message: string): void;
   warn(context: LogContext, message: string): void;
   error(context: LogContext, message: string): void;

@@ -54,8 +54,6 @@ export interface HttpHead {
   length: number;
 }
 
-const MAX_HEAD = 16 * 1024;
-
 /** bytes → string, one char per byte (ISO-8859-1, as RFC 9110 §5.5 reads field values), in chunks of 4 KiB */
 function latin1(bytes: Uint8Array, start: number, end: number): string {
   let out = "";
@@ -63,42 +61,119 @@ function latin1(bytes: Uint8Array, start: number, end: number): string {
   return out;
 }
 
+/** The most bytes a head may take, its blank line included (the start line and the fields together). */
+export const MAX_HTTP_HEAD = 16 * 1024;
+
 /**
- * Parses an HTTP/1.x head from the start of `bytes`. Returns null when more bytes are needed, or an Error
- * when the head is malformed or longer than 16 KiB.
+ * A head that cannot be read as HTTP/1.1 (RFC 9112): `status` is what a server answers — 400 for bad syntax
+ * (a bare CR or LF, a control character in the request-target or a field value, a field name that is not a
+ * token), 414 when the request line alone is over `MAX_HTTP_HEAD`, 431 when the head is. The message never
+ * repeats the peer's bytes (it becomes a response body and a log line).
  */
-export function parseHttpHead(bytes: Uint8Array): HttpHead | null | Error {
+export class HttpHeadError extends Error {
+  override readonly name = "HttpHeadError";
+  readonly status: 400 | 414 | 431;
+  constructor(status: 400 | 414 | 431, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Character classes of ISO-8859-1, one bit each (RFC 9110 §5.6.2 tchar, §5.5 field-vchar, RFC 9112 §3.2 target). */
+const TCHAR = 1;
+/** what a field value may hold: HTAB, SP, VCHAR, obs-text (RFC 9110 §5.5); no other control character */
+const FIELD = 2;
+/**
+ * what a request-target may hold: visible ASCII (RFC 9112 §3.2: its forms are RFC 3986's, all ASCII); no space,
+ * no control character, no byte over 0x7e (Node's parser refuses them too: a client percent-encodes)
+ */
+const TARGET = 4;
+const CLASSES = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const visible = (c > 0x20 && c < 0x7f) || c >= 0x80;
+  if (visible || c === 0x20 || c === 0x09) CLASSES[c]! |= FIELD;
+  if (c > 0x20 && c < 0x7f) CLASSES[c]! |= TARGET;
+  if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c))) CLASSES[c]! |= TCHAR;
+}
+
+/** Whether every char of `text` from `start` to `end` has `bit`, and there is at least one. */
+function all(text: string, start: number, end: number, bit: number): boolean {
+  if (end <= start) return false;
+  for (let i = start; i < end; i++) if ((CLASSES[text.charCodeAt(i)]! & bit) === 0) return false;
+  return true;
+}
+
+/** The start line's three parts, or an error: a request line (RFC 9112 §3) or a status line (§4). */
+function parseStartLine(line: string): [string, string, string] | HttpHeadError {
+  const sp1 = line.indexOf(" ");
+  if (line.startsWith("HTTP/")) {
+    // status-line = HTTP-version SP status-code SP [ reason-phrase ]; "HTTP/1.1 101" without the second SP is read too
+    const version = sp1 < 0 ? line : line.slice(0, sp1);
+    const sp2 = sp1 < 0 ? -1 : line.indexOf(" ", sp1 + 1);
+    const status = sp1 < 0 ? "" : line.slice(sp1 + 1, sp2 < 0 ? line.length : sp2);
+    if (!/^HTTP\/\d\.\d$/.test(version) || !/^\d{3}$/.test(status)) return new HttpHeadError(400, "malformed status line");
+    if (sp2 >= 0 && sp2 + 1 < line.length && !all(line, sp2 + 1, line.length, FIELD)) return new HttpHeadError(400, "malformed status line");
+    return [version, status, sp2 < 0 ? "" : line.slice(sp2 + 1)];
+  }
+  // request-line = method SP request-target SP HTTP-version, single spaces
+  const sp2 = sp1 < 0 ? -1 : line.indexOf(" ", sp1 + 1);
+  if (sp2 < 0 || !all(line, 0, sp1, TCHAR)) return new HttpHeadError(400, "malformed request line");
+  if (!all(line, sp1 + 1, sp2, TARGET)) return new HttpHeadError(400, "malformed request-target");
+  const version = line.slice(sp2 + 1);
+  if (!/^HTTP\/\d\.\d$/.test(version)) return new HttpHeadError(400, "malformed request line");
+  return [line.slice(0, sp1), line.slice(sp1 + 1, sp2), version];
+}
+
+/** `value` from `start` to `end` without the optional whitespace (SP, HTAB) at either end (RFC 9110 §5.5). */
+function trimOws(text: string, start: number, end: number): string {
+  while (start < end && (text.charCodeAt(start) === 0x20 || text.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (text.charCodeAt(end - 1) === 0x20 || text.charCodeAt(end - 1) === 0x09)) end--;
+  return text.slice(start, end);
+}
+
+/**
+ * Parses an HTTP/1.x head (RFC 9112 §2–§5) from the start of `bytes`. Returns null when more bytes are needed, or
+ * an `HttpHeadError` (with the status a server answers) when the head is malformed or over `MAX_HTTP_HEAD`,
+ * whether it is complete or not. Strict where RFC 9112 lets a recipient choose, as Node's parser is: every line
+ * ends in CRLF (a bare LF or CR is refused, never read as an end of line); a request-target is visible ASCII
+ * (no space, no control character, no raw byte over 0x7e); a field name is a token; a field value has no control character but HTAB (NUL, CR
+ * and LF included); a folded line (obs-fold) is refused.
+ */
+export function parseHttpHead(bytes: Uint8Array): HttpHead | null | HttpHeadError {
+  // the head's end, looked for within MAX_HTTP_HEAD only; every LF must follow a CR
+  const limit = Math.min(bytes.length, MAX_HTTP_HEAD);
   let end = -1;
-  for (let i = 3; i < bytes.length; i++) {
-    if (bytes[i] === 0x0a && bytes[i - 1] === 0x0d && bytes[i - 2] === 0x0a && bytes[i - 3] === 0x0d) {
-      end = i + 1;
+  let firstLine = -1;
+  for (let lf = bytes.indexOf(0x0a); lf >= 0 && lf < limit; lf = bytes.indexOf(0x0a, lf + 1)) {
+    if (lf === 0 || bytes[lf - 1] !== 0x0d) return new HttpHeadError(400, "bare LF in the head");
+    if (firstLine < 0) firstLine = lf - 1;
+    else if (bytes[lf - 2] === 0x0a) {
+      end = lf + 1;
       break;
     }
   }
-  if (end < 0) return bytes.length > MAX_HEAD ? new Error("HTTP head too large") : null;
-  const text = latin1(bytes, 0, end - 4);
-  let lineEnd = text.indexOf("\r\n");
-  if (lineEnd < 0) lineEnd = text.length;
-  const first = text.slice(0, lineEnd);
-  const start = first.split(" ");
-  if (start.length < 3) {
-    if (start.length === 2 && /^HTTP\/\d\.\d$/.test(start[0]!)) start.push("");
-    else return new Error(`malformed start line: ${first}`);
+  if (end < 0) {
+    if (bytes.length < MAX_HTTP_HEAD) return null;
+    const request = !(bytes[0] === 0x48 && bytes[1] === 0x54 && bytes[2] === 0x54 && bytes[3] === 0x50); // not "HTTP"
+    return firstLine < 0 && request
+      ? new HttpHeadError(414, `request line over ${MAX_HTTP_HEAD} bytes`)
+      : new HttpHeadError(431, `head over ${MAX_HTTP_HEAD} bytes`);
   }
-  const startLine: [string, string, string] = [start[0]!, start[1]!, start.length === 3 ? start[2]! : start.slice(2).join(" ")];
-  // the fields as a flat [name, value, …] list: one pass over the lines, no copy of a line but its name and value
+  const text = latin1(bytes, 0, end - 4);
+  const lineEnd = firstLine < end - 4 ? firstLine : text.length;
+  const startLine = parseStartLine(text.slice(0, lineEnd));
+  if (startLine instanceof HttpHeadError) return startLine;
+  // the fields as a flat [name, value, …] list: one pass over the lines, no copy of a line but its name and value.
+  // A CR inside a line is a control character, so the checks of names and values refuse a bare CR too
   const raw: string[] = [];
   for (let at = lineEnd + 2; at < text.length; ) {
     let next = text.indexOf("\r\n", at);
     if (next < 0) next = text.length;
     const colon = text.indexOf(":", at);
-    if (colon <= at || colon >= next) return new Error(`malformed header line: ${text.slice(at, next)}`);
-    for (let i = at; i < colon; i++) {
-      const c = text.charCodeAt(i);
-      // whitespace as /\s/ finds it in ISO-8859-1 text: HTAB, LF, VT, FF, CR, SP, NBSP
-      if (c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0) return new Error(`malformed header line: ${text.slice(at, next)}`);
-    }
-    raw.push(text.slice(at, colon), text.slice(colon + 1, next).trim());
+    // field-line = field-name ":" OWS field-value OWS, the name a token (no whitespace before the colon, no obs-fold)
+    if (colon < 0 || colon >= next || !all(text, at, colon, TCHAR)) return new HttpHeadError(400, "malformed header line");
+    if (colon + 1 < next && !all(text, colon + 1, next, FIELD)) return new HttpHeadError(400, "control character in a header value");
+    raw.push(text.slice(at, colon), trimOws(text, colon + 1, next));
     at = next + 2;
   }
   return { startLine, headers: RawHeaders.sharing(raw), length: end };
@@ -118,8 +193,10 @@ const STATUS_TEXT: Record<number, string> = {
   403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
+  414: "URI Too Long",
   426: "Upgrade Required",
   429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   503: "Service Unavailable",
 };
