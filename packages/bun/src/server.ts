@@ -1,7 +1,7 @@
 /**
  * serve() on Bun, with two engines:
  *  - "core" (default): @ws/core's protocol over Bun's native sockets (`Bun.listen`, native.ts; plain HTTP is
- *    tunnelled to an internal Bun.serve), or, with `sockets: "node:http"`, over the raw socket of Bun's
+ *    answered on the same socket, the fetch handler called in-process: http-connection.ts), or, with `sockets: "node:http"`, over the raw socket of Bun's
  *    node:http 'upgrade' event — the Node adapter's own code path (@ws/node-http's serve);
  *  - "runtime": Bun.serve's built-in WebSocket mapped onto the Connection API (runtime.ts).
  */
@@ -22,6 +22,16 @@ export interface ServeOptions extends EngineServeOptions {
    * Bun's node:http server, exactly the Node adapter's path (slower on Bun: its node:net layer)
    */
   sockets?: CoreSockets;
+  /**
+   * core engine on Bun's sockets: most plain-HTTP connections at once (default 1,000); at the bound the longest-idle
+   * keep-alive connection is closed for a new one, with none idle the new one gets 503
+   */
+  maxHttpConnections?: number;
+  /**
+   * core engine on Bun's sockets: ms a keep-alive HTTP connection may take between a response and the next complete
+   * request head (default 5,000); then it is closed (408 if a head was begun)
+   */
+  httpIdleTimeout?: number;
 }
 export type ServeHandle = EngineServeHandle;
 
@@ -42,7 +52,9 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
         async fetch(request, srv) {
           const answer = await ws.upgrade(request, srv);
           if (answer !== null) return answer;
-          return fetch ? fetch(request) : webSocketOnlyResponse();
+          if (!fetch) return webSocketOnlyResponse();
+          const peer = srv.requestIP(request);
+          return fetch(request, { remoteAddress: peer?.address, remotePort: peer?.port });
         },
       });
       return { controls: ws, port: server.port ?? 0, stop: () => server.stop(true) };

@@ -23,6 +23,17 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 /** ms to wait for the peer's close frame before dropping. */
 export const DEFAULT_CLOSE_TIMEOUT = 5_000;
 /**
+ * Most plain-HTTP connections (the `fetch` handler's) a server on its own HTTP parser holds (Bun's core engine);
+ * at the bound the longest-idle keep-alive connection is closed for a new one, and with none idle the new one
+ * gets 503. Count.
+ */
+export const DEFAULT_MAX_HTTP_CONNECTIONS = 1_000;
+/**
+ * ms a keep-alive HTTP connection may wait between the end of a response and the next complete request head
+ * (Node's `keepAliveTimeout` is 5 s); then it is closed (408 if a head was begun).
+ */
+export const DEFAULT_HTTP_IDLE_TIMEOUT = 5_000;
+/**
  * Bytes per second of inflated (permessage-deflate) data a peer may make a connection produce; beyond it,
  * reading from that peer pauses until the rate is back under it. Inflating is the one step whose CPU cost is
  * not proportional to the bytes received (a 279-byte message can inflate to 256 KiB).

@@ -175,8 +175,9 @@ export function checkServerOptions(options: unknown, where = "options"): void {
   if (!isObject(options)) throw new InvalidOptionError(where, options, "an options object, e.g. { services: { \"/chat\": chat } }");
   const o = options;
   checkSettings("", o);
-  for (const key of ["maxConnections", "maxPendingMessageBytes", "maxPublishBufferedAmount"]) size("", o, key);
+  for (const key of ["maxConnections", "maxPendingMessageBytes", "maxPublishBufferedAmount", "maxHttpConnections"]) size("", o, key);
   duration("", o, "handshakeTimeout");
+  duration("", o, "httpIdleTimeout");
   flag("", o, "keepRawRequest");
   oneOf("", o, "publishBackpressure", ["skip", "close"]);
   oneOf("", o, "publishCompression", ["shared", "per-connection"]);
