@@ -32,7 +32,7 @@ export interface HttpServing {
   readonly logger: Logger;
   /** the connection now waits for its next request (true) or is handling one (false) */
   idle(conn: HttpConnection, idle: boolean): void;
-  /** the connection is closing or closed: it no longer counts */
+  /** the connection has closed, or (an idle one reaped) is closing at once: it no longer counts */
   gone(conn: HttpConnection): void;
 }
 
@@ -160,6 +160,9 @@ export class HttpConnection {
   private pending: Uint8Array[] = [];
   /** called once `pending` is empty (or the socket gone) */
   private drainWaiters: (() => void)[] = [];
+  /** resolves (null) when the socket has closed: a body read pending then is given up */
+  private whenGone: Promise<null> | null = null;
+  private resolveGone: ((value: null) => void) | null = null;
   /** the current response's head is written: a refusal can no longer be answered on this connection */
   private responseStarted = false;
 
@@ -242,6 +245,7 @@ export class HttpConnection {
     this.abort?.abort();
     this.pending = [];
     this.drained();
+    this.resolveGone?.(null);
     this.serving.gone(this);
   }
 
@@ -440,8 +444,8 @@ export class HttpConnection {
         // still being produced (a stream) is chunked. Decided within one turn of the event loop
         const parts: Uint8Array[] = [];
         let size = 0;
-        let read: ReadResult | null = await reader.read();
-        while (!read.done) {
+        let read: ReadResult | null = await this.readOrGone(reader.read());
+        while (read !== null && !read.done) {
           const part = bytesOf(read.value);
           parts.push(part);
           size += part.byteLength;
@@ -452,6 +456,7 @@ export class HttpConnection {
             next = pending;
             break;
           }
+          if (this.gone) break;
         }
         if (read?.done) {
           length = size;
@@ -460,7 +465,7 @@ export class HttpConnection {
         first = parts.length === 1 ? parts[0]! : concatChunks(parts);
       }
     } catch (error) {
-      reader?.releaseLock();
+      await reader?.cancel().catch(() => {});
       this.bodyFailed(error);
       return;
     }
@@ -530,8 +535,12 @@ export class HttpConnection {
           return false;
         }
         if (ended || (length >= 0 && left === 0)) break;
-        const result = await (next ?? reader.read());
+        const result = await this.readOrGone(next ?? reader.read());
         next = null;
+        if (result === null) {
+          await reader.cancel().catch(() => {});
+          return false;
+        }
         if (result.done) {
           ended = true;
           chunk = null;
@@ -562,6 +571,16 @@ export class HttpConnection {
         // a read still pending after cancel(): the lock goes with the stream
       }
     }
+  }
+
+  /**
+   * A read of the response body, or null once the socket has closed: a stream that produces nothing more (an event
+   * stream whose client went) is given up then.
+   */
+  private readOrGone(read: Promise<ReadResult>): Promise<ReadResult | null> {
+    if (this.gone) return Promise.resolve(null);
+    this.whenGone ??= new Promise<null>((resolve) => (this.resolveGone = resolve));
+    return Promise.race([read, this.whenGone]);
   }
 
   /** The response body failed before anything was written: 500, and the connection closes. */
@@ -598,14 +617,15 @@ export class HttpConnection {
 
   /**
    * The FIN once everything queued has left (for up to `linger` ms, then a reset), the peer's FIN awaited for as
-   * long again; what arrives meanwhile is dropped.
+   * long again; what arrives meanwhile is dropped. The connection counts against maxHttpConnections until it has
+   * closed.
    */
   private finish(): void {
     if (this.finished || this.gone) return;
     this.finished = true;
     this.closing = true;
     clearTimeout(this.timer);
-    this.serving.gone(this);
+    this.serving.idle(this, false);
     this.body?.fail(new Error("the connection closed before the request body was complete"));
     this.body = null;
     this.timer = setTimeout(() => this.socket.terminate(), this.serving.linger);
