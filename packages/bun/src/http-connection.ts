@@ -286,7 +286,8 @@ export class HttpConnection {
     }
     this.buffered = [];
     if (head instanceof Error) {
-      this.answer(400, head.message);
+      // (a head error may carry its own status, e.g. 431)
+      this.answer((head as Error & { status?: number }).status ?? 400, head.message);
       return;
     }
     this.request(head, bytes.subarray(head.length));
