@@ -261,6 +261,10 @@ export class HttpConnection {
   /** An idle connection: closed at once (its last response has long been taken by the kernel). */
   private reap(): void {
     if (this.finished || this.gone) return;
+    if (this.pending.length > 0) {
+      this.finish();
+      return;
+    }
     this.finished = true;
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -491,6 +495,9 @@ export class HttpConnection {
     const headBytes = latin1(`${head}\r\n`);
     if (reader === null) this.write(headBytes);
     else if (!(await this.writeBody(reader, headBytes, first, next, ended, chunked, length))) return;
+    // the next request only once this response has left (a pipelining client that never reads holds nothing more)
+    if (this.pending.length > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (this.gone || this.finished) return;
     this.abort = null;
     this.responding = false;
     this.responseStarted = false;
