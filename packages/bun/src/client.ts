@@ -5,8 +5,6 @@ import { checkClientOptions, connectOverStream, zlibCodec } from "@ws/core/adapt
 import { BunSocketStream } from "./byte-stream.ts";
 
 export interface BunClientOptions extends ClientOptions {
-  /** `ws`'s name for maxMessageSize */
-  maxPayload?: number;
   /** TLS options for wss:// (Bun's: ca, rejectUnauthorized, serverName, ...) */
   tls?: { ca?: string | string[]; rejectUnauthorized?: boolean; serverName?: string };
 }
@@ -63,6 +61,5 @@ export async function connect(url: string | URL, options: BunClientOptions = {})
     perMessageDeflate: true,
     deflateCodec: codec,
     ...options,
-    maxMessageSize: options.maxMessageSize ?? options.maxPayload,
   });
 }

@@ -4,21 +4,21 @@
  *  - a WebSocket upgrade (`Upgrade: websocket`) is decided by the server core (route, validation, limits, the
  *    gate) and, once accepted, the socket becomes the connection's ByteStream (`BunSocketStream`): no `node:net`
  *    layer between Bun's socket and the protocol;
- *  - anything else is HTTP: the connection is tunnelled, bytes as they are, to an internal `Bun.serve` on a unix
- *    socket, so Bun parses and answers the HTTP (the `fetch` handler, keep-alive, bodies). No HTTP server here.
- * A connection is routed by its first request: an upgrade sent later on a keep-alive HTTP connection reaches the
- * internal server, which answers it 400 with `Connection: close` (browsers and WebSocket clients open a new
- * connection for each WebSocket; the README's "Limits" say so).
+ *  - anything else is plain HTTP, answered on the same socket (http-connection.ts): the request head parsed, a
+ *    fetch-API `Request` built with its body streamed, your `fetch` handler called in-process with the peer's
+ *    address, its `Response` written back (keep-alive, chunked, backpressure). No internal server, no tunnel: one
+ *    descriptor per connection. HTTP connections are bounded (`maxHttpConnections`) and reaped when idle
+ *    (`httpIdleTimeout`), so idle keep-alive connections cannot starve upgrades.
+ * A connection is routed by its first request: an upgrade sent later on a keep-alive HTTP connection is answered
+ * 400 with `Connection: close` (browsers and WebSocket clients open a new connection for each WebSocket; the
+ * README's "Limits" say so).
  */
-import type { Server, Socket, TCPSocketListener } from "bun";
-import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createUpgradeRequest, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HANDSHAKE_TIMEOUT, type EngineServeOptions, type ServerControls } from "@ws/core";
+import type { Socket, TCPSocketListener } from "bun";
+import { createUpgradeRequest, type EngineServeOptions, type ServerControls } from "@ws/core";
 import { buildRejectResponse, ServerCore, serverControls } from "@ws/core/adapter";
-import { concatChunks, parseHttpHead, parseHeaderList, WEBSOCKET_GUID, type HttpHead } from "@ws/core/protocol";
+import { concatChunks, parseHttpHead, WEBSOCKET_GUID, type HttpHead } from "@ws/core/protocol";
 import { BunSocketStream } from "./byte-stream.ts";
+import { asksForWebSocket, HttpConnection, type HttpServing } from "./http-connection.ts";
 import { sharedContextCodec } from "./deflate-codec.ts";
 
 const codec = sharedContextCodec();
@@ -39,7 +39,7 @@ const Phase = {
   Deciding: 1,
   /** a WebSocket connection: the socket is its ByteStream */
   WebSocket: 2,
-  /** plain HTTP: tunnelled to the internal Bun.serve */
+  /** plain HTTP: answered here, the fetch handler called in-process (HttpConnection) */
   Http: 3,
   /** answered (a refusal) or gone */
   Done: 4,
@@ -53,143 +53,15 @@ class Arrival {
   chunks: Uint8Array[] = [];
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   stream: BunSocketStream | null = null;
-  tunnel: HttpTunnel | null = null;
+  http: HttpConnection | null = null;
   error: Error | undefined = undefined;
 }
 
 type ClientSocket = Socket<Arrival>;
 const NO_CHUNKS: Uint8Array[] = [];
 
-/**
- * A byte pipe from one Bun socket to another that keeps backpressure: what the destination did not take waits
- * here, and the source is paused until the destination drains, so at most what the source had already read
- * (one chunk, plus what Bun dispatches after pause) is held.
- */
-class Pipe {
-  private pending: Uint8Array[] = [];
-  private readonly source: Socket<unknown>;
-  private target: Socket<unknown> | null;
-  /** called once everything waiting has been written (set when the source has gone away) */
-  onIdle: (() => void) | null = null;
-  constructor(source: Socket<unknown>, target: Socket<unknown> | null) {
-    this.source = source;
-    this.target = target;
-  }
-
-  connect(target: Socket<unknown>): void {
-    this.target = target;
-    this.flush();
-  }
-
-  push(bytes: Uint8Array): void {
-    if (this.target === null || this.pending.length > 0) {
-      this.pending.push(bytes);
-      this.source.pause();
-      return;
-    }
-    const written = this.target.write(bytes);
-    if (written < 0) return;
-    if (written < bytes.byteLength) {
-      this.pending.push(bytes.subarray(written));
-      this.source.pause();
-    }
-  }
-
-  /** the target drained (or connected): write what waits, resume the source once it is all gone */
-  flush(): void {
-    const target = this.target;
-    if (target === null) return;
-    while (this.pending.length > 0) {
-      const chunk = this.pending[0]!;
-      const written = target.write(chunk);
-      if (written < 0) return;
-      if (written < chunk.byteLength) {
-        this.pending[0] = chunk.subarray(written);
-        return;
-      }
-      this.pending.shift();
-    }
-    this.source.resume();
-    const onIdle = this.onIdle;
-    this.onIdle = null;
-    onIdle?.();
-  }
-
-  get idle(): boolean {
-    return this.pending.length === 0;
-  }
-}
-
-/** A plain-HTTP connection tunnelled to the internal server over a unix socket. */
-class HttpTunnel {
-  upstream: Socket<HttpTunnel> | null = null;
-  /** client → internal server */
-  readonly up: Pipe;
-  /** internal server → client */
-  down: Pipe | null = null;
-  private clientEnded = false;
-  private closed = false;
-
-  readonly client: ClientSocket;
-  constructor(client: ClientSocket) {
-    this.client = client;
-    this.up = new Pipe(client as Socket<unknown>, null);
-  }
-
-  opened(upstream: Socket<HttpTunnel>): void {
-    if (this.closed) {
-      upstream.terminate();
-      return;
-    }
-    this.upstream = upstream;
-    this.down = new Pipe(upstream as Socket<unknown>, this.client as Socket<unknown>);
-    this.up.connect(upstream as Socket<unknown>);
-    if (this.clientEnded && this.up.idle) upstream.shutdown();
-  }
-
-  clientEnd(): void {
-    this.clientEnded = true;
-    if (this.upstream && this.up.idle) this.upstream.shutdown();
-  }
-
-  upstreamEnd(): void {
-    if (this.down?.idle !== false) this.client.shutdown();
-  }
-
-  /** the client went away: so does the internal server's side */
-  clientClosed(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.upstream?.end();
-  }
-
-  /**
-   * Either side went away: the other goes too. What the internal server sent and the client has not taken yet
-   * is still written first (the response's end, after a `Connection: close`), for up to `linger` ms.
-   */
-  close(linger: number): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.upstream?.end();
-    const down = this.down;
-    if (!down || down.idle) {
-      this.client.end();
-      return;
-    }
-    const timer = setTimeout(() => this.client.terminate(), linger);
-    down.onIdle = () => {
-      clearTimeout(timer);
-      this.client.end();
-    };
-  }
-}
-
-/** The upgrade token of RFC 6455 §4.1 in an Upgrade header (case-insensitive, in a list). */
-function asksForWebSocket(head: HttpHead): boolean {
-  return parseHeaderList(head.headers.get("upgrade")).some((t) => t.toLowerCase() === "websocket");
-}
-
-export interface NativeServeOptions extends Omit<EngineServeOptions, "engine"> {}
+/** The core engine's options: a server's (its settings include `maxHttpConnections` and `httpIdleTimeout`). */
+export type NativeServeOptions = Omit<EngineServeOptions, "engine">;
 
 /** What the core engine's starter returns to serveEngines. */
 export interface NativeServer extends ServerControls {
@@ -199,47 +71,38 @@ export interface NativeServer extends ServerControls {
 
 /** Starts the core engine on Bun.listen (see the module comment). Resolves once it is listening. */
 export async function serveNative(options: NativeServeOptions): Promise<NativeServer> {
-  const core = new ServerCore({ deflateCodec: codec, acceptKey: bunAcceptKey, ...options, maxMessageSize: options.maxMessageSize ?? (options as { maxPayload?: number }).maxPayload });
+  const core = new ServerCore({ deflateCodec: codec, acceptKey: bunAcceptKey, ...options });
   const logger = core.logger;
-  const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  const settings = core.settings;
+  const handshakeTimeout = settings.handshakeTimeout;
   const scheme = options.tls ? "https" : "http";
-  // what a closed tunnel still owes a slow client is written for up to this long
-  const linger = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
+  // what a closing HTTP connection still owes a slow client is written for up to this long
+  const linger = settings.closeTimeout;
 
-  // the HTTP side: Bun.serve on a unix socket of its own, reached only through the tunnel; without a fetch
-  // handler there is none, and plain HTTP gets 426 right away
-  // on Linux an abstract socket (a leading NUL: no file, nothing left behind by a killed process); elsewhere a
-  // file in the temp directory, removed on close() and at exit
-  const name = `ws-bun-${process.pid}-${randomBytes(6).toString("hex")}`;
-  const abstract = process.platform === "linux";
-  const unixPath = abstract ? `\0${name}` : join(tmpdir(), `${name}.sock`);
-  const removeFile = () => {
-    if (!abstract) rmSync(unixPath, { force: true });
-  };
+  // plain HTTP: answered on the socket itself (HttpConnection), the fetch handler called in-process; without a
+  // fetch handler, 426 at once
   const fetch = options.fetch;
-  const internal: Server<undefined> | null = !fetch ? null : Bun.serve({
-    unix: unixPath,
-    async fetch(request) {
-      if (asksForWebSocketRequest(request)) {
-        return new Response("a WebSocket upgrade must be the first request on its connection\n", {
-          status: 400,
-          headers: { "Content-Type": "text/plain", Connection: "close" },
-        });
-      }
-      // the tunnel is plain HTTP: the URL gets the scheme the client used
-      if (scheme === "https") request = new Request(request.url.replace(/^http:/, "https:"), request);
-      try {
-        return await fetch(request);
-      } catch (error) {
-        logger.error({ err: error }, `HTTP handler failed: ${error instanceof Error ? error.message : String(error)}`);
-        return new Response("Internal Server Error\n", { status: 500, headers: { "Content-Type": "text/plain" } });
-      }
+  const maxHttpConnections = settings.maxHttpConnections;
+  /** the HTTP connections that count against maxHttpConnections, and those of them waiting for a request, longest-idle first */
+  const httpConnections = new Set<HttpConnection>();
+  const idleHttp = new Set<HttpConnection>();
+  let refusedHttp = 0;
+  let refusalLogged = 0;
+  const serving: HttpServing | null = !fetch ? null : {
+    fetch,
+    scheme,
+    idleTimeout: settings.httpIdleTimeout,
+    linger,
+    logger,
+    idle(conn, idle) {
+      idleHttp.delete(conn);
+      if (idle && httpConnections.has(conn)) idleHttp.add(conn);
     },
-    error(error) {
-      logger.error({ err: error }, `HTTP handler failed: ${error.message}`);
-      return new Response("Internal Server Error\n", { status: 500, headers: { "Content-Type": "text/plain" } });
+    gone(conn) {
+      httpConnections.delete(conn);
+      idleHttp.delete(conn);
     },
-  });
+  };
 
   const refuse = (socket: ClientSocket, status: number, reason: string, headers?: Record<string, string>) => {
     const arrival = socket.data;
@@ -248,32 +111,34 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
     socket.end(buildRejectResponse(status, reason, headers));
   };
 
-  const openTunnel = (socket: ClientSocket, bytes: Uint8Array) => {
+  const serveHttp = (socket: ClientSocket, head: HttpHead, bytes: Uint8Array) => {
     const arrival = socket.data;
-    if (!internal) {
+    if (!serving) {
       refuse(socket, 426, "This endpoint speaks WebSocket only", { Upgrade: "websocket" });
       return;
     }
+    if (httpConnections.size >= maxHttpConnections) {
+      // the longest-idle keep-alive connection makes room; with none idle, the new one is refused
+      const idlest = idleHttp.values().next();
+      if (!idlest.done) idlest.value.close();
+      else {
+        refusedHttp++;
+        // one line per 10 s at most, however many are refused
+        if (Date.now() - refusalLogged >= 10_000) {
+          refusalLogged = Date.now();
+          logger.warn({ maxHttpConnections, refused: refusedHttp }, `HTTP connection refused (503): maxHttpConnections (${maxHttpConnections}) reached, none idle; ${refusedHttp} refused so far`);
+        }
+        refuse(socket, 503, "too many HTTP connections", { "Retry-After": "1" });
+        return;
+      }
+    }
     arrival.phase = Phase.Http;
     clearTimeout(arrival.timer);
-    const tunnel = new HttpTunnel(socket);
-    arrival.tunnel = tunnel;
-    tunnel.up.push(bytes);
-    Bun.connect<HttpTunnel>({
-      unix: unixPath,
-      data: tunnel,
-      socket: {
-        open: (upstream) => upstream.data.opened(upstream),
-        data: (upstream, chunk) => upstream.data.down?.push(chunk),
-        drain: (upstream) => upstream.data.up.flush(),
-        end: (upstream) => upstream.data.upstreamEnd(),
-        close: (upstream) => upstream.data.close(linger),
-        error() {},
-      },
-    }).catch((error: unknown) => {
-      logger.error({ err: error }, `HTTP tunnel failed: ${error instanceof Error ? error.message : String(error)}`);
-      tunnel.close(linger);
-    });
+    arrival.timer = undefined;
+    const conn = new HttpConnection(socket as Socket<unknown>, serving);
+    arrival.http = conn;
+    httpConnections.add(conn);
+    conn.start(head, bytes);
   };
 
   const upgrade = (socket: ClientSocket, head: HttpHead, rest: Uint8Array | undefined) => {
@@ -350,18 +215,11 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
     if (asksForWebSocket(head)) {
       upgrade(socket, head, head.length < buffered.byteLength ? buffered.subarray(head.length) : undefined);
     } else {
-      openTunnel(socket, buffered);
+      serveHttp(socket, head, buffered);
     }
   };
 
-  let listener: TCPSocketListener<Arrival>;
-  try {
-    listener = listen();
-  } catch (error) {
-    await internal?.stop(true);
-    removeFile();
-    throw error;
-  }
+  const listener = listen();
   function listen(): TCPSocketListener<Arrival> {
     return Bun.listen<Arrival>({
       hostname: options.hostname ?? "0.0.0.0",
@@ -394,7 +252,7 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
               readHead(socket, bytes);
               return;
             case Phase.Http:
-              arrival.tunnel!.up.push(bytes);
+              arrival.http!.data(bytes);
               return;
             default:
               return;
@@ -403,12 +261,12 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
         drain(socket) {
           const arrival = socket.data;
           if (arrival.phase === Phase.WebSocket) arrival.stream!.handleDrain();
-          else if (arrival.phase === Phase.Http) arrival.tunnel!.down?.flush();
+          else if (arrival.phase === Phase.Http) arrival.http!.drain();
         },
         end(socket) {
           const arrival = socket.data;
           if (arrival.phase === Phase.WebSocket || arrival.phase === Phase.Deciding) arrival.stream!.handleEnd();
-          else if (arrival.phase === Phase.Http) arrival.tunnel!.clientEnd();
+          else if (arrival.phase === Phase.Http) arrival.http!.end();
           else if (arrival.phase === Phase.Head) socket.end();
         },
         error(socket, error) {
@@ -421,21 +279,17 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
           const phase = arrival.phase;
           arrival.phase = Phase.Done;
           if (phase === Phase.WebSocket) arrival.stream!.handleClose(error ?? arrival.error);
-          else if (phase === Phase.Http) arrival.tunnel!.clientClosed();
+          else if (phase === Phase.Http) arrival.http!.closed();
         },
       },
     });
   }
 
-  if (internal && !abstract) process.once("exit", removeFile);
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     listener.stop(true);
-    await internal?.stop(true);
-    removeFile();
-    process.off("exit", removeFile);
   };
 
   return Object.assign(serverControls(core), {
@@ -455,8 +309,4 @@ function requestOf(head: HttpHead, scheme: string): Request {
   const target = head.startLine[1];
   const url = /^[a-z][a-z\d+.-]*:\/\//i.test(target) ? target : `${scheme}://${head.headers.get("host") ?? "localhost"}${target}`;
   return new Request(url, { method: head.startLine[0], headers });
-}
-
-function asksForWebSocketRequest(request: Request): boolean {
-  return parseHeaderList(request.headers.get("upgrade")).some((t) => t.toLowerCase() === "websocket");
 }

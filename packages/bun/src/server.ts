@@ -1,7 +1,7 @@
 /**
  * serve() on Bun, with two engines:
  *  - "core" (default): @ws/core's protocol over Bun's native sockets (`Bun.listen`, native.ts; plain HTTP is
- *    tunnelled to an internal Bun.serve), or, with `sockets: "node:http"`, over the raw socket of Bun's
+ *    answered on the same socket, the fetch handler called in-process: http-connection.ts), or, with `sockets: "node:http"`, over the raw socket of Bun's
  *    node:http 'upgrade' event — the Node adapter's own code path (@ws/node-http's serve);
  *  - "runtime": Bun.serve's built-in WebSocket mapped onto the Connection API (runtime.ts).
  */
@@ -42,7 +42,9 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
         async fetch(request, srv) {
           const answer = await ws.upgrade(request, srv);
           if (answer !== null) return answer;
-          return fetch ? fetch(request) : webSocketOnlyResponse();
+          if (!fetch) return webSocketOnlyResponse();
+          const peer = srv.requestIP(request);
+          return fetch(request, { remoteAddress: peer?.address, remotePort: peer?.port });
         },
       });
       return { controls: ws, port: server.port ?? 0, stop: () => server.stop(true) };

@@ -51,7 +51,7 @@ describe("@ws/bun on Bun", () => {
     expect(failures(results)).toEqual([]);
   }, 200_000);
 
-  it("on Bun's own sockets: tunnels plain HTTP to Bun.serve (keep-alive, bodies, backpressure), bounds the request head, serves TLS", () => {
+  it("on Bun's own sockets: answers plain HTTP itself (keep-alive, bodies, backpressure), bounds the request head, serves TLS", () => {
     const results = JSON.parse(runInBun([join(here, "fixtures/native.ts"), "bun"])) as Results;
     expect(results.length).toBe(13);
     expect(failures(results)).toEqual([]);

@@ -21,6 +21,8 @@ export {
   DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_INFLATE_RATE,
+  DEFAULT_MAX_HTTP_CONNECTIONS,
+  DEFAULT_HTTP_IDLE_TIMEOUT,
 } from "./settings/defaults.ts";
 export { SETTINGS, DEPRECATED_SETTINGS, type SettingRow, type SettingName, type SettingScope, type SettingUnit } from "./settings/table.ts";
 export { DEFAULT_SETTINGS, DEFAULT_CLIENT_SETTINGS, resolveSettings, type Settings } from "./settings/resolve.ts";
@@ -50,7 +52,7 @@ export { defineService, type Service, type UpgradeDecision } from "./server/serv
 export { Router, type RouteMatch } from "./server/router.ts";
 export type { TopicBroker, PublishBackpressure, PublishCompression } from "./server/topics.ts";
 export type { ServerOptions } from "./server/server.ts";
-export type { ServerControls, ServeEngine, EngineServeOptions, EngineServeHandle } from "./server/serve.ts";
+export type { ServerControls, ServeEngine, EngineServeOptions, EngineServeHandle, FetchInfo } from "./server/serve.ts";
 export { HandshakeError, type ClientOptions } from "./server/client.ts";
 export { InvalidOptionError } from "./server/options.ts";
 export type { BinaryType, WebSocketOptions } from "./client/websocket.ts";

@@ -5,8 +5,6 @@ import { checkClientOptions, connectOverStream, zlibCodec, type ZlibModule } fro
 import { DenoConnStream } from "./byte-stream.ts";
 
 export interface DenoClientOptions extends ClientOptions {
-  /** `ws`'s name for maxMessageSize */
-  maxPayload?: number;
   /** TLS options for wss:// (Deno.connectTls's: caCerts, ...) */
   tls?: { caCerts?: string[] };
 }
@@ -49,6 +47,5 @@ export async function connect(url: string | URL, options: DenoClientOptions = {}
     perMessageDeflate: true,
     deflateCodec: codec,
     ...options,
-    maxMessageSize: options.maxMessageSize ?? options.maxPayload,
   });
 }

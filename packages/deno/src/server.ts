@@ -31,7 +31,9 @@ export function serve(options: ServeOptions): Promise<ServeHandle> {
         async (request, info) => {
           const answer = await ws.upgrade(request, info);
           if (answer !== null) return answer;
-          return fetch ? fetch(request) : webSocketOnlyResponse();
+          if (!fetch) return webSocketOnlyResponse();
+          const peer = info.remoteAddr as Partial<Deno.NetAddr>;
+          return fetch(request, { remoteAddress: peer.hostname, remotePort: peer.port });
         },
       );
       const addr = await listening.promise;

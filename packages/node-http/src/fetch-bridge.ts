@@ -10,7 +10,8 @@ import * as http from "node:http";
 /** Bytes of request body read ahead of the handler before the socket stops being read. */
 export const REQUEST_BODY_HIGH_WATER_MARK = 64 * 1024;
 
-export type FetchHandler = (request: Request) => Response | Promise<Response>;
+/** A fetch handler; `info` is the connection's peer (the socket's address, not a forwarded header). */
+export type FetchHandler = (request: Request, info: { remoteAddress: string | undefined; remotePort: number | undefined }) => Response | Promise<Response>;
 
 export async function answerFetch(
   req: http.IncomingMessage,
@@ -37,7 +38,7 @@ export async function answerFetch(
       req.resume();
     });
   }
-  const response = await handler(new Request(url, init));
+  const response = await handler(new Request(url, init), { remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort });
   const outHeaders: [string, string][] = [];
   response.headers.forEach((value, name) => {
     if (name !== "set-cookie") outHeaders.push([name, value]);

@@ -10,7 +10,6 @@ import * as zlib from "node:zlib";
 import {
   consoleLogger,
   createUpgradeRequest,
-  DEFAULT_HANDSHAKE_TIMEOUT,
   REFUSED_UPGRADE_LINGER,
   type Connection,
   type Logger,
@@ -24,12 +23,8 @@ import { WEBSOCKET_GUID } from "@ws/core/protocol";
 import { allocateBuffer, socketByteStream } from "./byte-stream.ts";
 import { answerFetch, type FetchHandler } from "./fetch-bridge.ts";
 
-export interface NodeServerOptions extends ServerOptions {
-  /** `ws`'s name for maxMessageSize */
-  maxPayload?: number;
-  /** ms for an upgrade request to be decided (the gate included) before the socket is dropped. Default 10000. */
-  handshakeTimeout?: number;
-}
+/** A node:http server's options: a server's (ServerOptions), `handshakeTimeout` included. */
+export type NodeServerOptions = ServerOptions;
 
 /** An upgrade request on node:http: `raw` is the server's IncomingMessage. */
 export type NodeUpgradeRequest = UpgradeRequest<http.IncomingMessage>;
@@ -103,7 +98,7 @@ export function nativeAcceptKey(key: string): string {
 }
 
 function coreOptions(options: NodeServerOptions): ServerOptions {
-  return { deflateCodec: codec, allocate: allocateBuffer, acceptKey: nativeAcceptKey, ...options, maxMessageSize: options.maxMessageSize ?? options.maxPayload };
+  return { deflateCodec: codec, allocate: allocateBuffer, acceptKey: nativeAcceptKey, ...options };
 }
 
 /**
@@ -123,7 +118,7 @@ export function attach(
   const options = maybeOptions ?? (serverOrOptions as AttachOptions);
   const core = new ServerCore(coreOptions(options));
   const logger: Logger = core.logger;
-  const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  const handshakeTimeout = core.settings.handshakeTimeout;
 
   /** The route of an upgrade this server claims; null when not (no service, or `shouldHandle` says no). */
   const claim = (request: NodeUpgradeRequest): RouteMatch | null => {

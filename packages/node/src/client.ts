@@ -8,8 +8,6 @@ import { socketByteStream } from "@ws/node-http";
 
 /** Client options; permessage-deflate is offered unless `perMessageDeflate: false`. */
 export interface NodeClientOptions extends ClientOptions {
-  /** `ws`'s name for maxMessageSize */
-  maxPayload?: number;
   /** TLS options for wss:// (ca, rejectUnauthorized, servername, ...) */
   tls?: tls.ConnectionOptions;
 }
@@ -49,6 +47,5 @@ export async function connect(url: string | URL, options: NodeClientOptions = {}
     perMessageDeflate: true,
     deflateCodec: codec,
     ...options,
-    maxMessageSize: options.maxMessageSize ?? options.maxPayload,
   });
 }

@@ -33,6 +33,14 @@ export interface ServerControls {
  */
 export type ServeEngine = "core" | "runtime";
 
+/** What a `fetch` handler gets besides the request: the peer of the connection the request came on. */
+export interface FetchInfo {
+  /** the peer's IP address, e.g. "127.0.0.1" (the socket's peer, not X-Forwarded-For) */
+  remoteAddress: string | undefined;
+  /** the peer's port */
+  remotePort: number | undefined;
+}
+
 /** serve() options on a runtime with both engines (Bun, Deno). */
 export interface EngineServeOptions extends ServerOptions {
   /** "core" (default): @ws/core over the socket; "runtime": the runtime's built-in WebSocket */
@@ -43,8 +51,11 @@ export interface EngineServeOptions extends ServerOptions {
   hostname?: string;
   /** serve HTTPS / WSS with this key and certificate (PEM) */
   tls?: { key: string; cert: string; ca?: string };
-  /** answers plain HTTP requests; default: 426 Upgrade Required */
-  fetch?: (request: Request) => Response | Promise<Response>;
+  /**
+   * answers plain HTTP requests; default: 426 Upgrade Required. `info` is the connection's peer (the socket's own
+   * address, not a forwarded header) on every engine that knows it
+   */
+  fetch?: (request: Request, info: FetchInfo) => Response | Promise<Response>;
   /** ms for an upgrade request to be decided (the gate included); core engine only. Default 10000. */
   handshakeTimeout?: number;
 }

@@ -26,3 +26,7 @@ export const DEFAULT_HANDSHAKE_TIMEOUT: number = SETTINGS.handshakeTimeout.defau
 export const DEFAULT_CLOSE_TIMEOUT: number = SETTINGS.closeTimeout.default;
 /** Bytes per second of inflated (permessage-deflate) data a peer may make a connection produce. */
 export const DEFAULT_INFLATE_RATE: number = SETTINGS.inflateRate.default;
+/** Most plain-HTTP connections a server on its own HTTP parser holds at once (Bun's core engine). */
+export const DEFAULT_MAX_HTTP_CONNECTIONS: number = SETTINGS.maxHttpConnections.default;
+/** ms a keep-alive HTTP connection may wait for its next complete request head (Bun's core engine). */
+export const DEFAULT_HTTP_IDLE_TIMEOUT: number = SETTINGS.httpIdleTimeout.default;

@@ -83,6 +83,18 @@ export interface ServerSettings extends ConnectionSettings {
    */
   maxConnections?: number;
   /**
+   * Plain-HTTP connections (the `fetch` handler's) a server holds at once; upgrades never count against it. In count. `Infinity`: no limit. Honoured by: Bun's core engine (which parses HTTP itself).
+   * When it is hit: the longest-idle keep-alive connection is closed for the new one; with none idle, 503 (`Retry-After: 1`, one log line per 10 s at most). `ws`: — (node:http: `maxConnections`, unset); Bun: —.
+   * @defaultValue 1,000
+   */
+  maxHttpConnections?: number;
+  /**
+   * Time from the end of a response to the next complete request head on a keep-alive HTTP connection (the first head: `handshakeTimeout`). In milliseconds. Honoured by: Bun's core engine.
+   * When it is hit: the connection is closed; a head begun and not finished: 408. `ws`: — (node:http: `keepAliveTimeout` 5 s, `headersTimeout` 60 s); Bun: `idleTimeout`, 10 s.
+   * @defaultValue 5,000 ms (5 s)
+   */
+  httpIdleTimeout?: number;
+  /**
    * Time for an upgrade to be decided (the service's `upgrade()` gate included); on a client, for the whole opening handshake. In milliseconds.
    * When it is hit: server: HTTP 503, the slot is freed, the gate's late answer ignored; client: `HandshakeError`. `ws`: `handshakeTimeout` (client only); Bun: —.
    * @defaultValue 10,000 ms (10 s)
