@@ -13,7 +13,7 @@
 import type { Socket } from "bun";
 import { STATUS_CODES } from "node:http";
 import type { FetchInfo, Logger } from "@ws/core";
-import { concatChunks, parseHeaderList, parseHttpHead, type HttpHead } from "@ws/core/protocol";
+import { asksForWebSocket, concatChunks, parseHeaderList, parseHttpHead, type HttpHead } from "@ws/core/protocol";
 import { BodyDecoder } from "./http-body.ts";
 
 /** Bytes of request body read ahead of the handler before the socket stops being read (as on Node). */
@@ -36,10 +36,6 @@ export interface HttpServing {
   gone(conn: HttpConnection): void;
 }
 
-/** The upgrade token of RFC 6455 §4.1 in an Upgrade header (case-insensitive, in a list). */
-export function asksForWebSocket(head: HttpHead): boolean {
-  return parseHeaderList(head.headers.get("upgrade")).some((t) => t.toLowerCase() === "websocket");
-}
 
 const encoder = new TextEncoder();
 const latin1 = (text: string) => Buffer.from(text, "latin1");
@@ -324,7 +320,7 @@ export class HttpConnection {
       this.answer(505, "only HTTP/1.0 and HTTP/1.1 are served");
       return;
     }
-    if (asksForWebSocket(head)) {
+    if (asksForWebSocket(head.headers)) {
       this.answer(400, "a WebSocket upgrade must be the first request on its connection");
       return;
     }

@@ -16,9 +16,9 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { createUpgradeRequest, type EngineServeOptions, type ServerControls } from "@ws/core";
 import { buildRejectResponse, ServerCore, serverControls } from "@ws/core/adapter";
-import { concatChunks, parseHttpHead, WEBSOCKET_GUID, type HttpHead } from "@ws/core/protocol";
+import { asksForWebSocket, concatChunks, parseHttpHead, WEBSOCKET_GUID, type HttpHead } from "@ws/core/protocol";
 import { BunSocketStream } from "./byte-stream.ts";
-import { asksForWebSocket, HttpConnection, type HttpServing } from "./http-connection.ts";
+import { HttpConnection, type HttpServing } from "./http-connection.ts";
 import { sharedContextCodec } from "./deflate-codec.ts";
 
 const codec = sharedContextCodec();
@@ -212,7 +212,7 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
       refuse(socket, head.status, head.message);
       return;
     }
-    if (asksForWebSocket(head)) {
+    if (asksForWebSocket(head.headers)) {
       upgrade(socket, head, head.length < buffered.byteLength ? buffered.subarray(head.length) : undefined);
     } else {
       serveHttp(socket, head, buffered);

@@ -61,7 +61,9 @@ function plainBytes(data: Uint8Array): Uint8Array {
 export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
   const state = new MappedServer(options, ENGINE);
   let bunServer: Server<BunSocketData> | null = null;
-  const maxPayload = Math.min(0xffffffff, options.maxMessageSize ?? 100 * 1024 * 1024);
+  // Bun's own cap: the server's maxMessageSize (or its alias) when given, else room for any service's own (each
+  // connection's limit is applied by its transport)
+  const maxPayload = Math.min(0xffffffff, options.maxMessageSize ?? options.maxPayload ?? 100 * 1024 * 1024);
   // Bun compresses a message only when its send or publish is asked to (and the connection negotiated it)
   const deflate = options.perMessageDeflate;
   const threshold = !deflate ? Infinity : (typeof deflate === "object" ? deflate.threshold : undefined) ?? DEFAULT_DEFLATE_THRESHOLD;

@@ -34,7 +34,7 @@ export { connectOverStream } from "./server/client.ts";
 export { WebSocketBase, type WebSocketRuntime } from "./client/websocket.ts";
 export { normalizePath, type RouteMatch } from "./server/router.ts";
 export { zlibCodec, type ZlibModule } from "./wire/zlib-codec.ts";
-export { buildRejectResponse, createUpgradeRequest, type UpgradeRequest, type UpgradeRequestInit } from "./wire/handshake.ts";
+export { asksForWebSocket, buildRejectResponse, createUpgradeRequest, type UpgradeRequest, type UpgradeRequestInit } from "./wire/handshake.ts";
 export { RawHeaders } from "./wire/http.ts";
 export type { DeflateCodec } from "./wire/deflate.ts";
 export type { Allocate } from "./wire/frame.ts";

@@ -3,7 +3,7 @@
  * masking, UTF-8, close codes, the opening handshake, HTTP heads, permessage-deflate) and the RFC 6455 state
  * machine over it (`ProtocolState`), with the budget a server's connections share for unfinished messages.
  */
-export { CloseCode, isValidWireCloseCode } from "./wire/close-codes.ts";
+export { CloseCode, isValidWireCloseCode, MAX_CLOSE_REASON_BYTES } from "./wire/close-codes.ts";
 export { Utf8Validator, isValidUtf8, decodeUtf8, decodeUtf8Strict, encodeUtf8 } from "./wire/utf8.ts";
 export {
   Opcode,
@@ -40,6 +40,7 @@ export {
   parseExtensionHeader,
   serializeExtensions,
   parseHeaderList,
+  asksForWebSocket,
   createUpgradeRequest,
   type UpgradeRequest,
   type UpgradeRequestInit,

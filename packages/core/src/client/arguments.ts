@@ -4,6 +4,7 @@
  * Each failure is the DOMException the standard names.
  */
 import { utf8Length } from "../wire/frame.ts";
+import { MAX_CLOSE_REASON_BYTES } from "../wire/close-codes.ts";
 
 /** new WebSocket(url) steps 1–5: parse (against `base`), http: → ws:, https: → wss:, only ws(s), no fragment. */
 export function parseWebSocketUrl(url: string | URL, base?: string): URL {
@@ -64,7 +65,7 @@ export function checkCloseArguments(code: unknown, reason: unknown): { code: num
     throw new DOMException(`close code ${c} is neither 1000 nor in 3000–4999`, "InvalidAccessError");
   }
   const r = reason === undefined ? undefined : toUSVString(reason);
-  if (r !== undefined && utf8Length(r) > 123) throw new DOMException("the close reason is longer than 123 bytes", "SyntaxError");
+  if (r !== undefined && utf8Length(r) > MAX_CLOSE_REASON_BYTES) throw new DOMException(`the close reason is longer than ${MAX_CLOSE_REASON_BYTES} bytes`, "SyntaxError");
   return { code: c, reason: r };
 }
 

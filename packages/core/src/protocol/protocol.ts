@@ -2,8 +2,8 @@
  * The sans-I/O WebSocket state machine (RFC 6455 §5–§7): bytes in → events out, commands in → bytes out.
  * It never touches a socket or a timer: the Connection drives it and carries out what it asks for.
  */
-import { CloseCode, isValidWireCloseCode } from "../wire/close-codes.ts";
-import { allocateUint8Array, applyMask, encodeFrame, encodeFrameParts, encodeTextFrame, utf8Length, FrameParser, type Allocate, isControlOpcode, isKnownOpcode, Opcode, type FrameHeader, type FrameSink } from "../wire/frame.ts";
+import { CloseCode, isValidWireCloseCode, MAX_CLOSE_REASON_BYTES } from "../wire/close-codes.ts";
+import { allocateUint8Array, concatChunks, applyMask, encodeFrame, encodeFrameParts, encodeTextFrame, utf8Length, FrameParser, type Allocate, isControlOpcode, isKnownOpcode, Opcode, type FrameHeader, type FrameSink } from "../wire/frame.ts";
 import { decodeUtf8, decodeUtf8Strict, encodeUtf8, isValidUtf8, Utf8Validator } from "../wire/utf8.ts";
 import { MessageTooBigError, type PerMessageDeflate } from "../wire/deflate.ts";
 import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, type ReceiveBudget } from "./limits.ts";
@@ -234,7 +234,8 @@ export class ProtocolState {
 
   // ------------------------------------------------------------------------------------------ receiving
 
-  private onHeader(h: FrameHeader): string | void {
+  /** @internal the parser's frame header (ParserEvents) */
+  receiveHeader(h: FrameHeader): string | void {
     if (this.phase === "closed") return "connection already closed";
     if (this.role === "server" && !h.masked) return this.reject(CloseCode.ProtocolError, "client frame is not masked");
     if (this.role === "client" && h.masked) return this.reject(CloseCode.ProtocolError, "server frame is masked");
@@ -283,18 +284,19 @@ export class ProtocolState {
    * it is copied (one pass; the input chunk stays masked, nothing reads it again); everything else (control
    * frames, a message whole in one chunk, streaming mode) is unmasked in place and handed on as a view.
    */
-  private onMaskedPayload(bytes: Uint8Array, mask: Uint8Array | null, maskPhase: number, final: boolean): void {
-    if (mask === null || bytes.length === 0) return this.onPayload(bytes, final, false);
+  /** @internal the parser's payload bytes, still masked (ParserEvents) */
+  receiveMaskedPayload(bytes: Uint8Array, mask: Uint8Array | null, maskPhase: number, final: boolean): void {
+    if (mask === null || bytes.length === 0) return this.receivePayload(bytes, final, false);
     const h = this.frame!;
     if (!this.assembles(h, final)) {
       applyMask(bytes, mask, maskPhase);
-      return this.onPayload(bytes, final, false);
+      return this.receivePayload(bytes, final, false);
     }
     if (!this.frameReserved && !this.reserveFrame(h)) return;
-    this.onPayload(this.message.appendMasked(bytes, mask, maskPhase), final, true);
+    this.receivePayload(this.message.appendMasked(bytes, mask, maskPhase), final, true);
   }
 
-  /** Whether these payload bytes of the frame `h` go into the message buffer (see onPayload). */
+  /** Whether these payload bytes of the frame `h` go into the message buffer (see receivePayload). */
   private assembles(h: FrameHeader, final: boolean): boolean {
     if (isControlOpcode(h.opcode) || this.sentClose) return false;
     if (this.messageCompressed) return true;
@@ -302,8 +304,9 @@ export class ProtocolState {
     return !(this.frameIsWholeMessage && final && this.message.size === 0);
   }
 
-  /** `landed`: the bytes were already unmasked into the message buffer (onMaskedPayload). */
-  private onPayload(bytes: Uint8Array, final: boolean, landed: boolean): void {
+  /** `landed`: the bytes were already unmasked into the message buffer (receiveMaskedPayload). */
+  /** @internal the parser's payload bytes, unmasked (ParserEvents) */
+  receivePayload(bytes: Uint8Array, final: boolean, landed: boolean): void {
     const h = this.frame!;
     // a finished frame's header is not kept: its mask is a view into the input, which an idle connection
     // would otherwise hold on to
@@ -314,7 +317,7 @@ export class ProtocolState {
         this.controlLength += bytes.length;
       }
       if (final) {
-        const payload = concat(this.control, this.controlLength);
+        const payload = this.control.length === 1 ? this.control[0]! : this.control.length === 0 ? EMPTY : concatChunks(this.control, this.controlLength);
         this.control = NO_CHUNKS;
         this.onControlFrame(h.opcode, payload);
       }
@@ -530,7 +533,7 @@ export class ProtocolState {
     if (this.sentClose || this.phase === "closed") return;
     if (code !== null && !isValidWireCloseCode(code)) throw new RangeError(`close code ${code} may not be sent`);
     const reasonBytes = encodeUtf8(reason);
-    if (reasonBytes.length > 123) throw new RangeError("close reason longer than 123 bytes");
+    if (reasonBytes.length > MAX_CLOSE_REASON_BYTES) throw new RangeError(`close reason longer than ${MAX_CLOSE_REASON_BYTES} bytes`);
     if (code === null && reason) throw new RangeError("a close reason needs a close code");
     this.enter("closing", "us");
     this.sendClosePayload(code, reason, code ?? CloseCode.NoStatusReceived);
@@ -553,44 +556,32 @@ export class ProtocolState {
   }
 }
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  if (chunks.length === 0) return EMPTY;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.length;
-  }
-  return out;
-}
-
-/** Cuts a reason to the 123 bytes a close frame can carry, on a character boundary. */
+/** Cuts a reason to the MAX_CLOSE_REASON_BYTES (123) bytes a close frame can carry, on a character boundary. */
 export function truncateReason(reason: string): string {
   let bytes = encodeUtf8(reason);
-  if (bytes.length <= 123) return reason;
+  if (bytes.length <= MAX_CLOSE_REASON_BYTES) return reason;
   let r = reason;
-  while (bytes.length > 123) {
+  while (bytes.length > MAX_CLOSE_REASON_BYTES) {
     r = r.slice(0, -1);
     bytes = encodeUtf8(r);
   }
   return r;
 }
 
-/** The frame parser's sink: one prototype-method object per connection (bracket access to the state's privates). */
+/** The frame parser's sink: one prototype-method object per connection, calling the state's receive methods. */
 class ParserEvents implements FrameSink {
   private readonly p: ProtocolState;
   constructor(protocol: ProtocolState) {
     this.p = protocol;
   }
   header(h: FrameHeader): string | void {
-    return this.p["onHeader"](h);
+    return this.p.receiveHeader(h);
   }
   payload(bytes: Uint8Array, final: boolean): void {
-    this.p["onPayload"](bytes, final, false);
+    this.p.receivePayload(bytes, final, false);
   }
   maskedPayload(bytes: Uint8Array, mask: Uint8Array | null, maskPhase: number, final: boolean): void {
-    this.p["onMaskedPayload"](bytes, mask, maskPhase, final);
+    this.p.receiveMaskedPayload(bytes, mask, maskPhase, final);
   }
   error(message: string): void {
     this.p.fail(CloseCode.ProtocolError, message);

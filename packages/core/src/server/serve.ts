@@ -3,7 +3,7 @@
  * adapter on a fetch-style server (Bun.serve, Deno.serve, Workers: a Request in, a Response out).
  */
 import type { Connection, SendData } from "../session/connection.ts";
-import { createUpgradeRequest, type UpgradeRequest } from "../wire/handshake.ts";
+import { asksForWebSocket, createUpgradeRequest, type UpgradeRequest } from "../wire/handshake.ts";
 import type { ServerCore, ServerOptions } from "./server.ts";
 import type { Service } from "./service.ts";
 import { checkPort, checkServerOptions, InvalidOptionError } from "./options.ts";
@@ -152,7 +152,7 @@ export async function serveEngines(options: EngineServeOptions, start: EngineSta
 
 /** True for a request that asks for a WebSocket upgrade (it may still be refused). */
 export function isWebSocketRequest(request: Request): boolean {
-  return /(^|,)\s*websocket\s*(,|$)/i.test(request.headers.get("upgrade") ?? "");
+  return asksForWebSocket(request.headers);
 }
 
 /** An UpgradeRequest from a fetch-API Request (which is its `raw`). */

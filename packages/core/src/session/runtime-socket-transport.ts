@@ -5,7 +5,7 @@
  * the runtime's events. What the runtime's socket cannot do is declared in `capabilities` (the Connection
  * raises `UnsupportedError` for it); the rest of the Connection API behaves as on the core engine.
  */
-import { CloseCode } from "../wire/close-codes.ts";
+import { CloseCode, MAX_CLOSE_REASON_BYTES } from "../wire/close-codes.ts";
 import { utf8Length } from "../wire/frame.ts";
 import { decodeUtf8Strict } from "../wire/utf8.ts";
 import type { CloseInfo } from "../protocol/protocol.ts";
@@ -47,7 +47,6 @@ export interface RuntimeSocketSettings {
 type Timer = ReturnType<typeof setTimeout>;
 
 
-const MAX_CLOSE_REASON = 123;
 
 export class RuntimeSocketTransport implements Transport {
   private readonly socket: RuntimeSocket;
@@ -164,7 +163,7 @@ export class RuntimeSocketTransport implements Transport {
 
   close(code: number, reason: string): void {
     if (this.finalized || this.sentClose) return;
-    if (utf8Length(reason) > MAX_CLOSE_REASON) throw new RangeError(`close reason longer than ${MAX_CLOSE_REASON} bytes`);
+    if (utf8Length(reason) > MAX_CLOSE_REASON_BYTES) throw new RangeError(`close reason longer than ${MAX_CLOSE_REASON_BYTES} bytes`);
     this.sentClose = true;
     this.socket.close(code, reason);
     this.events.closing("start");

@@ -2,6 +2,9 @@
  * Close status codes, RFC 6455 §7.4.1 (with the IANA registry's later additions 1012–1014), plus the
  * 3000–3999 (registered) and 4000–4999 (private) ranges left to applications.
  */
+/** The most bytes of UTF-8 a close frame's reason can carry (RFC 6455 §5.5: 125 bytes of payload, 2 for the code). */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
 export const CloseCode = {
   /** 1000: the purpose for which the connection was established has been fulfilled. */
   NormalClosure: 1000,

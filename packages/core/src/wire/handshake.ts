@@ -220,6 +220,15 @@ export function serializeExtensions(extensions: ExtensionOffer[]): string {
 }
 
 /** Whether a comma-separated header list has `token` (lowercase) as an element, compared case-insensitively, without splitting it. */
+/**
+ * True when the headers ask for the WebSocket protocol: an Upgrade header whose comma-separated list holds the
+ * token "websocket", case-insensitively (RFC 6455 §4.1 and §4.2.1, RFC 9110 §7.8). The one upgrade-token check
+ * of the request's validation, the client's check of the response and the adapters' routing of a request.
+ */
+export function asksForWebSocket(headers: { get(name: string): string | null }): boolean {
+  return listHas(headers.get("upgrade"), "websocket");
+}
+
 function listHas(value: string | null, token: string): boolean {
   if (value === null) return false;
   const n = value.length;
@@ -273,7 +282,7 @@ export function validateUpgradeRequest(req: UpgradeRequestInit<unknown>): Server
   }
   const headers = req.headers;
   if (!headers.get("host")) return reject(400, "missing Host header");
-  if (!listHas(headers.get("upgrade"), "websocket")) return reject(400, "missing or invalid Upgrade: websocket header");
+  if (!asksForWebSocket(headers)) return reject(400, "missing or invalid Upgrade: websocket header");
   if (!listHas(headers.get("connection"), "upgrade")) return reject(400, "the Connection header must contain upgrade");
   const versionHeader = headers.get("sec-websocket-version");
   if (versionHeader === null || versionHeader.trim() !== "13") {
@@ -384,8 +393,7 @@ export function validateHandshakeResponse(
   handshake: Pick<ClientHandshake, "key" | "protocols" | "extensions">,
 ): ClientHandshakeResult {
   if (response.status !== 101) return { ok: false, reason: `unexpected HTTP status ${response.status}` };
-  const upgrade = response.headers.get("upgrade");
-  if (!upgrade || upgrade.trim().toLowerCase() !== "websocket") return { ok: false, reason: "missing Upgrade: websocket" };
+  if (!asksForWebSocket(response.headers)) return { ok: false, reason: "missing Upgrade: websocket" };
   const connection = parseHeaderList(response.headers.get("connection"));
   if (!connection.some((c) => c.toLowerCase() === "upgrade")) return { ok: false, reason: "missing Connection: Upgrade" };
   const accept = response.headers.get("sec-websocket-accept");
