@@ -51,7 +51,7 @@ async function failure(target: ListenTarget, options: EngineServeOptions): Promi
 function expectListenError(target: ListenTarget, error: unknown, want: { code: string; address: string; port: number; fix: RegExp; cause?: boolean }): void {
   const e = error as InstanceType<typeof ListenErrorClass>;
   const said = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  if (!(error instanceof target.ListenError)) throw new Error(`not a ListenError: ${said}`);
+  if (typeof target.ListenError !== "function" || !(error instanceof target.ListenError)) throw new Error(`not a ListenError: ${said}`);
   if (e.name !== "ListenError") throw new Error(`name ${e.name}`);
   if (e.code !== want.code) throw new Error(`code ${e.code}, not ${want.code}: ${said}`);
   if (e.address !== want.address) throw new Error(`address ${e.address}, not ${want.address}`);

@@ -166,7 +166,7 @@ export async function toListenError(error: unknown, attempt: ListenAttempt, look
   const host = attempt.hostname;
   if (lookup && host && !isIpAddress(host) && host !== "localhost") {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, 5000, undefined)));
+    const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 5000)));
     resolves = await Promise.race([lookup(host).then(() => true, () => false), timeout]);
     clearTimeout(timer);
   }
