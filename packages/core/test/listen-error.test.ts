@@ -1,6 +1,6 @@
 /**
- * Issue 22, point 5: core's reading of each runtime's listen errors, on the shapes captured from Node 20, Bun 1.3
- * (Bun.listen, Bun.serve, node:http) and Deno 2 (Deno.serve, node:http). The end-to-end checks, over real sockets
+ * Issue 22, point 5: core's reading of each runtime's listen errors, on the shapes captured from Node 20, Bun 1.4
+ * (Bun.listen, Bun.serve, node:http) and Deno 2.9 (Deno.serve, node:http). The end-to-end checks, over real sockets
  * on every runtime and engine, are packages/node/test/listen-checks.ts.
  */
 import { describe, expect, it } from "vitest";
