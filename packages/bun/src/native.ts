@@ -14,8 +14,9 @@
  * README's "Limits" say so).
  */
 import type { Socket, TCPSocketListener } from "bun";
+import { lookup } from "node:dns/promises";
 import { createUpgradeRequest, type EngineServeOptions, type ServerControls } from "@ws/core";
-import { buildRejectResponse, ServerCore, serverControls } from "@ws/core/adapter";
+import { buildRejectResponse, listening, ServerCore, serverControls } from "@ws/core/adapter";
 import { asksForWebSocket, concatChunks, parseHttpHead, WEBSOCKET_GUID, type HttpHead } from "@ws/core/protocol";
 import { BunSocketStream } from "./byte-stream.ts";
 import { HttpConnection, type HttpServing } from "./http-connection.ts";
@@ -219,7 +220,7 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
     }
   };
 
-  const listener = listen();
+  const listener = await listening({ hostname: options.hostname, port: options.port, tls: options.tls }, listen, lookup);
   function listen(): TCPSocketListener<Arrival> {
     return Bun.listen<Arrival>({
       hostname: options.hostname ?? "0.0.0.0",

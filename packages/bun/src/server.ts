@@ -6,10 +6,11 @@
  *  - "runtime": Bun.serve's built-in WebSocket mapped onto the Connection API (runtime.ts).
  */
 import type { Server } from "bun";
+import { lookup } from "node:dns/promises";
 import { serve as serveOnNodeHttp, type ServeOptions as NodeServeOptions } from "@ws/node-http";
 import { type EngineServeHandle, type EngineServeOptions, type ServeEngine } from "@ws/core";
 import { InvalidOptionError } from "@ws/core";
-import { serveEngines, webSocketOnlyResponse } from "@ws/core/adapter";
+import { listening, serveEngines, webSocketOnlyResponse } from "@ws/core/adapter";
 import { serveNative } from "./native.ts";
 import { bunWebSocket, type BunSocketData } from "./runtime.ts";
 
@@ -34,19 +35,22 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     async runtime(rest) {
       const ws = bunWebSocket(rest);
       const fetch = options.fetch;
-      const server: Server<BunSocketData> = Bun.serve<BunSocketData>({
-        port: options.port ?? 0,
-        hostname: options.hostname,
-        tls: options.tls,
-        websocket: ws.websocket,
-        async fetch(request, srv) {
-          const answer = await ws.upgrade(request, srv);
-          if (answer !== null) return answer;
-          if (!fetch) return webSocketOnlyResponse();
-          const peer = srv.requestIP(request);
-          return fetch(request, { remoteAddress: peer?.address, remotePort: peer?.port });
-        },
-      });
+      const listen = (): Server<BunSocketData> =>
+        Bun.serve<BunSocketData>({
+          port: options.port ?? 0,
+          hostname: options.hostname,
+          tls: options.tls,
+          websocket: ws.websocket,
+          async fetch(request, srv) {
+            const answer = await ws.upgrade(request, srv);
+            if (answer !== null) return answer;
+            if (!fetch) return webSocketOnlyResponse();
+            const peer = srv.requestIP(request);
+            return fetch(request, { remoteAddress: peer?.address, remotePort: peer?.port });
+          },
+        });
+      // a port in use, a bad address or TLS files: one ListenError, as on every runtime
+      const server = await listening({ hostname: options.hostname, port: options.port, tls: options.tls }, listen, lookup);
       return { controls: ws, port: server.port ?? 0, stop: () => server.stop(true) };
     },
   });

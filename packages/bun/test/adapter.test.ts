@@ -69,6 +69,18 @@ describe("@ws/bun on Bun", () => {
     expect(failures(results)).toEqual([]);
   }, 120_000);
 
+  it("a server that cannot listen raises ListenError (EADDRINUSE, EACCES, ENOTFOUND, EADDRNOTAVAIL, ETLS) with the address, the port and the fix, on both engines; maxPayload errors say maxPayload", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/listen.ts"), "@ws/bun"])) as Results;
+    expect(results.length).toBe(14);
+    expect(failures(results)).toEqual([]);
+  }, 60_000);
+
+  it("the same with the core engine on Bun's node:http", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/listen.ts"), "@ws/bun", "core", "node:http"])) as Results;
+    expect(results.length).toBe(7);
+    expect(failures(results)).toEqual([]);
+  }, 60_000);
+
   it("on Bun's own sockets: the request head is bounded whole (414, 431) and read by RFC 9112's rules (NUL, control characters, bare LF: 400)", () => {
     const results = JSON.parse(runInBun([join(here, "fixtures/head-parser.ts")])) as Results;
     expect(results.length).toBe(7);

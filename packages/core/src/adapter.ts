@@ -39,5 +39,6 @@ export { RawHeaders } from "./wire/http.ts";
 export type { DeflateCodec } from "./wire/deflate.ts";
 export type { Allocate } from "./wire/frame.ts";
 export { checkServerOptions, checkClientOptions, checkService, checkPort } from "./server/options.ts";
+export { listening, toListenError, listenErrorCode, checkTlsPem, type ListenAttempt, type HostLookup } from "./server/listen-error.ts";
 export { logText, LOG_TEXT_LIMIT } from "./session/log-text.ts";
 export { RefusalLog, REFUSAL_LOG_INTERVAL } from "./server/refusal-log.ts";

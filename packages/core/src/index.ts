@@ -55,6 +55,7 @@ export type { ServerOptions } from "./server/server.ts";
 export type { ServerControls, ServeEngine, EngineServeOptions, EngineServeHandle, FetchInfo } from "./server/serve.ts";
 export { HandshakeError, type ClientOptions } from "./server/client.ts";
 export { InvalidOptionError } from "./server/options.ts";
+export { ListenError, type ListenErrorCode } from "./server/listen-error.ts";
 export type { BinaryType, WebSocketOptions } from "./client/websocket.ts";
 export type { WebSocketData } from "./client/arguments.ts";
 export { CloseEvent, MessageEvent, CloseEventShim, MessageEventShim, type CloseEventInit, type MessageEventInit, type EventHandler } from "./client/events.ts";

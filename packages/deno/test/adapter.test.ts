@@ -60,6 +60,12 @@ describe("@ws/deno on Deno", () => {
     ]);
   }, 150_000);
 
+  it("a server that cannot listen raises ListenError (EADDRINUSE, EACCES, ENOTFOUND, EADDRNOTAVAIL, ETLS) with the address, the port and the fix, on both engines; maxPayload errors say maxPayload", () => {
+    const results = runInDeno("fixtures/listen.ts", 60_000);
+    expect(results.length).toBe(14);
+    expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
+  }, 70_000);
+
   it("its WHATWG WebSocket passes every conformance check against @ws/deno's server", () => {
     const results = runInDeno("fixtures/websocket.ts", 60_000);
     expect(results.length).toBe(13);

@@ -7,6 +7,7 @@ import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import { createHash } from "node:crypto";
 import * as zlib from "node:zlib";
+import { lookup } from "node:dns/promises";
 import {
   consoleLogger,
   createUpgradeRequest,
@@ -18,7 +19,7 @@ import {
   type ServerOptions,
   type UpgradeRequest,
 } from "@ws/core";
-import { buildRejectResponse, checkPort, checkServerOptions, logText, RawHeaders, ServerCore, serverControls, zlibCodec, type RouteMatch, type UpgradeOutcome } from "@ws/core/adapter";
+import { buildRejectResponse, checkPort, checkServerOptions, listening, logText, RawHeaders, ServerCore, serverControls, zlibCodec, type RouteMatch, type UpgradeOutcome } from "@ws/core/adapter";
 import { WEBSOCKET_GUID } from "@ws/core/protocol";
 import { allocateBuffer, socketByteStream } from "./byte-stream.ts";
 import { answerFetch, type FetchHandler } from "./fetch-bridge.ts";
@@ -262,18 +263,25 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       res.end("Internal Server Error\n");
     });
   };
-  const server = options.tls
-    ? https.createServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca }, requestListener)
-    : http.createServer(requestListener);
-  const ws = attach(server, options);
   const host = options.hostname ?? options.host;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
+  const attempt = { hostname: host, port: port ?? 0, tls: options.tls };
+  // node:https checks the key and certificate here (Node, Bun): a bad one is a ListenError too
+  const server = await listening(attempt, () =>
+    options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca }, requestListener) : http.createServer(requestListener),
+  );
+  const ws = attach(server, options);
+  await listening(
+    attempt,
+    () =>
+      new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port ?? 0, host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      }),
+    lookup,
+  );
   server.on("error", (error) => ws.core.logger.error({ err: error }, `server error: ${error.message}`));
   const address = server.address() as AddressInfo;
   const hostname = host ?? "localhost";
