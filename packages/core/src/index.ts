@@ -20,6 +20,7 @@ export {
   DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_CLOSE_TIMEOUT,
   DEFAULT_INFLATE_RATE,
+  DEFAULT_MAX_SERVER_BUFFERED_AMOUNT,
 } from "./protocol/limits.ts";
 export {
   Connection,

@@ -14,6 +14,13 @@ export const DEFAULT_MAX_PENDING_MESSAGE_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_MESSAGE_TIMEOUT = 60_000;
 /** Bytes a server connection's send buffer may hold before the backpressure policy applies. */
 export const DEFAULT_MAX_BUFFERED_AMOUNT = 16 * 1024 * 1024;
+/**
+ * Bytes that all connections of a server together may hold for their peers — what waits in their send buffers
+ * and in their read queues — before the connection holding the most is dropped with 1008. Default 256 MiB: the
+ * same as `DEFAULT_MAX_PENDING_MESSAGE_BYTES`, so that what peers can make a server hold is bounded near half a
+ * GiB whatever `maxConnections` (10,000 × the 16 MiB per-connection send buffer would be 160 GiB).
+ */
+export const DEFAULT_MAX_SERVER_BUFFERED_AMOUNT = 256 * 1024 * 1024;
 /** Seconds of silence after which a server pings, and as long again without an answer before it drops (1006). */
 export const DEFAULT_CONNECTION_TIMEOUT = 120;
 /** Most connections a server holds (counted from the upgrade decision); further upgrades get 503. */

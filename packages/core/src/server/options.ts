@@ -175,7 +175,7 @@ export function checkServerOptions(options: unknown, where = "options"): void {
   if (!isObject(options)) throw new InvalidOptionError(where, options, "an options object, e.g. { services: { \"/chat\": chat } }");
   const o = options;
   checkSettings("", o);
-  for (const key of ["maxConnections", "maxPendingMessageBytes", "maxPublishBufferedAmount"]) size("", o, key);
+  for (const key of ["maxConnections", "maxPendingMessageBytes", "maxServerBufferedAmount", "maxPublishBufferedAmount"]) size("", o, key);
   duration("", o, "handshakeTimeout");
   flag("", o, "keepRawRequest");
   oneOf("", o, "publishBackpressure", ["skip", "close"]);

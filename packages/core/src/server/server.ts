@@ -7,6 +7,7 @@ import type { ByteStream } from "../session/byte-stream.ts";
 import { CloseCode } from "../wire/close-codes.ts";
 import { Connection, type Message, type SendData } from "../session/connection.ts";
 import { HeartbeatQueue } from "../session/heartbeat.ts";
+import { BufferBudget } from "../session/buffer-budget.ts";
 import { consoleLogger, type Logger } from "../session/errors.ts";
 import { asError, meter, type MetricsHooks } from "../session/metrics.ts";
 import {
@@ -75,6 +76,12 @@ export interface ServerOptions extends ConnectionSettings {
    * connections together may hold; the connection whose message does not fit closes with 1013. Default 256 MiB.
    */
   maxPendingMessageBytes?: number;
+  /**
+   * bytes that all connections together may hold for their peers: what waits in their send buffers and their
+   * read queues (a broadcast counted once per receiver). Beyond it, the connection holding the most is dropped
+   * with 1008 (one log line each) until the total fits. Core engine only. Default 256 MiB; `Infinity` turns it off.
+   */
+  maxServerBufferedAmount?: number;
   /**
    * ms for an upgrade request to be decided, the service's upgrade gate included: a gate that has not
    * answered by then gets 503 (its late answer is ignored) and its connection slot is freed. Default 10000.
@@ -223,6 +230,8 @@ export class ServerCore {
   private readonly handshakeTimeout: number;
   /** what all connections together hold of messages still being received */
   readonly budget: ReceiveBudget;
+  /** what all connections together hold for their peers, send buffers and read queues (maxServerBufferedAmount) */
+  readonly buffers: BufferBudget;
 
   constructor(options: ServerOptions = {}) {
     checkServerOptions(options);
@@ -231,6 +240,7 @@ export class ServerCore {
     this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
     this.budget = new ReceiveBudget(options.maxPendingMessageBytes);
+    this.buffers = new BufferBudget(options.maxServerBufferedAmount, this.logger);
     this.hub = new TopicHub({
       broker: options.broker,
       publishBackpressure: options.publishBackpressure,
@@ -248,6 +258,11 @@ export class ServerCore {
   /** Open connections. */
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Bytes all connections hold for their peers now, send buffers and read queues (see maxServerBufferedAmount). */
+  get bufferedBytes(): number {
+    return this.buffers.used;
   }
 
   /** Upgrades decided or at the gate, not yet open: they count against maxConnections too. */
@@ -423,6 +438,7 @@ export class ServerCore {
       logger: this.logger,
       hub: this.hub,
       budget: this.budget,
+      bufferBudget: this.buffers,
       heartbeat: this.heartbeatFor(s.connectionTimeout),
       maxMessageSize: s.maxMessageSize,
       maxFrameSize: s.maxFrameSize,

@@ -169,6 +169,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
       maxFragments: options.maxFragments,
       deflate: options.deflate,
       budget: options.budget,
+      bufferBudget: options.bufferBudget,
       maxBufferedAmount: options.maxBufferedAmount,
       messageTimeout: options.messageTimeout,
       inflateRate: options.inflateRate,
@@ -191,7 +192,9 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
 
   private get reading(): ReadQueue {
     if (!this.readingQueue) {
-      this.readingQueue = new ReadQueue(this.readHighWaterMark, this.transport.readFlow);
+      const transport = this.transport;
+      const report = transport.unreadBytes ? (bytes: number) => transport.unreadBytes!(bytes) : undefined;
+      this.readingQueue = new ReadQueue(this.readHighWaterMark, transport.readFlow, report);
       if (this.finalized) this.readingQueue.end(); // first read after the close: nothing will come
     }
     return this.readingQueue;

@@ -67,16 +67,20 @@ export class ReadQueue {
   private ended = false;
   private readonly highWaterMark: number;
   private readonly flow: ReadFlow;
+  /** told the unread size after each change (the server's budget of what connections hold) */
+  private readonly report: ((bytes: number) => void) | undefined;
 
-  constructor(highWaterMark: number, flow: ReadFlow) {
+  constructor(highWaterMark: number, flow: ReadFlow, report?: (bytes: number) => void) {
     this.highWaterMark = highWaterMark;
     this.flow = flow;
+    this.report = report;
   }
 
   /** A message no handler took: to the oldest waiting `read()`, else queued. */
   push(message: Message): void {
     this.queue.push(message);
     this.queuedBytes += sizeOf(message);
+    this.report?.(this.queuedBytes);
     const waiter = this.waiters.shift();
     if (waiter) {
       waiter(this.take());
@@ -90,6 +94,7 @@ export class ReadQueue {
     const m = this.queue.shift();
     if (m === undefined) return null;
     this.queuedBytes -= sizeOf(m);
+    this.report?.(this.queuedBytes);
     this.resumeIfBelow();
     return m;
   }
@@ -125,6 +130,7 @@ export class ReadQueue {
     }
     this.queue = kept.length === 0 ? this.queue : kept.concat(this.queue);
     while (this.waiters.length > 0 && this.queue.length > 0) this.waiters.shift()!(this.take());
+    this.report?.(this.queuedBytes);
     this.resumeIfBelow();
   }
 
