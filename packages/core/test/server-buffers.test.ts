@@ -27,13 +27,15 @@ async function client(core: ServerCore, path: string, stalled = false, highWater
   return { a, b, peer, conn, closes };
 }
 
+type Client = Awaited<ReturnType<typeof client>>;
+
 /** A service whose connections subscribe to "t". */
 const subscribers = defineService({ connected: (conn) => conn.subscribe("t") });
 
 describe("a broadcast shares one frame buffer", () => {
   it("frames published to N receivers in one turn are written to every stream as the same buffers, not copied per receiver", async () => {
     const core = new ServerCore({ logger: silentLogger, services: { "/t": subscribers } });
-    const clients = [];
+    const clients: Client[] = [];
     for (let i = 0; i < 5; i++) clients.push(await client(core, "/t"));
     await settle();
     const before = clients.map((c) => c.a.writes.length);
@@ -70,8 +72,8 @@ describe("maxServerBufferedAmount: one bound on what all connections hold for th
     const limit = 64 * 1024;
     const { lines, logger } = recordingLogger();
     const core = new ServerCore({ logger, services: { "/t": subscribers }, maxServerBufferedAmount: limit });
-    const stalled = [];
-    const readers = [];
+    const stalled: Client[] = [];
+    const readers: Client[] = [];
     for (let i = 0; i < 3; i++) stalled.push(await client(core, "/t", true));
     for (let i = 0; i < 2; i++) readers.push(await client(core, "/t"));
     await settle();
