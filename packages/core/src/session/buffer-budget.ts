@@ -32,6 +32,10 @@ export interface BufferShare {
   read: number;
 }
 
+/**
+ * The accountant behind `maxServerBufferedAmount`, one per server (`ServerCore.buffers`): connections report
+ * what they hold, the budget keeps the total and applies the policy (see the module's comment).
+ */
 export class BufferBudget {
   /** bytes; Infinity: no bound (nothing is tracked) */
   readonly limit: number;
