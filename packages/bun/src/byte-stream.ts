@@ -110,19 +110,47 @@ export class BunSocketStream implements ByteStream {
   writev(chunks: Uint8Array[]): boolean {
     // one write system call for the frames of one event-loop turn: small buffers are copied together; a buffer
     // of WRITEV_DIRECT bytes or more (a large message's payload) is written as it is, a copy would cost more
-    let group: Uint8Array[] = [];
     let ok = true;
-    for (const c of chunks) {
-      if (c.byteLength < WRITEV_DIRECT) {
-        group.push(c);
+    let from = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      if (chunks[i]!.byteLength < WRITEV_DIRECT) continue;
+      if (i > from) ok = this.writeTogether(chunks, from, i);
+      ok = this.write(chunks[i]!);
+      from = i + 1;
+    }
+    if (from < chunks.length) ok = this.writeTogether(chunks, from, chunks.length);
+    return ok && this.pendingBytes === 0;
+  }
+
+  /**
+   * Writes `chunks[from..to)` with one system call through a copy of them all; what the kernel does not take
+   * waits as the original chunks (views of them), not as the copy: a frame shared by many connections (a
+   * broadcast) stays one buffer in memory however many of them wait. Once something waits, they all just queue.
+   */
+  private writeTogether(chunks: Uint8Array[], from: number, to: number): boolean {
+    if (to - from === 1) return this.write(chunks[from]!);
+    if (this.closed || this.ending) return false;
+    let skip = 0;
+    if (this.pendingBytes === 0) {
+      const group = chunks.slice(from, to);
+      const joined = concatChunks(group);
+      const written = this.socket.write(joined);
+      if (written === joined.byteLength) return true;
+      if (written < 0) return false; // closed: the close handler reports it
+      skip = written;
+    }
+    for (let i = from; i < to; i++) {
+      const c = chunks[i]!;
+      if (skip >= c.byteLength) {
+        skip -= c.byteLength;
         continue;
       }
-      if (group.length > 0) ok = this.write(group.length === 1 ? group[0]! : concatChunks(group));
-      group = [];
-      ok = this.write(c);
+      const rest = skip > 0 ? c.subarray(skip) : c;
+      skip = 0;
+      this.pending.push(rest);
+      this.pendingBytes += rest.byteLength;
     }
-    if (group.length > 0) ok = this.write(group.length === 1 ? group[0]! : concatChunks(group));
-    return ok && this.pendingBytes === 0;
+    return false;
   }
 
   private flushPending(): void {

@@ -51,6 +51,14 @@ describe("@ws/bun on Bun", () => {
     expect(failures(results)).toEqual([]);
   }, 200_000);
 
+  it("bounds what the core engine holds for its peers (maxServerBufferedAmount) on Bun's sockets and on node:http: non-readers among many subscribers get 1008, readers everything (issue 21 #3)", () => {
+    for (const sockets of ["bun", "node:http"]) {
+      const results = JSON.parse(runInBun([join(here, "fixtures/hostile-sendbuf.ts"), "@ws/bun", sockets])) as Results;
+      expect(results.length).toBe(1);
+      expect(failures(results)).toEqual([]);
+    }
+  }, 200_000);
+
   it("on Bun's own sockets: answers plain HTTP itself (keep-alive, bodies, backpressure), bounds the request head, serves TLS", () => {
     const results = JSON.parse(runInBun([join(here, "fixtures/native.ts"), "bun"])) as Results;
     expect(results.length).toBe(13);

@@ -7,7 +7,8 @@ export type { ByteStream, ByteStreamEvents } from "./session/byte-stream.ts";
 export type { ConnectionOptions } from "./session/connection.ts";
 export { RuntimeHub } from "./server/runtime-hub.ts";
 export { RuntimeSocketTransport, type RuntimeSocket, type RuntimeSocketSettings } from "./session/runtime-socket-transport.ts";
-export { ProtocolTransport, type ProtocolTransportOptions } from "./session/protocol-transport.ts";
+export { ProtocolTransport, SHARED_FRAME_MIN, type ProtocolTransportOptions } from "./session/protocol-transport.ts";
+export { BufferBudget, type BufferHolder, type BufferShare } from "./session/buffer-budget.ts";
 export type { Transport, TransportCapabilities, TransportEvents, MessageType } from "./session/transport.ts";
 export type { SessionOptions } from "./session/connection.ts";
 export {

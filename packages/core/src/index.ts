@@ -23,6 +23,7 @@ export {
   DEFAULT_INFLATE_RATE,
   DEFAULT_MAX_HTTP_CONNECTIONS,
   DEFAULT_HTTP_IDLE_TIMEOUT,
+  DEFAULT_MAX_SERVER_BUFFERED_AMOUNT,
 } from "./settings/defaults.ts";
 export { SETTINGS, DEPRECATED_SETTINGS, type SettingRow, type SettingName, type SettingScope, type SettingUnit } from "./settings/table.ts";
 export { DEFAULT_SETTINGS, DEFAULT_CLIENT_SETTINGS, resolveSettings, type Settings } from "./settings/resolve.ts";

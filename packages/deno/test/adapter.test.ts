@@ -66,6 +66,12 @@ describe("@ws/deno on Deno", () => {
     expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
   }, 70_000);
 
+  it("bounds what the core engine holds for its peers (maxServerBufferedAmount): non-readers among many subscribers get 1008, readers everything (issue 21 #3)", () => {
+    const results = runInDeno("fixtures/hostile-sendbuf.ts", 120_000);
+    expect(results.length).toBe(1);
+    expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
+  }, 130_000);
+
   it("its WHATWG WebSocket passes every conformance check against @ws/deno's server", () => {
     const results = runInDeno("fixtures/websocket.ts", 60_000);
     expect(results.length).toBe(13);

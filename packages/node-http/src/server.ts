@@ -295,6 +295,9 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     get connectionCount() {
       return ws.core.connectionCount;
     },
+    get bufferedBytes() {
+      return ws.core.bufferedBytes;
+    },
     port: address.port,
     hostname,
     url: `${scheme}://${urlHost}:${address.port}`,

@@ -12,6 +12,11 @@ import { checkPort, checkServerOptions, InvalidOptionError } from "./options.ts"
 export interface ServerControls {
   readonly connections: ReadonlySet<Connection<unknown>>;
   readonly connectionCount: number;
+  /**
+   * bytes the connections hold for their peers now, send buffers and read queues together, as counted against
+   * `maxServerBufferedAmount` (core engine; undefined where the runtime holds them)
+   */
+  readonly bufferedBytes?: number;
   register(path: string, service: Service<unknown>): void;
   unregister(path: string): boolean;
   /**
@@ -80,6 +85,9 @@ export function serverControls(core: ServerCore): ServerControls {
     get connectionCount() {
       return core.connectionCount;
     },
+    get bufferedBytes() {
+      return core.bufferedBytes;
+    },
     register: (path, service) => core.router.register(path, service),
     unregister: (path) => core.router.unregister(path),
     publish: (topic, message) => core.publish(topic, message),
@@ -111,6 +119,9 @@ export function serveHandle(
     },
     get connectionCount() {
       return controls.connectionCount;
+    },
+    get bufferedBytes() {
+      return controls.bufferedBytes;
     },
     register: (path, service) => controls.register(path, service),
     unregister: (path) => controls.unregister(path),

@@ -7,6 +7,7 @@ import type { ByteStream } from "../session/byte-stream.ts";
 import { CloseCode } from "../wire/close-codes.ts";
 import { Connection, type Message, type SendData } from "../session/connection.ts";
 import { HeartbeatQueue } from "../session/heartbeat.ts";
+import { BufferBudget } from "../session/buffer-budget.ts";
 import { consoleLogger, type Logger } from "../session/errors.ts";
 import { logText } from "../session/log-text.ts";
 import { RefusalLog } from "./refusal-log.ts";
@@ -186,6 +187,8 @@ export class ServerCore {
   private readonly warn = (message: string) => this.logger.warn({}, message);
   /** what all connections together hold of messages still being received */
   readonly budget: ReceiveBudget;
+  /** what all connections together hold for their peers, send buffers and read queues (maxServerBufferedAmount) */
+  readonly buffers: BufferBudget;
 
   constructor(options: ServerOptions = {}) {
     checkServerOptions(options);
@@ -194,6 +197,7 @@ export class ServerCore {
     this.refusals = new RefusalLog(this.logger);
     const settings = (this.settings = resolveSettings("server", [options], this.warn));
     this.budget = new ReceiveBudget(settings.maxPendingMessageBytes);
+    this.buffers = new BufferBudget(settings.maxServerBufferedAmount, this.logger);
     this.hub = new TopicHub({
       broker: options.broker,
       settings,
@@ -209,6 +213,11 @@ export class ServerCore {
   /** Open connections. */
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Bytes all connections hold for their peers now, send buffers and read queues (see maxServerBufferedAmount). */
+  get bufferedBytes(): number {
+    return this.buffers.used;
   }
 
   /** Upgrades decided or at the gate, not yet open: they count against maxConnections too. */
@@ -384,6 +393,7 @@ export class ServerCore {
       logger: this.logger,
       hub: this.hub,
       budget: this.budget,
+      bufferBudget: this.buffers,
       heartbeat: this.heartbeatFor(s.idleTimeout),
       settings: s,
       onError: hooks.error,

@@ -22,7 +22,11 @@ export interface ByteStream {
   start(events: ByteStreamEvents): void;
   /** Queues bytes for the peer; false when the transport's buffer is full (wait for `drain`). */
   write(chunk: Uint8Array): boolean;
-  /** Queues several buffers at once (one system call where the runtime can). */
+  /**
+   * Queues several buffers at once (one system call where the runtime can). A buffer may be shared with other
+   * streams (a broadcast frame): never modify it, and keep it (or a view of it) rather than a copy of it for what
+   * waits, or its memory grows with the number of receivers.
+   */
   writev?(chunks: Uint8Array[]): boolean;
   /** Flushes, then half-closes (sends FIN); the transport closes when the peer closes too. */
   end(): void;

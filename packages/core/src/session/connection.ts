@@ -167,6 +167,7 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
       settings,
       deflate: options.deflate,
       budget: options.budget,
+      bufferBudget: options.bufferBudget,
       logger,
       label: id,
       remoteAddress: options.request.remoteAddress,
@@ -186,7 +187,9 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
 
   private get reading(): ReadQueue {
     if (!this.readingQueue) {
-      this.readingQueue = new ReadQueue(this.readHighWaterMark, this.transport.readFlow, () => this.warnUnconsumed());
+      const transport = this.transport;
+      const report = transport.unreadBytes ? (bytes: number) => transport.unreadBytes!(bytes) : undefined;
+      this.readingQueue = new ReadQueue(this.readHighWaterMark, transport.readFlow, () => this.warnUnconsumed(), report);
       if (this.finalized) this.readingQueue.end(); // first read after the close: nothing will come
     }
     return this.readingQueue;

@@ -13,6 +13,7 @@ import { encodeUtf8 } from "../wire/utf8.ts";
 import type { ReceiveBudget } from "../protocol/limits.ts";
 import { ProtocolState, type CloseInfo, type ProtocolHandler, type Role } from "../protocol/protocol.ts";
 import type { Settings } from "../settings/resolve.ts";
+import type { BufferBudget, BufferHolder, BufferShare } from "./buffer-budget.ts";
 import { ProtocolViolationError, type Logger } from "./errors.ts";
 import { toBytes, type MessageWriter, type SendData } from "./message.ts";
 import { ReadGate } from "./read-queue.ts";
@@ -30,6 +31,8 @@ export interface ProtocolTransportOptions {
   deflate?: PerMessageDeflate;
   /** memory shared by a server's connections for the messages they are receiving (see ReceiveBudget) */
   budget?: ReceiveBudget;
+  /** what a server's connections together hold for their peers, send buffers and read queues (see BufferBudget) */
+  bufferBudget?: BufferBudget;
   logger: Logger;
   /** names the connection in log lines */
   label: string;
@@ -63,6 +66,14 @@ function refill(account: InflateAccount, rate: number): void {
   account.at = now;
 }
 
+/**
+ * Frames written to several connections (a broadcast) of this size or more are handed to the stream as they
+ * are, never copied into a connection's write batch, so one buffer serves every receiver however many frames
+ * go out in a turn. Smaller ones are copied together with their neighbours: a copy of so few bytes costs less
+ * than the stream's bookkeeping of one more buffer.
+ */
+export const SHARED_FRAME_MIN = 256;
+
 const CAPABILITIES: TransportCapabilities = {
   fragmentedReceive: true,
   fragmentedSend: true,
@@ -72,12 +83,13 @@ const CAPABILITIES: TransportCapabilities = {
 };
 
 
-export class ProtocolTransport implements Transport, ProtocolHandler {
+export class ProtocolTransport implements Transport, ProtocolHandler, BufferHolder {
   readonly engineName = "@ws/core";
   private readonly bytes: ByteStream;
   private readonly state: ProtocolState;
   private readonly logger: Logger;
-  private readonly label: string;
+  /** names the connection in log lines */
+  readonly label: string;
   private readonly remoteAddress: string | undefined;
   private readonly settings: Settings;
   /** a server stops reading while its send buffer holds more than half of maxBufferedAmount */
@@ -97,6 +109,11 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
   private outBytes = 0;
   /** a queued chunk is a large payload passed on without a copy: keep it that way (writev) */
   private outHasLarge = false;
+  /** a queued chunk is a frame shared with other connections (sendFrame): pass it on by reference */
+  private outHasShared = false;
+  private readonly bufferBudget: BufferBudget | undefined;
+  /** @internal what bufferBudget counts for this connection (null: nothing) */
+  bufferShare: BufferShare | null = null;
   private flushScheduled = false;
   private batch: { promise: Promise<boolean>; resolve: (ok: boolean) => void } | null = null;
   /** who waits for the send buffer to drain (the shared empty list until someone does) */
@@ -125,6 +142,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
     this.remoteAddress = options.remoteAddress;
     const settings = (this.settings = options.settings);
     this.server = options.role === "server";
+    this.bufferBudget = options.bufferBudget;
     this.state = new ProtocolState(
       {
         role: options.role,
@@ -199,7 +217,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
   }
 
   sendFrame(frame: Uint8Array): Promise<boolean> {
-    return this.inTurn(() => this.enqueue([frame]));
+    return this.inTurn(() => this.enqueue([frame], true));
   }
 
   /** Sends now, or — while a fragmented message is being sent — once it has ended. */
@@ -296,11 +314,13 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
     this.enqueue(chunks);
   }
 
-  private enqueue(chunks: Uint8Array[]): void {
+  /** `shared`: the chunks are written to other connections too (a broadcast frame) */
+  private enqueue(chunks: Uint8Array[], shared = false): void {
     for (const c of chunks) {
       this.out.push(c);
       this.outBytes += c.length;
       if (c.length >= COPY_THRESHOLD) this.outHasLarge = true;
+      if (shared && c.length >= SHARED_FRAME_MIN) this.outHasShared = true;
     }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -327,12 +347,16 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
       const chunks = this.out;
       const total = this.outBytes;
       const large = this.outHasLarge;
+      const shared = this.outHasShared;
       this.out = [];
       this.outBytes = 0;
       this.outHasLarge = false;
+      this.outHasShared = false;
       const stream = this.bytes;
       let ok: boolean;
       if (chunks.length === 1) ok = stream.write(chunks[0]!);
+      // a broadcast frame stays one buffer for all its receivers: only the small chunks around it are copied
+      else if (shared) ok = writeKeepingShared(stream, chunks);
       // small frames of one turn: one buffer, one write (cheaper than a vectored write of many pieces);
       // large payloads (passed on uncopied) go out with a vectored write
       else if ((!large && total <= 64 * 1024) || !stream.writev) ok = stream.write(concatChunks(chunks, total, stream.allocate));
@@ -341,13 +365,26 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
       this.streamFull = !ok;
       // a server stops reading while its peer does not read what it is sent (echoes, pongs, inflated data)
       if (!ok && stream.bufferedAmount > this.sendPauseAt && !this.state.closing) this.readFlow.hold(ReadGate.SEND_BUFFER);
+      if (this.bufferBudget !== undefined) this.reportSend(stream.bufferedAmount);
     }
     batch?.resolve(!this.finalized);
     if (!this.streamFull && this.outBytes === 0) this.releaseDrainWaiters();
   }
 
+  /** What the send buffer holds now, to the server's budget (when it changed). */
+  private reportSend(bytes: number): void {
+    if (this.finalized || (this.bufferShare === null ? bytes === 0 : this.bufferShare.send === bytes)) return;
+    this.bufferBudget!.send(this, bytes);
+  }
+
+  /** What the Connection's read queue holds now (its unread messages), to the server's budget. */
+  unreadBytes(bytes: number): void {
+    if (!this.finalized) this.bufferBudget?.read(this, bytes);
+  }
+
   private onDrain(): void {
     this.streamFull = false;
+    if (this.bufferBudget !== undefined) this.reportSend(this.bytes.bufferedAmount);
     if (this.gate?.isHeld(ReadGate.SEND_BUFFER) && this.bytes.bufferedAmount <= this.sendPauseAt) {
       this.gate.let(ReadGate.SEND_BUFFER);
     }
@@ -413,6 +450,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
     this.messageTimer = null;
     if (this.inflateAccount?.timer) clearTimeout(this.inflateAccount.timer);
     this.state.release(); // an unfinished message's memory goes back to the server's budget
+    this.bufferBudget?.release(this);
     let info = this.dropInfo ?? this.state.closeInfo();
     if (this.policyClose && !info.wasClean && !this.dropInfo) info = this.policyClose;
     if (error && !this.dropInfo && !this.state.done) info.reason ||= error.message;
@@ -560,4 +598,36 @@ export class ProtocolTransport implements Transport, ProtocolHandler {
       }
     };
   }
+}
+
+/**
+ * Writes one turn's chunks with the frames shared with other connections (SHARED_FRAME_MIN bytes or more)
+ * passed on as they are: runs of smaller chunks between them are copied together, and all go out in one
+ * vectored write where the stream has one. False when any write was refused (a drain follows).
+ */
+function writeKeepingShared(stream: ByteStream, chunks: Uint8Array[]): boolean {
+  const pieces: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  let runBytes = 0;
+  const endRun = () => {
+    if (run.length === 1) pieces.push(run[0]!);
+    else if (run.length > 1) pieces.push(concatChunks(run, runBytes, stream.allocate));
+    run = [];
+    runBytes = 0;
+  };
+  for (const c of chunks) {
+    if (c.length < SHARED_FRAME_MIN) {
+      run.push(c);
+      runBytes += c.length;
+      continue;
+    }
+    endRun();
+    pieces.push(c);
+  }
+  endRun();
+  if (pieces.length === 1) return stream.write(pieces[0]!);
+  if (stream.writev) return stream.writev(pieces);
+  let ok = true;
+  for (const p of pieces) ok = stream.write(p) && ok;
+  return ok;
 }

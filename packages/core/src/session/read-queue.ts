@@ -73,11 +73,14 @@ export class ReadQueue {
   private readonly flow: ReadFlow;
   /** called once, the first time reading pauses while nothing has ever taken a message from the queue */
   private unconsumed: (() => void) | undefined;
+  /** told the unread size after each change (the server's budget of what connections hold) */
+  private readonly report: ((bytes: number) => void) | undefined;
 
-  constructor(highWaterMark: number, flow: ReadFlow, unconsumed?: () => void) {
+  constructor(highWaterMark: number, flow: ReadFlow, unconsumed?: () => void, report?: (bytes: number) => void) {
     this.highWaterMark = highWaterMark;
     this.flow = flow;
     this.unconsumed = unconsumed;
+    this.report = report;
   }
 
   /** A message no handler took: to the oldest waiting `read()`, else queued. */
@@ -86,6 +89,7 @@ export class ReadQueue {
     if (waiter === undefined) message = detached(message);
     this.queue.push(message);
     this.queuedBytes += sizeOf(message);
+    this.report?.(this.queuedBytes);
     if (waiter) {
       waiter(this.take());
     } else if (this.queuedBytes > this.highWaterMark && !this.paused && this.flow.pause) {
@@ -108,6 +112,7 @@ export class ReadQueue {
     const m = this.queue.shift();
     if (m === undefined) return null;
     this.queuedBytes -= sizeOf(m);
+    this.report?.(this.queuedBytes);
     this.resumeIfBelow();
     return m;
   }
@@ -144,6 +149,7 @@ export class ReadQueue {
     }
     this.queue = kept.length === 0 ? this.queue : kept.concat(this.queue);
     while (this.waiters.length > 0 && this.queue.length > 0) this.waiters.shift()!(this.take());
+    this.report?.(this.queuedBytes);
     this.resumeIfBelow();
   }
 

@@ -103,6 +103,8 @@ export interface Transport {
   abandon(): void;
   /** Keeps a timer from holding the process open, where the runtime supports that. */
   unrefTimer(timer: unknown): void;
+  /** What the Connection's read queue holds now, for a server-wide bound (the core engine's transport counts it). */
+  unreadBytes?(bytes: number): void;
 }
 
 /** The events of a transport no Connection has attached to yet: nothing happens. */

@@ -30,3 +30,5 @@ export const DEFAULT_INFLATE_RATE: number = SETTINGS.inflateRate.default;
 export const DEFAULT_MAX_HTTP_CONNECTIONS: number = SETTINGS.maxHttpConnections.default;
 /** ms a keep-alive HTTP connection may wait for its next complete request head (Bun's core engine). */
 export const DEFAULT_HTTP_IDLE_TIMEOUT: number = SETTINGS.httpIdleTimeout.default;
+/** Bytes all connections of a server together may hold for their peers (send buffers and read queues). */
+export const DEFAULT_MAX_SERVER_BUFFERED_AMOUNT: number = SETTINGS.maxServerBufferedAmount.default;

@@ -77,6 +77,12 @@ export interface ServerSettings extends ConnectionSettings {
    */
   maxPendingMessageBytes?: number;
   /**
+   * Bytes all connections of a server together may hold for their peers: their send buffers and read queues (a broadcast counted once per receiver). In bytes. `Infinity`: no limit. Honoured by: core engine (a runtime engine's send buffers are the runtime's).
+   * When it is hit: the connection holding the most is dropped with 1008 (one log line each) until the total fits. `ws`: —; Bun: —.
+   * @defaultValue 256 MiB
+   */
+  maxServerBufferedAmount?: number;
+  /**
    * Connections a server holds, counted from the upgrade decision. In count. `Infinity`: no limit.
    * When it is hit: HTTP 503. `ws`: —; Bun: —.
    * @defaultValue 10,000

@@ -95,6 +95,16 @@ export const SETTINGS = {
     ws: "—",
     bun: "—",
   },
+  maxServerBufferedAmount: {
+    unit: "bytes",
+    default: 256 * MiB,
+    scopes: ["server"],
+    engines: "core engine (a runtime engine's send buffers are the runtime's)",
+    description: "bytes all connections of a server together may hold for their peers: their send buffers and read queues (a broadcast counted once per receiver)",
+    whenHit: "the connection holding the most is dropped with 1008 (one log line each) until the total fits",
+    ws: "—",
+    bun: "—",
+  },
   messageTimeout: {
     unit: "ms",
     default: 60_000,
