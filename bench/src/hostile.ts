@@ -18,7 +18,7 @@ import { writeFileSync } from "node:fs";
 import { type App, probe, RssSampler, start, stop, unavailable, type Running } from "./hostile/apps.ts";
 import { ATTACKS as ROUND1, type Attack, type AttackContext, type AttackResult } from "./hostile/attacks.ts";
 import { ROUND2 } from "./hostile/round2.ts";
-import { mib } from "./hostile/client.ts";
+import { mib, MiB } from "./hostile/client.ts";
 import type * as net from "node:net";
 
 /** Every attack, first round then second. */
@@ -117,6 +117,7 @@ async function runOne(attack: Attack, runtime: Runtime, app: App, quick: boolean
     fds: () => sampler?.lastFds ?? 0,
     outputBytes: () => server?.outputBytes() ?? 0,
     outputTail: () => server?.outputTail() ?? "",
+    logged: (phrase) => server?.phrases.get(phrase) ?? 0,
   };
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
@@ -184,7 +185,7 @@ function table(attack: Attack, rows: Row[]): string {
     "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |",
   ];
   for (const r of rows) {
-    const log = attack.victim === "client" ? "—" : r.logBytes >= 1024 ? `${(r.logBytes / 1024).toFixed(0)} KiB` : `${r.logBytes} B`;
+    const log = attack.victim === "client" ? "—" : r.logBytes >= MiB ? mib(r.logBytes) : r.logBytes >= 1024 ? `${(r.logBytes / 1024).toFixed(0)} KiB` : `${r.logBytes} B`;
     lines.push(
       `| ${r.server} | ${rss(r.rssBefore)} | ${rss(r.rssPeak)} | ${count(r.fdsBefore)} | ${count(r.fdsPeak)} | ${log} | ${cell(r.survived)} | ${cell(r.saw)} | ${wall(r)} |`,
     );

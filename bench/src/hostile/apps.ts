@@ -35,7 +35,12 @@ export interface Running {
   outputBytes(): number;
   /** the last 64 KiB of its stdout and stderr, interleaved as they came */
   outputTail(): string;
+  /** how many times each of LOG_PHRASES has appeared in its stdout and stderr so far */
+  readonly phrases: Map<string, number>;
 }
+
+/** Log phrases counted in full (the log itself is not kept): the server's closes for a full send buffer, its drops. */
+export const LOG_PHRASES = ["closing with 1008", "dropping"];
 
 /** The real bun and deno binaries (not the node_modules/.bin shims, so the pid we sample is the server's). */
 function binary(runtime: "bun" | "deno"): string {
@@ -101,9 +106,18 @@ export async function spawnProcess(label: string, [cmd, ...args]: string[], read
   let stderr = "";
   let output = "";
   let outputBytes = 0;
+  const phrases = new Map(LOG_PHRASES.map((p) => [p, 0]));
   const log = (d: Buffer) => {
     outputBytes += d.length;
-    output = (output + d.toString("latin1")).slice(-64 * 1024);
+    const text = d.toString("latin1");
+    // a phrase cut by a chunk boundary is found in the last 64 characters of the output before plus this chunk
+    const seam = output.slice(-64) + text;
+    for (const p of LOG_PHRASES) {
+      let n = 0;
+      for (let at = seam.indexOf(p); at >= 0; at = seam.indexOf(p, at + p.length)) if (at + p.length > Math.min(64, output.length)) n++;
+      if (n) phrases.set(p, phrases.get(p)! + n);
+    }
+    output = (output + text).slice(-64 * 1024);
   };
   child.stdout!.on("data", log);
   child.stderr!.on("data", log);
@@ -123,6 +137,7 @@ export async function spawnProcess(label: string, [cmd, ...args]: string[], read
     stderrTail: () => stderr.trim(),
     outputBytes: () => outputBytes,
     outputTail: () => output,
+    phrases,
   };
   running.port = await new Promise<number>((resolve, reject) => {
     let out = "";

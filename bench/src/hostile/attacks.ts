@@ -43,6 +43,8 @@ export interface AttackContext {
   outputBytes(): number;
   /** the last 64 KiB of the server's stdout and stderr */
   outputTail(): string;
+  /** how many times the server has logged one of apps.ts's LOG_PHRASES so far */
+  logged(phrase: string): number;
 }
 
 /** What an attack that measures its own victim returns (the client attacks of round 2), beside what it saw. */
