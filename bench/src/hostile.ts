@@ -17,7 +17,7 @@ import type { Runtime } from "./servers.ts";
 import { writeFileSync } from "node:fs";
 import { type App, probe, RssSampler, start, stop, unavailable, type Running } from "./hostile/apps.ts";
 import { ATTACKS as ROUND1, type Attack, type AttackContext, type AttackResult } from "./hostile/attacks.ts";
-import { ROUND2 } from "./hostile/round2.ts";
+import { ROUND2, RSS_HARD_CAP } from "./hostile/round2.ts";
 import { mib, MiB } from "./hostile/client.ts";
 import type * as net from "node:net";
 
@@ -61,7 +61,8 @@ function parseArgs(argv: string[]): Options {
       if (v === undefined) throw new Error(`${arg} needs a value`);
       return v.split(",").map((s) => s.trim()).filter(Boolean);
     };
-    if (arg === "--quick") o.quick = true;
+    if (arg === "--") continue; // `pnpm --filter @ws/bench hostile -- --round 2` passes it on
+    else if (arg === "--quick") o.quick = true;
     else if (arg === "--list") o.list = true;
     else if (arg === "--only") o.only = value();
     else if (arg === "--servers") o.servers = value() as Runtime[];
@@ -121,7 +122,14 @@ async function runOne(attack: Attack, runtime: Runtime, app: App, quick: boolean
   };
   const started = performance.now();
   let timer: NodeJS.Timeout | undefined;
+  let capped: string | null = null;
   const abort = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`ABORTED after ${HARD_LIMIT_MS / 1000} s`), HARD_LIMIT_MS)));
+  // round 2: past the hard RSS cap the attack's connections are destroyed at once, whatever it is doing
+  const watch = setInterval(() => {
+    if (attack.round !== 2 || !sampler || capped || sampler.last <= RSS_HARD_CAP) return;
+    capped = `stopped at the hard RSS cap (server at ${mib(sampler.last, 0)} after ${((performance.now() - started) / 1000).toFixed(1)} s: the attack's connections destroyed)`;
+    for (const s of sockets) s.destroy();
+  }, 100);
   let result: string | AttackResult;
   try {
     result = await Promise.race([attack.run(ctx), abort]);
@@ -129,9 +137,11 @@ async function runOne(attack: Attack, runtime: Runtime, app: App, quick: boolean
     result = `attack failed: ${(e as Error).stack ?? e}`;
   } finally {
     clearTimeout(timer);
+    clearInterval(watch);
   }
   row.wallMs = performance.now() - started;
   for (const s of sockets) s.destroy();
+  if (capped) result = typeof result === "string" ? `${capped}; ${result}` : { ...result, saw: `${capped}; ${result.saw}` };
   if (typeof result === "string") row.saw = result;
   else {
     row.saw = result.saw;

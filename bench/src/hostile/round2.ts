@@ -23,6 +23,12 @@ import { sleep } from "../proc.ts";
 /** Past this RSS of its victim an attack stops writing (2.5 GiB: with the 100 ms sampling, ~3 GB at most). */
 export const RSS_CAP = 2.5 * 1024 * MiB;
 
+/**
+ * Past this RSS of the server (whatever the attack is doing: a server may grow after the attacker has stopped
+ * writing, working through what it read) the runner destroys the attack's connections (hostile.ts).
+ */
+export const RSS_HARD_CAP = 3 * 1024 * MiB;
+
 /** Yields from `chunks` until `stop()` says so; `state.capped` tells afterwards whether it did. */
 function* until(chunks: Iterable<Buffer>, stop: () => boolean, state: { capped: boolean }): Generator<Buffer> {
   for (const chunk of chunks) {
@@ -143,16 +149,19 @@ const emptyFlood: Attack = {
   },
 };
 
-/** Defect 6: 1 MiB of queued 1-byte messages (the read queue's bound, 1 MiB, counts payload bytes only). */
+/**
+ * Defect 6: 1 MiB of queued 1-byte messages (the read queue's bound, 1 MiB, counts payload bytes only). Binary:
+ * each is a Uint8Array of its own (a one-character string may be shared by the runtime).
+ */
 const tinyQueue: Attack = {
   name: "tiny-queue",
   round: 2,
-  what: "a subscriber-only service (no received()): 1-byte text messages (7 B each) until reading pauses (2 million at most), never reading",
+  what: "a subscriber-only service (no received()): 1-byte binary messages (7 B each) until reading pauses (2 million at most), never reading",
   apps: ["round2"],
   limitMs: 60_000,
   async run(ctx) {
     const max = 2_000_000;
-    const frame = clientFrame(OP_TEXT, Buffer.from("a"));
+    const frame = clientFrame(OP_BINARY, Buffer.from("a"));
     const client = await connect(service(ctx, "/sub", { pauseAfterHandshake: true }), ctx.track);
     if (!client.upgraded) return `handshake: ${client.outcome()}`;
     const state = { capped: false };
