@@ -15,19 +15,22 @@ import * as net from "node:net";
 import { acceptFor } from "../wire.ts";
 import { clientCommand, RssSampler, spawnProcess, stop } from "./apps.ts";
 import { type Attack, type AttackContext, type AttackResult, ended, frames, KiB, seconds } from "./attacks.ts";
-import { connect, type ConnectOptions, HOST, mib, MiB, RawClient, readBack, tally, waitUntil, writeAll } from "./client.ts";
+import { connect, type ConnectOptions, HOST, mib, MiB, RawClient, readBack, tally, waitUntil, writeAll, type WriteResult } from "./client.ts";
 import { clientFrame, FrameReader, OP_BINARY, OP_CLOSE, OP_TEXT } from "./frames.ts";
 import { randomBytes } from "node:crypto";
 import { sleep } from "../proc.ts";
 
-/** Past this RSS of its victim an attack stops writing (2.5 GiB: with the 100 ms sampling, ~3 GB at most). */
-export const RSS_CAP = 2.5 * 1024 * MiB;
+/**
+ * Past this RSS of its victim an attack stops writing (2.5 GiB: with the 100 ms sampling, ~3 GB at most;
+ * HOSTILE_RSS_CAP_MIB sets another).
+ */
+export const RSS_CAP = Number(process.env.HOSTILE_RSS_CAP_MIB ?? 2560) * MiB;
 
 /**
  * Past this RSS of the server (whatever the attack is doing: a server may grow after the attacker has stopped
  * writing, working through what it read) the runner destroys the attack's connections (hostile.ts).
  */
-export const RSS_HARD_CAP = 3 * 1024 * MiB;
+export const RSS_HARD_CAP = RSS_CAP * 1.2;
 
 /** Yields from `chunks` until `stop()` says so; `state.capped` tells afterwards whether it did. */
 function* until(chunks: Iterable<Buffer>, stop: () => boolean, state: { capped: boolean }): Generator<Buffer> {
@@ -38,6 +41,11 @@ function* until(chunks: Iterable<Buffer>, stop: () => boolean, state: { capped: 
     }
     yield chunk;
   }
+}
+
+/** `ended()`, except that a write stopped by the RSS cap says so instead of "(all)". */
+function wrote(w: WriteResult, total: number, state: { capped: boolean }): string {
+  return state.capped ? `stopped at the RSS cap (${mib(RSS_CAP, 0)}) after writing ${mib(w.bytes)} of ${mib(total)}` : ended(w, total);
 }
 
 function service(ctx: AttackContext, path: string, extra: Partial<ConnectOptions> = {}): ConnectOptions {
@@ -143,7 +151,7 @@ const emptyFlood: Attack = {
     await readBack([client], 1000, 3000);
     const sent = Math.floor(w.bytes / frame.length);
     return (
-      `${state.capped ? `stopped at the RSS cap (${mib(RSS_CAP, 0)}): ` : ""}${ended(w, max * frame.length)} = ` +
+      `${wrote(w, max * frame.length, state)} = ` +
       `${sent.toLocaleString("en")} messages; reading paused: ${w.end === "stalled" ? "yes" : "no"}; server RSS then ${rss}; ${client.outcome()}`
     );
   },
@@ -169,7 +177,7 @@ const tinyQueue: Attack = {
     const rss = rssNow(ctx);
     const sent = Math.floor(w.bytes / frame.length);
     return (
-      `${state.capped ? "stopped at the RSS cap: " : ""}${ended(w, max * frame.length)} = ${sent.toLocaleString("en")} messages ` +
+      `${wrote(w, max * frame.length, state)} = ${sent.toLocaleString("en")} messages ` +
       `(${mib(sent)} of payload, some of it still in the kernel's buffers); reading paused: ${w.end === "stalled" ? "yes" : "no"}; ` +
       `server RSS then ${rss}; ${client.outcome()}`
     );
@@ -239,7 +247,7 @@ async function attackClient(ctx: AttackContext, frame: Buffer, max: number, perC
     const sent = Math.floor(w.bytes / frame.length);
     const closed = /closed (\d+)/.exec(victim.outputTail())?.[1];
     const saw =
-      `${state.capped ? `stopped at the client's RSS cap (${mib(RSS_CAP, 0)}): ` : ""}${ended(w, max * frame.length)} = ${sent.toLocaleString("en")} frames` +
+      `${wrote(w, max * frame.length, state)} = ${sent.toLocaleString("en")} frames` +
       `; client RSS then ${mib(rssEnd, 0)}; read back from it in ${ctx.quick ? 1 : 3} s: ${mib(backBytes)}, ${back.pongs.toLocaleString("en")} pongs` +
       `; the client ${closed ? `closed with ${closed}` : victim.exit ? victim.exit : "stayed open"}`;
     const peak = sampler.peak;
@@ -333,7 +341,7 @@ const topicFanout: Attack = {
     const got = readers.reduce((n, c) => n + c.frames.messages, 0) / readers.length;
     const slowGot = sleepers.reduce((n, c) => n + c.frames.messages, 0) / sleepers.length;
     return (
-      `${state.capped ? "stopped at the RSS cap: " : ""}${ended(w, (payload / messages + 8) * messages)} ≈ ${sent.toLocaleString("en")} messages in ${seconds(start)}; ` +
+      `${wrote(w, (payload / messages + 8) * messages, state)} ≈ ${sent.toLocaleString("en")} messages in ${seconds(start)}; ` +
       `server RSS 3 s later ${rss}; never-readers: ${tally(sleepers)} (${slowGot.toFixed(0)} messages each on average); ` +
       `readers: ${tally(readers)} (${got.toFixed(0)} messages each on average); publisher: ${publisher.outcome()}; ` +
       `the server logged "closing with 1008" ×${ctx.logged("closing with 1008")}, "dropping" ×${ctx.logged("dropping")}`
