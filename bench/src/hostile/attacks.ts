@@ -19,10 +19,13 @@ import {
   repeated,
 } from "./frames.ts";
 import { randomBytes } from "node:crypto";
+import type { Runtime } from "../servers.ts";
 
 export interface AttackContext {
+  /** the server's port (0 for an attack on a client: it runs its own server) */
   port: number;
   app: App;
+  runtime: Runtime;
   quick: boolean;
   /** the attack stops by itself by then (Date.now() ms) */
   deadline: number;
@@ -32,10 +35,36 @@ export interface AttackContext {
   track(c: RawClient): void;
   /** lines for the notes under the table */
   note(line: string): void;
+  /** the server's latest RSS sample, bytes (0 for an attack on a client) */
+  rss(): number;
+  /** the server's open descriptors at the latest sample */
+  fds(): number;
+  /** bytes the server has written to its stdout and stderr since it started */
+  outputBytes(): number;
+  /** the last 64 KiB of the server's stdout and stderr */
+  outputTail(): string;
+  /** how many times the server has logged one of apps.ts's LOG_PHRASES so far */
+  logged(phrase: string): number;
+}
+
+/** What an attack that measures its own victim returns (the client attacks of round 2), beside what it saw. */
+export interface AttackResult {
+  saw: string;
+  rssBefore?: number;
+  rssPeak?: number;
+  fdsBefore?: number;
+  fdsPeak?: number;
+  survived?: string;
 }
 
 export interface Attack {
   name: string;
+  /** issue 21's round 2 (round2.ts) or the first round (this file). Default 1. */
+  round?: 1 | 2;
+  /** the open-files limit of the server (default 64 Ki or the hard limit) */
+  fileLimit?: number;
+  /** "client": the victim is a client process the attack starts itself; no server is started for it */
+  victim?: "client";
   /** one line for the table's heading */
   what: string;
   apps: App[];
@@ -43,10 +72,10 @@ export interface Attack {
   limitMs: number;
   /** why it does not run with --quick (unless named with --only) */
   skipInQuick?: string;
-  run(ctx: AttackContext): Promise<string>;
+  run(ctx: AttackContext): Promise<string | AttackResult>;
 }
 
-const KiB = 1024;
+export const KiB = 1024;
 
 /** Connection options for an app's service, plus extras. */
 function service(ctx: AttackContext, extra: { extensions?: string; pauseAfterHandshake?: boolean } = {}) {
@@ -55,12 +84,12 @@ function service(ctx: AttackContext, extra: { extensions?: string; pauseAfterHan
 }
 
 /** `count` copies of `frame`, yielded as chunks of up to `perChunk` frames (one pre-built buffer, sliced). */
-function* frames(frame: Buffer, count: number, perChunk: number): Generator<Buffer> {
+export function* frames(frame: Buffer, count: number, perChunk: number): Generator<Buffer> {
   const block = repeated(frame, Math.min(perChunk, count));
   for (let left = count; left > 0; left -= perChunk) yield block.subarray(0, Math.min(perChunk, left) * frame.length);
 }
 
-function ended(w: WriteResult, total: number): string {
+export function ended(w: WriteResult, total: number): string {
   const sent = `wrote ${mib(w.bytes)} of ${mib(total)}`;
   switch (w.end) {
     case "done":
@@ -74,7 +103,7 @@ function ended(w: WriteResult, total: number): string {
   }
 }
 
-function seconds(since: number): string {
+export function seconds(since: number): string {
   return `${((Date.now() - since) / 1000).toFixed(1)} s`;
 }
 

@@ -5,6 +5,7 @@
  * go out in a turn. Asserted from the server's own accounting (`bufferedBytes`, the close codes, the streams'
  * written chunks, the log), over memory streams.
  */
+import { QUEUED_MESSAGE_OVERHEAD } from "../src/protocol/limits.ts";
 import { describe, expect, it } from "vitest";
 import { defineService, InvalidOptionError, silentLogger, type Connection } from "../src/index.ts";
 import { ServerCore, SHARED_FRAME_MIN } from "../src/adapter.ts";
@@ -103,12 +104,14 @@ describe("maxServerBufferedAmount: one bound on what all connections hold for th
     const core = new ServerCore({ logger: silentLogger, services: { "/q": defineService({}) }, maxServerBufferedAmount: limit });
     const c = await client(core, "/q");
     const eight = cframe({ opcode: 2, payload: new Uint8Array(8 * 1024) });
+    // each queued message counts its payload plus the queue's per-message charge
+    const queued = 8 * 1024 + QUEUED_MESSAGE_OVERHEAD;
     for (let i = 0; i < 4; i++) c.peer.send(eight);
     await settle();
-    expect(core.bufferedBytes).toBe(32 * 1024);
+    expect(core.bufferedBytes).toBe(4 * queued);
     await c.conn.read();
     await c.conn.read();
-    expect(core.bufferedBytes).toBe(16 * 1024);
+    expect(core.bufferedBytes).toBe(2 * queued);
     for (let i = 0; i < 8; i++) c.peer.send(eight);
     await settle();
     expect(c.closes).toEqual([1008]);
