@@ -60,6 +60,7 @@ function plainBytes(data: Uint8Array): Uint8Array {
 /** Builds the handlers and the upgrade step for Bun.serve. */
 export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
   const state = new MappedServer(options, ENGINE);
+  state.core.warnHooklessServices();
   let bunServer: Server<BunSocketData> | null = null;
   const maxPayload = Math.min(0xffffffff, options.maxMessageSize ?? 100 * 1024 * 1024);
   // Bun compresses a message only when its send or publish is asked to (and the connection negotiated it)

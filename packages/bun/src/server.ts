@@ -49,5 +49,5 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       });
       return { controls: ws, port: server.port ?? 0, stop: () => server.stop(true) };
     },
-  });
+  }, ["sockets"]);
 }

@@ -30,6 +30,7 @@ export interface WorkerWebSocket extends ServerControls {
 /** The upgrade step for a Worker's fetch handler; its connections (and topics) are those of this isolate. */
 export function workerWebSocket(options: WorkerWebSocketOptions): WorkerWebSocket {
   const state = new MappedServer(options, WORKER_ENGINE);
+  state.core.warnHooklessServices();
   if (options.perMessageDeflate) {
     state.logger.warn({}, `${WORKER_ENGINE}: permessage-deflate is negotiated by workerd itself, not by @ws/core; the option is ignored`);
   }

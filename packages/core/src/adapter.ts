@@ -38,6 +38,6 @@ export { buildRejectResponse, createUpgradeRequest, type UpgradeRequest, type Up
 export { RawHeaders } from "./wire/http.ts";
 export type { DeflateCodec } from "./wire/deflate.ts";
 export type { Allocate } from "./wire/frame.ts";
-export { checkServerOptions, checkClientOptions, checkService, checkPort } from "./server/options.ts";
+export { checkServerOptions, checkClientOptions, checkService, checkPort, checkServes, type AdapterKeys } from "./server/options.ts";
 export { logText, LOG_TEXT_LIMIT } from "./session/log-text.ts";
 export { RefusalLog, REFUSAL_LOG_INTERVAL } from "./server/refusal-log.ts";

@@ -79,7 +79,7 @@ const REFUSED: Array<{ name: string; options: (t: MisconfigTarget) => Record<str
   {
     name: "Bun.serve's websocket handlers",
     options: () => ({ websocket: { message() {} } }),
-    fix: [/use services: \{ "\/ws": \{ received\(message, conn\)/, /Bun\.serve/],
+    fix: [/use services: \{ "\/ws": \{ received\(message, conn\)/, /option of Bun's serve/],
   },
   {
     name: "Bun.serve's maxPayloadLength",
