@@ -174,6 +174,8 @@ function checkAttachArguments(first: unknown, hasOptions: boolean): void {
  * a wrong version). An upgrade no service claims (nor `resolve`, or one `shouldHandle` refuses) is left alone
  * when the server has other 'upgrade' listeners (another library's WebSocket endpoint), and gets 404 when
  * this is the only one. With `noServer`, no listener is registered: call `handleUpgrade` yourself.
+ * Refused at once, with the fix: what is not a node:http or node:https server (the Express app: pass the
+ * http.Server that `app.listen()` returns), and an option that is not attach()'s (`ws`'s `path`, `port`, …).
  */
 export function attach(server: http.Server | https.Server, options: AttachOptions): AttachedServer;
 export function attach(options: AttachOptions & { noServer: true }): AttachedServer;
@@ -322,7 +324,10 @@ export interface ServeHandle extends WebSocketServer {
   readonly server: http.Server | https.Server;
 }
 
-/** Starts a standalone HTTP(S) server with the given services. Resolves once it is listening. */
+/**
+ * Starts a standalone HTTP(S) server with the given services. Resolves once it is listening. Refused at once,
+ * with the fix: neither services nor fetch, and an option that is not serve()'s (`ws`'s `server`, `noServer`, …).
+ */
 export async function serve(options: ServeOptions): Promise<ServeHandle> {
   checkServerOptions(options, "serve() options", SERVE_KEYS);
   checkServes(options);
