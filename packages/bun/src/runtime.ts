@@ -60,6 +60,7 @@ function plainBytes(data: Uint8Array): Uint8Array {
 /** Builds the handlers and the upgrade step for Bun.serve. */
 export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
   const state = new MappedServer(options, ENGINE);
+  state.core.warnHooklessServices();
   let bunServer: Server<BunSocketData> | null = null;
   // Bun's own cap: the server's maxMessageSize (or its alias) when given, else room for any service's own (each
   // connection's limit is applied by its transport)

@@ -53,5 +53,5 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
       const server = await listening({ hostname: options.hostname, port: options.port, tls: options.tls }, listen, lookup);
       return { controls: ws, port: server.port ?? 0, stop: () => server.stop(true) };
     },
-  });
+  }, ["sockets"]);
 }

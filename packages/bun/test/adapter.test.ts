@@ -111,4 +111,10 @@ describe("@ws/bun on Bun", () => {
     const [sent, received] = runInBun([join(here, "fixtures/data-buffers.ts")]).split(" ");
     expect(received).toBe(sent);
   });
+
+  it("refuses serve()'s misconfigurations at start (nothing to serve, ws's and Bun.serve's options, a misspelt key) with the fix, and warns once of a service with no hooks (both engines)", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/misconfig.ts"), "@ws/bun"])) as Results;
+    expect(results.length).toBe(13);
+    expect(failures(results)).toEqual([]);
+  });
 });

@@ -6,7 +6,7 @@
  *   export default { fetch: handler({ services: { "/echo": echo }, fetch: (req) => new Response("hi") }) };
  */
 import { UnsupportedError, type ServerControls, type ServerOptions, type UpgradeRequest } from "@ws/core";
-import { isWebSocketRequest, MappedServer, normalizePath, refusalResponse, upgradeRequestFrom } from "@ws/core/adapter";
+import { checkServerOptions, isWebSocketRequest, MappedServer, normalizePath, refusalResponse, upgradeRequestFrom, type AdapterKeys } from "@ws/core/adapter";
 import { answerClose, toMessage, workersSocket } from "./socket.ts";
 
 export const WORKER_ENGINE = "Workers WebSocketPair";
@@ -30,6 +30,7 @@ export interface WorkerWebSocket extends ServerControls {
 /** The upgrade step for a Worker's fetch handler; its connections (and topics) are those of this isolate. */
 export function workerWebSocket(options: WorkerWebSocketOptions): WorkerWebSocket {
   const state = new MappedServer(options, WORKER_ENGINE);
+  state.core.warnHooklessServices();
   if (options.perMessageDeflate) {
     state.logger.warn({}, `${WORKER_ENGINE}: permessage-deflate is negotiated by workerd itself, not by @ws/core; the option is ignored`);
   }
@@ -37,6 +38,9 @@ export function workerWebSocket(options: WorkerWebSocketOptions): WorkerWebSocke
   // Workers bind a WebSocket to the request that accepted it: no other request (another connection's message
   // event, the fetch handler) may send on it, so topics across a Worker's connections cannot work. Say so at
   // subscribe rather than lose every published message; a Durable Object room (WebSocketRoom) has topics.
+  // A service written for a server with topics (`conn.subscribe` in `connected`, nothing caught) cannot work here:
+  // its connection is closed with 1011 once the error hooks have the UnsupportedError, rather than left open and silent.
+  state.closeOnUnsupported = true;
   state.hub.subscribe = () => {
     throw new UnsupportedError(`${WORKER_ENGINE}: topics need a Durable Object (WebSocketRoom): a Worker's WebSocket can only be used by the request that accepted it`);
   };
@@ -83,10 +87,34 @@ export interface HandlerOptions<Env> extends ServerOptions {
   fetch?(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
 }
 
-/** A Worker's fetch handler: `export default { fetch: handler({ services, rooms, fetch }) }`. */
+/** handler()'s own keys, and what it says of the options of serve() and `ws` that do not apply to a Worker. */
+const HANDLER_KEYS: AdapterKeys = {
+  keys: ["rooms", "fetch"],
+  foreign: Object.fromEntries([
+    ...["port", "hostname", "host", "tls"].map((key) => [key, `a Worker does not listen: wrangler (or Miniflare) gives it its address and TLS; ${key} is serve()'s option`]),
+    ...["server", "noServer"].map((key) => [key, `a Worker has no server of its own: handler() is its fetch (export default { fetch: handler({ services }) })`]),
+  ]),
+};
+
+/**
+ * A Worker's fetch handler: `export default { fetch: handler({ services, rooms, fetch }) }`. The options are
+ * checked when it is called (at the module's top level): a key that is not one here, or nothing to serve, throws
+ * with the fix.
+ *
+ * What a plain Worker lacks: topics. A Worker's WebSocket can only be used by the request that accepted it, so
+ * `conn.subscribe` throws `UnsupportedError` (use a Durable Object room, `rooms` and `WebSocketRoom`, for topics),
+ * and so do `conn.ping()` and fragment streaming. When a service's hook lets such an `UnsupportedError` escape (the
+ * same module as on Node or Bun, `conn.subscribe` in `connected` with nothing caught), the error goes to the
+ * service's `error` hook and the server's `onError`, then the connection is closed with 1011 (Internal Error) and
+ * the missing feature as its reason: the client learns that the service cannot work here rather than wait.
+ */
 export function handler<Env = unknown>(
   options: HandlerOptions<Env>,
 ): (request: Request, env: Env, ctx: ExecutionContext) => Promise<Response> {
+  checkServerOptions(options, "handler() options", HANDLER_KEYS);
+  if (options.services === undefined && options.resolve === undefined && options.rooms === undefined && options.fetch === undefined) {
+    throw new TypeError(`handler() needs services ({ "/chat": chat }), rooms or a fetch handler`);
+  }
   const { rooms = {}, fetch, ...serverOptions } = options;
   const prefixes = Object.entries(rooms).map(([prefix, route]) => [normalizePath(prefix), route] as const);
   // created on the first request (nothing of it may run at a Worker's global scope); one per isolate

@@ -39,7 +39,7 @@ export { asksForWebSocket, buildRejectResponse, createUpgradeRequest, type Upgra
 export { RawHeaders } from "./wire/http.ts";
 export type { DeflateCodec } from "./wire/deflate.ts";
 export type { Allocate } from "./wire/frame.ts";
-export { checkServerOptions, checkClientOptions, checkService, checkPort } from "./server/options.ts";
+export { checkServerOptions, checkClientOptions, checkService, checkPort, checkServes, type AdapterKeys } from "./server/options.ts";
 export { listening, toListenError, listenErrorCode, checkTlsPem, type ListenAttempt, type HostLookup } from "./server/listen-error.ts";
 export { logText, LOG_TEXT_LIMIT } from "./session/log-text.ts";
 export { RefusalLog, REFUSAL_LOG_INTERVAL } from "./server/refusal-log.ts";

@@ -26,6 +26,7 @@ export interface DenoWebSocket extends ServerControls {
 /** Builds the upgrade step for Deno.serve. */
 export function denoWebSocket(options: DenoWebSocketOptions): DenoWebSocket {
   const state = new MappedServer(options, ENGINE);
+  state.core.warnHooklessServices();
   // Deno has no topics of its own: the server's RuntimeHub sends to each subscriber
   if (options.perMessageDeflate) state.logger.warn({}, `${ENGINE} does not support permessage-deflate; it stays off`);
 

@@ -77,4 +77,10 @@ describe("@ws/deno on Deno", () => {
     expect(results.length).toBe(13);
     expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
   });
+
+  it("refuses serve()'s misconfigurations at start (nothing to serve, ws's and Bun.serve's options, a misspelt key) with the fix, and warns once of a service with no hooks (both engines)", () => {
+    const results = runInDeno("fixtures/misconfig.ts", 60_000);
+    expect(results.length).toBe(13);
+    expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
+  });
 });

@@ -11,6 +11,7 @@ import { lookup } from "node:dns/promises";
 import {
   consoleLogger,
   createUpgradeRequest,
+  InvalidOptionError,
   REFUSED_UPGRADE_LINGER,
   type Connection,
   type Logger,
@@ -19,7 +20,21 @@ import {
   type ServerOptions,
   type UpgradeRequest,
 } from "@ws/core";
-import { buildRejectResponse, checkPort, checkServerOptions, listening, logText, RawHeaders, ServerCore, serverControls, zlibCodec, type RouteMatch, type UpgradeOutcome } from "@ws/core/adapter";
+import {
+  buildRejectResponse,
+  checkPort,
+  checkServerOptions,
+  checkServes,
+  listening,
+  logText,
+  RawHeaders,
+  ServerCore,
+  serverControls,
+  zlibCodec,
+  type AdapterKeys,
+  type RouteMatch,
+  type UpgradeOutcome,
+} from "@ws/core/adapter";
 import { WEBSOCKET_GUID } from "@ws/core/protocol";
 import { allocateBuffer, socketByteStream } from "./byte-stream.ts";
 import { answerFetch, type FetchHandler } from "./fetch-bridge.ts";
@@ -102,12 +117,67 @@ function coreOptions(options: NodeServerOptions): ServerOptions {
   return { deflateCodec: codec, allocate: allocateBuffer, acceptKey: nativeAcceptKey, ...options };
 }
 
+/** attach()'s own keys, and what it says of the options of `ws` and of serve() that do not apply to it. */
+const ATTACH_KEYS: AdapterKeys = {
+  keys: ["noServer", "shouldHandle"],
+  foreign: {
+    port: "attach() serves on the server you give it: set the port where it listens (server.listen(port)), or use serve({ port, services })",
+    host: "attach() serves on the server you give it: set the address where it listens (server.listen(port, host)), or use serve({ hostname, services })",
+    hostname: "attach() serves on the server you give it: set the address where it listens (server.listen(port, host)), or use serve({ hostname, services })",
+    server: "pass the server as attach()'s first argument: attach(server, { services })",
+    tls: "attach() serves on the server you give it: for wss://, give it an https.createServer({ key, cert }), or use serve({ tls, services })",
+    fetch: "the server you give attach() answers plain HTTP itself (its request listener, your Express app); fetch is serve()'s option",
+  },
+};
+
+/** serve()'s own keys on node:http, and what it says of the options of `ws` and of attach() that do not apply to it. */
+const SERVE_KEYS: AdapterKeys = {
+  // engine: taken for code shared with Bun and Deno; Node has one engine, "core"
+  keys: ["port", "host", "hostname", "tls", "fetch", "engine"],
+  foreign: {
+    server: "serve() starts its own server; to use yours, attach(yourServer, …)",
+    noServer: "serve() starts its own server; to take the upgrades yourself, attach({ noServer: true, … }) and call its handleUpgrade",
+    shouldHandle: "serve() takes every upgrade to its services; shouldHandle is attach()'s option, for a server you share",
+  },
+};
+
+const isFunction = (v: unknown): v is (...args: never[]) => unknown => typeof v === "function";
+
+/** An EventEmitter with what attach() uses of a server: a node:http or node:https server, or one like it. */
+function isServer(v: unknown): v is http.Server {
+  if (typeof v !== "object" || v === null) return false;
+  const s = v as Record<string, unknown>;
+  return isFunction(s.on) && isFunction(s.off) && isFunction(s.listenerCount);
+}
+
+/** Refuses, with the fix, what a new user passes to attach() in place of a server and options. */
+function checkAttachArguments(first: unknown, hasOptions: boolean): void {
+  if (isFunction(first) && isFunction((first as { listen?: unknown }).listen)) {
+    throw new TypeError("attach() takes the http.Server that app.listen() returns (const server = app.listen(3000); attach(server, …)), not the Express app");
+  }
+  if (!hasOptions) {
+    if (isServer(first)) throw new TypeError(`attach() needs options after the server: attach(server, { services: { "/chat": chat } })`);
+    if (typeof first === "object" && first !== null && (first as { noServer?: unknown }).noServer !== true) {
+      throw new TypeError("attach() takes the server first: attach(server, { services }), or attach({ noServer: true, … }) and call its handleUpgrade yourself");
+    }
+    return;
+  }
+  if (isServer(first)) return;
+  if (typeof first === "object" && first !== null && isServer((first as { server?: unknown }).server)) {
+    throw new TypeError("attach() takes a node:http or node:https server; this holds one: attach(yours.server, …) (Fastify's fastify.server)");
+  }
+  const what = first === null || first === undefined ? String(first) : isFunction(first) ? "a function" : typeof first === "object" ? "an object without on/off/listenerCount" : typeof first;
+  throw new TypeError(`attach() takes a node:http or node:https server (http.createServer(), app.listen()'s return), not ${what}`);
+}
+
 /**
  * Serves WebSocket services on an existing http or https server through its 'upgrade' event; the server
  * keeps answering ordinary HTTP requests. Refused upgrades get their status, malformed requests 400 (426 for
  * a wrong version). An upgrade no service claims (nor `resolve`, or one `shouldHandle` refuses) is left alone
  * when the server has other 'upgrade' listeners (another library's WebSocket endpoint), and gets 404 when
  * this is the only one. With `noServer`, no listener is registered: call `handleUpgrade` yourself.
+ * Refused at once, with the fix: what is not a node:http or node:https server (the Express app: pass the
+ * http.Server that `app.listen()` returns), and an option that is not attach()'s (`ws`'s `path`, `port`, …).
  */
 export function attach(server: http.Server | https.Server, options: AttachOptions): AttachedServer;
 export function attach(options: AttachOptions & { noServer: true }): AttachedServer;
@@ -115,9 +185,17 @@ export function attach(
   serverOrOptions: http.Server | https.Server | (AttachOptions & { noServer: true }),
   maybeOptions?: AttachOptions,
 ): AttachedServer {
+  checkAttachArguments(serverOrOptions, maybeOptions !== undefined);
   const server = maybeOptions ? (serverOrOptions as http.Server | https.Server) : undefined;
   const options = maybeOptions ?? (serverOrOptions as AttachOptions);
+  checkServerOptions(options, "attach() options", ATTACH_KEYS);
+  return attachTo(server, options);
+}
+
+/** attach() once its arguments are checked (serve() comes here with its own options: port, tls, …). */
+function attachTo(server: http.Server | https.Server | undefined, options: AttachOptions): AttachedServer {
   const core = new ServerCore(coreOptions(options));
+  core.warnHooklessServices();
   const logger: Logger = core.logger;
   const handshakeTimeout = core.settings.handshakeTimeout;
 
@@ -248,9 +326,15 @@ export interface ServeHandle extends WebSocketServer {
   readonly server: http.Server | https.Server;
 }
 
-/** Starts a standalone HTTP(S) server with the given services. Resolves once it is listening. */
+/**
+ * Starts a standalone HTTP(S) server with the given services. Resolves once it is listening. Refused at once,
+ * with the fix: neither services nor fetch, and an option that is not serve()'s (`ws`'s `server`, `noServer`, …).
+ */
 export async function serve(options: ServeOptions): Promise<ServeHandle> {
-  checkServerOptions(options, "serve() options");
+  checkServerOptions(options, "serve() options", SERVE_KEYS);
+  checkServes(options);
+  const engine = (options as { engine?: unknown }).engine;
+  if (engine !== undefined && engine !== "core") throw new InvalidOptionError("engine", engine, `"core" (the one engine on node:http)`);
   const port = checkPort(options.port);
   const requestListener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     void answerHttp(req, res, options).catch((error: unknown) => {
@@ -269,7 +353,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const server = await listening(attempt, () =>
     options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca }, requestListener) : http.createServer(requestListener),
   );
-  const ws = attach(server, options);
+  const ws = attachTo(server, options);
   await listening(
     attempt,
     () =>

@@ -4,6 +4,8 @@
  * WebSocket cannot honour.
  */
 import { Connection } from "../session/connection.ts";
+import { CloseCode } from "../wire/close-codes.ts";
+import { truncateReason } from "../protocol/protocol.ts";
 import { connectionId } from "../session/id.ts";
 import { UnsupportedError, type Logger } from "../session/errors.ts";
 import type { UpgradeRequest } from "../wire/handshake.ts";
@@ -21,12 +23,36 @@ type Accepted = Extract<UpgradeVerdict, { ok: true }>;
 /** Frame-level limits: a runtime's WebSocket hands over whole messages, so these cannot be applied. */
 const FRAME_LEVEL = ["maxFrameSize", "maxFragments"] as const satisfies ReadonlyArray<keyof Settings>;
 
+type ErrorHook = (error: Error, conn: Connection) => unknown;
+
+/** `hook` (the service's error hook and onError), then, for an UnsupportedError, a 1011 close naming what is missing. */
+function closingOnUnsupported(hook: ErrorHook | undefined): ErrorHook {
+  return (error, conn) => {
+    try {
+      return hook?.(error, conn);
+    } finally {
+      if (error instanceof UnsupportedError) void conn.close(CloseCode.InternalError, closeReason(error.message));
+    }
+  };
+}
+
+/** The error's message without the engine's name, cut to what a close frame's reason can carry. */
+function closeReason(message: string): string {
+  return truncateReason(message.split(": ").slice(1).join(": ") || message);
+}
+
 export class MappedServer {
   readonly core: ServerCore;
   /** the engine's name in error messages: "Bun.serve", "Deno.upgradeWebSocket" */
   readonly engineName: string;
   /** the topics of this server's connections (with the options' broker and publish policy) */
   readonly hub: RuntimeHub;
+  /**
+   * Closes a connection with 1011 when its service's code lets an UnsupportedError escape (what the engine lacks,
+   * e.g. topics in a plain Worker), after the error hooks have had it: the service cannot work here, and an open
+   * connection that never answers is worse. Set by the adapter; off by default.
+   */
+  closeOnUnsupported = false;
 
   /** Throws UnsupportedError for settings the runtime's socket cannot honour (in the options or a service). */
   constructor(options: ServerOptions, engineName: string) {
@@ -81,6 +107,8 @@ export class MappedServer {
     id: string = connectionId(),
   ): { conn: Connection<unknown>; transport: RuntimeSocketTransport } {
     const settings = this.settingsFor(verdict.service);
+    const observers = this.core.observersFor(verdict.service);
+    if (this.closeOnUnsupported) observers.onError = closingOnUnsupported(observers.onError);
     const transport = new RuntimeSocketTransport(socket, { maxMessageSize: settings.maxMessageSize, keepaliveNative, logger: this.logger, label: id });
     const conn = new Connection<unknown>(transport, {
       id,
@@ -91,7 +119,7 @@ export class MappedServer {
       heartbeat: this.core.heartbeatFor(settings.idleTimeout),
       logger: this.logger,
       hub: this.hub,
-      ...this.core.observersFor(verdict.service),
+      ...observers,
     });
     return { conn, transport };
   }

@@ -120,13 +120,72 @@ export function checkPath(path: unknown): void {
   if (typeof path !== "string") throw new InvalidOptionError("services", path, `a path ("/chat") as the key of each service`);
 }
 
+/** The keys of a server's options that core knows (ServerOptions): its settings, services, hooks and plumbing. */
+export const SERVER_KEYS: readonly string[] = [
+  "services",
+  "resolve",
+  "perMessageDeflate",
+  "deflateCodec",
+  "allocate",
+  "acceptKey",
+  "logger",
+  "onError",
+  "metrics",
+  "broker",
+  ...settingKeys("server"),
+];
+
 /**
- * Checks a server's options (serve(), attach(), a runtime engine's handlers) before anything listens. The keys an
- * adapter adds of its own (port, tls, fetch, …) are the adapter's to check; unknown keys are not refused here.
+ * Options of `ws`, Bun.serve and Deno.serve that a migrating user tries where this toolkit has another way: the
+ * fix for each. An adapter adds its own for the keys whose fix depends on where they are written (`server`,
+ * `noServer`, `port` …). `maxPayload` and `perMessageDeflate` are not here: they are ours too.
  */
-export function checkServerOptions(options: unknown, where = "options"): void {
+export const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
+  path: `use services: { "/ws": yourService } (path is ws's option)`,
+  verifyClient: "use the service's upgrade(req) gate: return { reject: 401, reason } to refuse (verifyClient is ws's option)",
+  handleProtocols: "use the service's protocols: an array, or a function choosing among the client's (handleProtocols is ws's option)",
+  clientTracking: "connections are always tracked: read server.connections (clientTracking is ws's option)",
+  skipUTF8Validation: "text messages are always checked for UTF-8, as RFC 6455 requires (skipUTF8Validation is ws's option)",
+  websocket: `use services: { "/ws": { received(message, conn) { … }, connected(conn) { … } } } (websocket: { message, open, close } is the option of Bun's serve)`,
+  maxPayloadLength: "use maxMessageSize (maxPayloadLength is the option of Bun's serve)",
+  backpressureLimit: "use maxBufferedAmount (backpressureLimit is the option of Bun's serve)",
+  closeOnBackpressureLimit: `use backpressure: "close" (closeOnBackpressureLimit is the option of Bun's serve)`,
+  handler: "use fetch for plain HTTP and services for WebSocket paths (handler is the option of Deno's serve)",
+  onListen: "await serve(): it resolves once listening, with port and url (onListen is the option of Deno's serve)",
+};
+
+/** An option that is not one here, by a name another library (or another entry point) uses: its message names the fix. */
+export class ForeignOptionError extends InvalidOptionError {
+  constructor(where: string, option: string, value: unknown, fix: string) {
+    super(option, value, fix);
+    this.message = `${where}: ${option} is not an option here; ${fix}`;
+  }
+}
+
+/** What an adapter's entry point (serve(), attach(), handler()) adds to core's server options. */
+export interface AdapterKeys {
+  /** the keys it takes besides core's (port, hostname, tls, fetch, engine, …) */
+  keys: readonly string[];
+  /** the fix for a key it does not take where another entry point does (`port` in attach(): use serve()) */
+  foreign?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Checks a server's options (serve(), attach(), a runtime engine's handlers) before anything listens. With
+ * `adapter` (the entry point's own keys), a key that is neither core's nor the adapter's is refused: by the fix
+ * when it is another library's option (`FOREIGN_OPTIONS`, `adapter.foreign`), else with "did you mean …?".
+ * Without it (ServerCore, called with an adapter's options), only the other libraries' options are refused.
+ */
+export function checkServerOptions(options: unknown, where = "options", adapter?: AdapterKeys): void {
   if (!isObject(options)) throw new InvalidOptionError(where, options, "an options object, e.g. { services: { \"/chat\": chat } }");
   const o = options;
+  const known = adapter ? [...SERVER_KEYS, ...adapter.keys] : undefined;
+  for (const key of Object.keys(o)) {
+    if (known?.includes(key) || o[key] === undefined) continue;
+    const fix = adapter?.foreign?.[key] ?? FOREIGN_OPTIONS[key];
+    if (fix !== undefined) throw new ForeignOptionError(where, key, o[key], fix);
+  }
+  if (known) unknownKeys("", o, known);
   checkSettings(o, "server");
   checkDeflate("", o.perMessageDeflate);
   const services = o.services;
@@ -150,6 +209,26 @@ export function checkServerOptions(options: unknown, where = "options"): void {
   if (logger !== undefined && !(isObject(logger) && ["info", "warn", "error"].every((k) => typeof (logger as Record<string, unknown>)[k] === "function"))) {
     throw new InvalidOptionError("logger", logger, "an object with info, warn and error methods (console, pino, …)");
   }
+}
+
+/**
+ * Checks that a serve() has something to serve: services (or `resolve`), a fetch handler, or both. Without them
+ * every request is a 404 or a 426 and nothing says why.
+ */
+export function checkServes(options: { services?: unknown; resolve?: unknown; fetch?: unknown }): void {
+  if (options.services === undefined && options.resolve === undefined && options.fetch === undefined) {
+    throw new TypeError(`serve() needs services ({ "/chat": chat }) or a fetch handler (or both)`);
+  }
+}
+
+/**
+ * The warning for a service with no hook that could read or decide anything (no received, connected or upgrade):
+ * its messages queue for a `conn.read()` that nothing calls, and reading pauses. Not refused: a test or an app may
+ * register one for a handshake-only endpoint.
+ */
+export function hooklessService(path: string, service: Service<unknown>): string | undefined {
+  if (service.received || service.connected || service.upgrade) return undefined;
+  return `services["${path}"] has no hooks: its messages wait for conn.read(), which nothing calls; add received(message, conn) { … } (or connected(conn) that reads, or an upgrade gate for a handshake-only endpoint)`;
 }
 
 /** Checks a client's URL and options (connect()). */

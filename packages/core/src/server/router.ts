@@ -79,6 +79,8 @@ export class Router {
   private readonly exact = new Map<string, Service<unknown>>();
   /** most specific first */
   private patterns: Pattern[] = [];
+  /** called after each registration with the path as written (ServerCore: the warning for a service with no hooks) */
+  registered: ((path: string, service: Service<unknown>) => void) | undefined = undefined;
 
   constructor(services?: Record<string, Service<unknown>>) {
     for (const [path, service] of Object.entries(services ?? {})) this.register(path, service);
@@ -94,12 +96,18 @@ export class Router {
     const p = normalizePath(path);
     if (!isPattern(p)) {
       this.exact.set(p, service);
-      return;
+    } else {
+      const pattern = parsePattern(p, service);
+      this.patterns = this.patterns.filter((other) => other.shape !== pattern.shape);
+      this.patterns.push(pattern);
+      this.patterns.sort(bySpecificity);
     }
-    const pattern = parsePattern(p, service);
-    this.patterns = this.patterns.filter((other) => other.shape !== pattern.shape);
-    this.patterns.push(pattern);
-    this.patterns.sort(bySpecificity);
+    this.registered?.(path, service);
+  }
+
+  /** The registered paths and their services, exact ones and patterns. */
+  entries(): Array<[path: string, service: Service<unknown>]> {
+    return [...this.exact.entries(), ...this.patterns.map((p): [string, Service<unknown>] => [p.path, p.service])];
   }
 
   /** Removes the service on `path`; connections already open stay open. Returns whether there was one. */

@@ -6,7 +6,7 @@ import type { Connection, SendData } from "../session/connection.ts";
 import { asksForWebSocket, createUpgradeRequest, type UpgradeRequest } from "../wire/handshake.ts";
 import type { ServerCore, ServerOptions } from "./server.ts";
 import type { Service } from "./service.ts";
-import { checkPort, checkServerOptions, InvalidOptionError } from "./options.ts";
+import { checkPort, checkServerOptions, checkServes, InvalidOptionError, type AdapterKeys } from "./options.ts";
 
 /** A running server's controls: its connections, services and topics, and graceful shutdown. */
 export interface ServerControls {
@@ -143,9 +143,23 @@ export interface EngineStarters {
   runtime(options: Omit<EngineServeOptions, "engine">): Promise<{ controls: ServerControls; port: number; stop(): Promise<void> }>;
 }
 
-/** serve() on a runtime with both engines: starts the one `options.engine` names ("core" by default). */
-export async function serveEngines(options: EngineServeOptions, start: EngineStarters): Promise<EngineServeHandle> {
-  checkServerOptions(options, "serve() options");
+/** The keys serve() takes on a runtime with both engines, besides a server's (EngineServeOptions). */
+export const ENGINE_SERVE_KEYS: readonly string[] = ["engine", "port", "hostname", "tls", "fetch"];
+
+/** What serve() says of the options of another entry point (or of `ws`) that do not apply to it. */
+export const SERVE_FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
+  server: "serve() starts its own server; to use yours, attach(yourServer, …) on Node, bunWebSocket(…) in your own Bun server, denoWebSocket(…) in your own Deno server",
+  noServer: "serve() starts its own server; to take the upgrades yourself, attach({ noServer: true, … }) and its handleUpgrade on Node, or bunWebSocket(…) / denoWebSocket(…) in your own server",
+  host: "use hostname (host is ws's option)",
+};
+
+/**
+ * serve() on a runtime with both engines: starts the one `options.engine` names ("core" by default).
+ * `adapterKeys`: the keys the adapter's serve() takes besides EngineServeOptions (Bun's `sockets`).
+ */
+export async function serveEngines(options: EngineServeOptions, start: EngineStarters, adapterKeys: readonly string[] = []): Promise<EngineServeHandle> {
+  checkServerOptions(options, "serve() options", { keys: [...ENGINE_SERVE_KEYS, ...adapterKeys], foreign: SERVE_FOREIGN_OPTIONS } satisfies AdapterKeys);
+  checkServes(options);
   checkPort(options.port);
   if (options.engine !== undefined && options.engine !== "core" && options.engine !== "runtime") {
     throw new InvalidOptionError("engine", options.engine, '"core" or "runtime"');

@@ -21,7 +21,7 @@ import {
   type ExtensionOffer,
   type UpgradeRequest,
 } from "../wire/handshake.ts";
-import { checkServerOptions } from "./options.ts";
+import { checkServerOptions, hooklessService } from "./options.ts";
 import { Router, type RouteMatch } from "./router.ts";
 import type { Service } from "./service.ts";
 import { TopicHub, type TopicBroker } from "./topics.ts";
@@ -208,6 +208,20 @@ export class ServerCore {
       options.services instanceof Router
         ? options.services
         : new Router((options.services ?? {}) as Record<string, Service<unknown>>);
+  }
+
+  /**
+   * Warns, once each, of the services with no hooks (`hooklessService`): those registered now, and those
+   * registered later through the router. Called by the adapters' entry points (serve(), attach(), the runtime
+   * engines' handlers), not by the constructor: core's own tests and tools build servers of hookless services.
+   */
+  warnHooklessServices(): void {
+    const hookless = (path: string, service: Service<unknown>) => {
+      const warning = hooklessService(path, service);
+      if (warning) this.logger.warn({}, warning);
+    };
+    for (const [path, service] of this.router.entries()) hookless(path, service);
+    this.router.registered = hookless;
   }
 
   /** Open connections. */
