@@ -65,6 +65,14 @@ declare global {
     has(name: string): boolean;
     forEach(callback: (value: string, name: string) => void): void;
   }
+  /** how connect() tells an adapter's dial that it gave up (client/connect.ts) */
+  class AbortSignal extends EventTarget {
+    readonly aborted: boolean;
+  }
+  class AbortController {
+    readonly signal: AbortSignal;
+    abort(reason?: unknown): void;
+  }
   /** the fetch API, as far as the pieces for fetch-style servers use it (serve.ts) */
   class Request {
     readonly method: string;

@@ -16,6 +16,7 @@ import { checkClientOptions } from "../server/options.ts";
 import type { Logger } from "../session/errors.ts";
 import type { MetricsHooks } from "../session/metrics.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
+import { concatChunks } from "../wire/frame.ts";
 import { acceptDeflateResponse, deflateClientOffer, EXTENSION_NAME, PerMessageDeflate, type DeflateCodec, type PerMessageDeflateOptions } from "../wire/deflate.ts";
 
 /**
@@ -113,7 +114,7 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
     extensions: offer ? [offer] : [],
   });
   return new Promise<Connection>((resolve, reject) => {
-    let buffered = new Uint8Array(0);
+    let buffered: Uint8Array = new Uint8Array(0);
     let settled = false;
     const fail = (error: Error) => {
       if (settled) return;
@@ -148,10 +149,7 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
           if (refusal.body.done) refusal.finish();
           return;
         }
-        const joined = new Uint8Array(buffered.length + chunk.length);
-        joined.set(buffered);
-        joined.set(chunk, buffered.length);
-        buffered = joined;
+        buffered = concatChunks([buffered, chunk]);
         const head = parseHttpHead(buffered);
         if (head === null) return;
         if (head instanceof Error) return fail(new HandshakeError(head.message));

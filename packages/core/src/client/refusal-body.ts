@@ -7,6 +7,7 @@
  */
 import type { HeadersLike } from "../wire/http.ts";
 import { logText } from "../session/log-text.ts";
+import { concatChunks } from "../wire/frame.ts";
 
 /** Bytes of a refusal's body the client keeps (the start of it; the rest is not read). */
 export const REFUSAL_BODY_LIMIT = 4096;
@@ -35,7 +36,7 @@ function framing(status: number, headers: HeadersLike): Framing {
 export class RefusalBody {
   private readonly framing: Framing;
   /** what arrived (raw, for a chunked body), at most the limit */
-  private bytes = new Uint8Array(0);
+  private bytes: Uint8Array = new Uint8Array(0);
   /** the decoded body, once a chunked one has ended */
   private decoded: Uint8Array | undefined;
   private full = false;
@@ -54,10 +55,7 @@ export class RefusalBody {
     if (this.done || chunk.length === 0) return;
     const limit = this.framing.kind === "chunked" ? CHUNKED_RAW_LIMIT : this.framing.kind === "length" ? Math.min(this.framing.length, REFUSAL_BODY_LIMIT) : REFUSAL_BODY_LIMIT;
     const take = Math.min(chunk.length, limit - this.bytes.length);
-    const joined = new Uint8Array(this.bytes.length + take);
-    joined.set(this.bytes);
-    joined.set(chunk.subarray(0, take), this.bytes.length);
-    this.bytes = joined;
+    this.bytes = concatChunks([this.bytes, chunk.subarray(0, take)]);
     if (this.bytes.length >= limit) this.full = true;
     if (this.framing.kind === "chunked") {
       const body = dechunk(this.bytes);
@@ -91,8 +89,8 @@ function dechunk(raw: Uint8Array): { data: Uint8Array; ended: boolean } {
       if (v < 0) break;
       n = n * 16 + v;
     }
-    if (digits === 0) return { data: join(parts, size), ended: true }; // not chunked after all: keep what was decoded
-    if (n === 0) return { data: join(parts, size), ended: true };
+    // the last chunk (size 0), or a line that is no chunk size (not chunked after all): what was decoded is all
+    if (n === 0) return { data: concatChunks(parts, size), ended: true };
     const start = lf + 1;
     const end = Math.min(start + n, raw.length);
     parts.push(raw.subarray(start, end));
@@ -100,17 +98,7 @@ function dechunk(raw: Uint8Array): { data: Uint8Array; ended: boolean } {
     if (end < start + n) break;
     at = end + 2; // the CRLF after the chunk's data
   }
-  return { data: join(parts, size), ended: false };
-}
-
-function join(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return { data: concatChunks(parts, size), ended: false };
 }
 
 /** `data` without a UTF-8 sequence cut short at its end (the rest of the character was not kept). */
