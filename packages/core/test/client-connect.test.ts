@@ -59,7 +59,7 @@ describe("connectWith", () => {
     expect(target!.signal.aborted).toBe(true);
     const [, late] = memoryPair();
     opened(late);
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await new Promise<void>((resolve) => setTimeout(() => resolve(), 0));
     expect(late.closed).toBe(true);
   });
 
