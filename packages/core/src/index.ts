@@ -53,7 +53,7 @@ export { Router, type RouteMatch } from "./server/router.ts";
 export type { TopicBroker, PublishBackpressure, PublishCompression } from "./server/topics.ts";
 export type { ServerOptions } from "./server/server.ts";
 export type { ServerControls, ServeEngine, EngineServeOptions, EngineServeHandle, FetchInfo } from "./server/serve.ts";
-export { HandshakeError, type ClientOptions } from "./client/handshake.ts";
+export { HandshakeError, type ClientOptions, type HandshakeResponse } from "./client/handshake.ts";
 export { InvalidOptionError } from "./server/options.ts";
 export type { BinaryType, WebSocketOptions } from "./client/websocket.ts";
 export type { WebSocketData } from "./client/arguments.ts";

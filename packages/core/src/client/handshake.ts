@@ -70,8 +70,10 @@ export class HandshakeError extends Error {
   readonly headers: Headers;
   /** the start of the response's body as UTF-8 text, malformed bytes as U+FFFD ("" without one) */
   readonly body: string;
-  constructor(message: string, response?: Partial<HandshakeResponse>) {
+  /** `response`: what the server answered, or (as before 0.2) only its status */
+  constructor(message: string, response?: Partial<HandshakeResponse> | number) {
     super(message);
+    if (typeof response === "number") response = { status: response };
     this.status = response?.status;
     this.statusText = response?.statusText ?? "";
     this.headers = response?.headers ?? new Headers();
