@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { HandshakeError, silentLogger } from "../src/index.ts";
 import { connectWith, type DialTarget } from "../src/adapter.ts";
-import { RefusalBody, REFUSAL_BODY_LIMIT } from "../src/client/refusal-body.ts";
+import { bodyExcerpt, RefusalBody, REFUSAL_BODY_LIMIT } from "../src/client/refusal-body.ts";
 import { HeaderMap } from "../src/index.ts";
 import { memoryPair, type MemoryStream } from "./support/memory-stream.ts";
 
@@ -140,5 +140,11 @@ describe("RefusalBody", () => {
     const cut = body(400, {}, "a".repeat(REFUSAL_BODY_LIMIT - 1) + "\u00e9tait");
     expect(cut.done).toBe(true);
     expect(cut.text()).toBe("a".repeat(REFUSAL_BODY_LIMIT - 1));
+  });
+
+  it("is quoted in the message as one short line: whitespace folded, control characters escaped, cut with …", () => {
+    expect(bodyExcerpt("  missing\r\n  or bad\ttoken\n")).toBe("missing or bad token");
+    expect(bodyExcerpt("a\u001b[31mb")).toBe("a\\x1b[31mb");
+    expect(bodyExcerpt("x".repeat(5000))).toBe(`${"x".repeat(120)}…`);
   });
 });

@@ -115,5 +115,5 @@ function withoutCutCharacter(data: Uint8Array): Uint8Array {
 
 /** A short excerpt of a body for an error message: whitespace folded, control characters escaped, cut. */
 export function bodyExcerpt(body: string): string {
-  return logText(body.replace(/\s+/g, " ").trim(), EXCERPT_LIMIT);
+  return logText(body.replace(/\s+/g, " ").trim(), EXCERPT_LIMIT).replace(/…\(\+\d+ chars\)$/, "…");
 }
