@@ -1,7 +1,8 @@
 /**
  * The client side of the opening handshake over any ByteStream (RFC 6455 §4.1): write the request, read the
- * response head, validate it, and hand the stream to a client-role Connection. Adapters supply the TCP or
- * TLS stream; this part is the same on every runtime.
+ * response head, validate it, and hand the stream to a client-role Connection; or, when the server refuses, read
+ * the start of its body (./refusal-body.ts) and reject with a HandshakeError that says why. Adapters supply the
+ * TCP or TLS stream (through ./connect.ts); this part is the same on every runtime.
  */
 import type { ByteStream } from "../session/byte-stream.ts";
 import { Connection } from "../session/connection.ts";
