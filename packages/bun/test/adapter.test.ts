@@ -107,6 +107,12 @@ describe("@ws/bun on Bun", () => {
     expect(failures(results)).toEqual([]);
   });
 
+  it("its client learns why it was refused: HandshakeError's status, statusText, headers and a bounded body; the WebSocket's error event says the status", () => {
+    const results = JSON.parse(runInBun([join(here, "fixtures/handshake-error.ts"), "@ws/bun"])) as Results;
+    expect(results.length).toBe(5);
+    expect(failures(results)).toEqual([]);
+  }, 60_000);
+
   it("gets a fresh buffer for each Bun.listen data callback (so the bytes need no copy)", () => {
     const [sent, received] = runInBun([join(here, "fixtures/data-buffers.ts")]).split(" ");
     expect(received).toBe(sent);

@@ -31,7 +31,8 @@ export {
   webSocketOnlyResponse,
   type EngineStarters,
 } from "./server/serve.ts";
-export { connectOverStream } from "./server/client.ts";
+export { connectOverStream } from "./client/handshake.ts";
+export { connectWith, type ClientRuntime, type DialTarget } from "./client/connect.ts";
 export { WebSocketBase, type WebSocketRuntime } from "./client/websocket.ts";
 export { normalizePath, type RouteMatch } from "./server/router.ts";
 export { zlibCodec, type ZlibModule } from "./wire/zlib-codec.ts";

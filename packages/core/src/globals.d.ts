@@ -57,6 +57,22 @@ declare global {
     readonly size: number;
     [Symbol.iterator](): IterableIterator<[string, string]>;
   }
+  /** the Fetch standard's Headers, as a HandshakeError carries a refusal's (client/handshake.ts) */
+  class Headers {
+    constructor(init?: Array<[string, string]> | Record<string, string>);
+    append(name: string, value: string): void;
+    get(name: string): string | null;
+    has(name: string): boolean;
+    forEach(callback: (value: string, name: string) => void): void;
+  }
+  /** how connect() tells an adapter's dial that it gave up (client/connect.ts) */
+  class AbortSignal extends EventTarget {
+    readonly aborted: boolean;
+  }
+  class AbortController {
+    readonly signal: AbortSignal;
+    abort(reason?: unknown): void;
+  }
   /** the fetch API, as far as the pieces for fetch-style servers use it (serve.ts) */
   class Request {
     readonly method: string;

@@ -54,7 +54,7 @@ export { Router, type RouteMatch } from "./server/router.ts";
 export type { TopicBroker, PublishBackpressure, PublishCompression } from "./server/topics.ts";
 export type { ServerOptions } from "./server/server.ts";
 export type { ServerControls, ServeEngine, EngineServeOptions, EngineServeHandle, FetchInfo } from "./server/serve.ts";
-export { HandshakeError, type ClientOptions } from "./server/client.ts";
+export { HandshakeError, type ClientOptions, type HandshakeResponse } from "./client/handshake.ts";
 export { InvalidOptionError } from "./server/options.ts";
 export { ListenError, type ListenErrorCode } from "./server/listen-error.ts";
 export type { BinaryType, WebSocketOptions } from "./client/websocket.ts";

@@ -72,6 +72,12 @@ describe("@ws/deno on Deno", () => {
     expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
   }, 130_000);
 
+  it("its client learns why it was refused: HandshakeError's status, statusText, headers and a bounded body; the WebSocket's error event says the status", () => {
+    const results = runInDeno("fixtures/handshake-error.ts", 60_000);
+    expect(results.length).toBe(5);
+    expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
+  }, 70_000);
+
   it("its WHATWG WebSocket passes every conformance check against @ws/deno's server", () => {
     const results = runInDeno("fixtures/websocket.ts", 60_000);
     expect(results.length).toBe(13);

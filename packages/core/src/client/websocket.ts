@@ -9,12 +9,14 @@
  *   carries the same code);
  * - several messages that arrive in one read are dispatched in the same task (no microtask checkpoint between
  *   their `message` events), as the runtime's socket delivers them;
- * - the `error` event is a plain Event with the cause, where there is one, as a non-standard `error` property.
+ * - the `error` event is a plain Event with the cause, where there is one, as a non-standard `error` property, and
+ *   its message as a non-standard `message` property (a refused handshake's says the status:
+ *   `unexpected HTTP status 401 Unauthorized: missing or bad token`; the `error` is the HandshakeError).
  */
 import type { Connection } from "../session/connection.ts";
 import type { Message } from "../session/message.ts";
 import type { CloseInfo } from "../protocol/protocol.ts";
-import type { ClientOptions } from "../server/client.ts";
+import type { ClientOptions } from "./handshake.ts";
 import { resolveSettings } from "../settings/resolve.ts";
 import { checkCloseArguments, checkProtocols, parseWebSocketUrl, sizeOfData, toUSVString, type WebSocketData } from "./arguments.ts";
 import { CloseEvent, EventHandlers, MessageEvent, type EventHandler } from "./events.ts";
@@ -265,7 +267,11 @@ export class WebSocketBase<Options extends object = ClientOptions, Extra extends
     this.#readyState = CLOSED;
     if (this.#failed || info.failed) {
       const event = new Event("error");
-      if (this.#cause !== undefined) Object.defineProperty(event, "error", { value: this.#cause, enumerable: true });
+      if (this.#cause !== undefined) {
+        Object.defineProperty(event, "error", { value: this.#cause, enumerable: true });
+        const message = this.#cause instanceof Error ? this.#cause.message : String(this.#cause);
+        Object.defineProperty(event, "message", { value: message, enumerable: true });
+      }
       this.dispatchEvent(event);
     }
     const reason = info.code === 1006 ? "" : info.reason;

@@ -1,19 +1,23 @@
 /**
  * The client side of the opening handshake over any ByteStream (RFC 6455 §4.1): write the request, read the
- * response head, validate it, and hand the stream to a client-role Connection. Adapters supply the TCP or
- * TLS stream; this part is the same on every runtime.
+ * response head, validate it, and hand the stream to a client-role Connection; or, when the server refuses, read
+ * the start of its body (./refusal-body.ts) and reject with a HandshakeError that says why. Adapters supply the
+ * TCP or TLS stream (through ./connect.ts); this part is the same on every runtime.
  */
 import type { ByteStream } from "../session/byte-stream.ts";
 import { Connection } from "../session/connection.ts";
 import { consoleLogger } from "../session/errors.ts";
 import { createClientHandshake, createUpgradeRequest, serializeExtensions, validateHandshakeResponse, type UpgradeRequest } from "../wire/handshake.ts";
-import { parseHttpHead } from "../wire/http.ts";
+import { parseHttpHead, type HeadersLike, type HttpHead } from "../wire/http.ts";
+import { logText } from "../session/log-text.ts";
+import { bodyExcerpt, RefusalBody, REFUSAL_BODY_WAIT } from "./refusal-body.ts";
 import type { ClientSettings } from "../settings/options.generated.ts";
 import { resolveSettings } from "../settings/resolve.ts";
-import { checkClientOptions } from "./options.ts";
+import { checkClientOptions } from "../server/options.ts";
 import type { Logger } from "../session/errors.ts";
 import type { MetricsHooks } from "../session/metrics.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
+import { concatChunks } from "../wire/frame.ts";
 import { acceptDeflateResponse, deflateClientOffer, EXTENSION_NAME, PerMessageDeflate, type DeflateCodec, type PerMessageDeflateOptions } from "../wire/deflate.ts";
 
 /**
@@ -43,14 +47,59 @@ export interface ClientOptions extends ClientSettings {
   deflateCodec?: DeflateCodec;
 }
 
-/** The handshake failed: the server refused, answered wrongly, or did not answer in time. */
+/** What a HandshakeError knows of the server's response, when there was one. */
+export interface HandshakeResponse {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  body: string;
+}
+
+/**
+ * The handshake failed: the server refused (any status but 101), answered wrongly, or did not answer in time.
+ * When the server answered, the error carries its response: `status`, `statusText`, `headers` and the start of
+ * the `body` as text (at most 4 KiB, read for at most 1 s after the head), and its message says the status and
+ * quotes the body: `unexpected HTTP status 401 Unauthorized: missing or bad token`.
+ */
 export class HandshakeError extends Error {
   override readonly name = "HandshakeError";
+  /** the response's status (undefined: no response, e.g. a timeout or a closed connection) */
   readonly status: number | undefined;
-  constructor(message: string, status?: number) {
+  /** the response's reason phrase ("Unauthorized"; "" without a response) */
+  readonly statusText: string;
+  /** the response's headers (empty without a response) */
+  readonly headers: Headers;
+  /** the start of the response's body as UTF-8 text, malformed bytes as U+FFFD ("" without one) */
+  readonly body: string;
+  /** `response`: what the server answered, or (as before 0.2) only its status */
+  constructor(message: string, response?: Partial<HandshakeResponse> | number) {
     super(message);
-    this.status = status;
+    if (typeof response === "number") response = { status: response };
+    this.status = response?.status;
+    this.statusText = response?.statusText ?? "";
+    this.headers = response?.headers ?? new Headers();
+    this.body = response?.body ?? "";
   }
+}
+
+/** The response's headers as a WHATWG Headers (a value Headers will not hold is left out). */
+function fetchHeaders(headers: HeadersLike): Headers {
+  const out = new Headers();
+  headers.forEach?.((value, name) => {
+    try {
+      out.append(name, value);
+    } catch {
+      // not a ByteString: left out
+    }
+  });
+  return out;
+}
+
+/** The error for a response other than a 101: the status, the reason phrase and an excerpt of the body. */
+function refusedError(reason: string, response: HandshakeResponse): HandshakeError {
+  const excerpt = bodyExcerpt(response.body);
+  const status = response.statusText ? `${reason} ${logText(response.statusText, 60)}` : reason;
+  return new HandshakeError(excerpt ? `${status}: ${excerpt}` : status, response);
 }
 
 /** Runs the client handshake on `stream` (already connected to the server) and opens the connection. */
@@ -68,7 +117,7 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
     extensions: offer ? [offer] : [],
   });
   return new Promise<Connection>((resolve, reject) => {
-    let buffered = new Uint8Array(0);
+    let buffered: Uint8Array = new Uint8Array(0);
     let settled = false;
     const fail = (error: Error) => {
       if (settled) return;
@@ -81,24 +130,42 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
       () => fail(new HandshakeError(`no handshake response within ${settings.handshakeTimeout} ms`)),
       settings.handshakeTimeout,
     );
+    /** a refusal's body being read (after its head), until it is complete, at its limit, or its time is up */
+    let refusal: { body: RefusalBody; finish(): void } | undefined;
+    const readRefusal = (reason: string, status: number, head: HttpHead, rest: Uint8Array) => {
+      clearTimeout(timer);
+      const body = new RefusalBody(status, head.headers);
+      const finish = () => {
+        clearTimeout(wait);
+        fail(refusedError(reason, { status, statusText: head.startLine[2], headers: fetchHeaders(head.headers), body: body.text() }));
+      };
+      const wait = setTimeout(finish, REFUSAL_BODY_WAIT);
+      refusal = { body, finish };
+      body.push(rest);
+      if (body.done) finish();
+    };
     stream.start({
       data: (chunk) => {
         if (settled) return;
-        const joined = new Uint8Array(buffered.length + chunk.length);
-        joined.set(buffered);
-        joined.set(chunk, buffered.length);
-        buffered = joined;
+        if (refusal) {
+          refusal.body.push(chunk);
+          if (refusal.body.done) refusal.finish();
+          return;
+        }
+        buffered = concatChunks([buffered, chunk]);
         const head = parseHttpHead(buffered);
         if (head === null) return;
         if (head instanceof Error) return fail(new HandshakeError(head.message));
         const status = Number(head.startLine[1]);
         const verdict = validateHandshakeResponse({ status, headers: head.headers }, handshake);
-        if (!verdict.ok) return fail(new HandshakeError(verdict.reason, status));
+        if (!verdict.ok && status !== 101) return readRefusal(verdict.reason, status, head, buffered.subarray(head.length));
+        const response = { status, statusText: head.startLine[2], headers: fetchHeaders(head.headers) };
+        if (!verdict.ok) return fail(new HandshakeError(verdict.reason, response));
         let deflate: PerMessageDeflate | undefined;
         const accepted = verdict.extensions.find((e) => e.name === EXTENSION_NAME);
         if (accepted && offer) {
           const agreement = acceptDeflateResponse(accepted, offer);
-          if (!agreement) return fail(new HandshakeError("unacceptable permessage-deflate response", status));
+          if (!agreement) return fail(new HandshakeError("unacceptable permessage-deflate response", response));
           deflate = new PerMessageDeflate(agreement, options.deflateCodec!, deflateSettings);
         }
         settled = true;
@@ -128,8 +195,8 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
         resolve(conn);
       },
       drain: () => {},
-      end: () => fail(new HandshakeError("the server closed the connection during the handshake")),
-      close: (error) => fail(new HandshakeError(error ? error.message : "connection closed during the handshake")),
+      end: () => (refusal ? refusal.finish() : fail(new HandshakeError("the server closed the connection during the handshake"))),
+      close: (error) => (refusal ? refusal.finish() : fail(new HandshakeError(error ? error.message : "connection closed during the handshake"))),
     });
     stream.write(encodeUtf8(handshake.request));
   });

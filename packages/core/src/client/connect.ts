@@ -1,0 +1,71 @@
+/**
+ * `connect()`, written once for every runtime: the URL (its scheme, host and port), the options' checks, the
+ * client's settings, the time the connection may take to open, and permessage-deflate's default. What differs per
+ * runtime is only how a TCP or TLS socket is opened: the adapter's `dial`, which returns it as a ByteStream; the
+ * opening handshake then runs over it (./handshake.ts).
+ */
+import type { ByteStream } from "../session/byte-stream.ts";
+import type { Connection } from "../session/connection.ts";
+import { consoleLogger } from "../session/errors.ts";
+import { resolveSettings } from "../settings/resolve.ts";
+import { checkClientOptions } from "../server/options.ts";
+import type { DeflateCodec } from "../wire/deflate.ts";
+import { connectOverStream, type ClientOptions } from "./handshake.ts";
+
+/** Where an adapter's `dial` opens its socket, taken from the URL and the options. */
+export interface DialTarget<Tls> {
+  /** the URL's host name; an IPv6 address without its brackets */
+  hostname: string;
+  /** the URL's port, else 443 for wss:// and https://, 80 for ws:// and http:// */
+  port: number;
+  /** wss:// or https://: open a TLS connection */
+  secure: boolean;
+  /** the milliseconds the socket may take to open (the client's `handshakeTimeout`); `connectWith` enforces it */
+  timeout: number;
+  /** the adapter's TLS options, as the user gave them (`options.tls`) */
+  tls: Tls | undefined;
+  /** aborted when `connectWith` gives up on the dial (the timeout): drop the socket being opened */
+  signal: AbortSignal;
+}
+
+/** What an adapter gives `connectWith`: how to open a socket, and its DEFLATE primitive. */
+export interface ClientRuntime<Tls> {
+  /** opens the TCP (or, when `secure`, TLS) connection and resolves it as a ByteStream once it can carry data */
+  dial(target: DialTarget<Tls>): Promise<ByteStream>;
+  /** the DEFLATE primitive: permessage-deflate is offered with it unless `perMessageDeflate: false` */
+  deflateCodec?: DeflateCodec;
+}
+
+/**
+ * Opens a WebSocket connection to `url` over the socket the runtime's `dial` opens; resolves once the opening
+ * handshake has succeeded. Throws InvalidOptionError for a bad URL or option; rejects with an Error when the
+ * socket cannot be opened within `handshakeTimeout`, with a HandshakeError when the server refuses.
+ */
+export async function connectWith<Tls>(url: string | URL, options: ClientOptions & { tls?: Tls }, runtime: ClientRuntime<Tls>): Promise<Connection> {
+  checkClientOptions(url, options);
+  const u = new URL(url);
+  const secure = u.protocol === "wss:" || u.protocol === "https:";
+  const hostname = u.hostname.replace(/^\[|\]$/g, "");
+  const port = Number(u.port) || (secure ? 443 : 80);
+  const warn = (m: string) => (options.logger ?? consoleLogger).warn({}, m);
+  const timeout = resolveSettings("client", [options], warn).handshakeTimeout;
+  const giveUp = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      giveUp.abort();
+      reject(new Error(`connect to ${u.host} timed out after ${timeout} ms`));
+    }, timeout);
+  });
+  const dialing = runtime.dial({ hostname, port, secure, timeout, tls: options.tls, signal: giveUp.signal });
+  let stream: ByteStream;
+  try {
+    stream = await Promise.race([dialing, timedOut]);
+  } catch (e) {
+    void dialing.then((late) => late.destroy(), () => {}); // a socket that opens after the timeout is closed at once
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+  return connectOverStream(stream, u, { perMessageDeflate: true, deflateCodec: runtime.deflateCodec, ...options });
+}
