@@ -242,6 +242,25 @@ console.log("chat: HI");
       }
       if (!step(`${m.name}: \`${m.add("@ws/core")}\``, () => readmeCommand(m.add("@ws/core"), dir, m.argv0))) continue;
       step(`${m.name}: the README's shared chat service on @ws/node`, () => expectOutput(sh(process.execPath, ["chat.mjs"], dir), "chat: HI"));
+      if (m.name === "pnpm") {
+        // the examples as strict TypeScript in pnpm's strict layout (the types of @ws/node name @ws/core's)
+        step("pnpm: tsc --strict (nodenext) on the examples", () => {
+          sh("pnpm", ["add", "-D", "typescript@~5.9.3", "@types/node@^20.19.0"], dir);
+          writeFileSync(join(dir, "echo.mts"), echo);
+          writeFileSync(join(dir, "chat.mts"), chatRun("@ws/node"));
+          const compilerOptions = { strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext", target: "ES2022", types: ["node"], skipLibCheck: false };
+          writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["echo.mts", "chat.mts"] }));
+          return sh(join(dir, "node_modules/.bin/tsc"), ["-p", "."], dir);
+        });
+      }
+      if (m.name === "npm") {
+        step("npm: `npm install @ws/cloudflare` (resolves; it runs on workerd, not Node)", () => {
+          readmeCommand("npm install @ws/cloudflare", dir);
+          const resolved = sh(process.execPath, ["--input-type=module", "-e", 'console.log(import.meta.resolve("@ws/cloudflare"))'], dir);
+          if (!resolved.includes("node_modules/@ws/cloudflare/dist/index.js")) throw new Error(resolved);
+          return resolved;
+        });
+      }
     }
 
     // ------------------------------------------------------------------------------------------------ Bun
