@@ -77,6 +77,9 @@ describe("wrangler.toml and the wrangler the docs name", () => {
     await new Promise((r, j) => ws.once("open", r).once("error", j));
     expect(ws.protocol).toBe("chat");
     ws.close();
+    // SIGTERM lets wrangler stop its workerd (a SIGKILL would leave workerd running)
+    const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGTERM");
+    await exited;
   }, 90_000);
 });
