@@ -71,6 +71,9 @@ if (mode === "chat") {
   const testsOk = run("pnpm turbo run test --concurrency=1 --continue", { allowFailure: true });
   // the packed tarballs installed outside the workspace, as a user installs them (scripts/consumer-test.mjs)
   const consumerOk = run("node scripts/consumer-test.mjs", { allowFailure: true });
+  // the packages published to a local registry (Verdaccio) and installed by name with npm, pnpm, yarn, bun and
+  // Deno, the README's install commands and first examples run on each (scripts/registry-test.mjs)
+  const registryOk = run("node scripts/registry-test.mjs", { allowFailure: true });
   const changesetsOk = run("node scripts/changeset-check.mjs", { allowFailure: true });
   const docsOk = run("pnpm run docs", { allowFailure: true }); // the API reference still builds (TypeDoc → docs/api)
   const jsrOk = run("node scripts/jsr.mjs", { allowFailure: true }); // deno publish --dry-run of @ws/core, @ws/node-http, @ws/deno
@@ -85,10 +88,10 @@ if (mode === "chat") {
     skipped += r.numPendingTests + (r.numTodoTests ?? 0);
   }
   if (!testsOk && failed === 0) failed = 1; // a suite that failed to load still fails the run
-  const broken = [!autobahnOk && "conformance suite", !consumerOk && "consumer test", !changesetsOk && "changeset version check", !docsOk && "API reference", !jsrOk && "JSR dry run"].filter(Boolean);
+  const broken = [!autobahnOk && "conformance suite", !consumerOk && "consumer test", !registryOk && "registry install test", !changesetsOk && "changeset version check", !docsOk && "API reference", !jsrOk && "JSR dry run"].filter(Boolean);
   console.log(`\nunit and integration tests${broken.length ? ` (${broken.join(", ")} FAILED)` : ""}:`);
   console.log(`tests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
-  process.exit(testsOk && autobahnOk && consumerOk && changesetsOk && docsOk && jsrOk && failed === 0 ? 0 : 1);
+  process.exit(testsOk && autobahnOk && consumerOk && registryOk && changesetsOk && docsOk && jsrOk && failed === 0 ? 0 : 1);
 } else {
   console.error(`unknown mode ${mode}: use "chat" or "test"`);
   process.exit(2);
