@@ -9,5 +9,5 @@ export { bunWebSocket, type BunWebSocket, type BunWebSocketOptions, type BunSock
 export { connect, type BunClientOptions } from "./client.ts";
 export { WebSocket } from "./websocket.ts";
 export { BunSocketStream } from "./byte-stream.ts";
-// @ws/core, including the runtime engine's MappedConnection and isWebSocketRequest
+// @ws/core, including isWebSocketRequest
 export * from "@ws/core";

@@ -15,7 +15,7 @@ import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { type Connection, type ServerControls, type ServerOptions, type UpgradeRequest } from "@ws/core";
 import {
   isWebSocketRequest,
-  MappedServer,
+  RuntimeServer,
   refusalResponse,
   upgradeRequestFrom,
   type RuntimeSocket,
@@ -59,7 +59,7 @@ function plainBytes(data: Uint8Array): Uint8Array {
 
 /** Builds the handlers and the upgrade step for Bun.serve. */
 export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
-  const state = new MappedServer(options, ENGINE);
+  const state = new RuntimeServer(options, ENGINE);
   state.core.warnHooklessServices();
   let bunServer: Server<BunSocketData> | null = null;
   // Bun's own cap: the server's maxMessageSize (or its alias) when given, else room for any service's own (each

@@ -12,7 +12,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { createUpgradeRequest, Router, type Connection, type RouteMatch, type ServerControls, type ServerOptions, type Service, type UpgradeRequest } from "@ws/core";
-import { isWebSocketRequest, MappedServer, refusalResponse, upgradeRequestFrom, type RuntimeSocketTransport, type UpgradeVerdict } from "@ws/core/adapter";
+import { isWebSocketRequest, RuntimeServer, refusalResponse, upgradeRequestFrom, type RuntimeSocketTransport, type UpgradeVerdict } from "@ws/core/adapter";
 import { answerClose, toMessage, workersSocket } from "./socket.ts";
 
 export const ROOM_ENGINE = "Durable Object WebSocket";
@@ -74,7 +74,7 @@ class OneService extends Router {
 export class WebSocketRoom<Env = unknown> extends DurableObject<Env> {
   /** the room's controls: its connections, `publish` / `subscriberCount` across them, `close()` */
   readonly server: ServerControls;
-  private readonly state: MappedServer;
+  private readonly state: RuntimeServer;
   private readonly service: Service<unknown>;
   private readonly keepHeaders: ReadonlySet<string>;
   private readonly entries = new Map<WebSocket, Entry>();
@@ -87,7 +87,7 @@ export class WebSocketRoom<Env = unknown> extends DurableObject<Env> {
     this.service = service as Service<unknown>;
     this.keepHeaders = new Set((keepHeaders ?? DEFAULT_KEPT_HEADERS).map((h) => h.toLowerCase()));
     // the Worker routed the request to this room: every upgrade is for the one service, whatever its path
-    this.state = new MappedServer({ ...serverOptions, services: new OneService(this.service) }, ROOM_ENGINE);
+    this.state = new RuntimeServer({ ...serverOptions, services: new OneService(this.service) }, ROOM_ENGINE);
     if (options.perMessageDeflate) {
       this.state.logger.warn({}, `${ROOM_ENGINE}: permessage-deflate is negotiated by workerd itself, not by @ws/core; the option is ignored`);
     }

@@ -6,7 +6,7 @@
  *   export default { fetch: handler({ services: { "/echo": echo }, fetch: (req) => new Response("hi") }) };
  */
 import { UnsupportedError, type ServerControls, type ServerOptions, type UpgradeRequest } from "@ws/core";
-import { checkServerOptions, isWebSocketRequest, MappedServer, normalizePath, refusalResponse, upgradeRequestFrom, type AdapterKeys } from "@ws/core/adapter";
+import { checkServerOptions, isWebSocketRequest, RuntimeServer, normalizePath, refusalResponse, upgradeRequestFrom, type AdapterKeys } from "@ws/core/adapter";
 import { answerClose, toMessage, workersSocket } from "./socket.ts";
 
 export const WORKER_ENGINE = "Workers WebSocketPair";
@@ -29,7 +29,7 @@ export interface WorkerWebSocket extends ServerControls {
 
 /** The upgrade step for a Worker's fetch handler; its connections (and topics) are those of this isolate. */
 export function workerWebSocket(options: WorkerWebSocketOptions): WorkerWebSocket {
-  const state = new MappedServer(options, WORKER_ENGINE);
+  const state = new RuntimeServer(options, WORKER_ENGINE);
   state.core.warnHooklessServices();
   if (options.perMessageDeflate) {
     state.logger.warn({}, `${WORKER_ENGINE}: permessage-deflate is negotiated by workerd itself, not by @ws/core; the option is ignored`);

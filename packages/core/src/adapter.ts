@@ -20,7 +20,7 @@ export {
   type TopicSubscriber,
 } from "./server/topics.ts";
 export { ServerCore, type UpgradeOutcome, type UpgradeVerdict, type ConnectionSlot } from "./server/server.ts";
-export { MappedServer } from "./server/mapped-server.ts";
+export { RuntimeServer } from "./server/runtime-server.ts";
 export {
   serveHandle,
   serverControls,

@@ -354,7 +354,7 @@ describe("ProtocolState: close handshake", () => {
     r.state.close(1000, "bye");
     expect(hex(r.written)).toBe("88 05 03 e8 62 79 65");
     expect(r.delivered).toEqual([["closeSent", 1000, "bye"]]);
-    expect(r.state.closing).toBe(true);
+    expect(r.state.closeSent).toBe(true);
     expect(() => r.state.sendText("late")).toThrow();
     r.feed([
       cframe({ opcode: 1, payload: "ignored" }),

@@ -3,5 +3,5 @@ export { denoWebSocket, type DenoWebSocket, type DenoWebSocketOptions } from "./
 export { connect, type DenoClientOptions } from "./client.ts";
 export { WebSocket } from "./websocket.ts";
 export { DenoConnStream } from "./byte-stream.ts";
-// @ws/core, including the runtime engine's MappedConnection and isWebSocketRequest
+// @ws/core, including isWebSocketRequest
 export * from "@ws/core";

@@ -9,7 +9,7 @@
  * Connection methods throw UnsupportedError (see the README's feature table).
  */
 import { type ServerControls, type ServerOptions } from "@ws/core";
-import { isWebSocketRequest, MappedServer, refusalResponse, upgradeRequestFrom, type RuntimeSocket } from "@ws/core/adapter";
+import { isWebSocketRequest, RuntimeServer, refusalResponse, upgradeRequestFrom, type RuntimeSocket } from "@ws/core/adapter";
 
 const ENGINE = "Deno.upgradeWebSocket";
 
@@ -25,7 +25,7 @@ export interface DenoWebSocket extends ServerControls {
 
 /** Builds the upgrade step for Deno.serve. */
 export function denoWebSocket(options: DenoWebSocketOptions): DenoWebSocket {
-  const state = new MappedServer(options, ENGINE);
+  const state = new RuntimeServer(options, ENGINE);
   state.core.warnHooklessServices();
   // Deno has no topics of its own: the server's RuntimeHub sends to each subscriber
   if (options.perMessageDeflate) state.logger.warn({}, `${ENGINE} does not support permessage-deflate; it stays off`);

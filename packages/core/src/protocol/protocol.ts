@@ -183,8 +183,8 @@ export class ProtocolState {
     this.deferredPong = null;
   }
 
-  /** Whether a close frame has been sent (no more data may be sent). */
-  get closing(): boolean {
+  /** Whether our close frame has been sent (no more data may be sent). */
+  get closeSent(): boolean {
     return this.sentClose !== null;
   }
 

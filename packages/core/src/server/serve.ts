@@ -34,7 +34,7 @@ export interface ServerControls {
 
 /**
  * Where a runtime offers two: "core" runs @ws/core's protocol over the raw socket; "runtime" maps the
- * runtime's own built-in WebSocket onto the Connection API (MappedConnection).
+ * runtime's own built-in WebSocket onto the Connection API (a Connection over a RuntimeSocketTransport).
  */
 export type ServeEngine = "core" | "runtime";
 
@@ -170,7 +170,6 @@ export async function serveEngines(options: EngineServeOptions, start: EngineSta
     const server = await start.core(rest);
     return serveHandle(engine, server, { port: server.port, hostname: server.hostname, tls });
   }
-  if (engine !== "runtime") throw new TypeError(`unknown engine ${String(engine)}: use "core" or "runtime"`);
   const server = await start.runtime(rest);
   return serveHandle(engine, server.controls, { port: server.port, hostname: options.hostname, tls }, server.stop);
 }

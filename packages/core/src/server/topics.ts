@@ -48,7 +48,7 @@ export interface TopicOptions {
   logger?: Logger;
 }
 
-/** What the registry needs of a subscriber (core's Connection and the runtime engine's MappedConnection). */
+/** What the registry needs of a subscriber (core's Connection, over either transport). */
 export interface TopicSubscriber {
   readonly topicSet: Set<string>;
   readonly bufferedAmount: number;

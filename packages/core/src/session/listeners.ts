@@ -1,7 +1,7 @@
 /**
- * A connection's event listeners (onText, onClose, …) and the guarded call of user code, shared by core's
- * `Connection` and the runtime engine's `MappedConnection`: what a listener throws or rejects with is logged
- * once, never propagated into the protocol or the runtime's event loop.
+ * A connection's event listeners (onText, onClose, …) and the guarded call of user code, for `Connection`
+ * whatever its transport: what a listener throws or rejects with is logged once, never propagated into the
+ * protocol or the runtime's event loop.
  */
 import type { Logger } from "./errors.ts";
 import { asError } from "./metrics.ts";

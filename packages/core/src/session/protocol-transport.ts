@@ -171,7 +171,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler, BufferHold
   }
 
   get writable(): boolean {
-    return !this.finalized && !this.state.closing;
+    return !this.finalized && !this.state.closeSent;
   }
 
   // ------------------------------------------------------------------------------------------ lifecycle
@@ -364,7 +364,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler, BufferHold
       // backpressure shows in bufferedAmount; after a false return the stream's drain event follows
       this.streamFull = !ok;
       // a server stops reading while its peer does not read what it is sent (echoes, pongs, inflated data)
-      if (!ok && stream.bufferedAmount > this.sendPauseAt && !this.state.closing) this.readFlow.hold(ReadGate.SEND_BUFFER);
+      if (!ok && stream.bufferedAmount > this.sendPauseAt && !this.state.closeSent) this.readFlow.hold(ReadGate.SEND_BUFFER);
       if (this.bufferBudget !== undefined) this.reportSend(stream.bufferedAmount);
     }
     batch?.resolve(!this.finalized);
@@ -403,11 +403,11 @@ export class ProtocolTransport implements Transport, ProtocolHandler, BufferHold
   // ------------------------------------------------------------------------------------------- closing
 
   close(code: number, reason: string): void {
-    if (!this.finalized && !this.state.closing && !this.state.done) this.state.close(code, reason);
+    if (!this.finalized && !this.state.closeSent && !this.state.done) this.state.close(code, reason);
   }
 
   closeForPolicy(code: number, reason: string): void {
-    if (this.finalized || this.state.closing || this.state.done) return;
+    if (this.finalized || this.state.closeSent || this.state.done) return;
     this.policyClose = { code, reason, wasClean: false };
     this.state.close(code, reason);
     // reading goes on: what the peer sends now is ignored, but its close frame ends the handshake
@@ -416,7 +416,7 @@ export class ProtocolTransport implements Transport, ProtocolHandler, BufferHold
 
   drop(code: number | undefined, reason: string): void {
     if (this.finalized) return;
-    if (code !== undefined && !this.state.closing && !this.state.done) {
+    if (code !== undefined && !this.state.closeSent && !this.state.done) {
       try {
         this.state.close(code, reason);
       } catch {

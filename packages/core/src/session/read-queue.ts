@@ -1,7 +1,6 @@
 /**
- * Pull reading (Perfect's readStringMessage/readBytesMessage), shared by core's `Connection` and the runtime
- * engine's `MappedConnection`: the received messages no handler took, waiting for `read()` or `for await`,
- * with read backpressure — the peer is paused while more than `highWaterMark` bytes lie unread, and resumed
+ * Pull reading (Perfect's readStringMessage/readBytesMessage) for `Connection`, whatever its transport: the
+ * received messages no handler took, waiting for `read()` or `for await`, with read backpressure — the peer is paused while more than `highWaterMark` bytes lie unread, and resumed
  * once half of that is left. Each message counts its payload plus a fixed overhead (`QUEUED_MESSAGE_OVERHEAD`),
  * so empty messages are bounded too; a small binary message that views a large read buffer is copied out of it.
  */

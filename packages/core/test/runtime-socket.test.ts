@@ -1,10 +1,10 @@
 /**
- * The runtime engine's pieces in core: a Connection on a RuntimeSocketTransport over a fake RuntimeSocket, MappedServer over
+ * The runtime engine's pieces in core: a Connection on a RuntimeSocketTransport over a fake RuntimeSocket, RuntimeServer over
  * ServerCore (its decision, settings, shutdown), ServerCore.decide itself, and the fetch-server helpers.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Connection, createUpgradeRequest, defineService, HeaderMap, silentLogger, UnsupportedError, type Logger, type SendData, type UpgradeRequest } from "../src/index.ts";
-import { connectOverStream, MappedServer, RuntimeHub, RuntimeSocketTransport, ServerCore, upgradeRequestFrom, isWebSocketRequest, type ByteStreamEvents, type RuntimeSocket } from "../src/adapter.ts";
+import { connectOverStream, RuntimeServer, RuntimeHub, RuntimeSocketTransport, ServerCore, upgradeRequestFrom, isWebSocketRequest, type ByteStreamEvents, type RuntimeSocket } from "../src/adapter.ts";
 import { acceptKey } from "../src/protocol.ts";
 import { frame, closePayload, td, utf8 } from "./support/frames.ts";
 import { recordingLogger } from "./support/peers.ts";
@@ -76,7 +76,7 @@ class FakeSocket implements RuntimeSocket {
 
 const request: UpgradeRequest = createUpgradeRequest({ method: "GET", url: "/chat", httpVersion: "1.1", headers: new HeaderMap({ host: "localhost" }) });
 
-/** A Connection over a runtime socket, as the runtime engine builds one (MappedServer.connection). */
+/** A Connection over a runtime socket, as the runtime engine builds one (RuntimeServer.connection). */
 function overSocket(socket: RuntimeSocket, s: Settings = settings, logger: Logger = silentLogger, hub?: RuntimeHub, protocol: string | null = "chat") {
   const transport = new RuntimeSocketTransport(socket, { maxMessageSize: s.maxMessageSize, keepaliveNative: s.keepaliveNative, logger, label: "t" });
   const conn = new Connection(transport, {
@@ -279,16 +279,16 @@ describe("ServerCore.decide", () => {
   });
 });
 
-describe("MappedServer", () => {
+describe("RuntimeServer", () => {
   it("refuses frame-level limits with UnsupportedError, in the options and in a service", () => {
-    expect(() => new MappedServer({ maxFrameSize: 10 }, "Fake.serve")).toThrow(UnsupportedError);
-    expect(() => new MappedServer({ services: { "/a": { maxFragments: 2 } } }, "Fake.serve")).toThrow(UnsupportedError);
-    const server = new MappedServer({ logger: silentLogger }, "Fake.serve");
+    expect(() => new RuntimeServer({ maxFrameSize: 10 }, "Fake.serve")).toThrow(UnsupportedError);
+    expect(() => new RuntimeServer({ services: { "/a": { maxFragments: 2 } } }, "Fake.serve")).toThrow(UnsupportedError);
+    const server = new RuntimeServer({ logger: silentLogger }, "Fake.serve");
     expect(() => server.register("/b", { maxFrameSize: 1 })).toThrow(/service at \/b/);
   });
 
   it("resolves settings (service over server, then the defaults)", () => {
-    const server = new MappedServer({ closeTimeout: 700, services: {}, logger: silentLogger }, "Fake.serve");
+    const server = new RuntimeServer({ closeTimeout: 700, services: {}, logger: silentLogger }, "Fake.serve");
     expect(server.settingsFor({ maxMessageSize: 10 })).toMatchObject({
       maxMessageSize: 10,
       idleTimeout: 120_000,
@@ -305,7 +305,7 @@ describe("MappedServer", () => {
       received: (m) => void events.push(`received ${String(m)}`),
       disconnected: (_c, code) => void events.push(`disconnected ${code}`),
     });
-    const server = new MappedServer({ services: { "/chat": service }, logger: silentLogger }, "Fake.serve");
+    const server = new RuntimeServer({ services: { "/chat": service }, logger: silentLogger }, "Fake.serve");
     const controls = server.controls({ publish: () => 0, subscriberCount: () => 0 });
     const verdict = await server.decide(wsRequest("/chat"));
     if (!verdict.ok) throw new Error("refused");
@@ -329,7 +329,7 @@ describe("MappedServer", () => {
       received: (m, c) => void events.push(`received ${String(m)} from ${c.data.name} (${c.id})`),
       disconnected: (c, code) => void events.push(`disconnected ${c.id} ${code}`),
     });
-    const server = new MappedServer({ services: { "/chat": service as never }, logger: silentLogger }, "Fake.serve");
+    const server = new RuntimeServer({ services: { "/chat": service as never }, logger: silentLogger }, "Fake.serve");
     const verdict = await server.decide(wsRequest("/chat"));
     if (!verdict.ok) throw new Error("refused");
     const { conn, transport } = server.connection(new FakeSocket(), wsRequest("/chat"), { ...verdict, data: { name: "ann" } }, true, "conn-7");
@@ -345,7 +345,7 @@ describe("MappedServer", () => {
   });
 });
 
-describe("MappedServer: error hooks and metrics on the runtime engine", () => {
+describe("RuntimeServer: error hooks and metrics on the runtime engine", () => {
   it("the same hooks as the core engine: opened, messages, handler errors to error()/onError, a 1009 violation, closed", async () => {
     const seen: string[] = [];
     const service = defineService({
@@ -355,7 +355,7 @@ describe("MappedServer: error hooks and metrics on the runtime engine", () => {
       },
       error: (_c, err) => void seen.push(`service ${err.name} ${err.message}`),
     });
-    const server = new MappedServer(
+    const server = new RuntimeServer(
       {
         services: { "/chat": service },
         logger: silentLogger,

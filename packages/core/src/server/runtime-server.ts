@@ -41,7 +41,7 @@ function closeReason(message: string): string {
   return truncateReason(message.split(": ").slice(1).join(": ") || message);
 }
 
-export class MappedServer {
+export class RuntimeServer {
   readonly core: ServerCore;
   /** the engine's name in error messages: "Bun.serve", "Deno.upgradeWebSocket" */
   readonly engineName: string;
