@@ -126,66 +126,8 @@ export interface ServerSettings extends ConnectionSettings {
   publishCompression?: "shared" | "per-connection";
 }
 
-/** The settings of a client connection (`connect()`, `WebSocket`). */
-export interface ClientSettings {
-  /**
-   * Largest message accepted (all fragments together, after inflation). In bytes. `Infinity`: no limit.
-   * When it is hit: close 1009. `ws`: `maxPayload`, 100 MiB; Bun: `maxPayloadLength`, 16 MiB.
-   * @defaultValue 16 MiB
-   */
-  maxMessageSize?: number;
-  /** The same as `maxMessageSize` (another library's name for it). */
-  maxPayload?: number;
-  /**
-   * Largest single frame accepted. In bytes. `Infinity`: no limit.
-   * When it is hit: close 1009. `ws`: —; Bun: —.
-   * @defaultValue maxMessageSize
-   */
-  maxFrameSize?: number;
-  /**
-   * Most frames one message may be split into. In count. `Infinity`: no limit.
-   * When it is hit: close 1009. `ws`: —; Bun: —.
-   * @defaultValue 4,096
-   */
-  maxFragments?: number;
-  /**
-   * Time to complete a message (in streaming mode: a frame) once its first byte has arrived. In milliseconds. 0 turns it off.
-   * When it is hit: close 1008. `ws`: —; Bun: —.
-   * @defaultValue 60,000 ms (60 s)
-   */
-  messageTimeout?: number;
-  /**
-   * Inflated (permessage-deflate) bytes per second a peer may make a connection produce, one second's worth at once. In bytes per second. `Infinity`: no limit. Honoured by: core engine (Bun's, Deno's and workerd's own engines inflate themselves).
-   * When it is hit: reading from that peer pauses until the rate is back under it (nothing dropped; one log line per connection). `ws`: —; Bun: —.
-   * @defaultValue 32 MiB/s
-   */
-  inflateRate?: number;
-  /**
-   * Bytes a connection's send buffer may hold; reading from the peer pauses above half of it (server). In bytes. `Infinity`: no limit.
-   * When it is hit: the `backpressure` policy. `ws`: — (grows without bound); Bun: `backpressureLimit`, 16 MiB.
-   * @defaultValue 16 MiB
-   */
-  maxBufferedAmount?: number;
-  /**
-   * What a send beyond `maxBufferedAmount` does.
-   * When it is hit: `"close"`: close 1008 (the close frame is still sent); `"reject"`: `send()` resolves `false`. `ws`: —; Bun: `closeOnBackpressureLimit`, false.
-   * @defaultValue "close"
-   */
-  backpressure?: "close" | "reject";
-  /**
-   * Silence after which the connection pings (after half of it) and drops (after the other half without an answer). In milliseconds. 0 turns it off.
-   * When it is hit: close 1006 (one timer per server and interval, not one per connection); also how a client whose reading is paused learns that the server has gone (a paused socket reads neither the close frame nor the FIN). `ws`: — (user's heartbeat); Bun: `idleTimeout`, 120 s (in seconds).
-   * @defaultValue 120,000 ms (120 s)
-   */
-  idleTimeout?: number;
-  /** @deprecated connectionTimeout: deprecated: it is in seconds; use idleTimeout, in milliseconds (connectionTimeout: 60 → idleTimeout: 60_000) */
-  connectionTimeout?: number;
-  /**
-   * Time to wait for the peer's close frame once ours is sent. In milliseconds.
-   * When it is hit: the socket is dropped. `ws`: fixed 30 s; Bun: —.
-   * @defaultValue 5,000 ms (5 s)
-   */
-  closeTimeout?: number;
+/** The settings of a client connection (`connect()`, `WebSocket`): a connection's, without those only a server has. */
+export interface ClientSettings extends Omit<ConnectionSettings, "keepRawRequest"> {
   /**
    * Time for an upgrade to be decided (the service's `upgrade()` gate included); on a client, for the whole opening handshake. In milliseconds.
    * When it is hit: server: HTTP 503, the slot is freed, the gate's late answer ignored; client: `HandshakeError`. `ws`: `handshakeTimeout` (client only); Bun: —.

@@ -117,6 +117,8 @@ const only = (scope: SettingScope, not?: SettingScope) =>
 
 /** The options interfaces (ConnectionSettings, ServerSettings, ClientSettings) with their TSDoc, from the table. */
 export function renderOptionsModule(): string {
+  // a connection setting the client does not have (keepRawRequest)
+  const serverOnly = only("service", "client");
   const lines = [
     "// Generated from table.ts by `pnpm --filter @ws/core settings`: edit the table, not this file.",
     "",
@@ -130,9 +132,9 @@ export function renderOptionsModule(): string {
     ...members(only("server", "service"), "server", "  "),
     "}",
     "",
-    "/** The settings of a client connection (`connect()`, `WebSocket`). */",
-    "export interface ClientSettings {",
-    ...members(only("client"), "client", "  "),
+    "/** The settings of a client connection (`connect()`, `WebSocket`): a connection's, without those only a server has. */",
+    `export interface ClientSettings extends ${serverOnly.length > 0 ? `Omit<ConnectionSettings, ${serverOnly.map((n) => JSON.stringify(n)).join(" | ")}>` : "ConnectionSettings"} {`,
+    ...members(only("client", "service"), "client", "  "),
     "}",
     "",
   ];
