@@ -219,3 +219,27 @@ describe("@ws/core/testing: memoryStreamPair()", () => {
     expect(drained).toBe(1);
   });
 });
+
+// node:fs loaded dynamically, as in runtime-agnostic.test.ts (the core's type-check has no Node typings)
+const fs = (await import("node:fs" as string)) as { readFileSync(path: string | URL, encoding: "utf8"): string };
+const here = (import.meta as unknown as { url: string }).url;
+
+describe("@ws/core/testing: the README and the TSDoc", () => {
+  it("its 'Testing your service' example is test/readme-testing.test.ts, verbatim (so it runs with the suite)", () => {
+    const readme = fs.readFileSync(new URL("../../../README.md", here), "utf8");
+    const section = readme.slice(readme.indexOf("\n## Testing your service"));
+    const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(block).toBe(fs.readFileSync(new URL("./readme-testing.test.ts", here), "utf8"));
+  });
+
+  it("every function and class @ws/core/testing exports has TSDoc with an @example", () => {
+    for (const file of ["memory-stream.ts", "test-client.ts", "test-server.ts"]) {
+      const text = fs.readFileSync(new URL(`../src/testing/${file}`, here), "utf8");
+      for (const m of text.matchAll(/^export (?:async )?(?:function|class) (\w+)/gm)) {
+        const before = text.slice(0, m.index);
+        const doc = before.slice(before.lastIndexOf("/**"));
+        expect(doc.trimEnd().endsWith("*/") && doc.includes("@example"), `${file}: ${m[1]}`).toBe(true);
+      }
+    }
+  });
+});
