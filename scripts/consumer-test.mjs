@@ -165,17 +165,48 @@ for (const engine of ["core", "runtime"] as const) {
 console.log("deno: both engines echoed");
 `,
 );
+writeFileSync(
+  join(app, "src/testing-main.ts"),
+  `// @ws/core/testing: a service tested in memory, the same on Node, Bun and Deno (no top-level await: node10 checks it too)
+import { defineService, HandshakeError, type UpgradeDecision } from "@ws/core";
+import { testServer } from "@ws/core/testing";
+
+const room = defineService<{ user: string }>({
+  upgrade(req): UpgradeDecision<{ user: string }> {
+    const user = req.cookies.get("session");
+    return user ? { data: { user } } : { reject: 401, reason: "log in first" };
+  },
+  connected: (conn) => conn.subscribe("room"),
+  received: (message, conn) => void conn.publish("room", \`\${conn.data.user}: \${String(message)}\`),
+});
+
+async function main(): Promise<void> {
+  const server = testServer({ services: { "/room": room } });
+  const ana = await server.connect("/room", { headers: { cookie: "session=ana" } });
+  const bob = await server.connect("/room", { headers: { cookie: "session=bob" } });
+  await ana.send("hi");
+  const got = await bob.next();
+  if (got !== "ana: hi") throw new Error(\`relay: \${String(got)}\`);
+  const refused = await server.connect("/room").catch((e: unknown) => e);
+  if (!(refused instanceof HandshakeError) || refused.status !== 401) throw new Error(\`refusal: \${String(refused)}\`);
+  await server.close();
+  if ((await ana.closed).code !== 1001) throw new Error("close");
+}
+
+void main().then(() => console.log("@ws/core/testing: relayed in memory, refused with 401"));
+`,
+);
 const strict = { strict: true, skipLibCheck: false, target: "ES2022", lib: ["ES2023", "DOM"], types: ["node"] };
 const tsconfig = (name, compilerOptions, include) =>
   writeFileSync(join(app, name), JSON.stringify({ compilerOptions: { ...strict, ...compilerOptions }, include }, null, 2));
-tsconfig("tsconfig.nodenext.json", { module: "nodenext", moduleResolution: "nodenext", outDir: "out" }, ["src/service.ts", "src/node-main.ts"]);
-tsconfig("tsconfig.bundler.json", { module: "esnext", moduleResolution: "bundler", noEmit: true }, ["src/service.ts", "src/node-main.ts"]);
-tsconfig("tsconfig.node10.json", { module: "commonjs", moduleResolution: "node", noEmit: true }, ["src/service.ts"]);
+tsconfig("tsconfig.nodenext.json", { module: "nodenext", moduleResolution: "nodenext", outDir: "out" }, ["src/service.ts", "src/node-main.ts", "src/testing-main.ts"]);
+tsconfig("tsconfig.bundler.json", { module: "esnext", moduleResolution: "bundler", noEmit: true }, ["src/service.ts", "src/node-main.ts", "src/testing-main.ts"]);
+tsconfig("tsconfig.node10.json", { module: "commonjs", moduleResolution: "node", noEmit: true }, ["src/service.ts", "src/testing-main.ts"]);
 tsconfig(
   "tsconfig.bun.json",
   // skipLibCheck: bun-types and @types/node 20 disagree on a few globals (their conflict, not ours)
   { module: "esnext", moduleResolution: "bundler", noEmit: true, allowImportingTsExtensions: true, types: ["bun"], lib: ["ESNext"], skipLibCheck: true },
-  ["src/service.ts", "src/bun-main.ts"],
+  ["src/service.ts", "src/bun-main.ts", "src/testing-main.ts"],
 );
 
 step("npm install the tarballs into a fresh project", () => sh("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], app));
@@ -187,16 +218,22 @@ step("tsc: moduleResolution bundler", () => sh(tsc, ["-p", "tsconfig.bundler.jso
 step("tsc: moduleResolution node (node10: typesVersions / types)", () => sh(tsc, ["-p", "tsconfig.node10.json"], app));
 step("node: serve() + attach() + connect() echo", () => sh(process.execPath, ["out/node-main.js"], app));
 step("node: require() from CommonJS", () => sh(process.execPath, ["src/require.cjs"], app));
+step("node: @ws/core/testing", () => sh(process.execPath, ["out/testing-main.js"], app));
 
 // -------------------------------------------------------------------------------------------------- Bun
 step("tsc with @types/bun", () => sh(tsc, ["-p", "tsconfig.bun.json"], app));
 step("bun: @ws/bun on both engines", () => sh(bin("bun"), ["src/bun-main.ts"], app));
+step("bun: @ws/core/testing", () => sh(bin("bun"), ["src/testing-main.ts"], app));
 
 // ------------------------------------------------------------------------------------------------- Deno
 // package.json + node_modules: Deno resolves the bare specifiers from node_modules (nodeModulesDir "manual")
 const deno = bin("deno");
 step("deno check (package.json + node_modules)", () => sh(deno, ["check", "src/deno-main.ts"], app, { NO_COLOR: "1" }));
 step("deno run: @ws/deno on both engines", () => sh(deno, ["run", "-A", "src/deno-main.ts"], app, { NO_COLOR: "1" }));
+step("deno: @ws/core/testing (check and run, no permissions)", () => {
+  sh(deno, ["check", "src/testing-main.ts"], app, { NO_COLOR: "1" });
+  return sh(deno, ["run", "src/testing-main.ts"], app, { NO_COLOR: "1" });
+});
 
 rmSync(work, { recursive: true, force: true });
 console.log(failures === 0 ? "consumer test: passed" : `consumer test: ${failures} step(s) FAILED`);

@@ -49,7 +49,7 @@ describe("@ws/core is runtime-agnostic", () => {
 });
 
 /** The layers, bottom first: a module may import from its own layer and the ones below, never above. */
-const LAYERS = ["settings", "wire", "protocol", "session", "server", "client"] as const;
+const LAYERS = ["settings", "wire", "protocol", "session", "server", "client", "testing"] as const;
 
 /** Relative imports of `file` (value and type imports alike), as paths under src/. */
 function importsOf(file: string): string[] {
