@@ -20,7 +20,8 @@ export {
   type TopicOptions,
   type TopicSubscriber,
 } from "./server/topics.ts";
-export { ServerCore, type UpgradeOutcome, type UpgradeVerdict, type ConnectionSlot } from "./server/server.ts";
+export { ServerCore } from "./server/server.ts";
+export type { UpgradeOutcome, UpgradeVerdict, ConnectionSlot } from "./server/upgrade-decision.ts";
 export { RuntimeServer } from "./server/runtime-server.ts";
 export {
   serveHandle,
