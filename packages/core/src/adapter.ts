@@ -34,6 +34,7 @@ export {
   type EngineStarters,
 } from "./server/serve.ts";
 export { connectOverStream } from "./client/handshake.ts";
+export { type AdapterPlumbing } from "./server/plumbing.ts";
 export { connectWith, type ClientRuntime, type DialTarget } from "./client/connect.ts";
 export { WebSocketBase, type WebSocketRuntime } from "./client/websocket.ts";
 export { normalizePath, type RouteMatch } from "./server/router.ts";

@@ -18,11 +18,11 @@ import { Router, type RouteMatch } from "./router.ts";
 import type { Service } from "./service.ts";
 import { TopicHub, type TopicBroker } from "./topics.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
-import type { Allocate } from "../wire/frame.ts";
 import { ReceiveBudget } from "../protocol/limits.ts";
 import { resolveSettings, type Settings } from "../settings/resolve.ts";
 import type { ServerSettings } from "../settings/options.generated.ts";
-import type { DeflateCodec, PerMessageDeflate, PerMessageDeflateOptions } from "../wire/deflate.ts";
+import type { PerMessageDeflate, PerMessageDeflateOptions } from "../wire/deflate.ts";
+import type { AdapterPlumbing } from "./plumbing.ts";
 import { acceptResponse, UpgradeDecision, type ConnectionSlot, type UpgradeOutcome, type UpgradeVerdict } from "./upgrade-decision.ts";
 
 export type { ConnectionSlot, UpgradeOutcome, UpgradeVerdict } from "./upgrade-decision.ts";
@@ -39,18 +39,9 @@ export interface ServerOptions extends ServerSettings {
   resolve?(req: UpgradeRequest): Service<unknown> | undefined;
   /**
    * permessage-deflate (RFC 7692): `true` or the server's preferences to accept it when a client offers
-   * it. Off by default. Needs `deflateCodec` (adapters supply it).
+   * it. Off by default. Needs the adapter's DEFLATE primitive (AdapterPlumbing's `deflateCodec`).
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** the DEFLATE primitive; set by the runtime adapter */
-  deflateCodec?: DeflateCodec;
-  /** where broadcast frames are allocated (the runtime's preferred buffer type); set by the runtime adapter */
-  allocate?: Allocate;
-  /**
-   * Sec-WebSocket-Accept for a client's key, base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2), with the runtime's
-   * native SHA-1; set by the runtime adapter. Default: the core's own (portable, slower) `acceptKey`.
-   */
-  acceptKey?: (key: string) => string;
   /**
    * Where the server logs, called pino-style: `logger.error({ err, conn }, message)` (see `Logger`); `console`
    * and pino loggers fit as they are. Default: console.
@@ -112,6 +103,8 @@ export class ServerCore {
   /** refused upgrades: at debug each, at info one line per interval */
   private readonly refusals: RefusalLog;
   private readonly options: ServerOptions;
+  /** what the runtime adapter gave: its DEFLATE primitive, buffer type, native SHA-1 */
+  private readonly plumbing: AdapterPlumbing;
   /** the upgrade decision (upgrade-decision.ts): its connection slots, whether upgrades are still taken */
   private readonly upgrades: UpgradeDecision;
   /** the server's settings, resolved (a service's connections read `settingsFor(service)`) */
@@ -123,9 +116,11 @@ export class ServerCore {
   /** what all connections together hold for their peers, send buffers and read queues (maxServerBufferedAmount) */
   readonly buffers: BufferBudget;
 
-  constructor(options: ServerOptions = {}) {
+  /** `plumbing`: what the runtime adapter gives (AdapterPlumbing), apart from the user's options */
+  constructor(options: ServerOptions = {}, plumbing: AdapterPlumbing = {}) {
     checkServerOptions(options);
     this.options = options;
+    this.plumbing = plumbing;
     this.logger = options.logger ?? consoleLogger;
     this.refusals = new RefusalLog(this.logger);
     const settings = (this.settings = resolveSettings("server", [options], this.warn));
@@ -135,7 +130,7 @@ export class ServerCore {
       broker: options.broker,
       settings,
       logger: this.logger,
-      allocate: options.allocate,
+      allocate: plumbing.allocate,
     });
     this.router =
       options.services instanceof Router
@@ -234,7 +229,7 @@ export class ServerCore {
       return { ok: false, status, reason, response: encodeUtf8(buildRejectResponse(status, reason, headers)) };
     }
     const { service, protocol, data } = verdict;
-    const accepted = acceptResponse(verdict, this.options.perMessageDeflate, this.options.deflateCodec, this.options.acceptKey);
+    const accepted = acceptResponse(verdict, this.options.perMessageDeflate, this.plumbing.deflateCodec, this.plumbing.acceptKey);
     const { deflate, extensions } = accepted;
     const response = encodeUtf8(accepted.response);
     return {
