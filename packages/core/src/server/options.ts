@@ -15,12 +15,6 @@ export { InvalidOptionError } from "../settings/resolve.ts";
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-function oneOf(where: string, o: Record<string, unknown>, key: string, values: readonly string[]): void {
-  const v = o[key];
-  if (v === undefined) return;
-  if (typeof v !== "string" || !values.includes(v)) throw new InvalidOptionError(`${where}${key}`, v, values.map((x) => JSON.stringify(x)).join(" or "));
-}
-
 function integer(where: string, o: Record<string, unknown>, key: string, min: number, max: number): void {
   const v = o[key];
   if (v === undefined) return;

@@ -15,7 +15,7 @@ import type { Settings } from "../settings/resolve.ts";
 import { Router } from "./router.ts";
 import type { ServerControls } from "./serve.ts";
 import { ServerCore, type ServerOptions } from "./server.ts";
-import type { ConnectionSlot, UpgradeVerdict } from "./upgrade-decision.ts";
+import type { UpgradeVerdict } from "./upgrade-decision.ts";
 import type { Service } from "./service.ts";
 
 /** An accepted upgrade, as `decide` returns it. */
