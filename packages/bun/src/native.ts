@@ -72,7 +72,7 @@ export interface NativeServer extends ServerControls {
 
 /** Starts the core engine on Bun.listen (see the module comment). Resolves once it is listening. */
 export async function serveNative(options: NativeServeOptions): Promise<NativeServer> {
-  const core = new ServerCore({ deflateCodec: codec, acceptKey: bunAcceptKey, ...options });
+  const core = new ServerCore(options, { deflateCodec: codec, acceptKey: bunAcceptKey });
   core.warnHooklessServices();
   const logger = core.logger;
   const settings = core.settings;

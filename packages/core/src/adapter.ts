@@ -7,7 +7,8 @@ export type { ByteStream, ByteStreamEvents } from "./session/byte-stream.ts";
 export type { ConnectionOptions } from "./session/connection.ts";
 export { RuntimeHub } from "./server/runtime-hub.ts";
 export { RuntimeSocketTransport, type RuntimeSocket, type RuntimeSocketSettings } from "./session/runtime-socket-transport.ts";
-export { ProtocolTransport, SHARED_FRAME_MIN, type ProtocolTransportOptions } from "./session/protocol-transport.ts";
+export { ProtocolTransport, type ProtocolTransportOptions } from "./session/protocol-transport.ts";
+export { SHARED_FRAME_MIN } from "./session/send-queue.ts";
 export { BufferBudget, type BufferHolder, type BufferShare } from "./session/buffer-budget.ts";
 export type { Transport, TransportCapabilities, TransportEvents, MessageType } from "./session/transport.ts";
 export type { SessionOptions } from "./session/connection.ts";
@@ -19,7 +20,8 @@ export {
   type TopicOptions,
   type TopicSubscriber,
 } from "./server/topics.ts";
-export { ServerCore, type UpgradeOutcome, type UpgradeVerdict, type ConnectionSlot } from "./server/server.ts";
+export { ServerCore } from "./server/server.ts";
+export type { UpgradeOutcome, UpgradeVerdict, ConnectionSlot } from "./server/upgrade-decision.ts";
 export { RuntimeServer } from "./server/runtime-server.ts";
 export {
   serveHandle,
@@ -32,6 +34,7 @@ export {
   type EngineStarters,
 } from "./server/serve.ts";
 export { connectOverStream } from "./client/handshake.ts";
+export { type AdapterPlumbing } from "./server/plumbing.ts";
 export { connectWith, type ClientRuntime, type DialTarget } from "./client/connect.ts";
 export { WebSocketBase, type WebSocketRuntime } from "./client/websocket.ts";
 export { normalizePath, type RouteMatch } from "./server/router.ts";

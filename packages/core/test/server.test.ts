@@ -207,7 +207,7 @@ describe("ServerCore.negotiate", () => {
     expect(portable.ok && td.decode(portable.response)).toContain(`\r\nSec-WebSocket-Accept: ${acceptKey(KEY)}\r\n`);
     const keys: string[] = [];
     const native = (key: string) => (keys.push(key), "from-the-adapter");
-    const core = new ServerCore({ services: { "/chat": {} }, logger: silentLogger, acceptKey: native });
+    const core = new ServerCore({ services: { "/chat": {} }, logger: silentLogger }, { acceptKey: native });
     const r = await core.negotiate(upgradeRequest());
     expect(r.ok && td.decode(r.response)).toContain("\r\nSec-WebSocket-Accept: from-the-adapter\r\n");
     expect(keys).toEqual([KEY]);

@@ -32,6 +32,7 @@ import {
   serverControls,
   zlibCodec,
   type AdapterKeys,
+  type AdapterPlumbing,
   type RouteMatch,
   type UpgradeOutcome,
 } from "@ws/core/adapter";
@@ -113,9 +114,8 @@ export function nativeAcceptKey(key: string): string {
   return createHash("sha1").update(key + WEBSOCKET_GUID, "latin1").digest("base64");
 }
 
-function coreOptions(options: NodeServerOptions): ServerOptions {
-  return { deflateCodec: codec, allocate: allocateBuffer, acceptKey: nativeAcceptKey, ...options };
-}
+/** What Node gives the core's server: node:zlib, Buffers, node:crypto's SHA-1. */
+const NODE_PLUMBING: AdapterPlumbing = { deflateCodec: codec, allocate: allocateBuffer, acceptKey: nativeAcceptKey };
 
 /** attach()'s own keys, and what it says of the options of `ws` and of serve() that do not apply to it. */
 const ATTACH_KEYS: AdapterKeys = {
@@ -194,7 +194,7 @@ export function attach(
 
 /** attach() once its arguments are checked (serve() comes here with its own options: port, tls, …). */
 function attachTo(server: http.Server | https.Server | undefined, options: AttachOptions): AttachedServer {
-  const core = new ServerCore(coreOptions(options));
+  const core = new ServerCore(options, NODE_PLUMBING);
   core.warnHooklessServices();
   const logger: Logger = core.logger;
   const handshakeTimeout = core.settings.handshakeTimeout;

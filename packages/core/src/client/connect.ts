@@ -67,5 +67,5 @@ export async function connectWith<Tls>(url: string | URL, options: ClientOptions
   } finally {
     clearTimeout(timer);
   }
-  return connectOverStream(stream, u, { perMessageDeflate: true, deflateCodec: runtime.deflateCodec, ...options });
+  return connectOverStream(stream, u, { perMessageDeflate: true, ...options }, { deflateCodec: runtime.deflateCodec });
 }

@@ -18,7 +18,8 @@ import type { Logger } from "../session/errors.ts";
 import type { MetricsHooks } from "../session/metrics.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
 import { concatChunks } from "../wire/frame.ts";
-import { acceptDeflateResponse, deflateClientOffer, EXTENSION_NAME, PerMessageDeflate, type DeflateCodec, type PerMessageDeflateOptions } from "../wire/deflate.ts";
+import { acceptDeflateResponse, deflateClientOffer, EXTENSION_NAME, PerMessageDeflate, type PerMessageDeflateOptions } from "../wire/deflate.ts";
+import type { AdapterPlumbing } from "../server/plumbing.ts";
 
 /**
  * A client's options. Its connection settings have the server's defaults (the settings table): a 16 MiB send
@@ -41,10 +42,8 @@ export interface ClientOptions extends ClientSettings {
   onError?: (error: Error, conn: Connection) => unknown;
   /** metrics hooks for this connection (`opened`, `closed`, `messageIn`, `messageOut`, `handlerError`, `protocolError`) */
   metrics?: Partial<MetricsHooks>;
-  /** offer permessage-deflate (RFC 7692): `true` or preferences. Needs `deflateCodec` (adapters supply it). */
+  /** offer permessage-deflate (RFC 7692): `true` or preferences. Needs the adapter's DEFLATE primitive (AdapterPlumbing's `deflateCodec`). */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** the DEFLATE primitive; set by the runtime adapter */
-  deflateCodec?: DeflateCodec;
 }
 
 /** What a HandshakeError knows of the server's response, when there was one. */
@@ -102,14 +101,18 @@ function refusedError(reason: string, response: HandshakeResponse): HandshakeErr
   return new HandshakeError(excerpt ? `${status}: ${excerpt}` : status, response);
 }
 
-/** Runs the client handshake on `stream` (already connected to the server) and opens the connection. */
-export function connectOverStream(stream: ByteStream, url: string | URL, options: ClientOptions = {}): Promise<Connection> {
+/**
+ * Runs the client handshake on `stream` (already connected to the server) and opens the connection.
+ * `plumbing`: what the runtime adapter gives (its `deflateCodec`), apart from the user's options.
+ */
+export function connectOverStream(stream: ByteStream, url: string | URL, options: ClientOptions = {}, plumbing: AdapterPlumbing = {}): Promise<Connection> {
   checkClientOptions(url, options);
   const logger = options.logger ?? consoleLogger;
   const settings = resolveSettings("client", [options], (m) => logger.warn({}, m));
   const u = new URL(url);
   const deflateSettings = options.perMessageDeflate === true ? {} : options.perMessageDeflate || undefined;
-  const offer = deflateSettings && options.deflateCodec ? deflateClientOffer(deflateSettings) : undefined;
+  const codec = plumbing.deflateCodec;
+  const offer = deflateSettings && codec ? deflateClientOffer(deflateSettings) : undefined;
   const handshake = createClientHandshake(u, {
     protocols: options.protocols,
     headers: options.headers,
@@ -166,7 +169,7 @@ export function connectOverStream(stream: ByteStream, url: string | URL, options
         if (accepted && offer) {
           const agreement = acceptDeflateResponse(accepted, offer);
           if (!agreement) return fail(new HandshakeError("unacceptable permessage-deflate response", response));
-          deflate = new PerMessageDeflate(agreement, options.deflateCodec!, deflateSettings);
+          deflate = new PerMessageDeflate(agreement, codec!, deflateSettings);
         }
         settled = true;
         clearTimeout(timer);

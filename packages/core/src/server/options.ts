@@ -8,17 +8,12 @@ import type { PerMessageDeflateOptions } from "../wire/deflate.ts";
 import type { Service } from "./service.ts";
 import type { MetricsHooks } from "../session/metrics.ts";
 import { checkSettings, InvalidOptionError } from "../settings/resolve.ts";
+import { PLUMBING_KEYS } from "./plumbing.ts";
 import { settingKeys } from "../settings/resolve.ts";
 
 export { InvalidOptionError } from "../settings/resolve.ts";
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-
-function oneOf(where: string, o: Record<string, unknown>, key: string, values: readonly string[]): void {
-  const v = o[key];
-  if (v === undefined) return;
-  if (typeof v !== "string" || !values.includes(v)) throw new InvalidOptionError(`${where}${key}`, v, values.map((x) => JSON.stringify(x)).join(" or "));
-}
 
 function integer(where: string, o: Record<string, unknown>, key: string, min: number, max: number): void {
   const v = o[key];
@@ -120,14 +115,11 @@ export function checkPath(path: unknown): void {
   if (typeof path !== "string") throw new InvalidOptionError("services", path, `a path ("/chat") as the key of each service`);
 }
 
-/** The keys of a server's options that core knows (ServerOptions): its settings, services, hooks and plumbing. */
+/** The keys of a server's options that core knows (ServerOptions): its settings, services and hooks. */
 export const SERVER_KEYS: readonly string[] = [
   "services",
   "resolve",
   "perMessageDeflate",
-  "deflateCodec",
-  "allocate",
-  "acceptKey",
   "logger",
   "onError",
   "metrics",
@@ -186,6 +178,8 @@ export function checkServerOptions(options: unknown, where = "options", adapter?
     if (fix !== undefined) throw new ForeignOptionError(where, key, o[key], fix);
   }
   if (known) unknownKeys("", o, known);
+  // an adapter's plumbing is ServerCore's second parameter, never an option (even where other keys are not checked)
+  else unknownKeys("", plumbingIn(o), SERVER_KEYS);
   checkSettings(o, "server");
   checkDeflate("", o.perMessageDeflate);
   const services = o.services;
@@ -231,6 +225,26 @@ export function hooklessService(path: string, service: Service<unknown>): string
   return `services["${path}"] has no hooks: its messages wait for conn.read(), which nothing calls; add received(message, conn) { … } (or connected(conn) that reads, or an upgrade gate for a handshake-only endpoint)`;
 }
 
+/** The keys of a client's options that core knows (ClientOptions), and the adapters' `tls`. */
+export const CLIENT_KEYS: readonly string[] = [
+  "protocols",
+  "headers",
+  "origin",
+  "logger",
+  "onError",
+  "metrics",
+  "perMessageDeflate",
+  "tls",
+  ...settingKeys("client"),
+];
+
+/** The adapter plumbing keys written in `o` (AdapterPlumbing): they belong to a parameter of their own. */
+function plumbingIn(o: Record<string, unknown>): Record<string, unknown> {
+  const found: Record<string, unknown> = {};
+  for (const key of PLUMBING_KEYS) if (o[key] !== undefined) found[key] = o[key];
+  return found;
+}
+
 /** Checks a client's URL and options (connect()). */
 export function checkClientOptions(url: unknown, options: unknown): void {
   let u: URL;
@@ -243,6 +257,7 @@ export function checkClientOptions(url: unknown, options: unknown): void {
   if (!["ws:", "wss:", "http:", "https:"].includes(u.protocol)) throw new InvalidOptionError("url", url, "a ws://, wss://, http:// or https:// URL");
   if (options === undefined) return;
   if (!isObject(options)) throw new InvalidOptionError("options", options, "an options object");
+  unknownKeys("", plumbingIn(options), CLIENT_KEYS);
   checkSettings(options, "client");
   checkDeflate("", options.perMessageDeflate);
   const protocols = options.protocols;

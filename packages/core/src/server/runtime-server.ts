@@ -14,7 +14,8 @@ import { RuntimeHub } from "./runtime-hub.ts";
 import type { Settings } from "../settings/resolve.ts";
 import { Router } from "./router.ts";
 import type { ServerControls } from "./serve.ts";
-import { ServerCore, type ConnectionSlot, type ServerOptions, type UpgradeVerdict } from "./server.ts";
+import { ServerCore, type ServerOptions } from "./server.ts";
+import type { UpgradeVerdict } from "./upgrade-decision.ts";
 import type { Service } from "./service.ts";
 
 /** An accepted upgrade, as `decide` returns it. */

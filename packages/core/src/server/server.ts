@@ -1,6 +1,6 @@
 /**
- * The runtime-agnostic half of a WebSocket server: routing, the handshake decision, connection bookkeeping,
- * topics and graceful shutdown. An adapter only turns its runtime's upgrade request into an UpgradeRequest,
+ * The runtime-agnostic half of a WebSocket server: routing, connection bookkeeping, topics and graceful
+ * shutdown; the handshake decision is upgrade-decision.ts's, which this server owns. An adapter only turns its runtime's upgrade request into an UpgradeRequest,
  * its socket into a ByteStream, and writes what this decides.
  */
 import type { ByteStream } from "../session/byte-stream.ts";
@@ -11,32 +11,21 @@ import { BufferBudget } from "../session/buffer-budget.ts";
 import { consoleLogger, type Logger } from "../session/errors.ts";
 import { logText } from "../session/log-text.ts";
 import { RefusalLog } from "./refusal-log.ts";
-import { asError, meter, type MetricsHooks } from "../session/metrics.ts";
-import {
-  buildAcceptResponse,
-  buildRejectResponse,
-  releaseRawRequest,
-  selectProtocol,
-  validateUpgradeRequest,
-  type ExtensionOffer,
-  type UpgradeRequest,
-} from "../wire/handshake.ts";
+import { asError, type MetricsHooks } from "../session/metrics.ts";
+import { buildRejectResponse, releaseRawRequest, type UpgradeRequest } from "../wire/handshake.ts";
 import { checkServerOptions, hooklessService } from "./options.ts";
 import { Router, type RouteMatch } from "./router.ts";
 import type { Service } from "./service.ts";
 import { TopicHub, type TopicBroker } from "./topics.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
-import type { Allocate } from "../wire/frame.ts";
 import { ReceiveBudget } from "../protocol/limits.ts";
 import { resolveSettings, type Settings } from "../settings/resolve.ts";
 import type { ServerSettings } from "../settings/options.generated.ts";
-import {
-  describeAgreement,
-  negotiateDeflateServer,
-  PerMessageDeflate,
-  type DeflateCodec,
-  type PerMessageDeflateOptions,
-} from "../wire/deflate.ts";
+import type { PerMessageDeflate, PerMessageDeflateOptions } from "../wire/deflate.ts";
+import type { AdapterPlumbing } from "./plumbing.ts";
+import { acceptResponse, UpgradeDecision, type ConnectionSlot, type UpgradeOutcome, type UpgradeVerdict } from "./upgrade-decision.ts";
+
+export type { ConnectionSlot, UpgradeOutcome, UpgradeVerdict } from "./upgrade-decision.ts";
 
 export interface ServerOptions extends ServerSettings {
   /** services by path, or a Router to register and unregister on at run time */
@@ -50,18 +39,9 @@ export interface ServerOptions extends ServerSettings {
   resolve?(req: UpgradeRequest): Service<unknown> | undefined;
   /**
    * permessage-deflate (RFC 7692): `true` or the server's preferences to accept it when a client offers
-   * it. Off by default. Needs `deflateCodec` (adapters supply it).
+   * it. Off by default. Needs the adapter's DEFLATE primitive (AdapterPlumbing's `deflateCodec`).
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** the DEFLATE primitive; set by the runtime adapter */
-  deflateCodec?: DeflateCodec;
-  /** where broadcast frames are allocated (the runtime's preferred buffer type); set by the runtime adapter */
-  allocate?: Allocate;
-  /**
-   * Sec-WebSocket-Accept for a client's key, base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2), with the runtime's
-   * native SHA-1; set by the runtime adapter. Default: the core's own (portable, slower) `acceptKey`.
-   */
-  acceptKey?: (key: string) => string;
   /**
    * Where the server logs, called pino-style: `logger.error({ err, conn }, message)` (see `Logger`); `console`
    * and pino loggers fit as they are. Default: console.
@@ -87,61 +67,6 @@ export interface ServerOptions extends ServerSettings {
    */
   broker?: TopicBroker;
 }
-
-/**
- * What the server decides about an upgrade request before anything is written: a refusal (status, reason,
- * headers), or the service, the selected subprotocol, the gate's headers and data, and the validated
- * handshake. Engines that complete the handshake themselves (a runtime's built-in WebSocket) act on this.
- */
-export type UpgradeVerdict =
-  | { ok: false; status: number; reason: string; headers?: Record<string, string> }
-  | {
-      ok: true;
-      service: Service<unknown>;
-      protocol: string | null;
-      /** extra response headers from the upgrade gate */
-      headers: Record<string, string>;
-      /** the upgrade gate's data for the connection */
-      data: unknown;
-      /** the client's Sec-WebSocket-Key */
-      key: string;
-      /** the client's extension offers */
-      extensions: ExtensionOffer[];
-      /**
-       * the connection slot held for this upgrade (it counts against maxConnections): `adopt` takes it over;
-       * an engine that does not open the connection after all (the client went away) must release it
-       */
-      slot: ConnectionSlot;
-    };
-
-/** A place counted against maxConnections from the upgrade decision until the connection is adopted. */
-export interface ConnectionSlot {
-  /** Frees the slot (once; later calls do nothing). */
-  release(): void;
-}
-
-/** The outcome of an upgrade request: an HTTP error response, or the 101 response and how to proceed. */
-export type UpgradeOutcome =
-  | { ok: false; status: number; reason: string; response: Uint8Array }
-  | {
-      ok: true;
-      protocol: string | null;
-      /** the 101 response head */
-      response: Uint8Array;
-      /** writes the 101 response to `stream`, then opens the connection (`head`: bytes read past the request) */
-      accept(stream: ByteStream, head?: Uint8Array): Connection<unknown>;
-      /** the upgrade will not be accepted after all (the socket went away): frees its connection slot */
-      release(): void;
-    };
-
-const TIMED_OUT = Symbol("timed out");
-
-/** No headers from the gate (shared, never written to). */
-const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
-
-/** What validateUpgradeRequest accepted. */
-type ValidUpgrade = Extract<ReturnType<typeof validateUpgradeRequest>, { ok: true }>;
-
 
 type ErrorHook = (error: Error, conn: Connection<unknown>) => unknown;
 
@@ -178,9 +103,10 @@ export class ServerCore {
   /** refused upgrades: at debug each, at info one line per interval */
   private readonly refusals: RefusalLog;
   private readonly options: ServerOptions;
-  /** upgrades decided (or at the gate) and not yet adopted: they count against maxConnections */
-  private reserved = 0;
-  private shuttingDown = false;
+  /** what the runtime adapter gave: its DEFLATE primitive, buffer type, native SHA-1 */
+  private readonly plumbing: AdapterPlumbing;
+  /** the upgrade decision (upgrade-decision.ts): its connection slots, whether upgrades are still taken */
+  private readonly upgrades: UpgradeDecision;
   /** the server's settings, resolved (a service's connections read `settingsFor(service)`) */
   readonly settings: Settings;
   /** where deprecation warnings go */
@@ -190,9 +116,11 @@ export class ServerCore {
   /** what all connections together hold for their peers, send buffers and read queues (maxServerBufferedAmount) */
   readonly buffers: BufferBudget;
 
-  constructor(options: ServerOptions = {}) {
+  /** `plumbing`: what the runtime adapter gives (AdapterPlumbing), apart from the user's options */
+  constructor(options: ServerOptions = {}, plumbing: AdapterPlumbing = {}) {
     checkServerOptions(options);
     this.options = options;
+    this.plumbing = plumbing;
     this.logger = options.logger ?? consoleLogger;
     this.refusals = new RefusalLog(this.logger);
     const settings = (this.settings = resolveSettings("server", [options], this.warn));
@@ -202,12 +130,20 @@ export class ServerCore {
       broker: options.broker,
       settings,
       logger: this.logger,
-      allocate: options.allocate,
+      allocate: plumbing.allocate,
     });
     this.router =
       options.services instanceof Router
         ? options.services
         : new Router((options.services ?? {}) as Record<string, Service<unknown>>);
+    this.upgrades = new UpgradeDecision({
+      settings,
+      connections: this.connections,
+      logger: this.logger,
+      refusals: this.refusals,
+      metrics: options.metrics,
+      failed: (e) => this.serverError(e),
+    });
   }
 
   /**
@@ -236,19 +172,7 @@ export class ServerCore {
 
   /** Upgrades decided or at the gate, not yet open: they count against maxConnections too. */
   get pendingUpgrades(): number {
-    return this.reserved;
-  }
-
-  private reserve(): ConnectionSlot {
-    this.reserved++;
-    let held = true;
-    return {
-      release: () => {
-        if (!held) return;
-        held = false;
-        this.reserved--;
-      },
-    };
+    return this.upgrades.pending;
   }
 
   /**
@@ -279,60 +203,7 @@ export class ServerCore {
 
   /** `decide`, synchronous unless the service has an upgrade gate (then the promise of its verdict). Never throws. */
   decideNow(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): UpgradeVerdict | Promise<UpgradeVerdict> {
-    if (this.shuttingDown) return this.refuse(req, 503, "the server is shutting down");
-    if (!route) return this.refuse(req, 404, `no WebSocket service at ${req.url.split("?")[0]}`);
-    const service = route.service;
-    req.params = route.params;
-    const valid = validateUpgradeRequest(req);
-    if (!valid.ok) return this.refuse(req, valid.status, valid.reason, valid.headers);
-    if (this.connections.size + this.reserved >= this.settings.maxConnections) return this.refuse(req, 503, "too many connections");
-    // the slot is held from here: upgrades waiting at the gate or for their socket count as connections
-    const slot = this.reserve();
-    if (!service.upgrade) return this.accepted(req, service, valid, slot, NO_HEADERS, undefined);
-    return this.gate(req, service, valid, slot);
-  }
-
-  private refuse(req: UpgradeRequest, status: number, reason: string, headers?: Record<string, string>): UpgradeVerdict {
-    this.refusals.record(status, reason, req);
-    if (this.options.metrics !== undefined) meter(this.options.metrics, "upgradeRefused", status, req);
-    return { ok: false, status, reason, headers };
-  }
-
-  private accepted(req: UpgradeRequest, service: Service<unknown>, valid: ValidUpgrade, slot: ConnectionSlot, headers: Record<string, string>, data: unknown): UpgradeVerdict {
-    if (this.shuttingDown) return (slot.release(), this.refuse(req, 503, "the server is shutting down"));
-    const protocol = selectProtocol(valid.protocols, service.protocols);
-    return { ok: true, service, protocol, headers, data, key: valid.key, extensions: valid.extensions, slot };
-  }
-
-  /** The service's upgrade gate, bounded by handshakeTimeout. */
-  private async gate(req: UpgradeRequest, service: Service<unknown>, valid: ValidUpgrade, slot: ConnectionSlot): Promise<UpgradeVerdict> {
-    const refuse = (status: number, reason: string, headers?: Record<string, string>) => this.refuse(req, status, reason, headers);
-    let decision;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      const timedOut = new Promise<typeof TIMED_OUT>((resolve) => {
-        timer = setTimeout(() => resolve(TIMED_OUT), this.settings.handshakeTimeout);
-        (timer as { unref?: () => void }).unref?.();
-      });
-      decision = await Promise.race([service.upgrade!(req), timedOut]);
-    } catch (e) {
-      slot.release();
-      this.logger.error({ err: e, url: logText(req.url) }, `upgrade gate failed: ${e instanceof Error ? e.message : String(e)}`);
-      this.serverError(e);
-      return refuse(500, "upgrade gate failed");
-    } finally {
-      clearTimeout(timer);
-    }
-    if (decision === TIMED_OUT) {
-      slot.release(); // the gate's late answer, if it ever comes, is ignored
-      return refuse(503, `the upgrade gate did not answer within ${this.settings.handshakeTimeout} ms`);
-    }
-    if (decision === false) return (slot.release(), refuse(403, "upgrade refused"));
-    if (decision && decision.reject !== undefined) {
-      slot.release();
-      return refuse(decision.reject, decision.reason ?? "upgrade refused", decision.headers);
-    }
-    return this.accepted(req, service, valid, slot, decision?.headers ?? NO_HEADERS, decision?.data);
+    return this.upgrades.decide(req, route);
   }
 
   /**
@@ -358,20 +229,9 @@ export class ServerCore {
       return { ok: false, status, reason, response: encodeUtf8(buildRejectResponse(status, reason, headers)) };
     }
     const { service, protocol, data } = verdict;
-    const deflateOptions = this.options.perMessageDeflate;
-    const codec = this.options.deflateCodec;
-    let deflate: PerMessageDeflate | undefined;
-    let extensions = "";
-    if (deflateOptions && codec) {
-      const settings = deflateOptions === true ? {} : deflateOptions;
-      const agreed = negotiateDeflateServer(verdict.extensions, settings);
-      if (agreed) {
-        deflate = new PerMessageDeflate(agreed.agreement, codec, settings);
-        extensions = describeAgreement(agreed.response);
-      }
-    }
-    const headers = extensions ? { "Sec-WebSocket-Extensions": extensions, ...verdict.headers } : verdict.headers;
-    const response = encodeUtf8(buildAcceptResponse({ key: verdict.key, protocol, accept: this.options.acceptKey, headers }));
+    const accepted = acceptResponse(verdict, this.options.perMessageDeflate, this.plumbing.deflateCodec, this.plumbing.acceptKey);
+    const { deflate, extensions } = accepted;
+    const response = encodeUtf8(accepted.response);
     return {
       ok: true,
       protocol,
@@ -538,7 +398,7 @@ export class ServerCore {
    * default), waits for the handshakes up to `timeout` ms, then drops the rest.
    */
   async close(options: { code?: number; reason?: string; timeout?: number } = {}): Promise<void> {
-    this.shuttingDown = true;
+    this.upgrades.closing = true;
     const code = options.code ?? CloseCode.GoingAway;
     const reason = options.reason ?? "server shutting down";
     const all = [...this.connections];

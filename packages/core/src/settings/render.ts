@@ -80,7 +80,7 @@ function valueType(row: SettingRow): string {
   return "number";
 }
 
-function tsdoc(name: string, row: SettingRow, indent: string): string {
+function tsdoc(row: SettingRow, indent: string): string {
   const unit = row.unit === "choice" || row.unit === "flag" ? "" : ` In ${UNIT_WORDS[row.unit]}.`;
   const zero = row.zeroTurnsOff ? " 0 turns it off." : "";
   const unlimited = (row.unit === "bytes" || row.unit === "count" || row.unit === "bytes/s") && (row.unlimited ?? true) ? " `Infinity`: no limit." : "";
@@ -98,7 +98,7 @@ function members(names: SettingName[], scope: SettingScope, indent: string): str
   const out: string[] = [];
   for (const name of names) {
     const row: SettingRow = SETTINGS[name];
-    out.push(tsdoc(name, row, indent), `${indent}${name}?: ${valueType(row)};`);
+    out.push(tsdoc(row, indent), `${indent}${name}?: ${valueType(row)};`);
     for (const alias of row.aliases ?? []) out.push(`${indent}/** The same as \`${name}\` (another library's name for it). */`, `${indent}${alias}?: ${valueType(row)};`);
     for (const [old, d] of Object.entries(DEPRECATED_SETTINGS)) {
       if (d.replacement !== name) continue;

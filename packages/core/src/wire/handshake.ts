@@ -39,13 +39,8 @@ export interface UpgradeRequest<Raw = unknown> {
 }
 
 /** What an adapter knows of an upgrade request; `createUpgradeRequest` makes the UpgradeRequest of it. */
-export interface UpgradeRequestInit<Raw = undefined> {
-  method: string;
-  url: string;
-  httpVersion: string;
-  headers: HeadersLike;
-  remoteAddress?: string;
-  remotePort?: number;
+export interface UpgradeRequestInit<Raw = undefined>
+  extends Pick<UpgradeRequest<Raw>, "method" | "url" | "httpVersion" | "headers" | "remoteAddress" | "remotePort"> {
   raw?: Raw;
 }
 
