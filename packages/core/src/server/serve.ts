@@ -7,6 +7,7 @@ import { asksForWebSocket, createUpgradeRequest, type UpgradeRequest } from "../
 import type { ServerCore, ServerOptions } from "./server.ts";
 import type { Service } from "./service.ts";
 import { checkPort, checkServerOptions, checkServes, InvalidOptionError, type AdapterKeys } from "./options.ts";
+import type { FetchUpgrade } from "./fetch-upgrade.ts";
 
 /** A running server's controls: its connections, services and topics, and graceful shutdown. */
 export interface ServerControls {
@@ -38,12 +39,18 @@ export interface ServerControls {
  */
 export type ServeEngine = "core" | "runtime";
 
-/** What a `fetch` handler gets besides the request: the peer of the connection the request came on. */
+/** What a `fetch` handler gets besides the request: the peer of the connection the request came on, and `upgrade`. */
 export interface FetchInfo {
   /** the peer's IP address, e.g. "127.0.0.1" (the socket's peer, not X-Forwarded-For) */
   remoteAddress: string | undefined;
   /** the peer's port */
   remotePort: number | undefined;
+  /**
+   * `upgrade(request, service, { data, headers })`: upgrades this request to a connection of `service` and
+   * resolves to the Response to return (the 101, or the refusal); see `FetchUpgrade`. For a request that is not a
+   * WebSocket upgrade, a 426 refusal.
+   */
+  upgrade: FetchUpgrade;
 }
 
 /** serve() options on a runtime with both engines (Bun, Deno). */
