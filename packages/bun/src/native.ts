@@ -234,22 +234,22 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
       response = await fetch!(request, { ...peer, upgrade: call.upgrade });
       if (!(response instanceof Response)) throw new TypeError(`the fetch handler returned ${String(response)}, not a Response`);
     } catch (error) {
-      call?.settle(undefined);
+      call?.abandon();
       logger.error({ err: error }, `fetch handler failed on an upgrade request: ${error instanceof Error ? error.message : String(error)}`);
       if (arrival.phase === Phase.Deciding) refuse(socket, 500, "Internal Server Error");
       return;
     }
-    const accepted = call.settle(response);
+    const answer = call.settle(response);
     if (arrival.phase !== Phase.Deciding) {
-      accepted?.release(); // the client went away (or timed out) meanwhile
+      if (!(answer instanceof Response)) answer.release(); // the client went away (or timed out) meanwhile
       return;
     }
-    if (accepted) {
+    if (!(answer instanceof Response)) {
       clearTimeout(arrival.timer);
-      opened(socket, accepted, stream, rest);
+      opened(socket, answer, stream, rest);
       return;
     }
-    const bytes = await refusalBytes(response, Math.max(0, handshakeTimeout - (Date.now() - started)));
+    const bytes = await refusalBytes(answer, Math.max(0, handshakeTimeout - (Date.now() - started)));
     if (arrival.phase !== Phase.Deciding) return;
     clearTimeout(arrival.timer);
     arrival.phase = Phase.Done;

@@ -14,6 +14,7 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { type Connection, type FetchInfo, type FetchUpgrade, type ServerControls, type ServerOptions, type UpgradeRequest } from "@ws/core";
 import {
+  fetchAnswer,
   isWebSocketRequest,
   notAnUpgrade,
   offerUpgrade,
@@ -188,7 +189,7 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
     const up: FetchUpgrade = (given, service, options) => upgradeTo(given, server, service, options);
     offerUpgrade(request, up);
     const response = await fetch(request, { remoteAddress, remotePort, upgrade: up });
-    return switched.has(response) ? undefined : response;
+    return switched.has(response) ? undefined : fetchAnswer(state.core, request, response, { remoteAddress, remotePort });
   };
 
   /** Acts on the server core's decision: the refusal's Response, or Bun's upgrade (undefined: return nothing). */

@@ -21,7 +21,7 @@ export {
 } from "./server/topics.ts";
 export { ServerCore, type UpgradeOutcome, type UpgradeVerdict, type ConnectionSlot } from "./server/server.ts";
 export { RuntimeServer } from "./server/runtime-server.ts";
-export { CoreFetchUpgrade, notAnUpgrade, offerUpgrade, serviceForCall, switchingProtocols } from "./server/fetch-upgrade.ts";
+export { CoreFetchUpgrade, fetchAnswer, notAnUpgrade, offerUpgrade, serviceForCall, switchingProtocols } from "./server/fetch-upgrade.ts";
 export {
   serveHandle,
   serverControls,

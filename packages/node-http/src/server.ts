@@ -295,16 +295,16 @@ function attachTo(server: http.Server | https.Server | undefined, options: Attac
       response = await fetch(request, { ...peer, upgrade: call.upgrade });
       if (!(response instanceof Response)) throw new TypeError(`the fetch handler returned ${String(response)}, not a Response`);
     } catch (error) {
-      call?.settle(undefined);
+      call?.abandon();
       logger.error({ err: error, url: logText(req.url ?? "") }, `fetch handler failed on an upgrade request: ${error instanceof Error ? error.message : String(error)}`);
       clearTimeout(timer);
       if (!socket.destroyed) refuseSocket(socket, buildRejectResponse(500, "Internal Server Error"));
       return undefined;
     }
-    const accepted = call.settle(response);
-    if (accepted) return finish(accepted, socket, head, timer);
+    const answer = call.settle(response);
+    if (!(answer instanceof Response)) return finish(answer, socket, head, timer);
     try {
-      const bytes = await refusalBytes(response, Math.max(0, handshakeTimeout - (Date.now() - started)));
+      const bytes = await refusalBytes(answer, Math.max(0, handshakeTimeout - (Date.now() - started)));
       clearTimeout(timer);
       if (!socket.destroyed) refuseSocket(socket, bytes);
     } catch (error) {

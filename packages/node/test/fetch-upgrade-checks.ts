@@ -197,10 +197,12 @@ async function runOn(target: FetchUpgradeTarget, label: string, extra: Record<st
       await conn.close();
     });
 
-    await check(results, name("plain HTTP routes keep working beside it (and an upgrade path is 404 when the handler says so)"), async () => {
+    await check(results, name("plain HTTP routes keep working beside it; an upgrade the handler answers with a 2xx gets the server's 404, its own 404 as it is"), async () => {
       const res = await globalThis.fetch(`http://${base}/hello`);
       assert(res.status === 200 && res.headers.get("x-plain") === "1", `status ${res.status}`);
       assert((await res.text()) === "hi from fetch", "body");
+      const page = await refusal(target.connect(`ws://${base}/hello`));
+      assert(page.status === 404 && page.body?.includes("no WebSocket service"), `a 2xx: status ${page.status} body ${JSON.stringify(page.body)}`);
       const e = await refusal(target.connect(`ws://${base}/nowhere`));
       assert(e.status === 404 && e.body === "not found", `status ${e.status} body ${JSON.stringify(e.body)}`);
     });

@@ -135,8 +135,14 @@ export class CoreFetchUpgrade {
   private switching: Response | null = null;
   private called = false;
   private settled = false;
+  private readonly core: ServerCore;
+  private readonly request: Request;
+  private readonly peer: { remoteAddress: string | undefined; remotePort: number | undefined };
 
   constructor(core: ServerCore, request: Request, remoteAddress: string | undefined, remotePort: number | undefined) {
+    this.core = core;
+    this.request = request;
+    this.peer = { remoteAddress, remotePort };
     this.upgrade = async (given, service, options) => {
       if (this.called) throw new TypeError("upgrade() was called already for this request: one upgrade per request");
       this.called = true;
@@ -156,15 +162,47 @@ export class CoreFetchUpgrade {
   }
 
   /**
-   * What the handler returned: the accepted upgrade to write (it returned `upgrade`'s 101), or null (anything
-   * else: that is the answer, and an accepted upgrade's connection slot is freed).
+   * What the handler returned: the accepted upgrade to write (it returned `upgrade`'s 101), or the Response to
+   * write as the refusal (an accepted upgrade's connection slot is freed): the handler's own, or for a 2xx the
+   * server's 404 (`unclaimedUpgrade`).
    */
-  settle(response: unknown): Accepted | null {
+  settle(response: Response): Accepted | Response {
     this.settled = true;
     const accepted = this.accepted;
     this.accepted = null;
     if (accepted && response === this.switching) return accepted;
     accepted?.release();
-    return null;
+    return isSuccess(response) ? unclaimedUpgrade(this.core, this.request, this.peer) : response;
   }
+
+  /** The handler failed: an accepted upgrade's connection slot is freed. */
+  abandon(): void {
+    this.settled = true;
+    this.accepted?.release();
+    this.accepted = null;
+  }
+}
+
+/** A 2xx: what a handler answers with that neither upgraded nor refused (a catch-all page). */
+function isSuccess(response: Response): boolean {
+  return response.status >= 200 && response.status < 300;
+}
+
+/**
+ * The answer to an upgrade request whose fetch handler returned a 2xx without upgrading (its catch-all route, a
+ * page): the server's own "no WebSocket service here" (404, or 503 while shutting down), refused and logged by the
+ * server core as an upgrade no service claims. A 3xx, 4xx or 5xx from the handler is the refusal as it is.
+ */
+export function unclaimedUpgrade(core: ServerCore, request: Request, peer: { remoteAddress?: string; remotePort?: number } = {}): Response {
+  const verdict = core.decideNow(upgradeRequestFrom(request, peer.remoteAddress, peer.remotePort), null);
+  // no route: refused at once, never a promise
+  return verdict instanceof Promise || verdict.ok ? refusalResponse({ status: 404, reason: "no WebSocket service here" }) : refusalResponse(verdict);
+}
+
+/**
+ * What a runtime engine returns for an upgrade request its fetch handler answered with `response` (not `upgrade()`'s
+ * Response): a 2xx becomes the server's 404 (`unclaimedUpgrade`), anything else is returned as it is.
+ */
+export function fetchAnswer(core: ServerCore, request: Request, response: Response, peer?: { remoteAddress?: string; remotePort?: number }): Response {
+  return isSuccess(response) ? unclaimedUpgrade(core, request, peer) : response;
 }
