@@ -220,13 +220,15 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
   const viaFetch = async (socket: ClientSocket, head: HttpHead, rest: Uint8Array | undefined, stream: BunSocketStream) => {
     const arrival = socket.data;
     const started = Date.now();
+    let call: CoreFetchUpgrade | undefined;
     arrival.timer = setTimeout(() => {
       if (arrival.phase !== Phase.Deciding) return;
+      // a handler that never returns: the socket goes, and an upgrade it was given frees its connection slot
+      call?.abandon();
       arrival.phase = Phase.Done;
       socket.terminate();
     }, handshakeTimeout);
     const peer = { remoteAddress: socket.remoteAddress, remotePort: (socket as { remotePort?: number }).remotePort };
-    let call: CoreFetchUpgrade | undefined;
     let response: Response;
     try {
       const request = requestOf(head, scheme);

@@ -18,7 +18,7 @@ describe("upgrading from a fetch handler on Bun", () => {
     const r = spawnSync(BUN, ["--conditions=@ws/source", join(here, "fixtures/fetch-upgrade.ts"), "@ws/bun"], { cwd: resolve(here, ".."), encoding: "utf8", timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
     const results = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Results;
-    expect(results.length).toBe(33);
+    expect(results.length).toBe(35);
     expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
   }, 130_000);
 });

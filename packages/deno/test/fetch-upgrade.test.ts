@@ -23,7 +23,7 @@ describe("upgrading from a fetch handler on Deno", () => {
     });
     expect(r.status, r.stderr).toBe(0);
     const results = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Results;
-    expect(results.length).toBe(22);
+    expect(results.length).toBe(23);
     expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
   }, 130_000);
 });

@@ -283,11 +283,15 @@ function attachTo(server: http.Server | https.Server | undefined, options: Attac
    */
   const viaFetch = async (req: http.IncomingMessage, socket: Duplex, head: Buffer, fetch: FetchHandler): Promise<Connection<unknown> | undefined> => {
     socket.on("error", ignoreError);
-    const timer = setTimeout(() => socket.destroy(), handshakeTimeout);
+    let call: CoreFetchUpgrade | undefined;
+    const timer = setTimeout(() => {
+      // a handler that never returns: the socket goes, and an upgrade it was given frees its connection slot
+      call?.abandon();
+      socket.destroy();
+    }, handshakeTimeout);
     timer.unref();
     const started = Date.now();
     const peer = { remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort };
-    let call: CoreFetchUpgrade | undefined;
     let response: Response;
     try {
       const request = upgradeFetchRequest(req, (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http");

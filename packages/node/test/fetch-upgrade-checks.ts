@@ -233,5 +233,38 @@ async function runOn(target: FetchUpgradeTarget, label: string, extra: Record<st
   } finally {
     await server.close({ timeout: 200 }).catch(() => {});
   }
+  if (extra.engine !== "runtime") {
+    // the core engine writes the 101 once the handler returns: one that never does must not keep its slot
+    await check(results, name("a handler that upgrades and never returns: at handshakeTimeout its socket is closed and its slot freed (maxConnections 1)"), async () => {
+      const hung = await target.serve({
+        port: 0,
+        hostname: "127.0.0.1",
+        logger: target.silentLogger,
+        maxConnections: 1,
+        handshakeTimeout: 300,
+        ...extra,
+        fetch: async (request: Request, info: FetchInfo) => {
+          if (new URL(request.url).pathname === "/hang") {
+            await info.upgrade(request, chat, { data: { name: "hung" } });
+            return new Promise<Response>(() => {}); // never
+          }
+          return info.upgrade(request, chat, { data: { name: "next" } });
+        },
+      } as EngineServeOptions);
+      try {
+        const e = await target.connect(`ws://127.0.0.1:${hung.port}/hang`).then(
+          (c) => (c.drop(), "connected"),
+          (err: unknown) => err,
+        );
+        assert(e !== "connected", "the hung upgrade connected");
+        const conn = await target.connect(`ws://127.0.0.1:${hung.port}/next`);
+        const first = await nextMessage(conn);
+        assert(first === "hello next", `first message ${String(first)}`);
+        await conn.close();
+      } finally {
+        await hung.close({ timeout: 200 });
+      }
+    });
+  }
   return results;
 }

@@ -41,13 +41,13 @@ const failures = (results: Array<{ name: string; ok: boolean; error?: string }>)
 describe("upgrading from a fetch handler on Node", () => {
   it("serve({ fetch }): info.upgrade and upgrade() give the 101 or the handler's own refusal (status, headers, body)", async () => {
     const results = await runFetchUpgradeChecks({ serve: (o) => serve(o), defineService, silentLogger, connect, upgrade }, [{ label: "serve", options: {} }]);
-    expect(results.length).toBe(11);
+    expect(results.length).toBe(12);
     expect(failures(results)).toEqual([]);
   }, 60_000);
 
   it("attach(server, { fetch }) on a plain node:http server: the same", async () => {
     const results = await runFetchUpgradeChecks({ serve: serveByAttach, defineService, silentLogger, connect, upgrade }, [{ label: "attach", options: {} }]);
-    expect(results.length).toBe(11);
+    expect(results.length).toBe(12);
     expect(failures(results)).toEqual([]);
   }, 60_000);
 });
