@@ -19,23 +19,8 @@
  */
 import type { Service, UpgradeDecision } from "./service.ts";
 import type { ServerCore, UpgradeOutcome } from "./server.ts";
-import { refusalResponse, upgradeRequestFrom } from "./serve.ts";
+import { refusalResponse, upgradeRequestFrom, type FetchUpgrade, type UpgradeOptions } from "./serve.ts";
 import { asksForWebSocket } from "../wire/handshake.ts";
-
-/** What the fetch-style upgrade takes besides the request and the service. */
-export interface UpgradeOptions<Data> {
-  /** the connection's `conn.data` (over what the service's gate returns, if it returns any) */
-  data?: Data;
-  /** extra headers on the 101 response (the service gate's win over these) */
-  headers?: Record<string, string>;
-}
-
-/**
- * Upgrades `request` to a WebSocket connection of `service` (registered or inline) and resolves to the Response
- * for the fetch handler to return: the 101, or the refusal (status, headers and body: the server's — 503 at
- * maxConnections, 400 for a malformed request — or the service gate's). Never rejects for a refusal.
- */
-export type FetchUpgrade = <Data>(request: Request, service: Service<Data>, options?: UpgradeOptions<Data>) => Promise<Response>;
 
 /** the upgrade of each request a server handed to a fetch handler (weak: it goes with the request) */
 const offered = new WeakMap<Request, FetchUpgrade>();

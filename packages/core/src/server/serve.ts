@@ -7,7 +7,6 @@ import { asksForWebSocket, createUpgradeRequest, type UpgradeRequest } from "../
 import type { ServerCore, ServerOptions } from "./server.ts";
 import type { Service } from "./service.ts";
 import { checkPort, checkServerOptions, checkServes, InvalidOptionError, type AdapterKeys } from "./options.ts";
-import type { FetchUpgrade } from "./fetch-upgrade.ts";
 
 /** A running server's controls: its connections, services and topics, and graceful shutdown. */
 export interface ServerControls {
@@ -38,6 +37,21 @@ export interface ServerControls {
  * runtime's own built-in WebSocket onto the Connection API (a Connection over a RuntimeSocketTransport).
  */
 export type ServeEngine = "core" | "runtime";
+
+/** What the fetch-style upgrade takes besides the request and the service. */
+export interface UpgradeOptions<Data> {
+  /** the connection's `conn.data` (over what the service's gate returns, if it returns any) */
+  data?: Data;
+  /** extra headers on the 101 response (the service gate's win over these) */
+  headers?: Record<string, string>;
+}
+
+/**
+ * Upgrades `request` to a WebSocket connection of `service` (registered or inline) and resolves to the Response
+ * for the fetch handler to return: the 101, or the refusal (status, headers and body: the server's — 503 at
+ * maxConnections, 400 for a malformed request — or the service gate's). Never rejects for a refusal.
+ */
+export type FetchUpgrade = <Data>(request: Request, service: Service<Data>, options?: UpgradeOptions<Data>) => Promise<Response>;
 
 /** What a `fetch` handler gets besides the request: the peer of the connection the request came on, and `upgrade`. */
 export interface FetchInfo {
