@@ -10,8 +10,12 @@ import { CoreFetchUpgrade, ServerCore, serviceForCall } from "../src/adapter.ts"
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 
+// the fetch API as the test runtime has it (core's own globals declare only what core uses of it)
+const FetchRequest = (globalThis as unknown as { Request: new (url: string, init?: { headers?: Record<string, string> }) => Request }).Request;
+type FullResponse = Response & { headers: Headers; text(): Promise<string> };
+
 function upgradeRequest(path = "/chat", headers: Record<string, string> = {}): Request {
-  return new Request(`http://localhost${path}`, {
+  return new FetchRequest(`http://localhost${path}`, {
     headers: { Host: "localhost", Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Key": KEY, "Sec-WebSocket-Version": "13", ...headers },
   });
 }
@@ -19,7 +23,7 @@ function upgradeRequest(path = "/chat", headers: Record<string, string> = {}): R
 describe("upgrade(request, service, options)", () => {
   it("a plain request gets 426; a WebSocket request no server offered is a TypeError naming the fix", async () => {
     const service = defineService({ received: () => {} });
-    expect((await upgrade(new Request("http://localhost/"), service)).status).toBe(426);
+    expect((await upgrade(new FetchRequest("http://localhost/"), service)).status).toBe(426);
     await expect(upgrade(upgradeRequest(), service)).rejects.toThrow(/the Request a @ws server gave its fetch handler/);
   });
 
@@ -69,7 +73,7 @@ describe("CoreFetchUpgrade", () => {
     const request = upgradeRequest();
     const call = new CoreFetchUpgrade(core, request, undefined, undefined);
     const gate = defineService({ upgrade: () => ({ reject: 401, reason: "who are you", headers: { "WWW-Authenticate": "Bearer" } }), received: () => {} });
-    const refused = await call.upgrade(request, gate);
+    const refused = (await call.upgrade(request, gate)) as FullResponse;
     expect(refused.status).toBe(401);
     expect(refused.headers.get("www-authenticate")).toBe("Bearer");
     expect(await refused.text()).toBe("who are you\n");
