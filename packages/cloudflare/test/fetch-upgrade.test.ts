@@ -12,7 +12,11 @@ let worker: RunningWorker;
 let ws: string;
 
 beforeAll(async () => {
-  worker = await startWorker({ entry: fileURLToPath(new URL("./fixtures/fetch-upgrade-worker.ts", import.meta.url)), name: "fetch-upgrade" });
+  worker = await startWorker({
+    entry: fileURLToPath(new URL("./fixtures/fetch-upgrade-worker.ts", import.meta.url)),
+    name: "fetch-upgrade",
+    durableObjects: { ROOMS: "AuthRoom" },
+  });
   ws = `ws://127.0.0.1:${worker.port}`;
 });
 
@@ -66,5 +70,12 @@ describe("upgrading from a Worker's fetch handler", () => {
     await b.nth(1);
     await expect(connect(`${ws}/chat`, undefined, { Authorization: "Bearer c" })).rejects.toMatchObject({ status: 503 });
     await closeAll([a, b]);
+  });
+
+  it("a Durable Object room decides its upgrades fetch-style (onUpgrade): its 401, or the token's name in conn.data", async () => {
+    await expect(connect(`${ws}/rooms/blue`)).rejects.toMatchObject({ status: 401, body: '{"error":"room needs a token"}' });
+    const c = await connect(`${ws}/rooms/blue`, undefined, { Authorization: "Bearer ann" });
+    expect(await c.nth(1)).toBe("room hello ann");
+    await closeAll([c]);
   });
 });
