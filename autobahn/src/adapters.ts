@@ -47,6 +47,17 @@ export const ADAPTERS: Record<string, Adapter> = {
     server: { cmd: ["env", "ENGINE=core", BUN, "--conditions=@ws/source", "apps/echo/src/server.bun.ts"], path: "/" },
     client: { cmd: [BUN, "--conditions=@ws/source", "autobahn/src/drivers/bun-client.ts"] },
   },
+  // the fetch-style path (issue 23): the echo service upgraded from serve()'s fetch handler (`info.upgrade`), core engine
+  "node-fetch": {
+    name: "node-fetch",
+    server: { cmd: ["env", "UPGRADE=fetch", "node", "apps/echo/dist/server.node.js"], path: "/" },
+    note: "the echo service upgraded from serve()'s fetch handler (info.upgrade), not registered by path",
+  },
+  "bun-fetch": {
+    name: "bun-fetch",
+    server: { cmd: ["env", "ENGINE=core", "UPGRADE=fetch", BUN, "--conditions=@ws/source", "apps/echo/src/server.bun.ts"], path: "/" },
+    note: "the echo service upgraded from serve()'s fetch handler (info.upgrade) on Bun's core engine, not registered by path",
+  },
   "bun-runtime": {
     name: "bun-runtime",
     server: { cmd: ["env", "ENGINE=runtime", BUN, "--conditions=@ws/source", "apps/echo/src/server.bun.ts"], path: "/" },

@@ -1,12 +1,16 @@
-/** The echo server on Node. Port from argv[2] or PORT (default 9001); the service is at every path "/". */
-import { serve, silentLogger } from "@ws/node";
+/**
+ * The echo server on Node. Port from argv[2] or PORT (default 9001); the service is at every path "/". UPGRADE=fetch
+ * serves it through serve()'s fetch handler (`info.upgrade`) instead of by path (the autobahn `node-fetch` target).
+ */
+import { serve, silentLogger, type FetchInfo } from "@ws/node";
 import { ECHO_MAX_FRAGMENTS, echoService } from "./echo-service.ts";
 
 const port = Number(process.argv[2] ?? process.env.PORT ?? 9001);
 const server = await serve({
   port,
   host: process.env.HOST ?? "127.0.0.1",
-  services: { "/": echoService },
+  // UPGRADE=fetch: the fetch-style path (the handler's info.upgrade), not a registered service
+  ...(process.env.UPGRADE === "fetch" ? { fetch: (request: Request, info: FetchInfo) => info.upgrade(request, echoService) } : { services: { "/": echoService } }),
   maxFragments: ECHO_MAX_FRAGMENTS,
   // compression on, as the conformance suite's 12.* and 13.* cases need; every message is compressed
   // (WS_DEFLATE_THRESHOLD sets a size below which messages go uncompressed)

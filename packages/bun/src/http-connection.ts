@@ -13,6 +13,7 @@
 import type { Socket } from "bun";
 import { STATUS_CODES } from "node:http";
 import type { FetchInfo, Logger } from "@ws/core";
+import { notAnUpgrade } from "@ws/core/adapter";
 import { asksForWebSocket, concatChunks, parseHeaderList, parseHttpHead, type HttpHead } from "@ws/core/protocol";
 import { BodyDecoder } from "./http-body.ts";
 
@@ -406,7 +407,7 @@ export class HttpConnection {
     const socket = this.socket;
     let response: Response;
     try {
-      response = await this.serving.fetch(request, { remoteAddress: socket.remoteAddress, remotePort: (socket as { remotePort?: number }).remotePort });
+      response = await this.serving.fetch(request, { remoteAddress: socket.remoteAddress, remotePort: (socket as { remotePort?: number }).remotePort, upgrade: notAnUpgrade });
       if (!(response instanceof Response)) throw new TypeError(`the fetch handler returned ${String(response)}, not a Response`);
     } catch (error) {
       this.serving.logger.error({ err: error }, `HTTP handler failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -16,7 +16,8 @@
 import type { Socket, TCPSocketListener } from "bun";
 import { lookup } from "node:dns/promises";
 import { createUpgradeRequest, type EngineServeOptions, type ServerControls } from "@ws/core";
-import { buildRejectResponse, listening, ServerCore, serverControls } from "@ws/core/adapter";
+import { buildRejectResponse, CoreFetchUpgrade, listening, ServerCore, serverControls, type UpgradeOutcome } from "@ws/core/adapter";
+import { refusalBytes } from "@ws/node-http";
 import { asksForWebSocket, concatChunks, parseHttpHead, WEBSOCKET_GUID, type HttpHead } from "@ws/core/protocol";
 import { BunSocketStream } from "./byte-stream.ts";
 import { HttpConnection, type HttpServing } from "./http-connection.ts";
@@ -173,33 +174,88 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
       refuse(socket, 400, "malformed upgrade request");
       return;
     }
-    void core.negotiate(request).then(
-      (outcome) => {
-        clearTimeout(arrival.timer);
-        if (arrival.phase !== Phase.Deciding) {
-          if (outcome.ok) outcome.release(); // the client went away (or timed out) while the upgrade was decided
-          return;
-        }
-        if (!outcome.ok) {
-          arrival.phase = Phase.Done;
-          socket.end(outcome.response);
-          return;
-        }
-        arrival.phase = Phase.WebSocket;
-        // no setNoDelay: Bun sets TCP_NODELAY on every socket it accepts (strace of Bun 1.4.5's accept: accept4, then
-        // setsockopt TCP_NODELAY 1), a second call was one more system call per handshake
-        // a peer that vanished without a FIN is noticed by the OS
-        socket.setKeepAlive(true, 60_000);
-        outcome.accept(stream, rest);
-        stream.startReading();
-      },
-      (error: unknown) => {
-        clearTimeout(arrival.timer);
-        logger.error({ err: error }, `upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
+    const failed = (error: unknown) => {
+      clearTimeout(arrival.timer);
+      logger.error({ err: error }, `upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
+      arrival.phase = Phase.Done;
+      socket.terminate();
+    };
+    const route = core.route(request);
+    // registered services first; the fetch handler takes the upgrades none of them claims
+    if (route === null && fetch) {
+      void viaFetch(socket, head, rest, stream).catch(failed);
+      return;
+    }
+    void core.negotiate(request, route).then((outcome) => {
+      clearTimeout(arrival.timer);
+      if (arrival.phase !== Phase.Deciding) {
+        if (outcome.ok) outcome.release(); // the client went away (or timed out) while the upgrade was decided
+        return;
+      }
+      if (!outcome.ok) {
         arrival.phase = Phase.Done;
-        socket.terminate();
-      },
-    );
+        socket.end(outcome.response);
+        return;
+      }
+      opened(socket, outcome, stream, rest);
+    }, failed);
+  };
+
+  /** An accepted upgrade: the 101 written, the socket the connection's ByteStream from here. */
+  const opened = (socket: ClientSocket, outcome: Extract<UpgradeOutcome, { ok: true }>, stream: BunSocketStream, rest: Uint8Array | undefined) => {
+    socket.data.phase = Phase.WebSocket;
+    // no setNoDelay: Bun sets TCP_NODELAY on every socket it accepts (strace of Bun 1.4.5's accept: accept4, then
+    // setsockopt TCP_NODELAY 1), a second call was one more system call per handshake
+    // a peer that vanished without a FIN is noticed by the OS
+    socket.setKeepAlive(true, 60_000);
+    outcome.accept(stream, rest);
+    stream.startReading();
+  };
+
+  /**
+   * An upgrade no registered service claims, handed to the fetch handler in-process as a Request: its
+   * `info.upgrade` decides it through the server core; what the handler returns is the 101 (`upgrade()`'s Response)
+   * or the refusal, written with its status, headers and (bounded) body. Handler and gate within handshakeTimeout.
+   */
+  const viaFetch = async (socket: ClientSocket, head: HttpHead, rest: Uint8Array | undefined, stream: BunSocketStream) => {
+    const arrival = socket.data;
+    const started = Date.now();
+    let call: CoreFetchUpgrade | undefined;
+    arrival.timer = setTimeout(() => {
+      if (arrival.phase !== Phase.Deciding) return;
+      // a handler that never returns: the socket goes, and an upgrade it was given frees its connection slot
+      call?.abandon();
+      arrival.phase = Phase.Done;
+      socket.terminate();
+    }, handshakeTimeout);
+    const peer = { remoteAddress: socket.remoteAddress, remotePort: (socket as { remotePort?: number }).remotePort };
+    let response: Response;
+    try {
+      const request = requestOf(head, scheme);
+      call = new CoreFetchUpgrade(core, request, peer.remoteAddress, peer.remotePort);
+      response = await fetch!(request, { ...peer, upgrade: call.upgrade });
+      if (!(response instanceof Response)) throw new TypeError(`the fetch handler returned ${String(response)}, not a Response`);
+    } catch (error) {
+      call?.abandon();
+      logger.error({ err: error }, `fetch handler failed on an upgrade request: ${error instanceof Error ? error.message : String(error)}`);
+      if (arrival.phase === Phase.Deciding) refuse(socket, 500, "Internal Server Error");
+      return;
+    }
+    const answer = call.settle(response);
+    if (arrival.phase !== Phase.Deciding) {
+      if (!(answer instanceof Response)) answer.release(); // the client went away (or timed out) meanwhile
+      return;
+    }
+    if (!(answer instanceof Response)) {
+      clearTimeout(arrival.timer);
+      opened(socket, answer, stream, rest);
+      return;
+    }
+    const bytes = await refusalBytes(answer, Math.max(0, handshakeTimeout - (Date.now() - started)));
+    if (arrival.phase !== Phase.Deciding) return;
+    clearTimeout(arrival.timer);
+    arrival.phase = Phase.Done;
+    socket.end(bytes);
   };
 
   const readHead = (socket: ClientSocket, bytes: Uint8Array) => {

@@ -12,9 +12,16 @@
  *   });
  */
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
-import { type Connection, type ServerControls, type ServerOptions, type UpgradeRequest } from "@ws/core";
+import { type Connection, type FetchInfo, type FetchUpgrade, type ServerControls, type ServerOptions, type UpgradeRequest } from "@ws/core";
 import {
+  fetchAnswer,
   isWebSocketRequest,
+  notAnUpgrade,
+  offerUpgrade,
+  serviceForCall,
+  switchingProtocols,
+  webSocketOnlyResponse,
+  type RouteMatch,
   RuntimeServer,
   refusalResponse,
   upgradeRequestFrom,
@@ -51,6 +58,12 @@ export interface BunWebSocket extends ServerControls {
    * `undefined` when it was upgraded (return nothing to Bun), a Response when the upgrade was refused.
    */
   upgrade(request: Request, server: Server<BunSocketData>): Promise<Response | undefined | null>;
+  /**
+   * The whole of Bun.serve's fetch: an upgrade a registered service claims is decided here; any other request goes
+   * to `fetch` (426 without one), whose `info.upgrade(request, service, { data })` — or `upgrade(request, …)` from
+   * @ws/bun — upgrades it (its Response, returned, tells Bun to return nothing).
+   */
+  handle(request: Request, server: Server<BunSocketData>, fetch?: (request: Request, info: FetchInfo) => Response | Promise<Response>): Promise<Response | undefined>;
 }
 
 function plainBytes(data: Uint8Array): Uint8Array {
@@ -142,7 +155,45 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
     if (!isWebSocketRequest(request)) return null;
     const address = server.requestIP(request);
     const upgradeRequest = upgradeRequestFrom(request, address?.address, address?.port);
-    const decision = await state.decide(upgradeRequest);
+    return accept(request, server, upgradeRequest, await state.decide(upgradeRequest));
+  };
+
+  /** the Responses `upgradeTo` resolved to for an upgrade Bun has made: returned from fetch, they mean "nothing" */
+  const switched = new WeakSet<Response>();
+
+  /** The fetch-style upgrade (`info.upgrade`): decided by the server core with `service` as the route. */
+  const upgradeTo = async (request: Request, server: Server<BunSocketData>, service: Parameters<FetchUpgrade>[1], options: Parameters<FetchUpgrade>[2]): Promise<Response> => {
+    if (!isWebSocketRequest(request)) return notAnUpgrade(request, service, options);
+    const address = server.requestIP(request);
+    const upgradeRequest = upgradeRequestFrom(request, address?.address, address?.port);
+    const route: RouteMatch = { service: serviceForCall(service as Parameters<typeof serviceForCall>[0], options), params: {} };
+    const refused = accept(request, server, upgradeRequest, await state.core.decide(upgradeRequest, route));
+    if (refused) return refused;
+    const response = switchingProtocols();
+    switched.add(response);
+    return response;
+  };
+
+  const handle: BunWebSocket["handle"] = async (request, server, fetch) => {
+    bunServer = server;
+    const peer = () => {
+      const address = server.requestIP(request);
+      return { remoteAddress: address?.address, remotePort: address?.port };
+    };
+    if (!isWebSocketRequest(request)) return fetch ? fetch(request, { ...peer(), upgrade: notAnUpgrade }) : webSocketOnlyResponse();
+    const { remoteAddress, remotePort } = peer();
+    const upgradeRequest = upgradeRequestFrom(request, remoteAddress, remotePort);
+    const route = state.core.route(upgradeRequest);
+    // registered services first; the fetch handler takes the upgrades none of them claims
+    if (route !== null || !fetch) return accept(request, server, upgradeRequest, await state.core.decide(upgradeRequest, route));
+    const up: FetchUpgrade = (given, service, options) => upgradeTo(given, server, service, options);
+    offerUpgrade(request, up);
+    const response = await fetch(request, { remoteAddress, remotePort, upgrade: up });
+    return switched.has(response) ? undefined : fetchAnswer(state.core, request, response, { remoteAddress, remotePort });
+  };
+
+  /** Acts on the server core's decision: the refusal's Response, or Bun's upgrade (undefined: return nothing). */
+  const accept = (request: Request, server: Server<BunSocketData>, upgradeRequest: UpgradeRequest, decision: UpgradeVerdict): Response | undefined => {
     if (!decision.ok) return refusalResponse(decision);
     const headers: Record<string, string> = { ...decision.headers };
     // with no header, Bun would answer with the client's first subprotocol: an empty one makes it answer none
@@ -155,5 +206,5 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
     return undefined;
   };
 
-  return Object.assign(state.controls(), { websocket, upgrade });
+  return Object.assign(state.controls(), { websocket, upgrade, handle });
 }

@@ -10,7 +10,7 @@ import { lookup } from "node:dns/promises";
 import { serve as serveOnNodeHttp, type ServeOptions as NodeServeOptions } from "@ws/node-http";
 import { type EngineServeHandle, type EngineServeOptions, type ServeEngine } from "@ws/core";
 import { InvalidOptionError } from "@ws/core";
-import { listening, serveEngines, webSocketOnlyResponse } from "@ws/core/adapter";
+import { listening, serveEngines } from "@ws/core/adapter";
 import { serveNative } from "./native.ts";
 import { bunWebSocket, type BunSocketData } from "./runtime.ts";
 
@@ -41,13 +41,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
           hostname: options.hostname,
           tls: options.tls,
           websocket: ws.websocket,
-          async fetch(request, srv) {
-            const answer = await ws.upgrade(request, srv);
-            if (answer !== null) return answer;
-            if (!fetch) return webSocketOnlyResponse();
-            const peer = srv.requestIP(request);
-            return fetch(request, { remoteAddress: peer?.address, remotePort: peer?.port });
-          },
+          fetch: (request, srv) => ws.handle(request, srv, fetch),
         });
       // a port in use, a bad address or TLS files: one ListenError, as on every runtime
       const server = await listening({ hostname: options.hostname, port: options.port, tls: options.tls }, listen, lookup);

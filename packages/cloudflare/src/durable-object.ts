@@ -11,8 +11,18 @@
  *   }
  */
 import { DurableObject } from "cloudflare:workers";
-import { createUpgradeRequest, Router, type Connection, type RouteMatch, type ServerControls, type ServerOptions, type Service, type UpgradeRequest } from "@ws/core";
-import { isWebSocketRequest, RuntimeServer, refusalResponse, upgradeRequestFrom, type RuntimeSocketTransport, type UpgradeVerdict } from "@ws/core/adapter";
+import { createUpgradeRequest, Router, type Connection, type FetchInfo, type FetchUpgrade, type RouteMatch, type ServerControls, type ServerOptions, type Service, type UpgradeRequest } from "@ws/core";
+import {
+  fetchAnswer,
+  isWebSocketRequest,
+  offerUpgrade,
+  RuntimeServer,
+  refusalResponse,
+  serviceForCall,
+  upgradeRequestFrom,
+  type RuntimeSocketTransport,
+  type UpgradeVerdict,
+} from "@ws/core/adapter";
 import { answerClose, toMessage, workersSocket } from "./socket.ts";
 
 export const ROOM_ENGINE = "Durable Object WebSocket";
@@ -101,11 +111,35 @@ export class WebSocketRoom<Env = unknown> extends DurableObject<Env> {
     for (const ws of ctx.getWebSockets()) this.resume(ws);
   }
 
-  /** Upgrades to the room's service; other requests go to `onRequest`. */
+  /**
+   * An upgrade request goes to `onUpgrade` (by default: upgraded to the room's service), other requests to
+   * `onRequest`.
+   */
   override async fetch(request: Request): Promise<Response> {
     if (!isWebSocketRequest(request)) return this.onRequest(request);
+    const remoteAddress = request.headers.get("cf-connecting-ip") ?? undefined;
+    const upgrade: FetchUpgrade = (given, service, options) => this.upgradeTo(given, service as Service<unknown>, options);
+    offerUpgrade(request, upgrade);
+    const response = await this.onUpgrade(request, { remoteAddress, remotePort: undefined, upgrade });
+    return response.status === 101 ? response : fetchAnswer(this.state.core, request, response, { remoteAddress });
+  }
+
+  /**
+   * An upgrade request to the room, fetch-style: return `info.upgrade(request, service, { data, headers })` (the
+   * room's own service: the one its connections are rebuilt with after hibernation) for the 101, or any other
+   * Response as the refusal. Default: `info.upgrade(request, service)`. Override it to decide with the request (a
+   * token, a cookie) and give the connection its `data`.
+   */
+  protected onUpgrade(request: Request, info: FetchInfo): Response | Promise<Response> {
+    return info.upgrade(request, this.service);
+  }
+
+  /** The fetch-style upgrade to the room's service: decided by the server core, then accepted with the Hibernation API. */
+  private async upgradeTo(request: Request, service: Service<unknown>, options: { data?: unknown; headers?: Record<string, string> } | undefined): Promise<Response> {
+    if (service !== this.service) throw new TypeError(`${ROOM_ENGINE}: a room upgrades to its own service (RoomOptions.service), the one its connections are rebuilt with after hibernation`);
     const upgradeRequest = upgradeRequestFrom(request, request.headers.get("cf-connecting-ip") ?? undefined);
-    const decision = await this.state.decide(upgradeRequest);
+    const route: RouteMatch = { service: serviceForCall(service, options), params: {} };
+    const decision = await this.state.core.decide(upgradeRequest, route);
     if (!decision.ok) return refusalResponse(decision);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);

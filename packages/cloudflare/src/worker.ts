@@ -5,8 +5,22 @@
  *
  *   export default { fetch: handler({ services: { "/echo": echo }, fetch: (req) => new Response("hi") }) };
  */
-import { UnsupportedError, type ServerControls, type ServerOptions, type UpgradeRequest } from "@ws/core";
-import { checkServerOptions, isWebSocketRequest, RuntimeServer, normalizePath, refusalResponse, upgradeRequestFrom, type AdapterKeys } from "@ws/core/adapter";
+import { UnsupportedError, type FetchInfo, type FetchUpgrade, type ServerControls, type ServerOptions, type UpgradeRequest } from "@ws/core";
+import {
+  checkServerOptions,
+  fetchAnswer,
+  isWebSocketRequest,
+  notAnUpgrade,
+  offerUpgrade,
+  RuntimeServer,
+  normalizePath,
+  refusalResponse,
+  serviceForCall,
+  upgradeRequestFrom,
+  type AdapterKeys,
+  type RouteMatch,
+  type UpgradeVerdict,
+} from "@ws/core/adapter";
 import { answerClose, toMessage, workersSocket } from "./socket.ts";
 
 export const WORKER_ENGINE = "Workers WebSocketPair";
@@ -25,6 +39,12 @@ export interface WorkerWebSocket extends ServerControls {
    * return: the 101 with the client end of a WebSocketPair, or the refusal.
    */
   upgrade(request: Request): Promise<Response | null>;
+  /**
+   * A request to the Worker: an upgrade a registered service claims is decided here; any other request goes to
+   * `fetch` (null without one), whose `info.upgrade(request, service, { data })` — or `upgrade(request, …)` from
+   * @ws/cloudflare — upgrades it and gives the 101 (with the client end of a WebSocketPair) to return.
+   */
+  handle(request: Request, fetch?: (request: Request, info: FetchInfo) => Response | Promise<Response>): Promise<Response | null>;
 }
 
 /** The upgrade step for a Worker's fetch handler; its connections (and topics) are those of this isolate. */
@@ -48,7 +68,31 @@ export function workerWebSocket(options: WorkerWebSocketOptions): WorkerWebSocke
   const upgrade: WorkerWebSocket["upgrade"] = async (request) => {
     if (!isWebSocketRequest(request)) return null;
     const upgradeRequest = upgradeRequestFrom(request, request.headers.get("cf-connecting-ip") ?? undefined);
-    const decision = await state.decide(upgradeRequest);
+    return accept(upgradeRequest, await state.decide(upgradeRequest));
+  };
+
+  /** The fetch-style upgrade (`info.upgrade`): decided by the server core with `service` as the route. */
+  const upgradeTo: FetchUpgrade = async (request, service, options) => {
+    if (!isWebSocketRequest(request)) return notAnUpgrade(request, service, options);
+    const upgradeRequest = upgradeRequestFrom(request, request.headers.get("cf-connecting-ip") ?? undefined);
+    const route: RouteMatch = { service: serviceForCall(service as Parameters<typeof serviceForCall>[0], options), params: {} };
+    return accept(upgradeRequest, await state.core.decide(upgradeRequest, route));
+  };
+
+  const handle: WorkerWebSocket["handle"] = async (request, fetch) => {
+    const remoteAddress = request.headers.get("cf-connecting-ip") ?? undefined;
+    if (!isWebSocketRequest(request)) return fetch ? fetch(request, { remoteAddress, remotePort: undefined, upgrade: notAnUpgrade }) : null;
+    const upgradeRequest = upgradeRequestFrom(request, remoteAddress);
+    const route = state.core.route(upgradeRequest);
+    // registered services first; the fetch handler takes the upgrades none of them claims
+    if (route !== null || !fetch) return accept(upgradeRequest, await state.core.decide(upgradeRequest, route));
+    offerUpgrade(request, upgradeTo);
+    const response = await fetch(request, { remoteAddress, remotePort: undefined, upgrade: upgradeTo });
+    return response.status === 101 ? response : fetchAnswer(state.core, request, response, { remoteAddress });
+  };
+
+  /** Acts on the server core's decision: the refusal's Response, or the WebSocketPair's 101. */
+  const accept = (upgradeRequest: UpgradeRequest, decision: UpgradeVerdict): Response => {
     if (!decision.ok) return refusalResponse(decision);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     server.accept();
@@ -69,7 +113,7 @@ export function workerWebSocket(options: WorkerWebSocketOptions): WorkerWebSocke
     return new Response(null, { status: 101, webSocket: client, headers });
   };
 
-  return Object.assign(state.controls(), { upgrade });
+  return Object.assign(state.controls(), { upgrade, handle });
 }
 
 /** A path prefix served by Durable Object rooms: `/prefix/:room` goes to the object named `room`. */
@@ -83,8 +127,12 @@ export interface RoomRoute<Env> {
 export interface HandlerOptions<Env> extends ServerOptions {
   /** path prefix → Durable Object rooms (e.g. `{ "/chat": { namespace: (env) => env.ROOMS } }`) */
   rooms?: Record<string, RoomRoute<Env>>;
-  /** answers requests that are neither a room's nor a WebSocket upgrade; default: 426 Upgrade Required */
-  fetch?(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+  /**
+   * answers requests that are not a room's and that no service claims (default: 426 Upgrade Required); for an
+   * upgrade request, `info.upgrade(request, service, { data })` (or `upgrade(request, …)`) gives the 101 to return,
+   * and any other Response is the refusal (a 2xx: 404, no service here)
+   */
+  fetch?(request: Request, env: Env, ctx: ExecutionContext, info: FetchInfo): Response | Promise<Response>;
 }
 
 /** handler()'s own keys, and what it says of the options of serve() and `ws` that do not apply to a Worker. */
@@ -131,9 +179,8 @@ export function handler<Env = unknown>(
       return namespace.get(namespace.idFromName(room)).fetch(request);
     }
     ws ??= workerWebSocket(serverOptions);
-    const answer = await ws.upgrade(request);
-    if (answer !== null) return answer;
-    return fetch ? fetch(request, env, ctx) : upgradeOnly();
+    const answer = await ws.handle(request, fetch ? (req, info) => fetch(req, env, ctx, info) : undefined);
+    return answer ?? upgradeOnly();
   };
 }
 

@@ -23,6 +23,7 @@ export {
 export { ServerCore } from "./server/server.ts";
 export type { UpgradeOutcome, UpgradeVerdict, ConnectionSlot } from "./server/upgrade-decision.ts";
 export { RuntimeServer } from "./server/runtime-server.ts";
+export { CoreFetchUpgrade, fetchAnswer, notAnUpgrade, offerUpgrade, serviceForCall, switchingProtocols } from "./server/fetch-upgrade.ts";
 export {
   serveHandle,
   serverControls,

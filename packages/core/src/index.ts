@@ -53,7 +53,8 @@ export { defineService, type Service, type UpgradeDecision } from "./server/serv
 export { Router, type RouteMatch } from "./server/router.ts";
 export type { TopicBroker, PublishBackpressure, PublishCompression } from "./server/topics.ts";
 export type { ServerOptions } from "./server/server.ts";
-export type { ServerControls, ServeEngine, EngineServeOptions, EngineServeHandle, FetchInfo } from "./server/serve.ts";
+export { upgrade } from "./server/fetch-upgrade.ts";
+export type { ServerControls, ServeEngine, EngineServeOptions, EngineServeHandle, FetchInfo, FetchUpgrade, UpgradeOptions } from "./server/serve.ts";
 export { HandshakeError, type ClientOptions, type HandshakeResponse } from "./client/handshake.ts";
 export { InvalidOptionError } from "./server/options.ts";
 export { ListenError, type ListenErrorCode } from "./server/listen-error.ts";

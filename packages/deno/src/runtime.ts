@@ -8,8 +8,21 @@
  * Deno's WebSocket has no ping/pong API, no frame access and no way to abort the TCP connection; those
  * Connection methods throw UnsupportedError (see the README's feature table).
  */
-import { type ServerControls, type ServerOptions } from "@ws/core";
-import { isWebSocketRequest, RuntimeServer, refusalResponse, upgradeRequestFrom, type RuntimeSocket } from "@ws/core/adapter";
+import { type FetchInfo, type FetchUpgrade, type ServerControls, type ServerOptions, type UpgradeRequest } from "@ws/core";
+import {
+  fetchAnswer,
+  isWebSocketRequest,
+  notAnUpgrade,
+  offerUpgrade,
+  RuntimeServer,
+  refusalResponse,
+  serviceForCall,
+  upgradeRequestFrom,
+  webSocketOnlyResponse,
+  type RouteMatch,
+  type RuntimeSocket,
+  type UpgradeVerdict,
+} from "@ws/core/adapter";
 
 const ENGINE = "Deno.upgradeWebSocket";
 
@@ -21,6 +34,12 @@ export interface DenoWebSocket extends ServerControls {
    * otherwise the Response to return (the 101 that completes the upgrade, or the refusal).
    */
   upgrade(request: Request, info?: Deno.ServeHandlerInfo): Promise<Response | null>;
+  /**
+   * The whole of Deno.serve's handler: an upgrade a registered service claims is decided here; any other request
+   * goes to `fetch` (426 without one), whose `info.upgrade(request, service, { data })` — or `upgrade(request, …)`
+   * from @ws/deno — upgrades it (Deno.upgradeWebSocket underneath) and gives the 101 to return.
+   */
+  handle(request: Request, info: Deno.ServeHandlerInfo | undefined, fetch?: (request: Request, info: FetchInfo) => Response | Promise<Response>): Promise<Response>;
 }
 
 /** Builds the upgrade step for Deno.serve. */
@@ -55,7 +74,33 @@ export function denoWebSocket(options: DenoWebSocketOptions): DenoWebSocket {
     if (!isWebSocketRequest(request)) return null;
     const remote = info?.remoteAddr as Deno.NetAddr | undefined;
     const upgradeRequest = upgradeRequestFrom(request, remote?.hostname, remote?.port);
-    const decision = await state.decide(upgradeRequest);
+    return accept(request, upgradeRequest, await state.decide(upgradeRequest));
+  };
+
+  /** The fetch-style upgrade (`info.upgrade`): decided by the server core with `service` as the route. */
+  const upgradeTo = async (request: Request, peer: { remoteAddress?: string; remotePort?: number }, service: Parameters<FetchUpgrade>[1], options: Parameters<FetchUpgrade>[2]): Promise<Response> => {
+    if (!isWebSocketRequest(request)) return notAnUpgrade(request, service, options);
+    const upgradeRequest = upgradeRequestFrom(request, peer.remoteAddress, peer.remotePort);
+    const route: RouteMatch = { service: serviceForCall(service as Parameters<typeof serviceForCall>[0], options), params: {} };
+    return accept(request, upgradeRequest, await state.core.decide(upgradeRequest, route));
+  };
+
+  const handle: DenoWebSocket["handle"] = async (request, info, fetch) => {
+    const remote = info?.remoteAddr as Partial<Deno.NetAddr> | undefined;
+    const peer = { remoteAddress: remote?.hostname, remotePort: remote?.port };
+    if (!isWebSocketRequest(request)) return fetch ? fetch(request, { ...peer, upgrade: notAnUpgrade }) : webSocketOnlyResponse();
+    const upgradeRequest = upgradeRequestFrom(request, peer.remoteAddress, peer.remotePort);
+    const route = state.core.route(upgradeRequest);
+    // registered services first; the fetch handler takes the upgrades none of them claims
+    if (route !== null || !fetch) return accept(request, upgradeRequest, await state.core.decide(upgradeRequest, route));
+    const up: FetchUpgrade = (given, service, options) => upgradeTo(given, peer, service, options);
+    offerUpgrade(request, up);
+    const response = await fetch(request, { ...peer, upgrade: up });
+    return response.status === 101 ? response : fetchAnswer(state.core, request, response, peer);
+  };
+
+  /** Acts on the server core's decision: the refusal's Response, or Deno's upgrade and its 101. */
+  const accept = (request: Request, upgradeRequest: UpgradeRequest, decision: UpgradeVerdict): Response => {
     if (!decision.ok) return refusalResponse(decision);
     const settings = state.settingsFor(decision.service);
     const { socket, response } = Deno.upgradeWebSocket(request, {
@@ -79,5 +124,5 @@ export function denoWebSocket(options: DenoWebSocketOptions): DenoWebSocket {
     return response;
   };
 
-  return Object.assign(state.controls(), { upgrade });
+  return Object.assign(state.controls(), { upgrade, handle });
 }

@@ -7,7 +7,7 @@
 import { lookup } from "node:dns/promises";
 import { serve as serveOnNodeHttp, type ServeOptions as NodeServeOptions } from "@ws/node-http";
 import { type EngineServeHandle, type EngineServeOptions, type ServeEngine } from "@ws/core";
-import { listening, serveEngines, webSocketOnlyResponse } from "@ws/core/adapter";
+import { listening, serveEngines } from "@ws/core/adapter";
 import { denoWebSocket } from "./runtime.ts";
 
 export type Engine = ServeEngine;
@@ -41,13 +41,7 @@ export function serve(options: ServeOptions): Promise<ServeHandle> {
             ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
             onListen: (addr) => listened.resolve(addr as Deno.NetAddr),
           },
-          async (request, info) => {
-            const answer = await ws.upgrade(request, info);
-            if (answer !== null) return answer;
-            if (!fetch) return webSocketOnlyResponse();
-            const peer = info.remoteAddr as Partial<Deno.NetAddr>;
-            return fetch(request, { remoteAddress: peer.hostname, remotePort: peer.port });
-          },
+          (request, info) => ws.handle(request, info, fetch),
         );
       // a port in use, a bad address or TLS files: one ListenError, as on every runtime
       const server = await listening({ hostname: options.hostname, port: options.port, tls: options.tls }, listen, lookup);

@@ -6,12 +6,17 @@
  * written chunk by chunk as the handler produces it.
  */
 import * as http from "node:http";
+import type { FetchInfo } from "@ws/core";
+import { notAnUpgrade } from "@ws/core/adapter";
 
 /** Bytes of request body read ahead of the handler before the socket stops being read. */
 export const REQUEST_BODY_HIGH_WATER_MARK = 64 * 1024;
 
-/** A fetch handler; `info` is the connection's peer (the socket's address, not a forwarded header). */
-export type FetchHandler = (request: Request, info: { remoteAddress: string | undefined; remotePort: number | undefined }) => Response | Promise<Response>;
+/**
+ * A fetch handler; `info` is the connection's peer (the socket's address, not a forwarded header) and `upgrade`, for
+ * an upgrade request (`upgrade(request, service, { data })` resolves to the Response to return).
+ */
+export type FetchHandler = (request: Request, info: FetchInfo) => Response | Promise<Response>;
 
 export async function answerFetch(
   req: http.IncomingMessage,
@@ -38,7 +43,7 @@ export async function answerFetch(
       req.resume();
     });
   }
-  const response = await handler(new Request(url, init), { remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort });
+  const response = await handler(new Request(url, init), { remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort, upgrade: notAnUpgrade });
   const outHeaders: [string, string][] = [];
   response.headers.forEach((value, name) => {
     if (name !== "set-cookie") outHeaders.push([name, value]);

@@ -31,6 +31,7 @@ import {
   ServerCore,
   serverControls,
   zlibCodec,
+  CoreFetchUpgrade,
   type AdapterKeys,
   type AdapterPlumbing,
   type RouteMatch,
@@ -39,6 +40,7 @@ import {
 import { WEBSOCKET_GUID } from "@ws/core/protocol";
 import { allocateBuffer, socketByteStream } from "./byte-stream.ts";
 import { answerFetch, type FetchHandler } from "./fetch-bridge.ts";
+import { refusalBytes, upgradeFetchRequest } from "./fetch-upgrade.ts";
 
 /** A node:http server's options: a server's (ServerOptions), `handshakeTimeout` included. */
 export type NodeServerOptions = ServerOptions;
@@ -57,6 +59,14 @@ export interface AttachOptions extends NodeServerOptions {
    * treated as a path no service claims (left to the server's other 'upgrade' listeners, else 404)
    */
   shouldHandle?(req: NodeUpgradeRequest): boolean;
+  /**
+   * takes the upgrade requests no registered service (nor `resolve`) claims, as a fetch-API `Request`: call
+   * `info.upgrade(request, service, { data })` and return the Response it gives; any other Response (a 401 from
+   * your middleware, a redirect) is written to the socket as the refusal — status, headers and (at most 64 KiB of)
+   * body — and the socket closed. Decided within `handshakeTimeout`. Plain HTTP stays with your server's own
+   * request listener (serve()'s `fetch` answers both).
+   */
+  fetch?: FetchHandler;
 }
 
 /** The server's controls (connections, register, publish, close, …) and its runtime-agnostic state. */
@@ -119,14 +129,13 @@ const NODE_PLUMBING: AdapterPlumbing = { deflateCodec: codec, allocate: allocate
 
 /** attach()'s own keys, and what it says of the options of `ws` and of serve() that do not apply to it. */
 const ATTACH_KEYS: AdapterKeys = {
-  keys: ["noServer", "shouldHandle"],
+  keys: ["noServer", "shouldHandle", "fetch"],
   foreign: {
     port: "attach() serves on the server you give it: set the port where it listens (server.listen(port)), or use serve({ port, services })",
     host: "attach() serves on the server you give it: set the address where it listens (server.listen(port, host)), or use serve({ hostname, services })",
     hostname: "attach() serves on the server you give it: set the address where it listens (server.listen(port, host)), or use serve({ hostname, services })",
     server: "pass the server as attach()'s first argument: attach(server, { services })",
     tls: "attach() serves on the server you give it: for wss://, give it an https.createServer({ key, cert }), or use serve({ tls, services })",
-    fetch: "the server you give attach() answers plain HTTP itself (its request listener, your Express app); fetch is serve()'s option",
   },
 };
 
@@ -199,12 +208,6 @@ function attachTo(server: http.Server | https.Server | undefined, options: Attac
   const logger: Logger = core.logger;
   const handshakeTimeout = core.settings.handshakeTimeout;
 
-  /** The route of an upgrade this server claims; null when not (no service, or `shouldHandle` says no). */
-  const claim = (request: NodeUpgradeRequest): RouteMatch | null => {
-    if (options.shouldHandle && !options.shouldHandle(request)) return null;
-    return core.route(request);
-  };
-
   /** Writes the outcome of an upgrade's negotiation to its socket and opens the connection. */
   const finish = (outcome: UpgradeOutcome, socket: Duplex, head: Buffer, timer: ReturnType<typeof setTimeout> | undefined): Connection<unknown> | undefined => {
     clearTimeout(timer);
@@ -273,28 +276,78 @@ function attachTo(server: http.Server | https.Server | undefined, options: Attac
     }
   };
 
+  /**
+   * An upgrade no registered service claims, handed to the fetch handler as a Request: its `info.upgrade` decides
+   * it through the server core; what the handler returns is the 101 (`upgrade()`'s Response) or the refusal. The
+   * handler and the gate together are bounded by handshakeTimeout (the socket is destroyed then).
+   */
+  const viaFetch = async (req: http.IncomingMessage, socket: Duplex, head: Buffer, fetch: FetchHandler): Promise<Connection<unknown> | undefined> => {
+    socket.on("error", ignoreError);
+    let call: CoreFetchUpgrade | undefined;
+    const timer = setTimeout(() => {
+      // a handler that never returns: the socket goes, and an upgrade it was given frees its connection slot
+      call?.abandon();
+      socket.destroy();
+    }, handshakeTimeout);
+    timer.unref();
+    const started = Date.now();
+    const peer = { remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort };
+    let response: Response;
+    try {
+      const request = upgradeFetchRequest(req, (req.socket as { encrypted?: boolean }).encrypted ? "https" : "http");
+      call = new CoreFetchUpgrade(core, request, peer.remoteAddress, peer.remotePort);
+      response = await fetch(request, { ...peer, upgrade: call.upgrade });
+      if (!(response instanceof Response)) throw new TypeError(`the fetch handler returned ${String(response)}, not a Response`);
+    } catch (error) {
+      call?.abandon();
+      logger.error({ err: error, url: logText(req.url ?? "") }, `fetch handler failed on an upgrade request: ${error instanceof Error ? error.message : String(error)}`);
+      clearTimeout(timer);
+      if (!socket.destroyed) refuseSocket(socket, buildRejectResponse(500, "Internal Server Error"));
+      return undefined;
+    }
+    const answer = call.settle(response);
+    if (!(answer instanceof Response)) return finish(answer, socket, head, timer);
+    try {
+      const bytes = await refusalBytes(answer, Math.max(0, handshakeTimeout - (Date.now() - started)));
+      clearTimeout(timer);
+      if (!socket.destroyed) refuseSocket(socket, bytes);
+    } catch (error) {
+      return failed(error, socket, timer);
+    }
+    return undefined;
+  };
+
   const handleUpgrade: AttachedServer["handleUpgrade"] = (req, socket, head) => {
     const request = parse(req, socket);
     if (!request) return Promise.resolve(undefined);
-    return Promise.resolve(accept(request, claim(request), socket, head));
+    const handled = !options.shouldHandle || options.shouldHandle(request);
+    const route = handled ? core.route(request) : null;
+    if (!route && handled && options.fetch) return viaFetch(req, socket, head, options.fetch);
+    return Promise.resolve(accept(request, route, socket, head));
   };
 
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const request = parse(req, socket);
     if (!request) return;
-    const route = claim(request);
+    const handled = !options.shouldHandle || options.shouldHandle(request);
+    const route = handled ? core.route(request) : null;
+    // registered services first, then the fetch handler (which takes every other upgrade `shouldHandle` lets through)
+    if (!route && handled && options.fetch) {
+      void viaFetch(req, socket, head, options.fetch);
+      return;
+    }
     // not ours: another 'upgrade' listener (another library's endpoint) may take it; 404 only if none can
     if (!route && server!.listenerCount("upgrade") > 1) return;
     void accept(request, route, socket, head);
   };
   if (server && !options.noServer) server.on("upgrade", onUpgrade);
-  return {
-    ...handleFor(core),
+  // assigned, not spread: the controls' getters (connections, connectionCount, bufferedBytes) stay live
+  return Object.assign(handleFor(core), {
     handleUpgrade,
     detach() {
       server?.off("upgrade", onUpgrade);
     },
-  };
+  });
 }
 
 function handleFor(core: ServerCore): WebSocketServer {

@@ -38,12 +38,33 @@ export interface ServerControls {
  */
 export type ServeEngine = "core" | "runtime";
 
-/** What a `fetch` handler gets besides the request: the peer of the connection the request came on. */
+/** What the fetch-style upgrade takes besides the request and the service. */
+export interface UpgradeOptions<Data> {
+  /** the connection's `conn.data` (over what the service's gate returns, if it returns any) */
+  data?: Data;
+  /** extra headers on the 101 response (the service gate's win over these) */
+  headers?: Record<string, string>;
+}
+
+/**
+ * Upgrades `request` to a WebSocket connection of `service` (registered or inline) and resolves to the Response
+ * for the fetch handler to return: the 101, or the refusal (status, headers and body: the server's — 503 at
+ * maxConnections, 400 for a malformed request — or the service gate's). Never rejects for a refusal.
+ */
+export type FetchUpgrade = <Data>(request: Request, service: Service<Data>, options?: UpgradeOptions<Data>) => Promise<Response>;
+
+/** What a `fetch` handler gets besides the request: the peer of the connection the request came on, and `upgrade`. */
 export interface FetchInfo {
   /** the peer's IP address, e.g. "127.0.0.1" (the socket's peer, not X-Forwarded-For) */
   remoteAddress: string | undefined;
   /** the peer's port */
   remotePort: number | undefined;
+  /**
+   * `upgrade(request, service, { data, headers })`: upgrades this request to a connection of `service` and
+   * resolves to the Response to return (the 101, or the refusal); see `FetchUpgrade`. For a request that is not a
+   * WebSocket upgrade, a 426 refusal.
+   */
+  upgrade: FetchUpgrade;
 }
 
 /** serve() options on a runtime with both engines (Bun, Deno). */
