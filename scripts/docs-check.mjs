@@ -51,7 +51,8 @@ for (const file of walk(docs)) {
       skipped++;
       continue;
     }
-    const from = (pkg) => new RegExp(`from\\s+["']${pkg}["']`).test(sample.code);
+    const code = sample.code.replace(/\/\/.*$/gm, ""); // imports named in comments do not count
+    const from = (pkg) => new RegExp(`from\\s+["']${pkg}["']`).test(code);
     const group = from("@ws/deno") ? "deno" : from("@ws/cloudflare") ? "workers" : from("@ws/bun") ? "bun" : "node";
     groups[group].push({ ...sample, where });
   }

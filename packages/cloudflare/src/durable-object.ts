@@ -20,6 +20,10 @@ export const ROOM_ENGINE = "Durable Object WebSocket";
 /** Request headers kept across hibernation unless `keepHeaders` says otherwise. */
 export const DEFAULT_KEPT_HEADERS = ["host", "origin", "user-agent", "sec-websocket-protocol", "cf-connecting-ip"];
 
+/**
+ * A `WebSocketRoom`'s options: the one `service` of its connections, a server's settings and hooks, and
+ * what is kept across hibernation (`keepHeaders`).
+ */
 export interface RoomOptions extends Omit<ServerOptions, "services"> {
   /** the service every connection of the room belongs to (the Worker routed the request here) */
   service: Service<any>;

@@ -80,6 +80,10 @@ export interface RoomRoute<Env> {
   defaultRoom?: string;
 }
 
+/**
+ * `handler()`'s options: a server's (`services`, limits, hooks), `rooms` (path prefixes served by Durable
+ * Objects) and `fetch` for every other request. A Worker does not listen: no port, host or TLS.
+ */
 export interface HandlerOptions<Env> extends ServerOptions {
   /** path prefix → Durable Object rooms (e.g. `{ "/chat": { namespace: (env) => env.ROOMS } }`) */
   rooms?: Record<string, RoomRoute<Env>>;

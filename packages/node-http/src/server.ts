@@ -45,6 +45,10 @@ export type NodeServerOptions = ServerOptions;
 /** An upgrade request on node:http: `raw` is the server's IncomingMessage. */
 export type NodeUpgradeRequest = UpgradeRequest<http.IncomingMessage>;
 
+/**
+ * `attach()`'s options: a server's options (services, routes, limits, hooks, `broker`) and two of its own,
+ * `noServer` and `shouldHandle`. The server you attach to decides where it listens and whether it has TLS.
+ */
 export interface AttachOptions extends NodeServerOptions {
   /**
    * register no 'upgrade' listener on the server: hand the upgrades to `handleUpgrade` yourself (ws's
@@ -301,6 +305,10 @@ function handleFor(core: ServerCore): WebSocketServer {
   return Object.assign(serverControls(core), { core });
 }
 
+/**
+ * `serve()`'s options on node:http: a server's options (services, routes, limits, hooks, `broker`) and where
+ * and how it listens (`port`, `hostname`, `tls`), with a `fetch` handler for plain HTTP requests.
+ */
 export interface ServeOptions extends NodeServerOptions {
   /** port to listen on; 0 (the default) picks a free one */
   port?: number;

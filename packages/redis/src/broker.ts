@@ -40,6 +40,7 @@ export const PUBLISH_OVERHEAD = 1024;
 /** The RESP framing of `PUBLISH channel message`, at most (`*3`, `$7 PUBLISH`, two lengths, CRLFs). */
 const RESP_FRAMING = 64;
 
+/** `new RedisBroker(options)`: where Redis is, the channel prefix, reconnection and the two bounds. */
 export interface RedisBrokerOptions {
   /** redis://[user:password@]host:port[/db] (rediss:// for TLS). Default redis://127.0.0.1:6379 */
   url?: string;

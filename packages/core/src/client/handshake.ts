@@ -41,9 +41,15 @@ export interface ClientOptions extends ClientSettings {
   onError?: (error: Error, conn: Connection) => unknown;
   /** metrics hooks for this connection (`opened`, `closed`, `messageIn`, `messageOut`, `handlerError`, `protocolError`) */
   metrics?: Partial<MetricsHooks>;
-  /** offer permessage-deflate (RFC 7692): `true` or preferences. Needs `deflateCodec` (adapters supply it). */
+  /**
+   * offer permessage-deflate (RFC 7692): `true` or preferences; `false` not to offer it
+   * @defaultValue `true` with an adapter's `connect()` (each supplies the DEFLATE codec)
+   */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** the DEFLATE primitive; set by the runtime adapter */
+  /**
+   * the DEFLATE primitive; set by the runtime adapter
+   * @internal
+   */
   deflateCodec?: DeflateCodec;
 }
 

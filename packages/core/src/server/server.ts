@@ -38,6 +38,11 @@ import {
   type PerMessageDeflateOptions,
 } from "../wire/deflate.ts";
 
+/**
+ * A server's options, the same on every adapter: `services` and `resolve` (what each path serves), the
+ * server-wide and connection settings (limits, timeouts; see the settings table), `perMessageDeflate`,
+ * `logger`, `onError`, `metrics` and `broker`. The adapters' `serve()`, `attach()` and `handler()` add their own.
+ */
 export interface ServerOptions extends ServerSettings {
   /** services by path, or a Router to register and unregister on at run time */
   services?: Record<string, Service<unknown>> | Router;
@@ -50,16 +55,24 @@ export interface ServerOptions extends ServerSettings {
   resolve?(req: UpgradeRequest): Service<unknown> | undefined;
   /**
    * permessage-deflate (RFC 7692): `true` or the server's preferences to accept it when a client offers
-   * it. Off by default. Needs `deflateCodec` (adapters supply it).
+   * it.
+   * @defaultValue `false` (off)
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** the DEFLATE primitive; set by the runtime adapter */
+  /**
+   * the DEFLATE primitive; set by the runtime adapter
+   * @internal
+   */
   deflateCodec?: DeflateCodec;
-  /** where broadcast frames are allocated (the runtime's preferred buffer type); set by the runtime adapter */
+  /**
+   * where broadcast frames are allocated (the runtime's preferred buffer type); set by the runtime adapter
+   * @internal
+   */
   allocate?: Allocate;
   /**
    * Sec-WebSocket-Accept for a client's key, base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2), with the runtime's
    * native SHA-1; set by the runtime adapter. Default: the core's own (portable, slower) `acceptKey`.
+   * @internal
    */
   acceptKey?: (key: string) => string;
   /**

@@ -16,6 +16,11 @@ export type UpgradeDecision<Data> =
   | { reject: number; reason?: string; headers?: Record<string, string> }
   | { reject?: undefined; headers?: Record<string, string>; data?: Data };
 
+/**
+ * What one path serves (`services: { "/chat": chat }`): its hooks (`upgrade` gate, `connected`, `received`,
+ * `disconnected`, `error`), its subprotocols, and any connection setting it overrides for its own connections
+ * (the service's value wins over the server's). Made with `defineService`, which types `Data` (`conn.data`).
+ */
 export interface Service<Data = unknown> extends ConnectionSettings {
   /** subprotocols this service speaks, in order of preference, or a selector over the client's offer */
   protocols?: readonly string[] | ((offered: string[]) => string | null | undefined);
