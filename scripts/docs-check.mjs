@@ -7,9 +7,10 @@
 //   - every other sample: tsc with @types/node
 // tsc resolves @ws/* to the built packages' declarations (packages/*/dist: run `pnpm build` first).
 // Each sample is its own module. A fragment that cannot compile alone is fenced ```ts no-check: <reason>; the
-// reason is required. Exit code 1 on any error, each reported as docs/<page>.md:<line>.
+// reason is required. A sample fenced ```ts run is also run (Node: transpiled by TypeScript; Bun; Deno) and must
+// exit 0 within 30 s: the getting-started echo of each runtime. Exit code 1 on any error, each reported as docs/<page>.md:<line>.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -168,10 +169,43 @@ if (groups.deno.length > 0) {
   if (r.status !== 0 && !problems.some((p) => p.includes("deno"))) problems.push(`deno check failed: ${output}`);
 }
 
+
+// ------------------------------------------------------------------ the runnable samples (```ts run)
+const runnable = Object.entries(groups).flatMap(([group, list]) => list.filter((s) => /\brun\b/.test(s.info)).map((s) => ({ ...s, group })));
+if (runnable.length > 0 && problems.length === 0) {
+  const dir = join(work, "run");
+  mkdirSync(join(dir, "node_modules/@ws"), { recursive: true });
+  for (const pkg of readdirSync(join(root, "packages"))) symlinkSync(join(root, "packages", pkg), join(dir, "node_modules/@ws", pkg));
+  const ts = (await import("typescript")).default;
+  runnable.forEach((sample, n) => {
+    let cmd;
+    let args;
+    let cwd = dir;
+    if (sample.group === "node") {
+      const js = ts.transpileModule(sample.code, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+      writeFileSync(join(dir, `run-${n}.mjs`), js);
+      [cmd, args] = [process.execPath, [`run-${n}.mjs`]];
+    } else if (sample.group === "bun") {
+      writeFileSync(join(dir, `run-${n}.ts`), sample.code);
+      [cmd, args] = [join(root, "node_modules/.bin/bun"), [`run-${n}.ts`]];
+    } else if (sample.group === "deno") {
+      cwd = join(work, "deno"); // its deno.json maps @ws/* to the sources
+      writeFileSync(join(cwd, `run-${n}.ts`), sample.code);
+      [cmd, args] = [join(root, "node_modules/.bin/deno"), ["run", "--quiet", "--allow-net", "--allow-read", "--allow-env", `run-${n}.ts`]];
+    } else {
+      problems.push(`${sample.where}: \`run\` is for Node, Bun and Deno samples`);
+      return;
+    }
+    const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout: 30_000, env: { ...process.env, NO_COLOR: "1" } });
+    if (r.status !== 0) problems.push(`${sample.where}: the sample failed when run (${r.status ?? r.signal}): ${(r.stdout + r.stderr).trim().slice(-800)}`);
+    else console.log(`ran ${sample.where} (${sample.group}): ${r.stdout.trim().split("\n").at(-1)}`);
+  });
+}
+
 const checked = Object.values(groups).reduce((n, list) => n + list.length, 0);
 if (problems.length > 0) {
   console.error(problems.join("\n"));
   console.error(`\ndocs samples: ${problems.length} problem(s) in ${checked} checked samples (${skipped} marked no-check)`);
   process.exit(1);
 }
-console.log(`docs samples: ${checked} type-checked (node ${groups.node.length}, bun ${groups.bun.length}, workers ${groups.workers.length}, deno ${groups.deno.length}), ${skipped} marked no-check`);
+console.log(`docs samples: ${checked} type-checked and ${runnable.length} run (node ${groups.node.length}, bun ${groups.bun.length}, workers ${groups.workers.length}, deno ${groups.deno.length}), ${skipped} marked no-check`);
