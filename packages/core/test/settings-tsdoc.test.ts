@@ -1,10 +1,11 @@
 // The generated options interfaces (settings/options.generated.ts) as the API reference shows them: every
 // option has a @defaultValue, and every numeric setting names its unit.
-import { readFileSync } from "node:fs";
+// (settings.test.ts checks that the file is what renderOptionsModule() makes)
 import { describe, expect, it } from "vitest";
+import { renderOptionsModule } from "../src/settings/render.ts";
 import { SETTINGS } from "../src/settings/table.ts";
 
-const generated = readFileSync(new URL("../src/settings/options.generated.ts", import.meta.url), "utf8");
+const generated = renderOptionsModule();
 
 /** Each member of the generated interfaces with the TSDoc comment right above it. */
 function members(): { name: string; doc: string }[] {
