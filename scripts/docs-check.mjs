@@ -8,7 +8,9 @@
 // tsc resolves @ws/* to the built packages' declarations (packages/*/dist: run `pnpm build` first).
 // Each sample is its own module. A fragment that cannot compile alone is fenced ```ts no-check: <reason>; the
 // reason is required. A sample fenced ```ts run is also run (Node: transpiled by TypeScript; Bun; Deno) and must
-// exit 0 within 30 s: the getting-started echo of each runtime. Exit code 1 on any error, each reported as docs/<page>.md:<line>.
+// exit 0 within 30 s: the getting-started echo of each runtime.
+// The ```ts blocks of every `@example` in the packages' TSDoc (packages/*/src) are checked the same way: they are
+// what the reference shows. Exit code 1 on any error, each reported as docs/<page>.md:<line>.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -41,11 +43,42 @@ function samples(file) {
   return out;
 }
 
+/** The ```ts blocks of the `@example` tags in a source file's doc comments, as samples (file and line of the source). */
+function exampleSamples(file) {
+  const out = [];
+  const lines = readFileSync(file, "utf8").split("\n");
+  let inExample = false;
+  for (let i = 0; i < lines.length; i++) {
+    const text = lines[i].replace(/^\s*\*\s?/, "");
+    if (/^\s*\/\*\*/.test(lines[i]) || /\*\/\s*$/.test(lines[i])) inExample = false;
+    if (/^\s*\*\s*@example\b/.test(lines[i])) inExample = true;
+    if (!inExample || !/^```(ts|typescript)\b/.test(text)) continue;
+    const start = i + 1;
+    let end = start;
+    while (end < lines.length && !/^\s*\*\s?```\s*$/.test(lines[end])) end++;
+    const code = lines.slice(start, end).map((l) => l.replace(/^\s*\*( |$)/, "")).join("\n");
+    out.push({ file, line: start + 1, info: text.replace(/^```\w+/, "").trim(), code });
+    i = end;
+  }
+  return out;
+}
+const sourceFiles = (dir) =>
+  readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sourceFiles(path) : name.endsWith(".ts") && !name.endsWith(".d.ts") ? [path] : [];
+  });
+
 const groups = { node: [], bun: [], workers: [], deno: [] };
 const problems = [];
 let skipped = 0;
-for (const file of walk(docs)) {
-  for (const sample of samples(file)) {
+const pages = walk(docs).map((file) => samples(file));
+const examples = readdirSync(join(root, "packages")).flatMap((pkg) =>
+  existsSync(join(root, "packages", pkg, "src")) ? sourceFiles(join(root, "packages", pkg, "src")).map((file) => exampleSamples(file)) : [],
+);
+let fromTsdoc = 0;
+for (const list of [...pages, ...examples]) {
+  if (examples.includes(list)) fromTsdoc += list.length;
+  for (const sample of list) {
     const where = `${relative(root, sample.file)}:${sample.line}`;
     if (/\bno-check\b/.test(sample.info)) {
       if (!/no-check\s*:\s*\S/.test(sample.info)) problems.push(`${where}: a no-check sample needs a reason: \`\`\`ts no-check: <why>`);
@@ -205,7 +238,7 @@ if (runnable.length > 0 && problems.length === 0) {
 const checked = Object.values(groups).reduce((n, list) => n + list.length, 0);
 if (problems.length > 0) {
   console.error(problems.join("\n"));
-  console.error(`\ndocs samples: ${problems.length} problem(s) in ${checked} checked samples (${skipped} marked no-check)`);
+  console.error(`\ndocs samples: ${problems.length} problem(s) in ${checked} checked samples (${fromTsdoc} from @example tags) (${skipped} marked no-check)`);
   process.exit(1);
 }
-console.log(`docs samples: ${checked} type-checked and ${runnable.length} run (node ${groups.node.length}, bun ${groups.bun.length}, workers ${groups.workers.length}, deno ${groups.deno.length}), ${skipped} marked no-check`);
+console.log(`docs samples: ${checked} type-checked (${fromTsdoc} from @example tags) and ${runnable.length} run (node ${groups.node.length}, bun ${groups.bun.length}, workers ${groups.workers.length}, deno ${groups.deno.length}), ${skipped} marked no-check`);
