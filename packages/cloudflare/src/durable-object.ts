@@ -75,6 +75,36 @@ class OneService extends Router {
   }
 }
 
+/**
+ * A Durable Object that serves one room: its connections on the WebSocket Hibernation API (rebuilt from their
+ * attachments after the object wakes), topics and `this.server.publish` across them. `handler({ rooms })` routes
+ * `/prefix/:room` here.
+ *
+ * @example
+ * ```ts
+ * import { defineService, handler, WebSocketRoom } from "@ws/cloudflare";
+ *
+ * interface Env {
+ *   ROOMS: DurableObjectNamespace;
+ * }
+ *
+ * const chat = defineService({
+ *   connected: (conn) => conn.subscribe("all"),
+ *   received: (message, conn) => void conn.publish("all", message),
+ * });
+ *
+ * export class Room extends WebSocketRoom<Env> {
+ *   constructor(ctx: DurableObjectState, env: Env) {
+ *     super(ctx, env, { service: chat });
+ *   }
+ * }
+ *
+ * export default {
+ *   // /chat/:room goes to the Room object named room; /chat to "lobby"
+ *   fetch: handler<Env>({ rooms: { "/chat": { namespace: (env) => env.ROOMS, defaultRoom: "lobby" } } }),
+ * } satisfies ExportedHandler<Env>;
+ * ```
+ */
 export class WebSocketRoom<Env = unknown> extends DurableObject<Env> {
   /** the room's controls: its connections, `publish` / `subscriberCount` across them, `close()` */
   readonly server: ServerControls;

@@ -111,6 +111,16 @@ const HANDLER_KEYS: AdapterKeys = {
  * same module as on Node or Bun, `conn.subscribe` in `connected` with nothing caught), the error goes to the
  * service's `error` hook and the server's `onError`, then the connection is closed with 1011 (Internal Error) and
  * the missing feature as its reason: the client learns that the service cannot work here rather than wait.
+ *
+ * @example
+ * ```ts
+ * import { defineService, handler } from "@ws/cloudflare";
+ *
+ * const echo = defineService({ received: (message, conn) => void conn.send(message) });
+ * export default {
+ *   fetch: handler({ services: { "/echo": echo }, fetch: () => new Response("hello") }),
+ * } satisfies ExportedHandler;
+ * ```
  */
 export function handler<Env = unknown>(
   options: HandlerOptions<Env>,

@@ -66,6 +66,20 @@ export interface HandshakeResponse {
  * When the server answered, the error carries its response: `status`, `statusText`, `headers` and the start of
  * the `body` as text (at most 4 KiB, read for at most 1 s after the head), and its message says the status and
  * quotes the body: `unexpected HTTP status 401 Unauthorized: missing or bad token`.
+ *
+ * @example
+ * ```ts
+ * import { connect, HandshakeError } from "@ws/node";
+ *
+ * try {
+ *   await connect("ws://localhost:8080/chat");
+ * } catch (error) {
+ *   if (error instanceof HandshakeError) {
+ *     console.log(error.status, error.statusText); // 401 "Unauthorized" (undefined, "" without a response)
+ *     console.log(error.headers.get("www-authenticate"), error.body); // the start of the body, at most 4 KiB
+ *   }
+ * }
+ * ```
  */
 export class HandshakeError extends Error {
   override readonly name = "HandshakeError";

@@ -41,7 +41,31 @@ export interface Service<Data = unknown> extends ConnectionSettings {
   error?(conn: Connection<Data>, error: Error): unknown;
 }
 
-/** Declares a service; the identity function, there for type inference. */
+/**
+ * Declares a service; the identity function, there for type inference.
+ *
+ * @example
+ * ```ts
+ * import { defineService } from "@ws/core";
+ *
+ * export const chat = defineService<{ name: string }>({
+ *   protocols: ["chat"],
+ *   upgrade(req) {
+ *     const name = req.query.get("name");
+ *     return name ? { data: { name } } : { reject: 401 }; // data becomes conn.data
+ *   },
+ *   connected(conn) {
+ *     conn.subscribe("room");
+ *   },
+ *   received(message, conn) {
+ *     conn.publish("room", `${conn.data.name}: ${String(message)}`);
+ *   },
+ *   disconnected(conn, code) {
+ *     console.log(`${conn.data.name} left with ${code}`);
+ *   },
+ * });
+ * ```
+ */
 export function defineService<Data = unknown>(service: Service<Data>): Service<Data> {
   return service;
 }
