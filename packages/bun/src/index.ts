@@ -1,3 +1,9 @@
+/**
+ * @ws/bun — WebSockets on Bun: `serve()` on Bun.serve (engine "bun") or node:http (engine "core"), `bunWebSocket()` for a Bun.serve you own, `connect()` and `WebSocket` clients. Re-exports everything from `@ws/core`.
+ *
+ * @packageDocumentation
+ * @module @ws/bun
+ */
 import { setUnmaskKernel } from "@ws/core/protocol";
 
 // JavaScriptCore runs the core's JavaScript unmasking loop as fast as or (from 16 KiB) far faster than its

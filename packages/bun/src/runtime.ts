@@ -70,7 +70,25 @@ function plainBytes(data: Uint8Array): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** Builds the handlers and the upgrade step for Bun.serve. */
+/**
+ * Builds the handlers and the upgrade step for Bun.serve.
+ *
+ * @example
+ * ```ts
+ * import { bunWebSocket, defineService } from "@ws/bun";
+ *
+ * const echo = defineService({ received: (message, conn) => void conn.send(message) });
+ * const ws = bunWebSocket({ services: { "/echo": echo } });
+ * Bun.serve({
+ *   port: 8080,
+ *   websocket: ws.websocket,
+ *   async fetch(req, server) {
+ *     const answer = await ws.upgrade(req, server); // null: not a WebSocket request; undefined: upgraded
+ *     return answer === null ? new Response("hello") : answer;
+ *   },
+ * });
+ * ```
+ */
 export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
   const state = new RuntimeServer(options, ENGINE);
   state.core.warnHooklessServices();

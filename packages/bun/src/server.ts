@@ -26,7 +26,19 @@ export interface ServeOptions extends EngineServeOptions {
 }
 export type ServeHandle = EngineServeHandle;
 
-/** Starts a server with the given services. Resolves once it is listening. */
+/**
+ * Starts a server with the given services. Resolves once it is listening.
+ *
+ * @example
+ * ```ts
+ * import { defineService, serve } from "@ws/bun";
+ *
+ * const echo = defineService({ received: (message, conn) => void conn.send(message) });
+ * // engine "core" (the default: this library's protocol on Bun's sockets) or "runtime" (Bun.serve's WebSocket)
+ * const server = await serve({ port: 8080, services: { "/echo": echo } });
+ * console.log(`listening on ${server.url}/echo`);
+ * ```
+ */
 export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const { sockets = "bun", ...engineOptions } = options;
   if (sockets !== "bun" && sockets !== "node:http") throw new InvalidOptionError("sockets", sockets, '"bun" or "node:http"');

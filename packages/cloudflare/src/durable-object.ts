@@ -30,6 +30,10 @@ export const ROOM_ENGINE = "Durable Object WebSocket";
 /** Request headers kept across hibernation unless `keepHeaders` says otherwise. */
 export const DEFAULT_KEPT_HEADERS = ["host", "origin", "user-agent", "sec-websocket-protocol", "cf-connecting-ip"];
 
+/**
+ * A `WebSocketRoom`'s options: the one `service` of its connections, a server's settings and hooks, and
+ * what is kept across hibernation (`keepHeaders`).
+ */
 export interface RoomOptions extends Omit<ServerOptions, "services"> {
   /** the service every connection of the room belongs to (the Worker routed the request here) */
   service: Service<any>;
@@ -81,6 +85,36 @@ class OneService extends Router {
   }
 }
 
+/**
+ * A Durable Object that serves one room: its connections on the WebSocket Hibernation API (rebuilt from their
+ * attachments after the object wakes), topics and `this.server.publish` across them. `handler({ rooms })` routes
+ * `/prefix/:room` here.
+ *
+ * @example
+ * ```ts
+ * import { defineService, handler, WebSocketRoom } from "@ws/cloudflare";
+ *
+ * interface Env {
+ *   ROOMS: DurableObjectNamespace;
+ * }
+ *
+ * const chat = defineService({
+ *   connected: (conn) => conn.subscribe("all"),
+ *   received: (message, conn) => void conn.publish("all", message),
+ * });
+ *
+ * export class Room extends WebSocketRoom<Env> {
+ *   constructor(ctx: DurableObjectState, env: Env) {
+ *     super(ctx, env, { service: chat });
+ *   }
+ * }
+ *
+ * export default {
+ *   // /chat/:room goes to the Room object named room; /chat to "lobby"
+ *   fetch: handler<Env>({ rooms: { "/chat": { namespace: (env) => env.ROOMS, defaultRoom: "lobby" } } }),
+ * } satisfies ExportedHandler<Env>;
+ * ```
+ */
 export class WebSocketRoom<Env = unknown> extends DurableObject<Env> {
   /** the room's controls: its connections, `publish` / `subscriberCount` across them, `close()` */
   readonly server: ServerControls;

@@ -124,6 +124,10 @@ export interface RoomRoute<Env> {
   defaultRoom?: string;
 }
 
+/**
+ * `handler()`'s options: a server's (`services`, limits, hooks), `rooms` (path prefixes served by Durable
+ * Objects) and `fetch` for every other request. A Worker does not listen: no port, host or TLS.
+ */
 export interface HandlerOptions<Env> extends ServerOptions {
   /** path prefix → Durable Object rooms (e.g. `{ "/chat": { namespace: (env) => env.ROOMS } }`) */
   rooms?: Record<string, RoomRoute<Env>>;
@@ -155,6 +159,16 @@ const HANDLER_KEYS: AdapterKeys = {
  * same module as on Node or Bun, `conn.subscribe` in `connected` with nothing caught), the error goes to the
  * service's `error` hook and the server's `onError`, then the connection is closed with 1011 (Internal Error) and
  * the missing feature as its reason: the client learns that the service cannot work here rather than wait.
+ *
+ * @example
+ * ```ts
+ * import { defineService, handler } from "@ws/cloudflare";
+ *
+ * const echo = defineService({ received: (message, conn) => void conn.send(message) });
+ * export default {
+ *   fetch: handler({ services: { "/echo": echo }, fetch: () => new Response("hello") }),
+ * } satisfies ExportedHandler;
+ * ```
  */
 export function handler<Env = unknown>(
   options: HandlerOptions<Env>,

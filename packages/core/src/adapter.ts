@@ -2,6 +2,9 @@
  * @ws/core/adapter — what a runtime adapter builds on: the byte stream it wraps its socket in, the server core
  * (upgrade decision, connection slots, adoption, topics), the client handshake over a stream, the runtime-socket
  * engine (a runtime's own WebSocket behind the Connection API) and the pieces of a fetch-style `serve()`.
+ *
+ * @packageDocumentation
+ * @module @ws/core/adapter
  */
 export type { ByteStream, ByteStreamEvents } from "./session/byte-stream.ts";
 export type { ConnectionOptions } from "./session/connection.ts";

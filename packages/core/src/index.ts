@@ -3,6 +3,9 @@
  * the server's options and controls, the default limits. The protocol toolkit (frames, handshake, UTF-8,
  * permessage-deflate, the protocol state machine) is `@ws/core/protocol`; what a runtime adapter builds on
  * (byte streams, the server core, the runtime-socket engine) is `@ws/core/adapter`.
+ *
+ * @packageDocumentation
+ * @module @ws/core
  */
 export { CloseCode, isValidWireCloseCode } from "./wire/close-codes.ts";
 export { createUpgradeRequest, type UpgradeRequest, type UpgradeRequestInit } from "./wire/handshake.ts";

@@ -2,6 +2,9 @@
  * @ws/core/protocol — the protocol toolkit, runtime-agnostic and free of I/O: the wire codec (frames and
  * masking, UTF-8, close codes, the opening handshake, HTTP heads, permessage-deflate) and the RFC 6455 state
  * machine over it (`ProtocolState`), with the budget a server's connections share for unfinished messages.
+ *
+ * @packageDocumentation
+ * @module @ws/core/protocol
  */
 export { CloseCode, isValidWireCloseCode, MAX_CLOSE_REASON_BYTES } from "./wire/close-codes.ts";
 export { Utf8Validator, isValidUtf8, decodeUtf8, decodeUtf8Strict, encodeUtf8 } from "./wire/utf8.ts";

@@ -42,7 +42,18 @@ export interface DenoWebSocket extends ServerControls {
   handle(request: Request, info: Deno.ServeHandlerInfo | undefined, fetch?: (request: Request, info: FetchInfo) => Response | Promise<Response>): Promise<Response>;
 }
 
-/** Builds the upgrade step for Deno.serve. */
+/**
+ * Builds the upgrade step for Deno.serve.
+ *
+ * @example
+ * ```ts
+ * import { defineService, denoWebSocket } from "@ws/deno";
+ *
+ * const echo = defineService({ received: (message, conn) => void conn.send(message) });
+ * const ws = denoWebSocket({ services: { "/echo": echo } });
+ * Deno.serve({ port: 8080 }, async (req, info) => (await ws.upgrade(req, info)) ?? new Response("hello"));
+ * ```
+ */
 export function denoWebSocket(options: DenoWebSocketOptions): DenoWebSocket {
   const state = new RuntimeServer(options, ENGINE);
   state.core.warnHooklessServices();

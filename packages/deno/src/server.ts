@@ -22,7 +22,19 @@ function tryTls(tls: NonNullable<ServeOptions["tls"]>): void {
   Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: tls.cert, key: tls.key }).close();
 }
 
-/** Starts a server with the given services. Resolves once it is listening. */
+/**
+ * Starts a server with the given services. Resolves once it is listening.
+ *
+ * @example
+ * ```ts
+ * import { defineService, serve } from "@ws/deno";
+ *
+ * const echo = defineService({ received: (message, conn) => void conn.send(message) });
+ * // engine "core" (the default: this library's protocol on Deno's node:http) or "runtime" (Deno.upgradeWebSocket)
+ * const server = await serve({ port: 8080, services: { "/echo": echo } });
+ * console.log(`listening on ${server.url}/echo`);
+ * ```
+ */
 export function serve(options: ServeOptions): Promise<ServeHandle> {
   return serveEngines(options, {
     async core(rest) {

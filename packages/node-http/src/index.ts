@@ -3,6 +3,9 @@
  * http/https server, `serve()` for a standalone one, and the node:stream socket as the core's ByteStream.
  * Node's adapter is built on it, and so is the default ("core") engine of Bun's and Deno's, whose node:http
  * delivers the same 'upgrade' event. It has no import-time side effects.
+ *
+ * @packageDocumentation
+ * @module @ws/node-http
  */
 export {
   attach,

@@ -48,6 +48,10 @@ export type NodeServerOptions = ServerOptions;
 /** An upgrade request on node:http: `raw` is the server's IncomingMessage. */
 export type NodeUpgradeRequest = UpgradeRequest<http.IncomingMessage>;
 
+/**
+ * `attach()`'s options: a server's options (services, routes, limits, hooks, `broker`) and two of its own,
+ * `noServer` and `shouldHandle`. The server you attach to decides where it listens and whether it has TLS.
+ */
 export interface AttachOptions extends NodeServerOptions {
   /**
    * register no 'upgrade' listener on the server: hand the upgrades to `handleUpgrade` yourself (ws's
@@ -187,6 +191,18 @@ function checkAttachArguments(first: unknown, hasOptions: boolean): void {
  * this is the only one. With `noServer`, no listener is registered: call `handleUpgrade` yourself.
  * Refused at once, with the fix: what is not a node:http or node:https server (the Express app: pass the
  * http.Server that `app.listen()` returns), and an option that is not attach()'s (`ws`'s `path`, `port`, …).
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import { attach, defineService } from "@ws/node";
+ *
+ * const echo = defineService({ received: (message, conn) => void conn.send(message) });
+ * const server = createServer((_req, res) => res.end("hello")); // or: const server = app.listen(3000) (Express)
+ * const ws = attach(server, { services: { "/echo": echo } });
+ * server.listen(8080);
+ * // ws.connections, ws.publish(topic, message), await ws.close()
+ * ```
  */
 export function attach(server: http.Server | https.Server, options: AttachOptions): AttachedServer;
 export function attach(options: AttachOptions & { noServer: true }): AttachedServer;
@@ -354,6 +370,10 @@ function handleFor(core: ServerCore): WebSocketServer {
   return Object.assign(serverControls(core), { core });
 }
 
+/**
+ * `serve()`'s options on node:http: a server's options (services, routes, limits, hooks, `broker`) and where
+ * and how it listens (`port`, `hostname`, `tls`), with a `fetch` handler for plain HTTP requests.
+ */
 export interface ServeOptions extends NodeServerOptions {
   /** port to listen on; 0 (the default) picks a free one */
   port?: number;
@@ -382,6 +402,16 @@ export interface ServeHandle extends WebSocketServer {
 /**
  * Starts a standalone HTTP(S) server with the given services. Resolves once it is listening. Refused at once,
  * with the fix: neither services nor fetch, and an option that is not serve()'s (`ws`'s `server`, `noServer`, …).
+ *
+ * @example
+ * ```ts
+ * import { defineService, serve } from "@ws/node";
+ *
+ * const echo = defineService({ received: (message, conn) => void conn.send(message) });
+ * const server = await serve({ port: 8080, services: { "/echo": echo } });
+ * console.log(`listening on ${server.url}/echo`);
+ * process.once("SIGTERM", () => void server.close({ timeout: 10_000 }));
+ * ```
  */
 export async function serve(options: ServeOptions): Promise<ServeHandle> {
   checkServerOptions(options, "serve() options", SERVE_KEYS);

@@ -32,7 +32,25 @@ const node: ClientRuntime<tls.ConnectionOptions> = {
     }),
 };
 
-/** Opens a WebSocket connection; resolves once the opening handshake has succeeded. */
+/**
+ * Opens a WebSocket connection; resolves once the opening handshake has succeeded.
+ *
+ * @example
+ * ```ts
+ * import { connect, HandshakeError } from "@ws/node";
+ *
+ * try {
+ *   const conn = await connect("ws://localhost:8080/chat", { protocols: ["chat"], headers: { authorization: "Bearer token" } });
+ *   conn.onText((text) => console.log("got", text));
+ *   await conn.send("hello");
+ *   const { code, reason } = await conn.closed;
+ *   console.log("closed", code, reason);
+ * } catch (error) {
+ *   if (error instanceof HandshakeError) console.log(error.status, error.body); // the server refused
+ *   else throw error;
+ * }
+ * ```
+ */
 export function connect(url: string | URL, options: NodeClientOptions = {}): Promise<Connection> {
   return connectWith(url, options, node);
 }

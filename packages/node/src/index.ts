@@ -1,3 +1,9 @@
+/**
+ * @ws/node — WebSockets on Node.js: `serve()` a standalone server, `attach()` to an existing http/https server (Express, …), `connect()` and `WebSocket` clients. Re-exports everything from `@ws/core`, so a Node project installs only this package.
+ *
+ * @packageDocumentation
+ * @module @ws/node
+ */
 export {
   attach,
   serve,

@@ -11,7 +11,20 @@ const node: WebSocketRuntime<NodeClientOptions, "nodebuffer"> = {
   binaryTypes: { nodebuffer: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) },
 };
 
-/** `new WebSocket(url, protocols?, options?)`: the standard's interface; `options` are `connect()`'s. */
+/**
+ * `new WebSocket(url, protocols?, options?)`: the standard's interface; `options` are `connect()`'s.
+ *
+ * @example
+ * ```ts
+ * import { WebSocket } from "@ws/node";
+ *
+ * const ws = new WebSocket("ws://localhost:8080/chat", ["chat"], { headers: { authorization: "Bearer token" } });
+ * ws.binaryType = "arraybuffer";
+ * ws.onopen = () => ws.send("hello");
+ * ws.onmessage = (event) => console.log(event.data);
+ * ws.onclose = (event) => console.log(event.code, event.reason, event.wasClean);
+ * ```
+ */
 export class WebSocket extends WebSocketBase<NodeClientOptions, "nodebuffer"> {
   constructor(url: string | URL, protocols?: string | string[], options?: WebSocketOptions<NodeClientOptions>) {
     super(url, protocols, options, node);

@@ -40,6 +40,7 @@ export const PUBLISH_OVERHEAD = 1024;
 /** The RESP framing of `PUBLISH channel message`, at most (`*3`, `$7 PUBLISH`, two lengths, CRLFs). */
 const RESP_FRAMING = 64;
 
+/** `new RedisBroker(options)`: where Redis is, the channel prefix, reconnection and the two bounds. */
 export interface RedisBrokerOptions {
   /** redis://[user:password@]host:port[/db] (rediss:// for TLS). Default redis://127.0.0.1:6379 */
   url?: string;
@@ -90,6 +91,29 @@ const HEADER = 2 + ORIGIN_BYTES;
 
 const decoder = new TextDecoder();
 
+/**
+ * Topics across processes and machines through Redis pub/sub: give each server a `RedisBroker` on the same
+ * Redis (`serve({ broker })`), and a publish in any of them reaches the topic's subscribers in all of them.
+ * At-most-once, as Redis pub/sub is; bounded by `maxQueuedBytes` and `maxMessageSize`.
+ *
+ * @example
+ * ```ts
+ * import { defineService, serve } from "@ws/node"; // or @ws/bun, @ws/deno
+ * import { RedisBroker } from "@ws/redis";
+ *
+ * const chat = defineService({
+ *   connected: (conn) => conn.subscribe("room"),
+ *   received: (message, conn) => void conn.publish("room", message), // reaches "room" in every process
+ * });
+ *
+ * const server = await serve({
+ *   port: 8080,
+ *   services: { "/chat": chat },
+ *   broker: new RedisBroker({ url: process.env.REDIS_URL }), // default redis://127.0.0.1:6379
+ * });
+ * // server.close() closes the broker too
+ * ```
+ */
 export class RedisBroker implements TopicBroker {
   /** this process's (this broker's) origin id, in every envelope it publishes */
   readonly origin: Uint8Array;

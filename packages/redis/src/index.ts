@@ -1,3 +1,9 @@
+/**
+ * @ws/redis — `RedisBroker`: a server's topics published across processes and machines through Redis pub/sub.
+ *
+ * @packageDocumentation
+ * @module @ws/redis
+ */
 export {
   RedisBroker,
   DEFAULT_MAX_MESSAGE_SIZE,

@@ -42,7 +42,10 @@ export interface ClientOptions extends ClientSettings {
   onError?: (error: Error, conn: Connection) => unknown;
   /** metrics hooks for this connection (`opened`, `closed`, `messageIn`, `messageOut`, `handlerError`, `protocolError`) */
   metrics?: Partial<MetricsHooks>;
-  /** offer permessage-deflate (RFC 7692): `true` or preferences. Needs the adapter's DEFLATE primitive (AdapterPlumbing's `deflateCodec`). */
+  /**
+   * offer permessage-deflate (RFC 7692): `true` or preferences; `false` not to offer it
+   * @defaultValue `true` with an adapter's `connect()` (each supplies the DEFLATE codec)
+   */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
 }
 
@@ -59,6 +62,20 @@ export interface HandshakeResponse {
  * When the server answered, the error carries its response: `status`, `statusText`, `headers` and the start of
  * the `body` as text (at most 4 KiB, read for at most 1 s after the head), and its message says the status and
  * quotes the body: `unexpected HTTP status 401 Unauthorized: missing or bad token`.
+ *
+ * @example
+ * ```ts
+ * import { connect, HandshakeError } from "@ws/node";
+ *
+ * try {
+ *   await connect("ws://localhost:8080/chat");
+ * } catch (error) {
+ *   if (error instanceof HandshakeError) {
+ *     console.log(error.status, error.statusText); // 401 "Unauthorized" (undefined, "" without a response)
+ *     console.log(error.headers.get("www-authenticate"), error.body); // the start of the body, at most 4 KiB
+ *   }
+ * }
+ * ```
  */
 export class HandshakeError extends Error {
   override readonly name = "HandshakeError";

@@ -75,6 +75,20 @@ function isPattern(path: string): boolean {
   return path.includes("/:");
 }
 
+/**
+ * Routes request targets to services: exact paths first, then `:name` patterns (the more literal one wins),
+ * percent-decoded into `params`. Servers build one from `services`; use it directly to test routes.
+ *
+ * @example
+ * ```ts
+ * import { defineService, Router } from "@ws/core";
+ *
+ * const room = defineService({ connected: (conn) => void conn.send(`room ${conn.request.params.room}`) });
+ * const router = new Router({ "/chat/:room": room });
+ * const match = router.route("/chat/dev?x=1");
+ * console.log(match?.service === room, match?.params.room); // true "dev"
+ * ```
+ */
 export class Router {
   private readonly exact = new Map<string, Service<unknown>>();
   /** most specific first */

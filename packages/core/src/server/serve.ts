@@ -195,7 +195,18 @@ export async function serveEngines(options: EngineServeOptions, start: EngineSta
   return serveHandle(engine, server.controls, { port: server.port, hostname: options.hostname, tls }, server.stop);
 }
 
-/** True for a request that asks for a WebSocket upgrade (it may still be refused). */
+/**
+ * True for a request that asks for a WebSocket upgrade (it may still be refused).
+ *
+ * @example
+ * ```ts
+ * import { isWebSocketRequest } from "@ws/core";
+ *
+ * export function route(request: Request): string {
+ *   return isWebSocketRequest(request) ? "upgrade" : "http";
+ * }
+ * ```
+ */
 export function isWebSocketRequest(request: Request): boolean {
   return asksForWebSocket(request.headers);
 }

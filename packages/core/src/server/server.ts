@@ -27,6 +27,11 @@ import { acceptResponse, UpgradeDecision, type ConnectionSlot, type UpgradeOutco
 
 export type { ConnectionSlot, UpgradeOutcome, UpgradeVerdict } from "./upgrade-decision.ts";
 
+/**
+ * A server's options, the same on every adapter: `services` and `resolve` (what each path serves), the
+ * server-wide and connection settings (limits, timeouts; see the settings table), `perMessageDeflate`,
+ * `logger`, `onError`, `metrics` and `broker`. The adapters' `serve()`, `attach()` and `handler()` add their own.
+ */
 export interface ServerOptions extends ServerSettings {
   /** services by path, or a Router to register and unregister on at run time */
   services?: Record<string, Service<unknown>> | Router;
@@ -39,7 +44,8 @@ export interface ServerOptions extends ServerSettings {
   resolve?(req: UpgradeRequest): Service<unknown> | undefined;
   /**
    * permessage-deflate (RFC 7692): `true` or the server's preferences to accept it when a client offers
-   * it. Off by default. Needs the adapter's DEFLATE primitive (AdapterPlumbing's `deflateCodec`).
+   * it.
+   * @defaultValue `false` (off)
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /**

@@ -16,6 +16,11 @@ export type UpgradeDecision<Data> =
   | { reject: number; reason?: string; headers?: Record<string, string> }
   | { reject?: undefined; headers?: Record<string, string>; data?: Data };
 
+/**
+ * What one path serves (`services: { "/chat": chat }`): its hooks (`upgrade` gate, `connected`, `received`,
+ * `disconnected`, `error`), its subprotocols, and any connection setting it overrides for its own connections
+ * (the service's value wins over the server's). Made with `defineService`, which types `Data` (`conn.data`).
+ */
 export interface Service<Data = unknown> extends ConnectionSettings {
   /** subprotocols this service speaks, in order of preference, or a selector over the client's offer */
   protocols?: readonly string[] | ((offered: string[]) => string | null | undefined);
@@ -36,7 +41,31 @@ export interface Service<Data = unknown> extends ConnectionSettings {
   error?(conn: Connection<Data>, error: Error): unknown;
 }
 
-/** Declares a service; the identity function, there for type inference. */
+/**
+ * Declares a service; the identity function, there for type inference.
+ *
+ * @example
+ * ```ts
+ * import { defineService } from "@ws/core";
+ *
+ * export const chat = defineService<{ name: string }>({
+ *   protocols: ["chat"],
+ *   upgrade(req) {
+ *     const name = req.query.get("name");
+ *     return name ? { data: { name } } : { reject: 401 }; // data becomes conn.data
+ *   },
+ *   connected(conn) {
+ *     conn.subscribe("room");
+ *   },
+ *   received(message, conn) {
+ *     conn.publish("room", `${conn.data.name}: ${String(message)}`);
+ *   },
+ *   disconnected(conn, code) {
+ *     console.log(`${conn.data.name} left with ${code}`);
+ *   },
+ * });
+ * ```
+ */
 export function defineService<Data = unknown>(service: Service<Data>): Service<Data> {
   return service;
 }

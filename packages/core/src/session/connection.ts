@@ -87,6 +87,30 @@ const EMPTY = new Uint8Array(0);
 /** the loggers that have had the "nothing consumes the messages" warning (`warnUnconsumed`) */
 const warnedLoggers = new WeakSet<Logger>();
 
+/**
+ * One WebSocket connection, the same on every runtime and engine, server or client side: send (`send`,
+ * `sendOrReject`, `stream`), receive in the style you prefer (a service's `received`, `onText` / `onBinary` /
+ * `onMessage` listeners, or `read()` and `for await`), topics (`subscribe`, `publish`) and the close
+ * (`close`, `drop`, `closed`).
+ *
+ * @example
+ * ```ts
+ * import { defineService } from "@ws/core";
+ *
+ * export const echo = defineService({
+ *   async connected(conn) {
+ *     // pull reading: each message in turn, null once closed
+ *     for await (const message of conn) {
+ *       const sent = await conn.send(message); // false if it could not be sent; never rejects
+ *       if (!sent) break;
+ *     }
+ *   },
+ *   disconnected(conn, code, reason) {
+ *     console.log(conn.id, code, reason);
+ *   },
+ * });
+ * ```
+ */
 export class Connection<Data = unknown> implements AsyncIterable<Message>, HeartbeatMember {
   readonly id: string;
   readonly role: Role;
@@ -269,6 +293,17 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
    * Sends a message: a string as text, bytes as binary. Resolves true once the frame is handed to the
    * transport, false when it could not be sent (the connection is closing, or the send buffer is over its
    * limit). It never rejects, so a send whose result is ignored cannot crash the process.
+   *
+   * @example
+   * ```ts
+   * import { defineService } from "@ws/core";
+   *
+   * defineService({
+   *   async received(message, conn) {
+   *     if (!(await conn.send(typeof message === "string" ? message.toUpperCase() : message))) console.log("not sent: closing");
+   *   },
+   * });
+   * ```
    */
   send(data: SendData): Promise<boolean> {
     if (typeof data === "string") return this.sendString(data);
@@ -318,6 +353,23 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
    * close code and reason once closed) when the connection is closing or closed, or closes before the message
    * is handed on, and with `BackpressureError` when the send buffer is over `maxBufferedAmount` (under the
    * "close" policy the connection is then closing with 1008 too). Resolves once handed to the transport.
+   *
+   * @example
+   * ```ts
+   * import { BackpressureError, ConnectionClosedError, defineService } from "@ws/core";
+   *
+   * defineService({
+   *   backpressure: "reject", // a full send buffer rejects instead of closing with 1008
+   *   async received(message, conn) {
+   *     try {
+   *       await conn.sendOrReject(message);
+   *     } catch (error) {
+   *       if (error instanceof BackpressureError) console.log(`slow peer: ${error.bufferedAmount} of ${error.limit} bytes`);
+   *       else if (error instanceof ConnectionClosedError) console.log(`closed with ${error.code}`);
+   *     }
+   *   },
+   * });
+   * ```
    */
   sendOrReject(data: SendData): Promise<void> {
     if (!this.canSend()) return Promise.reject(this.closedError());
@@ -367,6 +419,19 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
    * Sends one message as a sequence of frames (RFC 6455 §5.4): each `write` is one frame, `end` the final
    * one. Other messages wait until it ends; control frames may go between its frames. `write` waits for the
    * send buffer to drain below `highWaterMark` bytes, so a message of any size streams in bounded memory.
+   *
+   * @example
+   * ```ts
+   * import { defineService } from "@ws/core";
+   *
+   * defineService({
+   *   async connected(conn) {
+   *     const writer = conn.stream("binary"); // one message, sent as several frames
+   *     for (let i = 0; i < 4; i++) await writer.write(new Uint8Array(64 * 1024));
+   *     await writer.end();
+   *   },
+   * });
+   * ```
    */
   stream(type: "text" | "binary" = "binary", options: { highWaterMark?: number } = {}): MessageWriter {
     this.requireCapability("fragmentedSend", "fragmented sends (conn.stream())");
@@ -404,6 +469,20 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
   /**
    * Starts the close handshake (RFC 6455 §7.1.2) and resolves when the connection has closed. A peer that
    * does not answer within the close timeout is dropped.
+   *
+   * @example
+   * ```ts
+   * import { CloseCode, defineService } from "@ws/core";
+   *
+   * defineService({
+   *   async received(message, conn) {
+   *     if (message === "bye") {
+   *       const { code, wasClean } = await conn.close(CloseCode.NormalClosure, "see you"); // the closing handshake
+   *       console.log(code, wasClean);
+   *     }
+   *   },
+   * });
+   * ```
    */
   close(code: number = CloseCode.NormalClosure, reason = ""): Promise<CloseInfo> {
     if (!isValidWireCloseCode(code)) throw new RangeError(`close code ${code} may not be sent`);
@@ -532,6 +611,22 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
    * Pull reading (Perfect's readStringMessage/readBytesMessage): the next message that no handler consumed.
    * Resolves null once the connection has closed and nothing is left; rejects with ReadTimeoutError when
    * `timeout` ms pass first. Reading pauses the peer while unread messages exceed `readHighWaterMark`.
+   *
+   * @example
+   * ```ts
+   * import { defineService, ReadTimeoutError } from "@ws/core";
+   *
+   * defineService({
+   *   async connected(conn) {
+   *     try {
+   *       const hello = await conn.read({ timeout: 5_000 }); // ms; null once the connection has closed
+   *       if (hello !== "hello") await conn.close(1008, "say hello first");
+   *     } catch (error) {
+   *       if (error instanceof ReadTimeoutError) await conn.close(1008, "too slow");
+   *     }
+   *   },
+   * });
+   * ```
    */
   read(options: { timeout?: number } = {}): Promise<Message | null> {
     return this.reading.read(options);
@@ -543,7 +638,18 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
 
   // ------------------------------------------------------------------------------------------- handlers
 
-  /** Text messages; those already waiting in the read queue come first (see `pushHandlerAdded`). */
+  /**
+   * Text messages; those already waiting in the read queue come first (see `pushHandlerAdded`).
+   *
+   * @example
+   * ```ts
+   * import { connect } from "@ws/node";
+   *
+   * const conn = await connect("ws://localhost:8080/chat");
+   * const off = conn.onText((text) => console.log(text)); // also gets what arrived before it was attached
+   * off(); // removes the listener
+   * ```
+   */
   onText(fn: (text: string, conn: Connection<Data>) => unknown): () => void {
     return this.addPushHandler("text", fn);
   }
@@ -561,6 +667,22 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
     return off;
   }
   /** Streaming receive: chunks of each message as they arrive, with `fin` on the last. Messages are then
+   *
+   * @example
+   * ```ts
+   * import { defineService } from "@ws/core";
+   *
+   * defineService({
+   *   maxMessageSize: Infinity, // streamed: never held whole
+   *   connected(conn) {
+   *     let bytes = 0;
+   *     conn.onFragment((fragment) => {
+   *       bytes += fragment.data.byteLength;
+   *       if (fragment.fin) console.log(`a ${fragment.type} message of ${bytes} bytes`), (bytes = 0);
+   *     });
+   *   },
+   * });
+   * ```
    * no longer assembled (nor given to onText/onBinary/read) and maxMessageSize no longer applies. */
   onFragment(fn: (fragment: Fragment, conn: Connection<Data>) => unknown): () => void {
     this.requireCapability("fragmentedReceive", "fragment streaming (conn.onFragment())");
@@ -604,7 +726,22 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
   isSubscribed(topic: string): boolean {
     return this.topicSet.has(topic);
   }
-  /** Sends `message` to every subscriber of `topic` except this connection. Returns how many got it. */
+  /**
+   * Sends `message` to every subscriber of `topic` except this connection. Returns how many got it.
+   *
+   * @example
+   * ```ts
+   * import { defineService } from "@ws/core";
+   *
+   * defineService({
+   *   connected: (conn) => conn.subscribe("news"),
+   *   received(message, conn) {
+   *     const reached = conn.publish("news", message); // every subscriber of "news" but conn
+   *     console.log(`sent to ${reached}`);
+   *   },
+   * });
+   * ```
+   */
   publish(topic: string, message: SendData): number {
     return this.requireHub().publish(topic, message, this as Connection);
   }

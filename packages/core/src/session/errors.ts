@@ -1,6 +1,23 @@
 /** Errors the public API raises (never for something a peer did: that closes the connection instead). */
 
-/** `read({ timeout })` saw no message in time. */
+/**
+ * `read({ timeout })` saw no message in time.
+ *
+ * @example
+ * ```ts
+ * import { defineService, ReadTimeoutError } from "@ws/core";
+ *
+ * defineService({
+ *   async connected(conn) {
+ *     const first = await conn.read({ timeout: 1_000 }).catch((error: unknown) => {
+ *       if (error instanceof ReadTimeoutError) return null;
+ *       throw error;
+ *     });
+ *     if (first === null) await conn.close(1008, "nothing said");
+ *   },
+ * });
+ * ```
+ */
 export class ReadTimeoutError extends Error {
   override readonly name = "ReadTimeoutError";
   constructor(timeoutMs: number) {
@@ -11,6 +28,19 @@ export class ReadTimeoutError extends Error {
 /**
  * A send on a connection that is closing or closed (`conn.sendOrReject()`): `code` and `reason` are how it
  * closed, once it has (undefined while the close handshake is still under way).
+ *
+ * @example
+ * ```ts
+ * import { ConnectionClosedError, defineService } from "@ws/core";
+ *
+ * defineService({
+ *   async connected(conn) {
+ *     await conn.sendOrReject("welcome").catch((error: unknown) => {
+ *       if (error instanceof ConnectionClosedError) console.log("gone before welcome", error.code, error.reason);
+ *     });
+ *   },
+ * });
+ * ```
  */
 export class ConnectionClosedError extends Error {
   override readonly name = "ConnectionClosedError";
@@ -27,6 +57,20 @@ export class ConnectionClosedError extends Error {
  * The peer broke the protocol or a limit (invalid UTF-8, a bad frame, a message over maxMessageSize, a message
  * not completed in time, …) and the connection is closing with `code` (1002, 1007, 1008, 1009, 1013). Not
  * thrown: it is what the error hooks (a service's `error`, the server's `onError`) receive.
+ *
+ * @example
+ * ```ts
+ * import { ProtocolViolationError } from "@ws/core";
+ * import { serve } from "@ws/node";
+ *
+ * await serve({
+ *   port: 8080,
+ *   services: { "/echo": { received: (message, conn) => void conn.send(message) } },
+ *   onError(error, conn) {
+ *     if (error instanceof ProtocolViolationError) console.log(`${conn?.id} closed with ${error.code}: ${error.message}`);
+ *   },
+ * });
+ * ```
  */
 export class ProtocolViolationError extends Error {
   override readonly name = "ProtocolViolationError";
@@ -38,7 +82,23 @@ export class ProtocolViolationError extends Error {
   }
 }
 
-/** A send refused because the connection's send buffer is over its limit (backpressure policy "reject"). */
+/**
+ * A send refused because the connection's send buffer is over its limit (backpressure policy "reject").
+ *
+ * @example
+ * ```ts
+ * import { BackpressureError, defineService } from "@ws/core";
+ *
+ * defineService({
+ *   backpressure: "reject",
+ *   async received(message, conn) {
+ *     await conn.sendOrReject(message).catch(async (error: unknown) => {
+ *       if (error instanceof BackpressureError) await conn.drained(); // wait for the peer, then go on
+ *     });
+ *   },
+ * });
+ * ```
+ */
 export class BackpressureError extends Error {
   override readonly name = "BackpressureError";
   readonly bufferedAmount: number;
@@ -50,7 +110,24 @@ export class BackpressureError extends Error {
   }
 }
 
-/** A feature the runtime or engine under this connection cannot provide. */
+/**
+ * A feature the runtime or engine under this connection cannot provide.
+ *
+ * @example
+ * ```ts
+ * import { defineService, UnsupportedError } from "@ws/core";
+ *
+ * defineService({
+ *   async connected(conn) {
+ *     try {
+ *       await conn.ping(); // Deno's runtime engine cannot send a ping
+ *     } catch (error) {
+ *       if (!(error instanceof UnsupportedError)) throw error;
+ *     }
+ *   },
+ * });
+ * ```
+ */
 export class UnsupportedError extends Error {
   override readonly name = "UnsupportedError";
 }

@@ -21,7 +21,7 @@ export interface ClosedMetrics extends CloseInfo {
   peakBufferedAmount: number;
 }
 
-/** The connection as the hooks see it (a `Connection`; typed loosely so the hooks fit any Connection<Data>). */
+/** The connection as the hooks see it (a `Connection`; typed loosely so the hooks fit any `Connection<Data>`). */
 export interface MeteredConnection {
   readonly id: string;
   readonly protocol: string | null;

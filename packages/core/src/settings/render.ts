@@ -80,8 +80,25 @@ function valueType(row: SettingRow): string {
   return "number";
 }
 
+/** A default as TSDoc's `@defaultValue` shows it: the literal in code, then how it reads (`16_777_216` (16 MiB)). */
+function docDefault(row: SettingRow, value: number | string | boolean | undefined): string {
+  if (row.defaultText !== undefined && value === row.default) return /^`\w+`$/.test(row.defaultText) ? `the value of ${row.defaultText}` : row.defaultText;
+  if (value === undefined) return "unset (off)";
+  if (typeof value !== "number") return `\`${JSON.stringify(value)}\``;
+  if (value === Infinity) return "`Infinity` (no limit)";
+  const literal = `\`${value >= 10_000 ? String(value).replace(/\B(?=(\d{3})+(?!\d))/g, "_") : value}\``;
+  const reads = row.unit === "ms" && value % 1000 === 0 ? `${thousands(value / 1000)} s` : formatDefault(row, value);
+  return reads === thousands(value) ? literal : `${literal} (${reads})`;
+}
+
+function docDefaults(row: SettingRow): string {
+  const server = docDefault(row, row.default);
+  if (!("clientDefault" in row) || row.clientDefault === row.default) return server;
+  return `${server}; on a client: ${docDefault(row, row.clientDefault)}`;
+}
+
 function tsdoc(row: SettingRow, indent: string): string {
-  const unit = row.unit === "choice" || row.unit === "flag" ? "" : ` In ${UNIT_WORDS[row.unit]}.`;
+  const unit = row.unit === "choice" || row.unit === "flag" ? "" : ` Unit: ${UNIT_WORDS[row.unit]}.`;
   const zero = row.zeroTurnsOff ? " 0 turns it off." : "";
   const unlimited = (row.unit === "bytes" || row.unit === "count" || row.unit === "bytes/s") && (row.unlimited ?? true) ? " `Infinity`: no limit." : "";
   const engines = row.engines ? ` Honoured by: ${row.engines}.` : "";
@@ -89,7 +106,7 @@ function tsdoc(row: SettingRow, indent: string): string {
   const text = [
     `${desc}.${unit}${zero}${unlimited}${engines}`,
     `When it is hit: ${row.whenHit}. \`ws\`: ${row.ws}; Bun: ${row.bun}.`,
-    `@defaultValue ${defaults(row).replace(/`/g, "")}`,
+    `@defaultValue ${docDefaults(row)}`,
   ];
   return `${indent}/**\n${text.map((l) => `${indent} * ${l}`).join("\n")}\n${indent} */`;
 }
@@ -99,10 +116,10 @@ function members(names: SettingName[], scope: SettingScope, indent: string): str
   for (const name of names) {
     const row: SettingRow = SETTINGS[name];
     out.push(tsdoc(row, indent), `${indent}${name}?: ${valueType(row)};`);
-    for (const alias of row.aliases ?? []) out.push(`${indent}/** The same as \`${name}\` (another library's name for it). */`, `${indent}${alias}?: ${valueType(row)};`);
+    for (const alias of row.aliases ?? []) out.push(`${indent}/**\n${indent} * The same as \`${name}\` (another library's name for it).\n${indent} * @defaultValue the value of \`${name}\`\n${indent} */`, `${indent}${alias}?: ${valueType(row)};`);
     for (const [old, d] of Object.entries(DEPRECATED_SETTINGS)) {
       if (d.replacement !== name) continue;
-      out.push(`${indent}/** @deprecated ${old}: ${d.message} */`, `${indent}${old}?: number;`);
+      out.push(`${indent}/**\n${indent} * @deprecated ${old}: ${d.message}\n${indent} * @defaultValue unset: \`${name}\` applies\n${indent} */`, `${indent}${old}?: number;`);
     }
     void scope;
   }

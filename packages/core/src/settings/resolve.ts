@@ -5,7 +5,21 @@
  */
 import { DEPRECATED_SETTINGS, MAX_TIMER_DELAY, SETTINGS, type SettingName, type SettingRow, type SettingScope } from "./table.ts";
 
-/** A server, client or service option with a value that cannot work. */
+/**
+ * A server, client or service option with a value that cannot work.
+ *
+ * @example
+ * ```ts
+ * import { InvalidOptionError } from "@ws/core";
+ * import { serve } from "@ws/node";
+ *
+ * try {
+ *   await serve({ port: 8080, services: {}, idleTimeout: 30 }); // 30 looks like seconds: refused
+ * } catch (error) {
+ *   if (error instanceof InvalidOptionError) console.log(error.message); // names the fix: idleTimeout: 30_000
+ * }
+ * ```
+ */
 export class InvalidOptionError extends TypeError {
   /** the option as the user wrote it (`services["/chat"].maxPayload`) */
   readonly option: string;

@@ -5,6 +5,23 @@
 /** The most bytes of UTF-8 a close frame's reason can carry (RFC 6455 §5.5: 125 bytes of payload, 2 for the code). */
 export const MAX_CLOSE_REASON_BYTES = 123;
 
+/**
+ * Close status codes by name, RFC 6455 §7.4.1 and the IANA registry (1000–1015); applications use 3000–4999.
+ *
+ * @example
+ * ```ts
+ * import { CloseCode, defineService } from "@ws/core";
+ *
+ * defineService({
+ *   received(message, conn) {
+ *     if (typeof message !== "string") return conn.close(CloseCode.UnsupportedData, "text only"); // 1003
+ *   },
+ *   disconnected(conn, code) {
+ *     if (code === CloseCode.AbnormalClosure) console.log(`${conn.id} went away without a close frame`); // 1006
+ *   },
+ * });
+ * ```
+ */
 export const CloseCode = {
   /** 1000: the purpose for which the connection was established has been fulfilled. */
   NormalClosure: 1000,
