@@ -4,6 +4,9 @@
  * connects clients to it over in-memory byte streams, a real `Connection` on each side; `inject()` is the
  * one-service, one-client shortcut (as `@fastify/websocket`'s `injectWS`). `memoryStreamPair()` is the
  * in-memory stand-in for a TCP connection underneath, for driving an engine or a handshake of your own.
+ *
+ * @packageDocumentation
+ * @module @ws/core/testing
  */
 export { testServer, inject, TestServer, type TestServerOptions, type TestConnectOptions } from "./testing/test-server.ts";
 export { TestClient, type ReadOptions } from "./testing/test-client.ts";

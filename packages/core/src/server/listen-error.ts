@@ -51,8 +51,9 @@ const EXPLAINED: Record<ListenErrorCode, string> = {
  * @example
  * ```ts
  * import { ListenError } from "@ws/core";
- * import { serve } from "@ws/node"; // or @ws/bun, @ws/deno
+ * import { defineService, serve } from "@ws/node"; // or @ws/bun, @ws/deno
  *
+ * const services = { "/echo": defineService({ received: (message, conn) => void conn.send(message) }) };
  * try {
  *   await serve({ port: 8080, services });
  * } catch (error) {

@@ -22,7 +22,11 @@ type Waiter = { settle(): void };
  *
  * @example
  * ```ts
+ * import { expect } from "vitest";
+ * import { defineService } from "@ws/core";
  * import { testServer } from "@ws/core/testing";
+ *
+ * const echo = defineService({ received: (message, conn) => void conn.send(message) });
  * const server = testServer({ services: { "/echo": echo } });
  * const client = await server.connect("/echo");
  * await client.send("hi");

@@ -50,7 +50,14 @@ const DEFAULT_READ_TIMEOUT = 2000;
  *
  * @example
  * ```ts
+ * import { expect } from "vitest";
+ * import { defineService } from "@ws/core";
  * import { testServer } from "@ws/core/testing";
+ *
+ * const chat = defineService<{ user: string }>({
+ *   upgrade: (req) => (req.cookies.get("session") ? { data: { user: req.cookies.get("session")! } } : { reject: 401 }),
+ *   connected: (conn) => conn.subscribe(conn.request.query.get("room") ?? "lobby"),
+ * });
  * const server = testServer({ services: { "/chat": chat } });
  * const ana = await server.connect("/chat?room=a", { headers: { cookie: "session=ana" }, protocols: ["chat"] });
  * server.publish("a", "hello room");
@@ -180,6 +187,7 @@ export class TestServer {
  *
  * @example
  * ```ts
+ * import { expect } from "vitest";
  * import { defineService } from "@ws/core";
  * import { testServer } from "@ws/core/testing";
  *
@@ -203,7 +211,14 @@ export function testServer(options: TestServerOptions): TestServer {
  *
  * @example
  * ```ts
+ * import { expect } from "vitest";
+ * import { defineService } from "@ws/core";
  * import { inject } from "@ws/core/testing";
+ *
+ * const chat = defineService<{ user: string }>({
+ *   upgrade: (req) => (req.cookies.get("session") ? { data: { user: req.cookies.get("session")! } } : { reject: 401 }),
+ *   connected: (conn) => conn.subscribe(conn.request.query.get("room") ?? "lobby"),
+ * });
  * const client = await inject(chat, { url: "/chat?room=a", headers: { cookie: "session=ana" } });
  * expect(client.serverConnection.data).toEqual({ user: "ana" });
  * await client.send("hi");
