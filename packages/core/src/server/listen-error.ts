@@ -30,7 +30,11 @@ export interface ListenAttempt {
   tls?: { key?: unknown; cert?: unknown; ca?: unknown } | undefined;
 }
 
-/** Resolves a host name to an address (`dns.promises.lookup`); rejects when it does not resolve. */
+/**
+ * Resolves a host name to an address (`dns.promises.lookup`); rejects when it does not resolve.
+ *
+ * @internal
+ */
 export type HostLookup = (hostname: string) => Promise<unknown>;
 
 /** What each code means, and the fix, after "cannot listen on host:port: ". */

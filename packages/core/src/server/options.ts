@@ -158,7 +158,11 @@ export class ForeignOptionError extends InvalidOptionError {
   }
 }
 
-/** What an adapter's entry point (serve(), attach(), handler()) adds to core's server options. */
+/**
+ * What an adapter's entry point (serve(), attach(), handler()) adds to core's server options.
+ *
+ * @internal
+ */
 export interface AdapterKeys {
   /** the keys it takes besides core's (port, hostname, tls, fetch, engine, …) */
   keys: readonly string[];

@@ -162,7 +162,11 @@ export function serveHandle(
   };
 }
 
-/** How each engine starts listening, for `serveEngines`. */
+/**
+ * How each engine starts listening, for `serveEngines`.
+ *
+ * @internal
+ */
 export interface EngineStarters {
   /** the core engine: a server on the runtime's node:http (@ws/node's serve) */
   core(options: Omit<EngineServeOptions, "engine">): Promise<ServerControls & { readonly port: number; readonly hostname: string }>;
