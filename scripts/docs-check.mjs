@@ -270,7 +270,7 @@ if (!existsSync(reference)) {
 const checked = Object.values(groups).reduce((n, list) => n + list.length, 0);
 if (problems.length > 0) {
   console.error(problems.join("\n"));
-  console.error(`\ndocs samples: ${problems.length} problem(s) in ${checked} checked samples (${fromTsdoc} from @example tags) (${skipped} marked no-check)`);
+  console.error(`\ndocs check: ${problems.length} problem(s); ${referencePages} reference pages and ${checked} checked samples (${fromTsdoc} from @example tags) (${skipped} marked no-check)`);
   process.exit(1);
 }
 console.log(`reference: ${referencePages} function and class pages, each with an Example`);
