@@ -173,7 +173,7 @@ export function deflateClientOffer(options: PerMessageDeflateOptions = {}): Exte
  * const offer = deflateClientOffer();
  * const [response] = parseExtensionHeader("permessage-deflate; client_max_window_bits=10") ?? []; // the 101's Sec-WebSocket-Extensions
  * const agreement = response ? acceptDeflateResponse(response, offer) : null;
- * console.log(agreement?.sendWindowBits); // 10; null would mean: fail the connection (1010)
+ * console.log(agreement?.sendWindowBits); // 10 (null: an unacceptable response, fail the handshake)
  * ```
  */
 export function acceptDeflateResponse(response: ExtensionOffer, offer: ExtensionOffer): DeflateAgreement | null {
