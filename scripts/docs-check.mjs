@@ -10,7 +10,10 @@
 // reason is required. A sample fenced ```ts run is also run (Node: transpiled by TypeScript; Bun; Deno) and must
 // exit 0 within 30 s: the getting-started echo of each runtime.
 // The ```ts blocks of every `@example` in the packages' TSDoc (packages/*/src) are checked the same way: they are
-// what the reference shows. Exit code 1 on any error, each reported as docs/<page>.md:<line>.
+// what the reference shows. And every function and class page of the generated reference (docs/reference, TypeDoc's
+// output: run it first, as scripts/docs.mjs does) must have its Example section: an exported function or class a
+// user calls gets an `@example`; one that exists only for the adapters' shared plumbing is `@internal` (and so
+// absent from the reference). Exit code 1 on any error, each reported as docs/<page>.md:<line>.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -235,10 +238,40 @@ if (runnable.length > 0 && problems.length === 0) {
   });
 }
 
+// ------------------------------------------------------------------ an Example on every function and class page
+// A function's page has "## Example" (or "### Example" under each of its call signatures); a class's page has its
+// own "## Example" under the title, not only one of a member's.
+const reference = join(docs, "reference");
+let referencePages = 0;
+if (!existsSync(reference)) {
+  problems.push("docs/reference is missing: generate the reference first (node_modules/.bin/typedoc, or pnpm run docs)");
+} else {
+  const markdown = (dir) =>
+    readdirSync(dir).flatMap((name) => {
+      const path = join(dir, name);
+      return statSync(path).isDirectory() ? markdown(path) : name.endsWith(".md") ? [path] : [];
+    });
+  for (const page of markdown(reference)) {
+    const kind = /[\\/](functions|classes)[\\/][^\\/]+\.md$/.exec(page)?.[1];
+    if (!kind) continue;
+    referencePages++;
+    const text = readFileSync(page, "utf8");
+    const has = kind === "classes" ? /^## Example\s*$/m.test(text) : /^##(#)? Example\s*$/m.test(text);
+    if (!has) {
+      const name = page.replace(/^.*[\\/]|\.md$/g, "");
+      const module = relative(reference, page).split(/[\\/](functions|classes)[\\/]/)[0];
+      problems.push(
+        `${relative(root, page)}: no Example section: give ${name} (${module}) an \`@example\` in its TSDoc, or mark it \`@internal\` if only the adapters call it`,
+      );
+    }
+  }
+}
+
 const checked = Object.values(groups).reduce((n, list) => n + list.length, 0);
 if (problems.length > 0) {
   console.error(problems.join("\n"));
-  console.error(`\ndocs samples: ${problems.length} problem(s) in ${checked} checked samples (${fromTsdoc} from @example tags) (${skipped} marked no-check)`);
+  console.error(`\ndocs check: ${problems.length} problem(s); ${referencePages} reference pages and ${checked} checked samples (${fromTsdoc} from @example tags) (${skipped} marked no-check)`);
   process.exit(1);
 }
+console.log(`reference: ${referencePages} function and class pages, each with an Example`);
 console.log(`docs samples: ${checked} type-checked (${fromTsdoc} from @example tags) and ${runnable.length} run (node ${groups.node.length}, bun ${groups.bun.length}, workers ${groups.workers.length}, deno ${groups.deno.length}), ${skipped} marked no-check`);

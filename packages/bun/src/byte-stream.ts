@@ -14,6 +14,35 @@ import { concatChunks } from "@ws/core/protocol";
 /** writev writes a buffer this large as it is, and copies smaller neighbours together */
 const WRITEV_DIRECT = 256 * 1024;
 
+/**
+ * A Bun socket (from `Bun.listen` or `Bun.connect`) as the core's ByteStream: the listener's socket handlers call
+ * its `handle*` methods; what Bun's unbuffered `write` does not take is queued and written on drain.
+ *
+ * @example
+ * ```ts
+ * import { BunSocketStream } from "@ws/bun";
+ * import { connectOverStream } from "@ws/core/adapter";
+ *
+ * let stream: BunSocketStream | undefined;
+ * await Bun.connect({
+ *   hostname: "127.0.0.1",
+ *   port: 8080,
+ *   socket: {
+ *     binaryType: "uint8array",
+ *     open(socket) {
+ *       stream = new BunSocketStream(socket);
+ *     },
+ *     // Bun's socket handlers are per listener: each forwards to the socket's stream
+ *     data: (_socket, data) => stream?.handleData(data),
+ *     drain: () => stream?.handleDrain(),
+ *     end: () => stream?.handleEnd(),
+ *     close: (_socket, error) => stream?.handleClose(error),
+ *   },
+ * });
+ * const conn = await connectOverStream(stream!, "ws://127.0.0.1:8080/echo");
+ * await conn.send("hello");
+ * ```
+ */
 export class BunSocketStream implements ByteStream {
   readonly socket: Socket<unknown>;
   private events: ByteStreamEvents | null = null;

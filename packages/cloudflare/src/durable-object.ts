@@ -318,6 +318,26 @@ export class WebSocketRoom<Env = unknown> extends DurableObject<Env> {
 /**
  * A Durable Object class for `service` (for `export const ChatRoom = roomObject({ service: chat })`), when
  * the room needs nothing beyond the service.
+ *
+ * @example
+ * ```ts
+ * import { defineService, handler, roomObject } from "@ws/cloudflare";
+ *
+ * interface Env {
+ *   ROOMS: DurableObjectNamespace;
+ * }
+ *
+ * const chat = defineService({
+ *   connected: (conn) => conn.subscribe("all"),
+ *   received: (message, conn) => void conn.publish("all", message),
+ * });
+ *
+ * export const Room = roomObject<Env>({ service: chat }); // the class wrangler.toml binds as ROOMS
+ *
+ * export default {
+ *   fetch: handler<Env>({ rooms: { "/chat": { namespace: (env) => env.ROOMS, defaultRoom: "lobby" } } }),
+ * } satisfies ExportedHandler<Env>;
+ * ```
  */
 export function roomObject<Env = unknown>(options: RoomOptions): new (ctx: DurableObjectState, env: Env) => WebSocketRoom<Env> {
   return class extends WebSocketRoom<Env> {

@@ -7,7 +7,11 @@
 import type { Message } from "@ws/core";
 import type { RuntimeSocket } from "@ws/core/adapter";
 
-/** A RuntimeSocket over `ws`; `onClose` is told when our side sent its close frame. */
+/**
+ * A RuntimeSocket over `ws`; `onClose` is told when our side sent its close frame.
+ *
+ * @internal
+ */
 export function workersSocket(ws: WebSocket, engineName: string, onCloseSent?: () => void): RuntimeSocket & { readonly closeSent: boolean } {
   let closeSent = false;
   const send = (data: string | Uint8Array): boolean => {
@@ -49,7 +53,11 @@ export function workersSocket(ws: WebSocket, engineName: string, onCloseSent?: (
   };
 }
 
-/** A message as workerd delivers it (a string, or an ArrayBuffer for binary) as a @ws/core Message. */
+/**
+ * A message as workerd delivers it (a string, or an ArrayBuffer for binary) as a @ws/core Message.
+ *
+ * @internal
+ */
 export function toMessage(data: unknown): Message {
   if (typeof data === "string") return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);

@@ -47,7 +47,23 @@ export interface WorkerWebSocket extends ServerControls {
   handle(request: Request, fetch?: (request: Request, info: FetchInfo) => Response | Promise<Response>): Promise<Response | null>;
 }
 
-/** The upgrade step for a Worker's fetch handler; its connections (and topics) are those of this isolate. */
+/**
+ * The upgrade step for a Worker's fetch handler; its connections (and topics) are those of this isolate.
+ *
+ * @example
+ * ```ts
+ * import { defineService, workerWebSocket } from "@ws/cloudflare";
+ *
+ * const echo = defineService({ received: (message, conn) => void conn.send(message) });
+ * const ws = workerWebSocket({ services: { "/echo": echo } });
+ *
+ * export default {
+ *   async fetch(request: Request): Promise<Response> {
+ *     return (await ws.upgrade(request)) ?? new Response("not a WebSocket request\n"); // the 101 or a refusal, else yours
+ *   },
+ * };
+ * ```
+ */
 export function workerWebSocket(options: WorkerWebSocketOptions): WorkerWebSocket {
   const state = new RuntimeServer(options, WORKER_ENGINE);
   state.core.warnHooklessServices();

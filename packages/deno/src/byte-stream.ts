@@ -15,6 +15,20 @@ const READ_SIZE = 64 * 1024;
 /** a read of less than READ_SIZE / SMALL_READ_RATIO bytes is copied out of the read buffer */
 const SMALL_READ_RATIO = 8;
 
+/**
+ * A Deno connection (`Deno.Conn`, from `Deno.connect`, `Deno.connectTls` or `Deno.listen`) as the core's ByteStream.
+ *
+ * @example
+ * ```ts
+ * import { DenoConnStream } from "@ws/deno";
+ * import { connectOverStream } from "@ws/core/adapter";
+ *
+ * const tcp = await Deno.connect({ hostname: "127.0.0.1", port: 8080 }); // or a connection from Deno.listen
+ * const conn = await connectOverStream(new DenoConnStream(tcp), "ws://127.0.0.1:8080/echo");
+ * conn.onText((text) => console.log(text));
+ * await conn.send("hello");
+ * ```
+ */
 export class DenoConnStream implements ByteStream {
   readonly conn: Deno.Conn;
   private events: ByteStreamEvents | null = null;

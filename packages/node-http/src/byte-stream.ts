@@ -4,7 +4,11 @@ import type { ByteStream, ByteStreamEvents } from "@ws/core/adapter";
 
 type NodeSocket = Duplex & { setNoDelay?(noDelay?: boolean): unknown };
 
-/** Frames for a Node socket are allocated as Buffers: its writes take them without a conversion. */
+/**
+ * Frames for a Node socket are allocated as Buffers: its writes take them without a conversion.
+ *
+ * @internal
+ */
 export const allocateBuffer = (size: number): Uint8Array => Buffer.allocUnsafe(size);
 
 /**
@@ -118,6 +122,22 @@ class SocketByteStream implements ByteStream {
   }
 }
 
+/**
+ * A Node socket (`net.Socket`, `tls.TLSSocket`, or the socket of node:http's 'upgrade' event) as the core's ByteStream.
+ *
+ * @example
+ * ```ts
+ * import { once } from "node:events";
+ * import * as net from "node:net";
+ * import { connectOverStream } from "@ws/core/adapter";
+ * import { socketByteStream } from "@ws/node";
+ *
+ * const socket = net.connect({ host: "127.0.0.1", port: 8080 });
+ * await once(socket, "connect");
+ * const conn = await connectOverStream(socketByteStream(socket), "ws://127.0.0.1:8080/echo");
+ * await conn.send("hello");
+ * ```
+ */
 export function socketByteStream(socket: NodeSocket): ByteStream {
   return new SocketByteStream(socket);
 }

@@ -18,6 +18,11 @@ export const REQUEST_BODY_HIGH_WATER_MARK = 64 * 1024;
  */
 export type FetchHandler = (request: Request, info: FetchInfo) => Response | Promise<Response>;
 
+/**
+ * Answers a node:http request with a fetch handler: the request as a fetch-API Request, the Response written back.
+ *
+ * @internal
+ */
 export async function answerFetch(
   req: http.IncomingMessage,
   res: http.ServerResponse,

@@ -10,7 +10,11 @@ import { STATUS_CODES } from "node:http";
 /** The most of a refusal's body written to an upgrade's socket; the rest is dropped (the response says so by its length). */
 export const MAX_REFUSAL_BODY = 64 * 1024;
 
-/** The fetch-API Request of an upgrade request (`scheme`: "http" or "https", for its URL). */
+/**
+ * The fetch-API Request of an upgrade request (`scheme`: "http" or "https", for its URL).
+ *
+ * @internal
+ */
 export function upgradeFetchRequest(req: http.IncomingMessage, scheme: "http" | "https"): Request {
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
@@ -51,6 +55,8 @@ async function boundedBody(body: ReadableStream<Uint8Array>, limit: number, ms: 
  * The bytes of `response` as the answer to a refused upgrade: its status line and headers (Set-Cookie kept one by
  * one), `Content-Length` of the body written, `Connection: close`, and at most `MAX_REFUSAL_BODY` bytes of the body
  * (read for at most `ms`).
+ *
+ * @internal
  */
 export async function refusalBytes(response: Response, ms: number, method = "GET"): Promise<Buffer> {
   const status = response.status >= 200 && response.status <= 999 ? response.status : 500;

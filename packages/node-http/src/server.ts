@@ -123,7 +123,11 @@ function refuseSocket(socket: Duplex, response: Uint8Array | string): void {
   socket.once("close", () => clearTimeout(linger));
 }
 
-/** Sec-WebSocket-Accept with node:crypto's SHA-1 (native; the core's portable one is JavaScript). */
+/**
+ * Sec-WebSocket-Accept with node:crypto's SHA-1 (native; the core's portable one is JavaScript).
+ *
+ * @internal
+ */
 export function nativeAcceptKey(key: string): string {
   return createHash("sha1").update(key + WEBSOCKET_GUID, "latin1").digest("base64");
 }

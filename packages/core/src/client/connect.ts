@@ -40,6 +40,28 @@ export interface ClientRuntime<Tls> {
  * Opens a WebSocket connection to `url` over the socket the runtime's `dial` opens; resolves once the opening
  * handshake has succeeded. Throws InvalidOptionError for a bad URL or option; rejects with an Error when the
  * socket cannot be opened within `handshakeTimeout`, with a HandshakeError when the server refuses.
+ *
+ * @example
+ * ```ts
+ * import * as net from "node:net";
+ * import { connectWith, type ClientRuntime } from "@ws/core/adapter";
+ * import { socketByteStream } from "@ws/node";
+ *
+ * // a runtime's client: how it opens a TCP connection (TLS left out here); connectWith does the rest
+ * const runtime: ClientRuntime<never> = {
+ *   dial: ({ hostname, port, secure, signal }) =>
+ *     new Promise((resolve, reject) => {
+ *       if (secure) return reject(new Error("wss:// needs TLS"));
+ *       const socket = net.connect({ host: hostname, port }, () => resolve(socketByteStream(socket)));
+ *       socket.once("error", reject);
+ *       signal.addEventListener("abort", () => socket.destroy(), { once: true }); // handshakeTimeout expired
+ *     }),
+ * };
+ *
+ * export function connect(url: string) {
+ *   return connectWith(url, { protocols: ["chat"] }, runtime); // URL, options, timeout and handshake checked here
+ * }
+ * ```
  */
 export async function connectWith<Tls>(url: string | URL, options: ClientOptions & { tls?: Tls }, runtime: ClientRuntime<Tls>): Promise<Connection> {
   checkClientOptions(url, options);

@@ -20,7 +20,17 @@ export interface CloseEventInit extends BaseEventInit {
   reason?: string;
 }
 
-/** CloseEvent for runtimes without a global one: `wasClean`, `code`, `reason` (read-only, as the IDL says). */
+/**
+ * CloseEvent for runtimes without a global one: `wasClean`, `code`, `reason` (read-only, as the IDL says).
+ *
+ * @example
+ * ```ts
+ * import { CloseEvent } from "@ws/core"; // the runtime's CloseEvent where it has one, else CloseEventShim
+ *
+ * const event = new CloseEvent("close", { code: 1000, reason: "bye", wasClean: true });
+ * console.log(event.code, event.reason, event.wasClean); // 1000 "bye" true
+ * ```
+ */
 export class CloseEventShim extends Event {
   readonly #wasClean: boolean;
   readonly #code: number;
@@ -48,7 +58,18 @@ export interface MessageEventInit<T = unknown> extends BaseEventInit {
   lastEventId?: string;
 }
 
-/** MessageEvent for runtimes without a global one: `data`, `origin`, `lastEventId` (no source, no ports). */
+/**
+ * MessageEvent for runtimes without a global one: `data`, `origin`, `lastEventId` (no source, no ports).
+ *
+ * @example
+ * ```ts
+ * import { MessageEvent } from "@ws/core"; // the runtime's MessageEvent where it has one, else MessageEventShim
+ *
+ * const target = new EventTarget();
+ * target.addEventListener("message", (event) => console.log((event as MessageEvent<string>).data)); // "hello"
+ * target.dispatchEvent(new MessageEvent("message", { data: "hello" }));
+ * ```
+ */
 export class MessageEventShim<T = unknown> extends Event {
   readonly #data: T;
   readonly #origin: string;

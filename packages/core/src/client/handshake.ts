@@ -121,6 +121,22 @@ function refusedError(reason: string, response: HandshakeResponse): HandshakeErr
 /**
  * Runs the client handshake on `stream` (already connected to the server) and opens the connection.
  * `plumbing`: what the runtime adapter gives (its `deflateCodec`), apart from the user's options.
+ *
+ * @example
+ * ```ts
+ * import { once } from "node:events";
+ * import { request } from "node:http";
+ * import type { Socket } from "node:net";
+ * import { connectOverStream } from "@ws/core/adapter";
+ * import { socketByteStream } from "@ws/node";
+ *
+ * // a WebSocket through an HTTP proxy: CONNECT opens a tunnel, the handshake runs inside it
+ * const tunnel = request({ host: "proxy.internal", port: 3128, method: "CONNECT", path: "example.com:80" });
+ * tunnel.end();
+ * const [, socket] = (await once(tunnel, "connect")) as [unknown, Socket];
+ * const conn = await connectOverStream(socketByteStream(socket), "ws://example.com/chat", { protocols: ["chat"] });
+ * conn.onText((text) => console.log(text));
+ * ```
  */
 export function connectOverStream(stream: ByteStream, url: string | URL, options: ClientOptions = {}, plumbing: AdapterPlumbing = {}): Promise<Connection> {
   checkClientOptions(url, options);

@@ -44,6 +44,26 @@ type Outgoing = { data: string | Uint8Array | null; size: number };
 /** How a connection that never opened, or was failed, is reported (WebSockets Standard: code 1006, not clean). */
 const ABNORMAL: CloseInfo = { code: 1006, reason: "", wasClean: false };
 
+/**
+ * The WHATWG `WebSocket` (the WebSockets Standard) over a Connection: each adapter subclasses it with its own
+ * `connect()` (its `WebSocket` export); events, `readyState`, `bufferedAmount`, `binaryType`, Blob sends.
+ *
+ * @example
+ * ```ts
+ * import type { ClientOptions } from "@ws/core";
+ * import { WebSocketBase, connectWith, type ClientRuntime, type WebSocketRuntime } from "@ws/core/adapter";
+ *
+ * declare const runtime: ClientRuntime<never>; // how your runtime dials (see connectWith)
+ * const client: WebSocketRuntime<ClientOptions, never> = { connect: (url, options) => connectWith(url, options, runtime) };
+ *
+ * export class WebSocket extends WebSocketBase<ClientOptions> {
+ *   constructor(url: string | URL, protocols?: string | string[], options?: Omit<ClientOptions, "protocols">) {
+ *     super(url, protocols, options, client);
+ *   }
+ * }
+ * // const ws = new WebSocket("ws://localhost:8080/chat"); ws.onmessage = (event) => console.log(event.data);
+ * ```
+ */
 export class WebSocketBase<Options extends object = ClientOptions, Extra extends string = never> extends EventTarget {
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;

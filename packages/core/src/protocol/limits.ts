@@ -34,6 +34,18 @@ export const REFUSED_UPGRADE_LINGER = 1_000;
 /**
  * Memory shared by many connections: each reserves bytes before it holds them and gives them back when done.
  * A reservation that does not fit is refused, and the connection that asked closes (1013 Try Again Later).
+ *
+ * @example
+ * ```ts
+ * import { ProtocolState, ReceiveBudget, type ProtocolHandler } from "@ws/core/protocol";
+ *
+ * const budget = new ReceiveBudget(64 * 1024 * 1024); // one per server: 64 MiB for all unfinished messages together
+ * export function connectionState(handler: ProtocolHandler): ProtocolState {
+ *   return new ProtocolState({ role: "server", budget }, handler); // a message that does not fit closes with 1013
+ * }
+ * console.log(budget.reserve(1024), budget.used); // true 1024
+ * budget.release(1024);
+ * ```
  */
 export class ReceiveBudget {
   readonly limit: number;

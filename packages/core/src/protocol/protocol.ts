@@ -100,6 +100,36 @@ export interface ProtocolHandler {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The RFC 6455 state machine of one connection, sans I/O: bytes in (`receive`), events out (the handler);
+ * commands in (`sendText`, `ping`, `close`, …), bytes out (`handler.write`). It validates framing, UTF-8 and the
+ * limits, answers pings, runs the close handshake and assembles (or streams) messages.
+ *
+ * @example
+ * ```ts
+ * import { Opcode, ProtocolState, encodeFrame, encodeUtf8 } from "@ws/core/protocol";
+ *
+ * const toSocket: Uint8Array[] = [];
+ * const protocol = new ProtocolState(
+ *   { role: "server", maxMessageSize: 1 << 20 },
+ *   {
+ *     write: (chunks) => toSocket.push(...chunks), // write them to the socket, in order
+ *     text: (message) => protocol.sendText(`echo: ${message}`),
+ *     binary: (message) => protocol.sendBinary(message),
+ *     fragment: () => {}, // only with `streaming: true`
+ *     ping: () => {}, // the pong is sent already
+ *     pong: () => {},
+ *     closeReceived: (code, reason) => console.log("peer closes", code, reason), // the answering close frame is written
+ *     closeSent: () => {}, // start a close timer here
+ *     end: () => console.log("close handshake done: half-close the socket"),
+ *     violation: (code, message) => console.log("closing with", code, message), // e.g. 1007 for bad UTF-8
+ *   },
+ * );
+ * protocol.receive(encodeFrame(Opcode.Text, encodeUtf8("hi"), { mask: true })); // bytes read from the socket
+ * console.log(toSocket.length); // 1: the frame of "echo: hi"
+ * protocol.close(1001, "going away");
+ * ```
+ */
 export class ProtocolState {
   readonly role: Role;
   private readonly parser: FrameParser;

@@ -25,7 +25,11 @@ import { asksForWebSocket } from "../wire/handshake.ts";
 /** the upgrade of each request a server handed to a fetch handler (weak: it goes with the request) */
 const offered = new WeakMap<Request, FetchUpgrade>();
 
-/** Makes `upgrade(request, …)` reach `upgrade` (a serving layer calls this before its fetch handler). */
+/**
+ * Makes `upgrade(request, …)` reach `upgrade` (a serving layer calls this before its fetch handler).
+ *
+ * @internal
+ */
 export function offerUpgrade(request: Request, upgrade: FetchUpgrade): void {
   offered.set(request, upgrade);
 }
@@ -34,6 +38,20 @@ export function offerUpgrade(request: Request, upgrade: FetchUpgrade): void {
  * The fetch-style upgrade (see `FetchUpgrade`), for the request a server (`serve({ fetch })`, `attach(server, {
  * fetch })`, a Worker's `handler({ fetch })`) handed to its fetch handler: the same as the handler's
  * `info.upgrade`. Rejects with a TypeError for a request no server handed out (a copy made with `new Request(…)`).
+ *
+ * @example
+ * ```ts
+ * import { defineService, upgrade } from "@ws/core";
+ *
+ * const chat = defineService({ received: (message, conn) => void conn.send(message) });
+ *
+ * // a framework's route handler that has only the Request, under any adapter's serve({ fetch }) or attach(server, { fetch })
+ * export async function chatRoute(request: Request): Promise<Response> {
+ *   const user = request.headers.get("x-user");
+ *   if (!user) return new Response("who are you?\n", { status: 401 });
+ *   return upgrade(request, chat, { data: { user }, headers: { "x-chat-version": "2" } }); // return it as it is
+ * }
+ * ```
  */
 export function upgrade<Data>(request: Request, service: Service<Data>, options?: UpgradeOptions<Data>): Promise<Response> {
   const offer = offered.get(request);
@@ -50,6 +68,8 @@ export function upgrade<Data>(request: Request, service: Service<Data>, options?
  * The service an upgrade through `upgrade(request, service, options)` is decided and served by: `service` itself
  * (its hooks and settings, through its prototype) with a gate that runs the service's own, then applies the call's
  * `data` and `headers`. A fresh object per call: its settings are resolved for it.
+ *
+ * @internal
  */
 export function serviceForCall(service: Service<unknown>, options: UpgradeOptions<unknown> | undefined): Service<unknown> {
   if (!options || (options.data === undefined && options.headers === undefined)) return service;
@@ -70,6 +90,8 @@ export function serviceForCall(service: Service<unknown>, options: UpgradeOption
  * What `upgrade()` resolves to on an engine that writes the 101 itself once the handler has returned (the core
  * engine on every runtime, Bun.serve's): a Response that reads as 101 Switching Protocols. (The fetch standard's
  * Response cannot be made with status 101.) Only the serving layer that made it acts on it.
+ *
+ * @internal
  */
 export function switchingProtocols(): Response {
   const response = new Response(null, { status: 200 });
@@ -112,6 +134,8 @@ function refusalOf(outcome: Extract<UpgradeOutcome, { ok: false }>): Response {
  * engine): `upgrade` (the handler's `info.upgrade`) negotiates through ServerCore (`negotiate`, with the service as
  * the route) and, when accepted, holds the outcome; once the handler has returned, `settle` says whether to write
  * the 101 (the handler returned the Response `upgrade` gave it) or the handler's Response as the refusal.
+ *
+ * @internal
  */
 export class CoreFetchUpgrade {
   /** the handler's `info.upgrade` for this request */
@@ -187,6 +211,8 @@ export function unclaimedUpgrade(core: ServerCore, request: Request, peer: { rem
 /**
  * What a runtime engine returns for an upgrade request its fetch handler answered with `response` (not `upgrade()`'s
  * Response): a 2xx becomes the server's 404 (`unclaimedUpgrade`), anything else is returned as it is.
+ *
+ * @internal
  */
 export function fetchAnswer(core: ServerCore, request: Request, response: Response, peer?: { remoteAddress?: string; remotePort?: number }): Response {
   return isSuccess(response) ? unclaimedUpgrade(core, request, peer) : response;

@@ -30,7 +30,11 @@ export interface ListenAttempt {
   tls?: { key?: unknown; cert?: unknown; ca?: unknown } | undefined;
 }
 
-/** Resolves a host name to an address (`dns.promises.lookup`); rejects when it does not resolve. */
+/**
+ * Resolves a host name to an address (`dns.promises.lookup`); rejects when it does not resolve.
+ *
+ * @internal
+ */
 export type HostLookup = (hostname: string) => Promise<unknown>;
 
 /** What each code means, and the fix, after "cannot listen on host:port: ". */
@@ -108,6 +112,8 @@ function shape(error: unknown): { code: string; name: string; message: string; t
  * The code of a runtime's listen error. `resolves`: whether the host resolved (false: it did not), which the
  * adapters learn by looking it up after a failure — Bun reports a name that does not resolve with the last errno
  * of the thread (Bun.serve: "Is port 0 in use?", or EACCES after a denied listen) or with no code (Bun.listen).
+ *
+ * @internal
  */
 export function listenErrorCode(error: unknown, attempt: ListenAttempt, resolves?: boolean): ListenErrorCode {
   const { code, name, message, tlsLibrary } = shape(error);
@@ -148,6 +154,8 @@ function notPem(field: string, value: unknown): string | undefined {
 /**
  * Checks what can be checked of `tls` before listening: each of key, cert and ca must be PEM text (Deno's
  * node:https takes anything and fails only at each handshake). Throws a ListenError with code ETLS.
+ *
+ * @internal
  */
 export function checkTlsPem(attempt: ListenAttempt): void {
   if (!attempt.tls) return;
@@ -160,6 +168,8 @@ export function checkTlsPem(attempt: ListenAttempt): void {
 /**
  * The ListenError for a runtime's listen error. With `lookup`, a host that is not an IP address is looked up
  * (bounded to 5 s) to tell a name that does not resolve from the runtimes' other reports.
+ *
+ * @internal
  */
 export async function toListenError(error: unknown, attempt: ListenAttempt, lookup?: HostLookup): Promise<ListenError> {
   if (error instanceof ListenError) return error;
@@ -177,6 +187,8 @@ export async function toListenError(error: unknown, attempt: ListenAttempt, look
 /**
  * Runs an adapter's `listen` step (the runtime's listen call, sync or async): the `tls` PEM text checked first,
  * and whatever it throws or rejects with turned into a ListenError.
+ *
+ * @internal
  */
 export async function listening<T>(attempt: ListenAttempt, listen: () => T | Promise<T>, lookup?: HostLookup): Promise<T> {
   checkTlsPem(attempt);

@@ -89,7 +89,11 @@ export const SERVICE_KEYS = [
 
 const METRICS_HOOKS: ReadonlyArray<keyof MetricsHooks> = ["opened", "closed", "upgradeRefused", "messageIn", "messageOut", "handlerError", "protocolError"];
 
-/** Checks one service as it is registered on `path`. */
+/**
+ * Checks one service as it is registered on `path`.
+ *
+ * @internal
+ */
 export function checkService(path: string, service: unknown): asserts service is Service<unknown> {
   const where = `services["${path}"]`;
   if (!isObject(service)) {
@@ -154,7 +158,11 @@ export class ForeignOptionError extends InvalidOptionError {
   }
 }
 
-/** What an adapter's entry point (serve(), attach(), handler()) adds to core's server options. */
+/**
+ * What an adapter's entry point (serve(), attach(), handler()) adds to core's server options.
+ *
+ * @internal
+ */
 export interface AdapterKeys {
   /** the keys it takes besides core's (port, hostname, tls, fetch, engine, …) */
   keys: readonly string[];
@@ -167,6 +175,8 @@ export interface AdapterKeys {
  * `adapter` (the entry point's own keys), a key that is neither core's nor the adapter's is refused: by the fix
  * when it is another library's option (`FOREIGN_OPTIONS`, `adapter.foreign`), else with "did you mean …?".
  * Without it (ServerCore, called with an adapter's options), only the other libraries' options are refused.
+ *
+ * @internal
  */
 export function checkServerOptions(options: unknown, where = "options", adapter?: AdapterKeys): void {
   if (!isObject(options)) throw new InvalidOptionError(where, options, "an options object, e.g. { services: { \"/chat\": chat } }");
@@ -208,6 +218,8 @@ export function checkServerOptions(options: unknown, where = "options", adapter?
 /**
  * Checks that a serve() has something to serve: services (or `resolve`), a fetch handler, or both. Without them
  * every request is a 404 or a 426 and nothing says why.
+ *
+ * @internal
  */
 export function checkServes(options: { services?: unknown; resolve?: unknown; fetch?: unknown }): void {
   if (options.services === undefined && options.resolve === undefined && options.fetch === undefined) {
@@ -245,7 +257,11 @@ function plumbingIn(o: Record<string, unknown>): Record<string, unknown> {
   return found;
 }
 
-/** Checks a client's URL and options (connect()). */
+/**
+ * Checks a client's URL and options (connect()).
+ *
+ * @internal
+ */
 export function checkClientOptions(url: unknown, options: unknown): void {
   let u: URL;
   try {
@@ -266,7 +282,11 @@ export function checkClientOptions(url: unknown, options: unknown): void {
   }
 }
 
-/** Checks a listening port: an integer 0–65535 (0 picks a free one), or such a number as a string (PORT). */
+/**
+ * Checks a listening port: an integer 0–65535 (0 picks a free one), or such a number as a string (PORT).
+ *
+ * @internal
+ */
 export function checkPort(port: unknown): number | undefined {
   if (port === undefined) return undefined;
   const n = typeof port === "string" && /^\d+$/.test(port) ? Number(port) : port;

@@ -16,6 +16,18 @@ export const REFUSAL_LOG_INTERVAL = 10_000;
  * (status, reason, path), then one line per interval with how many there were by status ("1000 upgrades refused
  * in the last 10 s (404 ×990, 401 ×10)") for as long as they go on. What came from the peer (the path, a reason
  * that repeats it) is cut to 200 chars with its control characters escaped (`logText`).
+ *
+ * @example
+ * ```ts
+ * import { RefusalLog } from "@ws/core/adapter";
+ * import { HeaderMap, createUpgradeRequest } from "@ws/core/protocol";
+ *
+ * const refusals = new RefusalLog(console); // ServerCore keeps one; console and pino loggers fit
+ * const req = createUpgradeRequest({ method: "GET", url: "/admin", httpVersion: "1.1", headers: new HeaderMap() });
+ * refusals.record(404, "no service at /admin", req); // the first after a quiet interval: logged as itself
+ * refusals.record(404, "no service at /admin", req); // counted for the summary line
+ * refusals.flush(); // the summary now: "… upgrades refused in the last … (404 ×…)"
+ * ```
  */
 export class RefusalLog {
   private readonly logger: Logger;

@@ -15,7 +15,11 @@
 import type { Service } from "./service.ts";
 import { checkPath, checkService } from "./options.ts";
 
-/** "/chat", "chat", "/chat/" all name the path "/chat"; the query never takes part. */
+/**
+ * "/chat", "chat", "/chat/" all name the path "/chat"; the query never takes part.
+ *
+ * @internal
+ */
 export function normalizePath(path: string): string {
   let p = path;
   const q = p.search(/[?#]/);

@@ -6,6 +6,17 @@ import { TopicRegistry, type TopicOptions } from "./topics.ts";
  * Topics for the runtime engine: subscriptions, the publish policy and the broker (TopicRegistry), each message
  * sent to each subscriber — or, with `native`, handed to the runtime's own publish (Bun's, which frames once),
  * as long as no publish policy is set (a runtime's publish cannot skip or count per subscriber).
+ *
+ * @example
+ * ```ts
+ * import { RuntimeServer } from "@ws/core/adapter";
+ *
+ * const server = new RuntimeServer({ services: {} }, "MyRuntime");
+ * // server.hub: the topics of the runtime engine's connections (conn.subscribe / conn.publish)
+ * declare function runtimePublish(topic: string, message: string | Uint8Array): void; // a runtime's own, framing once
+ * server.hub.native = (topic, message) => runtimePublish(topic, message); // where the runtime can publish itself
+ * server.hub.nativeSubscription = (conn, topic, subscribed) => console.log(conn.id, subscribed ? "joins" : "leaves", topic);
+ * ```
  */
 export class RuntimeHub extends TopicRegistry<Connection> {
   /**

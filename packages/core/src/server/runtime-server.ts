@@ -42,6 +42,56 @@ function closeReason(message: string): string {
   return truncateReason(message.split(": ").slice(1).join(": ") || message);
 }
 
+/**
+ * The server side of the runtime engine, for a runtime whose own WebSocket does the framing: ServerCore's
+ * decision, then Connections over the runtime's sockets (`connection`, `open`), and the server's controls.
+ *
+ * @example
+ * ```ts
+ * import { defineService } from "@ws/core";
+ * import { RuntimeServer, refusalResponse, upgradeRequestFrom, type RuntimeSocket } from "@ws/core/adapter";
+ *
+ * // the runtime's own server-side WebSocket and its upgrade call (a stand-in for Deno.upgradeWebSocket and the like)
+ * interface NativeSocket {
+ *   send(data: string | Uint8Array): void;
+ *   close(code: number, reason: string): void;
+ *   readonly bufferedAmount: number;
+ *   onopen: (() => void) | null;
+ *   onmessage: ((data: string | Uint8Array) => void) | null;
+ *   onclose: ((code: number, reason: string) => void) | null;
+ * }
+ * declare function upgradeWebSocket(request: Request, protocol?: string): { socket: NativeSocket; response: Response };
+ *
+ * const echo = defineService({ received: (message, conn) => void conn.send(message) });
+ * const server = new RuntimeServer({ services: { "/echo": echo } }, "MyRuntime");
+ *
+ * export async function fetch(request: Request): Promise<Response> {
+ *   const req = upgradeRequestFrom(request);
+ *   const verdict = await server.decide(req); // route, validate, limits, the service's gate, the subprotocol
+ *   if (!verdict.ok) return refusalResponse(verdict);
+ *   const { socket, response } = upgradeWebSocket(request, verdict.protocol ?? undefined);
+ *   const wrapped: RuntimeSocket = {
+ *     engineName: "MyRuntime",
+ *     sendText: (text) => (socket.send(text), true),
+ *     sendBinary: (bytes) => (socket.send(bytes), true),
+ *     close: (code, reason) => socket.close(code, reason),
+ *     terminate: () => socket.close(1011, ""),
+ *     get bufferedAmount() {
+ *       return socket.bufferedAmount;
+ *     },
+ *     hasDrainEvent: false, // polled
+ *   };
+ *   const { conn, transport } = server.connection(wrapped, req, verdict);
+ *   socket.onopen = () => server.open(conn, verdict); // the service's `connected` runs now
+ *   socket.onmessage = (data) => transport.handleMessage(data);
+ *   socket.onclose = (code, reason) => {
+ *     verdict.slot.release(); // closed before it opened: free its place (nothing once adopted)
+ *     transport.handleClose(code, reason);
+ *   };
+ *   return response;
+ * }
+ * ```
+ */
 export class RuntimeServer {
   readonly core: ServerCore;
   /** the engine's name in error messages: "Bun.serve", "Deno.upgradeWebSocket" */

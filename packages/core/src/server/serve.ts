@@ -97,7 +97,11 @@ export interface EngineServeHandle extends ServerControls {
   close(options?: { code?: number; reason?: string; timeout?: number }): Promise<void>;
 }
 
-/** The controls of a core engine's server: read through to `core` (connections stay live). */
+/**
+ * The controls of a core engine's server: read through to `core` (connections stay live).
+ *
+ * @internal
+ */
 export function serverControls(core: ServerCore): ServerControls {
   return {
     get connections() {
@@ -121,6 +125,8 @@ export function serverControls(core: ServerCore): ServerControls {
 /**
  * The handle of a listening server: `controls` read through (connections stay live), the address, and
  * close() = the graceful close of `controls`, then `stop` (stop listening).
+ *
+ * @internal
  */
 export function serveHandle(
   engine: ServeEngine,
@@ -156,7 +162,11 @@ export function serveHandle(
   };
 }
 
-/** How each engine starts listening, for `serveEngines`. */
+/**
+ * How each engine starts listening, for `serveEngines`.
+ *
+ * @internal
+ */
 export interface EngineStarters {
   /** the core engine: a server on the runtime's node:http (@ws/node's serve) */
   core(options: Omit<EngineServeOptions, "engine">): Promise<ServerControls & { readonly port: number; readonly hostname: string }>;
@@ -177,6 +187,8 @@ export const SERVE_FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
 /**
  * serve() on a runtime with both engines: starts the one `options.engine` names ("core" by default).
  * `adapterKeys`: the keys the adapter's serve() takes besides EngineServeOptions (Bun's `sockets`).
+ *
+ * @internal
  */
 export async function serveEngines(options: EngineServeOptions, start: EngineStarters, adapterKeys: readonly string[] = []): Promise<EngineServeHandle> {
   checkServerOptions(options, "serve() options", { keys: [...ENGINE_SERVE_KEYS, ...adapterKeys], foreign: SERVE_FOREIGN_OPTIONS } satisfies AdapterKeys);
@@ -211,7 +223,18 @@ export function isWebSocketRequest(request: Request): boolean {
   return asksForWebSocket(request.headers);
 }
 
-/** An UpgradeRequest from a fetch-API Request (which is its `raw`). */
+/**
+ * An UpgradeRequest from a fetch-API Request (which is its `raw`).
+ *
+ * @example
+ * ```ts
+ * import { upgradeRequestFrom } from "@ws/core/adapter";
+ *
+ * const request = new Request("http://example.com/chat?room=lobby", { headers: { upgrade: "websocket" } });
+ * const req = upgradeRequestFrom(request, "203.0.113.7"); // the peer's address, where the runtime gives it
+ * console.log(req.url, req.query.get("room"), req.raw === request); // "/chat?room=lobby" "lobby" true
+ * ```
+ */
 export function upgradeRequestFrom(request: Request, remoteAddress?: string, remotePort?: number): UpgradeRequest<Request> {
   const u = new URL(request.url);
   return createUpgradeRequest({
@@ -229,6 +252,18 @@ export function upgradeRequestFrom(request: Request, remoteAddress?: string, rem
  * The HTTP response for a refused upgrade (status, reason as the body, extra headers), with `Connection: close`
  * as the core engine's: the runtime's HTTP server then closes the connection once the response is out, instead
  * of keeping it for a next request that a WebSocket client never sends.
+ *
+ * @example
+ * ```ts
+ * import { RuntimeServer, refusalResponse, upgradeRequestFrom } from "@ws/core/adapter";
+ *
+ * const server = new RuntimeServer({ services: {} }, "MyRuntime");
+ * export async function answer(request: Request): Promise<Response | undefined> {
+ *   const verdict = await server.decide(upgradeRequestFrom(request));
+ *   if (!verdict.ok) return refusalResponse(verdict); // e.g. 404 "no service at /x", with Connection: close
+ *   return undefined; // accepted: upgrade with the runtime (see RuntimeServer)
+ * }
+ * ```
  */
 export function refusalResponse(refusal: { status: number; reason: string; headers?: Record<string, string> }): Response {
   return new Response(`${refusal.reason}\n`, {
@@ -237,7 +272,11 @@ export function refusalResponse(refusal: { status: number; reason: string; heade
   });
 }
 
-/** The answer to a plain HTTP request when there is no fetch handler: 426 Upgrade Required. */
+/**
+ * The answer to a plain HTTP request when there is no fetch handler: 426 Upgrade Required.
+ *
+ * @internal
+ */
 export function webSocketOnlyResponse(): Response {
   return new Response("This endpoint speaks WebSocket only\n", {
     status: 426,

@@ -101,6 +101,56 @@ function errorHooks(first: ErrorHook | undefined, second: ErrorHook | undefined)
   };
 }
 
+/**
+ * The runtime-agnostic server under every adapter: routing, the upgrade decision, connection bookkeeping, topics and
+ * graceful shutdown. An adapter turns its runtime's upgrade request into an UpgradeRequest and its socket into a
+ * ByteStream, asks `negotiate`, and writes what it answers.
+ *
+ * @example
+ * ```ts
+ * import { defineService } from "@ws/core";
+ * import { ServerCore, connectOverStream, type ByteStream } from "@ws/core/adapter";
+ * import { HttpHeadError, buildRejectResponse, concatChunks, createUpgradeRequest, encodeUtf8, parseHttpHead } from "@ws/core/protocol";
+ * import { memoryStreamPair } from "@ws/core/testing";
+ *
+ * const core = new ServerCore({ services: { "/echo": defineService({ received: (message, conn) => void conn.send(message) }) } });
+ *
+ * // What an adapter does with each new socket (wrapped as a ByteStream): read the head, let the core decide.
+ * function serveStream(stream: ByteStream): void {
+ *   let received: Uint8Array = new Uint8Array(0);
+ *   let deciding = false;
+ *   stream.start({
+ *     data(chunk) {
+ *       received = concatChunks([received, chunk]);
+ *       const head = deciding ? null : parseHttpHead(received);
+ *       if (head === null) return; // more to come (or decided already)
+ *       deciding = true;
+ *       if (head instanceof HttpHeadError) {
+ *         stream.write(encodeUtf8(buildRejectResponse(head.status, head.message)));
+ *         return stream.end();
+ *       }
+ *       const [method, url, version] = head.startLine;
+ *       const req = createUpgradeRequest({ method, url, httpVersion: version.slice(5), headers: head.headers });
+ *       void core.negotiate(req).then((outcome) => {
+ *         if (!outcome.ok) return void (stream.write(outcome.response), stream.end()); // 400, 404, 503, …
+ *         outcome.accept(stream, received.subarray(head.length)); // writes the 101, opens the Connection
+ *       });
+ *     },
+ *     drain() {},
+ *     end() {},
+ *     close() {},
+ *   });
+ * }
+ *
+ * const [clientEnd, serverEnd] = memoryStreamPair(); // a TCP connection on a real runtime
+ * serveStream(serverEnd);
+ * const conn = await connectOverStream(clientEnd, "ws://localhost/echo");
+ * await conn.send("hello");
+ * console.log(await conn.read()); // "hello"
+ * await conn.close();
+ * await core.close();
+ * ```
+ */
 export class ServerCore {
   readonly router: Router;
   readonly hub: TopicHub;

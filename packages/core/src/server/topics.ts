@@ -55,12 +55,51 @@ export interface TopicSubscriber {
   drop(code?: number, reason?: string): void;
 }
 
-/** A message as it crosses a broker: text as a string, binary as bytes. */
+/**
+ * A message as it crosses a broker: text as a string, binary as bytes.
+ *
+ * @internal
+ */
 export function toMessage(message: SendData): Message {
   return typeof message === "string" ? message : toBytes(message);
 }
 
-/** Subscriptions, the publish policy and the broker; subclasses deliver (`fanOut`). */
+/**
+ * Subscriptions, the publish policy and the broker; subclasses deliver (`fanOut`).
+ *
+ * @example
+ * ```ts
+ * import { TopicRegistry, type TopicSubscriber } from "@ws/core/adapter";
+ *
+ * // a subscriber of an engine of your own (the core's Connection is one too)
+ * class Peer implements TopicSubscriber {
+ *   readonly topicSet = new Set<string>();
+ *   bufferedAmount = 0;
+ *   constructor(readonly name: string) {}
+ *   drop(code?: number): void {
+ *     console.log(this.name, "dropped", code);
+ *   }
+ * }
+ *
+ * class PeerTopics extends TopicRegistry<Peer> {
+ *   protected fanOut(topic: string, message: string | Uint8Array, except: Peer | undefined): number {
+ *     let count = 0;
+ *     for (const peer of this.topics.get(topic) ?? []) {
+ *       if (peer === except || !this.admit(peer, message.length)) continue; // the publish policy (skip or close)
+ *       console.log(`to ${peer.name}:`, message);
+ *       count++;
+ *     }
+ *     return count;
+ *   }
+ * }
+ *
+ * const topics = new PeerTopics();
+ * const [a, b] = [new Peer("a"), new Peer("b")];
+ * topics.subscribe(a, "news");
+ * topics.subscribe(b, "news");
+ * console.log(topics.publish("news", "hello", a)); // to b: hello, then 1
+ * ```
+ */
 export abstract class TopicRegistry<C extends TopicSubscriber> {
   protected readonly topics: Map<string, Set<C>> = new Map();
   readonly broker: TopicBroker | undefined;
@@ -192,6 +231,17 @@ export type PublishCompression = "shared" | "per-connection";
 /**
  * Topics for core's Connection. A published message is framed once and the same bytes written to every
  * subscriber; with permessage-deflate, see `PublishCompression`.
+ *
+ * @example
+ * ```ts
+ * import { defineService } from "@ws/core";
+ * import { ServerCore } from "@ws/core/adapter";
+ *
+ * const core = new ServerCore({ services: { "/news": defineService({ connected: (conn) => conn.subscribe("news") }) } });
+ * // core.hub is the server's TopicHub: conn.subscribe / conn.publish / server.publish go through it
+ * const sent = core.hub.publish("news", "hello"); // framed once, the same bytes written to every subscriber
+ * console.log(sent, core.hub.subscriberCount("news"), core.hub.topicNames); // 0 0 []: nobody connected yet
+ * ```
  */
 export class TopicHub extends TopicRegistry<Connection> {
   private readonly deflates = new WeakMap<Connection, PerMessageDeflate>();
@@ -244,7 +294,17 @@ export class TopicHub extends TopicRegistry<Connection> {
   }
 }
 
-/** An unmasked (server-role) frame for a whole message. */
+/**
+ * An unmasked (server-role) frame for a whole message.
+ *
+ * @example
+ * ```ts
+ * import { encodeMessageFrame } from "@ws/core/adapter";
+ *
+ * const frame = encodeMessageFrame("hello"); // a text frame, unmasked (a server's): 81 05 68 65 6c 6c 6f
+ * console.log(frame.length); // 7: write it to many connections as it is (conn.sendFrame)
+ * ```
+ */
 export function encodeMessageFrame(message: SendData): Uint8Array {
   if (typeof message === "string") return encodeFrame(Opcode.Text, encodeUtf8(message));
   return encodeFrame(Opcode.Binary, toBytes(message));

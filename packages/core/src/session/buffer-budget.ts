@@ -35,6 +35,23 @@ export interface BufferShare {
 /**
  * The accountant behind `maxServerBufferedAmount`, one per server (`ServerCore.buffers`): connections report
  * what they hold, the budget keeps the total and applies the policy (see the module's comment).
+ *
+ * @example
+ * ```ts
+ * import { BufferBudget, type BufferHolder } from "@ws/core/adapter";
+ *
+ * const budget = new BufferBudget(64 * 1024, console); // ServerCore keeps one: `maxServerBufferedAmount`
+ * const holder: BufferHolder = {
+ *   label: "conn-1",
+ *   bufferedAmount: 48 * 1024,
+ *   drop: (code, reason) => console.log("dropped", code, reason),
+ *   bufferShare: null,
+ * };
+ * budget.send(holder, 48 * 1024); // what its send buffer holds now
+ * console.log(budget.used); // 49152
+ * budget.read(holder, 32 * 1024); // over the limit: the connection holding the most is dropped with 1008
+ * console.log(budget.dropped); // 1
+ * ```
  */
 export class BufferBudget {
   /** bytes; Infinity: no bound (nothing is tracked) */

@@ -11,6 +11,15 @@ export const LOG_TEXT_LIMIT = 200;
  * `text` shortened to `limit` chars (then "…" and how many more there were) with its control characters escaped:
  * C0 and DEL as `\xHH`, C1 as `\u0080`–`\u009f`, and the line and paragraph separators and the bidirectional
  * overrides as `\uHHHH`. What is left prints as one line, as the peer's characters.
+ *
+ * @example
+ * ```ts
+ * import { logText } from "@ws/core/adapter";
+ *
+ * const path = "/chat\r\nX-Injected: 1"; // from the peer
+ * console.log(`no service at ${logText(path)}`); // no service at /chat\x0d\x0aX-Injected: 1 (one line)
+ * console.log(logText("a".repeat(300), 10)); // "aaaaaaaaaa…" and how many more chars there were
+ * ```
  */
 export function logText(text: string, limit = LOG_TEXT_LIMIT): string {
   let cut = text.length > limit ? text.slice(0, limit) : text;

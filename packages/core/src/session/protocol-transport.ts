@@ -59,6 +59,40 @@ const CAPABILITIES: TransportCapabilities = {
 };
 
 
+/**
+ * The core engine's transport under a Connection: the RFC 6455 state machine (`ProtocolState`) over a `ByteStream`,
+ * with the output batched (one write per event-loop turn), deferred pongs, read backpressure, the message timeout
+ * and the inflate-rate limit.
+ *
+ * @example
+ * ```ts
+ * import { resolveSettings } from "@ws/core";
+ * import { ProtocolTransport, type TransportEvents } from "@ws/core/adapter";
+ * import { memoryStreamPair } from "@ws/core/testing";
+ *
+ * // ServerCore and connectOverStream make one under each Connection; here it is driven by hand
+ * const [socket] = memoryStreamPair(); // any ByteStream: a socket after the 101
+ * const transport = new ProtocolTransport(socket, {
+ *   role: "server",
+ *   settings: resolveSettings("server", [{ maxMessageSize: 1 << 20 }]),
+ *   logger: console,
+ *   label: "conn-1",
+ * });
+ * const events: TransportEvents = {
+ *   message: (message) => void transport.sendText(`echo: ${String(message)}`),
+ *   fragment() {},
+ *   ping() {},
+ *   pong() {},
+ *   heard() {},
+ *   closing() {},
+ *   violation: (error) => console.log("closing with", error.code), // e.g. 1009 for a message over 1 MiB
+ *   drain() {},
+ *   wantsDrain: () => false,
+ *   closed: (info) => console.log("closed", info.code, info.reason),
+ * };
+ * transport.attach(events, false);
+ * ```
+ */
 export class ProtocolTransport extends SendQueue implements Transport, ProtocolHandler, BufferHolder, MessageWriterHost {
   readonly engineName = "@ws/core";
   private readonly state: ProtocolState;

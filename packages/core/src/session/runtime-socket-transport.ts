@@ -48,6 +48,31 @@ type Timer = ReturnType<typeof setTimeout>;
 
 
 
+/**
+ * The runtime engine's transport: a runtime's own WebSocket, wrapped as a `RuntimeSocket`, under the one public
+ * Connection. The adapter calls its `handle*` methods from the runtime's events.
+ *
+ * @example
+ * ```ts
+ * import { RuntimeSocketTransport, type RuntimeSocket } from "@ws/core/adapter";
+ *
+ * // RuntimeServer.connection(socket, req, verdict) makes one with its Connection; standing alone:
+ * const socket: RuntimeSocket = {
+ *   engineName: "MyRuntime",
+ *   sendText: (text) => (console.log("out:", text), true),
+ *   sendBinary: () => true,
+ *   close: (code, reason) => console.log("close frame", code, reason),
+ *   terminate() {},
+ *   bufferedAmount: 0,
+ *   hasDrainEvent: false,
+ * };
+ * const transport = new RuntimeSocketTransport(socket, { maxMessageSize: 1024, keepaliveNative: false, logger: console, label: "conn-1" });
+ * // the runtime's events:
+ * transport.handleMessage("hello"); // a whole message, as the runtime delivers it
+ * transport.handleMessage(new Uint8Array(2048)); // over maxMessageSize: closes with 1009
+ * transport.handleClose(1009, "message too big"); // the runtime reports the socket closed
+ * ```
+ */
 export class RuntimeSocketTransport implements Transport {
   private readonly socket: RuntimeSocket;
   private readonly settings: RuntimeSocketSettings;

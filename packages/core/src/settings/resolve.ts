@@ -161,6 +161,15 @@ function given(o: Record<string, unknown> | undefined, name: SettingName, warn: 
  * The settings for `scope`, from the first layer that gives each (a service's own, then the server's), else
  * the table's default for that scope; derived defaults filled in (`maxFrameSize`: `maxMessageSize`). Frozen: a
  * server resolves once per service and every connection of the service reads the same object.
+ *
+ * @example
+ * ```ts
+ * import { defineService, resolveSettings } from "@ws/core";
+ *
+ * const chat = defineService({ maxMessageSize: 64 * 1024, received() {} });
+ * const settings = resolveSettings("server", [chat, { idleTimeout: 30_000 }]); // the service's own, then the server's
+ * console.log(settings.maxMessageSize, settings.idleTimeout, settings.maxFrameSize); // 65536 30000 65536
+ * ```
  */
 export function resolveSettings(scope: "server" | "client", layers: ReadonlyArray<object | undefined>, warn?: Warn): Settings {
   const out: Record<string, unknown> = {};

@@ -62,6 +62,15 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode] | (number & {
  * Whether `code` may appear in a close frame on the wire (RFC 6455 §7.4): the defined codes 1000–1003 and
  * 1007–1014, and 3000–4999. 1004 (reserved), 1005, 1006 and 1015 (reserved for reporting), 1016–2999 (reserved
  * for future protocol use) and everything below 1000 or above 4999 are invalid.
+ *
+ * @example
+ * ```ts
+ * import { isValidWireCloseCode } from "@ws/core";
+ *
+ * console.log(isValidWireCloseCode(1000)); // true
+ * console.log(isValidWireCloseCode(1005)); // false: reported when a close frame has no code, never sent
+ * console.log(isValidWireCloseCode(4001)); // true: an application's code
+ * ```
  */
 export function isValidWireCloseCode(code: number): boolean {
   if (!Number.isInteger(code)) return false;

@@ -89,6 +89,18 @@ function clampWindow(bits: number | undefined, min: number): number {
  * Server side (RFC 7692 §5, §7.1): picks the first acceptable offer. Offers with unknown or duplicate
  * parameters or invalid values are declined (the next one is tried). Returns the response element and the
  * agreement, or null when no offer is acceptable.
+ *
+ * @example
+ * ```ts
+ * import { negotiateDeflateServer, parseExtensionHeader, serializeExtensions } from "@ws/core/protocol";
+ *
+ * const offers = parseExtensionHeader("permessage-deflate; client_max_window_bits") ?? [];
+ * const deal = negotiateDeflateServer(offers, { serverMaxWindowBits: 12 });
+ * if (deal) {
+ *   console.log(serializeExtensions([deal.response])); // "permessage-deflate; server_max_window_bits=12": the 101's Sec-WebSocket-Extensions
+ *   console.log(deal.agreement.sendWindowBits); // 12: give deal.agreement to PerMessageDeflate
+ * }
+ * ```
  */
 export function negotiateDeflateServer(
   offers: ExtensionOffer[],
@@ -131,7 +143,17 @@ export function negotiateDeflateServer(
   return null;
 }
 
-/** Client side: the offer to send (one element). */
+/**
+ * Client side: the offer to send (one element).
+ *
+ * @example
+ * ```ts
+ * import { createClientHandshake, deflateClientOffer } from "@ws/core/protocol";
+ *
+ * const offer = deflateClientOffer({ clientMaxWindowBits: 12 }); // permessage-deflate; client_max_window_bits=12
+ * const handshake = createClientHandshake("ws://example.com/", { extensions: [offer] });
+ * ```
+ */
 export function deflateClientOffer(options: PerMessageDeflateOptions = {}): ExtensionOffer {
   const params: Params = {};
   if (options.serverNoContextTakeover) params.server_no_context_takeover = true;
@@ -141,7 +163,19 @@ export function deflateClientOffer(options: PerMessageDeflateOptions = {}): Exte
   return { name: EXTENSION_NAME, params };
 }
 
-/** Client side: validates the server's response to our offer (RFC 7692 §7.1). Null when unacceptable. */
+/**
+ * Client side: validates the server's response to our offer (RFC 7692 §7.1). Null when unacceptable.
+ *
+ * @example
+ * ```ts
+ * import { acceptDeflateResponse, deflateClientOffer, parseExtensionHeader } from "@ws/core/protocol";
+ *
+ * const offer = deflateClientOffer();
+ * const [response] = parseExtensionHeader("permessage-deflate; client_max_window_bits=10") ?? []; // the 101's Sec-WebSocket-Extensions
+ * const agreement = response ? acceptDeflateResponse(response, offer) : null;
+ * console.log(agreement?.sendWindowBits); // 10 (null: an unacceptable response, fail the handshake)
+ * ```
+ */
 export function acceptDeflateResponse(response: ExtensionOffer, offer: ExtensionOffer): DeflateAgreement | null {
   if (response.name !== EXTENSION_NAME) return null;
   const p = checkParams(response.params, PARAMS);
@@ -164,7 +198,24 @@ export function acceptDeflateResponse(response: ExtensionOffer, offer: Extension
   };
 }
 
-/** The inflated message would exceed the size limit (close 1009). */
+/**
+ * The inflated message would exceed the size limit (close 1009).
+ *
+ * @example
+ * ```ts
+ * import * as zlib from "node:zlib";
+ * import { MessageTooBigError, PerMessageDeflate, zlibCodec } from "@ws/core/protocol";
+ *
+ * const agreement = { sendWindowBits: 15, receiveWindowBits: 15, sendNoContextTakeover: true, receiveNoContextTakeover: true };
+ * const deflate = new PerMessageDeflate(agreement, zlibCodec(zlib), { threshold: 0 });
+ * const bomb = deflate.compress(new Uint8Array(1 << 20)); // 1 MiB of zeros: about 1 KiB compressed
+ * try {
+ *   deflate.decompress(bomb, 64 * 1024);
+ * } catch (error) {
+ *   if (error instanceof MessageTooBigError) console.log("close with 1009"); // stopped at 64 KiB, never inflated whole
+ * }
+ * ```
+ */
 export class MessageTooBigError extends Error {
   override readonly name = "MessageTooBigError";
 }
@@ -185,7 +236,25 @@ function slideWindow(history: Uint8Array | undefined, data: Uint8Array, size: nu
   return out;
 }
 
-/** One connection's compression state. */
+/**
+ * One connection's compression state.
+ *
+ * @example
+ * ```ts
+ * import * as zlib from "node:zlib";
+ * import { PerMessageDeflate, zlibCodec, type DeflateAgreement } from "@ws/core/protocol";
+ *
+ * const agreement: DeflateAgreement = { sendWindowBits: 15, receiveWindowBits: 15, sendNoContextTakeover: false, receiveNoContextTakeover: false };
+ * const sender = new PerMessageDeflate(agreement, zlibCodec(zlib), { threshold: 64 });
+ * const receiver = new PerMessageDeflate(agreement, zlibCodec(zlib));
+ * const message = new TextEncoder().encode("hello ".repeat(100));
+ * if (sender.shouldCompress(message.length)) {
+ *   const payload = sender.compress(message); // send it in a frame with RSV1 set
+ *   const back = receiver.decompress(payload, 1 << 20); // at most 1 MiB
+ *   console.log(payload.length, back.length); // 16 600
+ * }
+ * ```
+ */
 export class PerMessageDeflate {
   readonly agreement: DeflateAgreement;
   private readonly codec: DeflateCodec;

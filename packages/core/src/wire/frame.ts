@@ -18,6 +18,17 @@ export const Opcode = {
 } as const;
 export type Opcode = (typeof Opcode)[keyof typeof Opcode];
 
+/**
+ * Whether `opcode` is a control frame's (Close, Ping, Pong: the opcode's high bit is set, RFC 6455 §5.2).
+ *
+ * @example
+ * ```ts
+ * import { Opcode, isControlOpcode } from "@ws/core/protocol";
+ *
+ * console.log(isControlOpcode(Opcode.Ping)); // true: at most 125 bytes, never fragmented
+ * console.log(isControlOpcode(Opcode.Text)); // false
+ * ```
+ */
 export function isControlOpcode(opcode: number): boolean {
   return (opcode & 0x8) !== 0;
 }
@@ -64,7 +75,17 @@ export interface FrameSink {
 export type Allocate = (size: number) => Uint8Array;
 export const allocateUint8Array: Allocate = (size) => new Uint8Array(size);
 
-/** The chunks as one buffer. */
+/**
+ * The chunks as one buffer.
+ *
+ * @example
+ * ```ts
+ * import { concatChunks } from "@ws/core/protocol";
+ *
+ * const parts = [new Uint8Array([1, 2]), new Uint8Array([3])];
+ * console.log(concatChunks(parts)); // Uint8Array(3) [ 1, 2, 3 ]
+ * ```
+ */
 export function concatChunks(chunks: readonly Uint8Array[], total = -1, allocate: Allocate = allocateUint8Array): Uint8Array {
   if (total < 0) {
     total = 0;
@@ -92,12 +113,31 @@ export const SIMD_UNMASK_THRESHOLD = 4096;
 export type UnmaskKernel = "simd" | "js";
 let useSimd: boolean | undefined;
 
-/** Chooses the unmasking kernel for this process (see UnmaskKernel). */
+/**
+ * Chooses the unmasking kernel for this process (see UnmaskKernel).
+ *
+ * @example
+ * ```ts
+ * import { setUnmaskKernel, simdUnmaskInUse } from "@ws/core/protocol";
+ *
+ * setUnmaskKernel("js"); // the word loop for every size (what @ws/bun picks on JavaScriptCore)
+ * console.log(simdUnmaskInUse()); // false
+ * ```
+ */
 export function setUnmaskKernel(kind: UnmaskKernel): void {
   useSimd = kind === "simd" ? undefined : false;
 }
 
-/** Whether large payloads go through the SIMD kernel. */
+/**
+ * Whether large payloads go through the SIMD kernel.
+ *
+ * @example
+ * ```ts
+ * import { simdUnmaskInUse } from "@ws/core/protocol";
+ *
+ * console.log(`payloads of 4 KiB and more are unmasked by ${simdUnmaskInUse() ? "the WebAssembly SIMD kernel" : "the word loop"}`);
+ * ```
+ */
 export function simdUnmaskInUse(): boolean {
   return (useSimd ??= simdUnmaskAvailable());
 }
@@ -107,13 +147,28 @@ export function simdUnmaskInUse(): boolean {
  * (RFC 6455 §5.3: octet i of the payload is XORed with octet i mod 4 of the key). From SIMD_UNMASK_THRESHOLD
  * bytes on, through the WebAssembly SIMD kernel (unless `setUnmaskKernel("js")`) where it can be instantiated;
  * else a word at a time.
+ *
+ * @example
+ * ```ts
+ * import { applyMask, encodeUtf8 } from "@ws/core/protocol";
+ *
+ * const mask = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]); // a client picks a fresh random key per frame
+ * const data = encodeUtf8("Hello");
+ * applyMask(data, mask); // masked in place: 7f 9f 4d 51 58 (RFC 6455 §5.7)
+ * applyMask(data, mask); // the same XOR unmasks
+ * console.log(new TextDecoder().decode(data)); // "Hello"
+ * ```
  */
 export function applyMask(data: Uint8Array, mask: Uint8Array, maskOffset = 0): void {
   if (data.length >= SIMD_UNMASK_THRESHOLD && (useSimd ??= simdUnmaskAvailable()) && applyMaskSimd(data, mask, maskOffset)) return;
   applyMaskWords(data, mask, maskOffset);
 }
 
-/** applyMask's JavaScript kernel: 32-bit words, unrolled by four. */
+/**
+ * applyMask's JavaScript kernel: 32-bit words, unrolled by four.
+ *
+ * @internal
+ */
 export function applyMaskWords(data: Uint8Array, mask: Uint8Array, maskOffset = 0): void {
   const n = data.length;
   let i = 0;
@@ -147,6 +202,17 @@ export function applyMaskWords(data: Uint8Array, mask: Uint8Array, maskOffset = 
  * Copies `data` into `target` at `offset`, XORed with `mask` from `maskOffset` bytes into the masking sequence
  * (masking and unmasking are the same operation); the source stays untouched. From SIMD_UNMASK_THRESHOLD bytes
  * on, where the SIMD kernel is in use, in one pass through it; else copied, then XORed in the target.
+ *
+ * @example
+ * ```ts
+ * import { copyMasked } from "@ws/core/protocol";
+ *
+ * const mask = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
+ * const masked = new Uint8Array([0x7f, 0x9f, 0x4d, 0x51, 0x58]); // "Hello" as a client sends it (RFC 6455 §5.7)
+ * const message = new Uint8Array(5);
+ * copyMasked(masked, mask, message, 0); // unmasked while copied; `masked` is left as it was
+ * console.log(new TextDecoder().decode(message)); // "Hello"
+ * ```
  */
 export function copyMasked(data: Uint8Array, mask: Uint8Array, target: Uint8Array, offset: number, maskOffset = 0): void {
   if (data.length >= SIMD_UNMASK_THRESHOLD && (useSimd ??= simdUnmaskAvailable()) && copyMaskedSimd(data, mask, maskOffset, target, offset)) return;
@@ -164,7 +230,32 @@ const enum_ = {
 } as const;
 type ParserState = (typeof enum_)[keyof typeof enum_];
 
-/** Incremental frame parser. Feed it with `push()`; it reports to its sink. */
+/**
+ * Incremental frame parser. Feed it with `push()`; it reports to its sink.
+ *
+ * @example
+ * ```ts
+ * import { FrameParser, Opcode, concatChunks, encodeFrame, encodeUtf8 } from "@ws/core/protocol";
+ *
+ * const parts: Uint8Array[] = [];
+ * const parser = new FrameParser({
+ *   header(h) {
+ *     if (h.payloadLength > 64 * 1024) return "frame too big"; // a string rejects the frame: error() gets it, parsing stops
+ *     console.log("opcode", h.opcode, "fin", h.fin, "masked", h.masked); // opcode 1 fin true masked true
+ *   },
+ *   payload(bytes, final) {
+ *     parts.push(bytes.slice()); // unmasked already; a view of the input chunk, so copy what you keep
+ *     if (final) console.log(new TextDecoder().decode(concatChunks(parts))); // "hello"
+ *   },
+ *   error(message) {
+ *     console.error("bad framing:", message); // close the connection with 1002
+ *   },
+ * });
+ * const frame = encodeFrame(Opcode.Text, encodeUtf8("hello"), { mask: true }); // as a client sends it
+ * parser.push(frame.subarray(0, 3)); // any chunking works: here the header arrives in two pieces
+ * parser.push(frame.subarray(3));
+ * ```
+ */
 export class FrameParser {
   private state: ParserState = enum_.Header;
   /** bytes of a header field that straddles input chunks */
@@ -324,7 +415,18 @@ export interface EncodeOptions {
   allocate?: Allocate;
 }
 
-/** Size of the header for a payload of `length` bytes. */
+/**
+ * Size of the header for a payload of `length` bytes.
+ *
+ * @example
+ * ```ts
+ * import { headerSize } from "@ws/core/protocol";
+ *
+ * console.log(headerSize(125, false)); // 2
+ * console.log(headerSize(126, false)); // 4: a 16-bit extended length
+ * console.log(headerSize(70_000, true)); // 14: a 64-bit length and the masking key
+ * ```
+ */
 export function headerSize(length: number, masked: boolean): number {
   return (length < 126 ? 2 : length < 0x10000 ? 4 : 10) + (masked ? 4 : 0);
 }
@@ -375,7 +477,22 @@ function rsvBits(o: EncodeOptions): number {
   return (o.rsv1 ? 4 : 0) | (o.rsv2 ? 2 : 0) | (o.rsv3 ? 1 : 0);
 }
 
-/** Encodes one frame into a single new buffer (the payload is copied; masked when a mask is asked for). */
+/**
+ * Encodes one frame into a single new buffer (the payload is copied; masked when a mask is asked for).
+ *
+ * @example
+ * ```ts
+ * import { Opcode, applyMask, encodeFrame, encodeUtf8, headerSize } from "@ws/core/protocol";
+ *
+ * const payload = encodeUtf8("Hello");
+ * const fromServer = encodeFrame(Opcode.Text, payload); // unmasked: 81 05 48 65 6c 6c 6f
+ * const mask = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
+ * const fromClient = encodeFrame(Opcode.Text, payload, { mask }); // or `mask: true` for a random key
+ * const body = fromClient.subarray(headerSize(payload.length, true));
+ * applyMask(body, mask); // unmasking is the same XOR
+ * console.log(fromServer.length, new TextDecoder().decode(body)); // 7 "Hello"
+ * ```
+ */
 export function encodeFrame(opcode: number, payload: Uint8Array, options: EncodeOptions = {}): Uint8Array {
   const mask = options.mask === true ? randomMask() : options.mask || null;
   const size = headerSize(payload.length, mask !== null);
@@ -392,6 +509,15 @@ export const COPY_THRESHOLD = 16 * 1024;
 /**
  * Encodes one frame as one or two buffers: small frames (and every masked frame) in one buffer; large
  * unmasked frames as header + the caller's payload (no copy: the caller must not modify it afterwards).
+ *
+ * @example
+ * ```ts
+ * import { Opcode, encodeFrameParts } from "@ws/core/protocol";
+ *
+ * const big = new Uint8Array(64 * 1024);
+ * const [header, payload] = encodeFrameParts(Opcode.Binary, big); // write both; do not change `big` afterwards
+ * console.log(header.length, payload === big); // 10 true: the payload is not copied
+ * ```
  */
 export function encodeFrameParts(opcode: number, payload: Uint8Array, options: EncodeOptions = {}): Uint8Array[] {
   if (options.mask || payload.length < COPY_THRESHOLD) return [encodeFrame(opcode, payload, options)];
@@ -421,6 +547,16 @@ const textEncoder = new TextEncoder();
 /**
  * An unmasked (server-role) frame for a text message, encoded straight into the frame buffer: one allocation,
  * no intermediate byte array.
+ *
+ * @example
+ * ```ts
+ * import { encodeTextFrame, encodeUtf8 } from "@ws/core/protocol";
+ *
+ * const text = "héllo";
+ * const byteLength = encodeUtf8(text).length; // 6: known already where a size limit was checked
+ * const frame = encodeTextFrame(text, byteLength);
+ * console.log(frame.length); // 8: a 2-byte header and the UTF-8 bytes
+ * ```
  */
 export function encodeTextFrame(text: string, byteLength: number, fin = true, allocate: Allocate = allocateUint8Array): Uint8Array {
   const size = headerSize(byteLength, false);

@@ -100,7 +100,24 @@ export function releaseRawRequest(req: UpgradeRequest<unknown>): void {
   }
 }
 
-/** The UpgradeRequest for what an adapter knows of a request; `query` and `cookies` are parsed on first use. */
+/**
+ * The UpgradeRequest for what an adapter knows of a request; `query` and `cookies` are parsed on first use.
+ *
+ * @example
+ * ```ts
+ * import { createUpgradeRequest, HeaderMap } from "@ws/core";
+ *
+ * // an upgrade request for a service's `upgrade` gate in a unit test, or from a runtime this toolkit has no adapter for
+ * const req = createUpgradeRequest({
+ *   method: "GET",
+ *   url: "/chat?room=lobby",
+ *   httpVersion: "1.1",
+ *   headers: new HeaderMap({ host: "example.com", cookie: "session=abc" }),
+ *   remoteAddress: "127.0.0.1",
+ * });
+ * console.log(req.query.get("room"), req.cookies.get("session")); // "lobby" "abc"
+ * ```
+ */
 export function createUpgradeRequest<Raw = undefined>(init: UpgradeRequestInit<Raw>): UpgradeRequest<Raw> {
   return new ParsedUpgradeRequest(init);
 }
@@ -117,7 +134,16 @@ export type ServerHandshakeResult =
   | { ok: true; key: string; protocols: string[]; extensions: ExtensionOffer[] }
   | HandshakeRejection;
 
-/** Sec-WebSocket-Accept for a key: base64(SHA-1(key + GUID)). */
+/**
+ * Sec-WebSocket-Accept for a key: base64(SHA-1(key + GUID)).
+ *
+ * @example
+ * ```ts
+ * import { acceptKey } from "@ws/core/protocol";
+ *
+ * console.log(acceptKey("dGhlIHNhbXBsZSBub25jZQ==")); // "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" (RFC 6455 §1.3)
+ * ```
+ */
 export function acceptKey(key: string): string {
   const text = key + WEBSOCKET_GUID;
   const bytes = new Uint8Array(text.length);
@@ -125,7 +151,16 @@ export function acceptKey(key: string): string {
   return base64Encode(sha1(bytes));
 }
 
-/** Splits a comma-separated header list into trimmed, non-empty elements. */
+/**
+ * Splits a comma-separated header list into trimmed, non-empty elements.
+ *
+ * @example
+ * ```ts
+ * import { parseHeaderList } from "@ws/core/protocol";
+ *
+ * console.log(parseHeaderList("chat, superchat ,")); // [ "chat", "superchat" ]
+ * ```
+ */
 export function parseHeaderList(value: string | null): string[] {
   if (!value) return [];
   return value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
@@ -141,6 +176,15 @@ export function isToken(s: string): boolean {
 /**
  * Parses Sec-WebSocket-Extensions (RFC 6455 §9.1): `ext; p; p=v, ext2`. Values may be tokens or quoted
  * strings. Returns null when the header is malformed.
+ *
+ * @example
+ * ```ts
+ * import { parseExtensionHeader } from "@ws/core/protocol";
+ *
+ * console.log(parseExtensionHeader("permessage-deflate; client_max_window_bits, x-foo; level=3"));
+ * // [ { name: "permessage-deflate", params: { client_max_window_bits: true } }, { name: "x-foo", params: { level: "3" } } ]
+ * console.log(parseExtensionHeader("permessage-deflate;;")); // null: refuse the upgrade with 400
+ * ```
  */
 export function parseExtensionHeader(value: string | null): ExtensionOffer[] | null {
   if (value === null || value.trim() === "") return [];
@@ -205,7 +249,17 @@ export function parseExtensionHeader(value: string | null): ExtensionOffer[] | n
   return result;
 }
 
-/** Serializes extension response elements back into a header value. */
+/**
+ * Serializes extension response elements back into a header value.
+ *
+ * @example
+ * ```ts
+ * import { serializeExtensions } from "@ws/core/protocol";
+ *
+ * const header = serializeExtensions([{ name: "permessage-deflate", params: { client_max_window_bits: "10", server_no_context_takeover: true } }]);
+ * console.log(header); // "permessage-deflate; client_max_window_bits=10; server_no_context_takeover"
+ * ```
+ */
 export function serializeExtensions(extensions: ExtensionOffer[]): string {
   return extensions
     .map((e) =>
@@ -219,6 +273,14 @@ export function serializeExtensions(extensions: ExtensionOffer[]): string {
  * True when the headers ask for the WebSocket protocol: an Upgrade header whose comma-separated list holds the
  * token "websocket", case-insensitively (RFC 6455 §4.1 and §4.2.1, RFC 9110 §7.8). The one upgrade-token check
  * of the request's validation, the client's check of the response and the adapters' routing of a request.
+ *
+ * @example
+ * ```ts
+ * import { asksForWebSocket } from "@ws/core/protocol";
+ *
+ * console.log(asksForWebSocket(new Headers({ upgrade: "WebSocket" }))); // true
+ * console.log(asksForWebSocket(new Headers({ upgrade: "h2c" }))); // false
+ * ```
  */
 export function asksForWebSocket(headers: { get(name: string): string | null }): boolean {
   return listHas(headers.get("upgrade"), "websocket");
@@ -266,7 +328,29 @@ function reject(status: number, reason: string, headers?: Record<string, string>
   return headers ? { ok: false, status, reason, headers } : { ok: false, status, reason };
 }
 
-/** Validates a server-side upgrade request (RFC 6455 §4.2.1). */
+/**
+ * Validates a server-side upgrade request (RFC 6455 §4.2.1).
+ *
+ * @example
+ * ```ts
+ * import { HeaderMap, buildAcceptResponse, buildRejectResponse, validateUpgradeRequest } from "@ws/core/protocol";
+ *
+ * const result = validateUpgradeRequest({
+ *   method: "GET",
+ *   url: "/chat",
+ *   httpVersion: "1.1",
+ *   headers: new HeaderMap({
+ *     host: "example.com",
+ *     upgrade: "websocket",
+ *     connection: "Upgrade",
+ *     "sec-websocket-version": "13",
+ *     "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+ *   }),
+ * });
+ * const head = result.ok ? buildAcceptResponse({ key: result.key }) : buildRejectResponse(result.status, result.reason, result.headers);
+ * console.log(head.split("\r\n")[0]); // "HTTP/1.1 101 Switching Protocols"
+ * ```
+ */
 export function validateUpgradeRequest(req: UpgradeRequestInit<unknown>): ServerHandshakeResult {
   if (req.method !== "GET" && req.method.toUpperCase() !== "GET") return reject(405, "the upgrade request must use GET", { Allow: "GET" });
   if (req.httpVersion !== "1.1") {
@@ -298,6 +382,14 @@ export function validateUpgradeRequest(req: UpgradeRequestInit<unknown>): Server
 /**
  * Chooses the subprotocol: the first one the client offers that the server supports (the client lists them
  * in its order of preference, RFC 6455 §4.1). `supported` may be a list or a selector function.
+ *
+ * @example
+ * ```ts
+ * import { selectProtocol } from "@ws/core/protocol";
+ *
+ * console.log(selectProtocol(["chat.v2", "chat.v1"], ["chat.v1", "chat.v2"])); // "chat.v2": the client's order decides
+ * console.log(selectProtocol(["mqtt"], ["chat.v1"])); // null: answer without Sec-WebSocket-Protocol
+ * ```
  */
 export function selectProtocol(
   offered: string[],
@@ -311,7 +403,19 @@ export function selectProtocol(
   return offered.find((p) => supported.includes(p)) ?? null;
 }
 
-/** The 101 response head. */
+/**
+ * The 101 response head.
+ *
+ * @example
+ * ```ts
+ * import { buildAcceptResponse } from "@ws/core/protocol";
+ *
+ * const head = buildAcceptResponse({ key: "dGhlIHNhbXBsZSBub25jZQ==", protocol: "chat" });
+ * // "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n
+ * //  Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\n"
+ * console.log(head.endsWith("\r\n\r\n")); // true: frames follow right after it
+ * ```
+ */
 export function buildAcceptResponse(options: {
   key: string;
   protocol?: string | null;
@@ -329,7 +433,18 @@ export function buildAcceptResponse(options: {
   return `${head}\r\n`;
 }
 
-/** A complete HTTP error response (head and a short text body) for a refused upgrade. */
+/**
+ * A complete HTTP error response (head and a short text body) for a refused upgrade.
+ *
+ * @example
+ * ```ts
+ * import { buildRejectResponse } from "@ws/core/protocol";
+ *
+ * const response = buildRejectResponse(403, "origin not allowed");
+ * // "HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 19\r\n\r\norigin not allowed\n"
+ * console.log(response.startsWith("HTTP/1.1 403 Forbidden")); // true
+ * ```
+ */
 export function buildRejectResponse(status: number, reason: string, headers: Record<string, string> = {}): string {
   const body = `${reason}\n`;
   const all: [string, string][] = [
@@ -351,7 +466,18 @@ export interface ClientHandshake {
   extensions: ExtensionOffer[];
 }
 
-/** Builds the client's opening handshake for `url` (ws:, wss:, http: or https:) with a fresh random key. */
+/**
+ * Builds the client's opening handshake for `url` (ws:, wss:, http: or https:) with a fresh random key.
+ *
+ * @example
+ * ```ts
+ * import { createClientHandshake } from "@ws/core/protocol";
+ *
+ * const handshake = createClientHandshake("wss://example.com/chat?room=1", { protocols: ["chat"], origin: "https://example.com" });
+ * console.log(handshake.request.split("\r\n")[0]); // "GET /chat?room=1 HTTP/1.1"
+ * // write handshake.request to the connection, then check the response with validateHandshakeResponse(response, handshake)
+ * ```
+ */
 export function createClientHandshake(
   url: string | URL,
   options: { protocols?: string[]; headers?: Record<string, string>; extensions?: ExtensionOffer[]; origin?: string } = {},
@@ -382,7 +508,23 @@ export type ClientHandshakeResult =
   | { ok: true; protocol: string | null; extensions: ExtensionOffer[] }
   | { ok: false; reason: string };
 
-/** Validates the server's response to our handshake (RFC 6455 §4.1, the client's checks). */
+/**
+ * Validates the server's response to our handshake (RFC 6455 §4.1, the client's checks).
+ *
+ * @example
+ * ```ts
+ * import { HeaderMap, acceptKey, createClientHandshake, validateHandshakeResponse } from "@ws/core/protocol";
+ *
+ * const handshake = createClientHandshake("ws://example.com/chat", { protocols: ["chat"] });
+ * // the response head as read back (parseHttpHead gives its status line and headers)
+ * const response = {
+ *   status: 101,
+ *   headers: new HeaderMap({ upgrade: "websocket", connection: "Upgrade", "sec-websocket-accept": acceptKey(handshake.key), "sec-websocket-protocol": "chat" }),
+ * };
+ * const result = validateHandshakeResponse(response, handshake);
+ * console.log(result.ok ? result.protocol : result.reason); // "chat"
+ * ```
+ */
 export function validateHandshakeResponse(
   response: { status: number; headers: HeadersLike },
   handshake: Pick<ClientHandshake, "key" | "protocols" | "extensions">,

@@ -10,7 +10,19 @@ export interface HeadersLike {
   forEach?(callback: (value: string, name: string) => void): void;
 }
 
-/** A minimal case-insensitive header map (repeated fields joined with ", " as RFC 9110 §5.3 allows). */
+/**
+ * A minimal case-insensitive header map (repeated fields joined with ", " as RFC 9110 §5.3 allows).
+ *
+ * @example
+ * ```ts
+ * import { HeaderMap } from "@ws/core";
+ *
+ * const headers = new HeaderMap({ Host: "example.com", "Sec-WebSocket-Protocol": ["chat", "superchat"] });
+ * headers.append("X-Trace", "1");
+ * console.log(headers.get("sec-websocket-protocol")); // "chat, superchat": names are case-insensitive, repeats joined
+ * console.log([...headers.entries()].length); // 3
+ * ```
+ */
 export class HeaderMap implements HeadersLike {
   private readonly map = new Map<string, string>();
   constructor(init?: Iterable<readonly [string, string]> | Record<string, string | string[] | undefined>) {
@@ -69,6 +81,17 @@ export const MAX_HTTP_HEAD = 16 * 1024;
  * (a bare CR or LF, a control character in the request-target or a field value, a field name that is not a
  * token), 414 when the request line alone is over `MAX_HTTP_HEAD`, 431 when the head is. The message never
  * repeats the peer's bytes (it becomes a response body and a log line).
+ *
+ * @example
+ * ```ts
+ * import { HttpHeadError, buildRejectResponse, parseHttpHead } from "@ws/core/protocol";
+ *
+ * const head = parseHttpHead(new TextEncoder().encode("GET /chat HTTP/1.1\nHost: example.com\n\n")); // bare LFs
+ * if (head instanceof HttpHeadError) {
+ *   console.log(head.status); // 400
+ *   const response = buildRejectResponse(head.status, head.message); // then close the connection
+ * }
+ * ```
  */
 export class HttpHeadError extends Error {
   override readonly name = "HttpHeadError";
@@ -138,6 +161,24 @@ function trimOws(text: string, start: number, end: number): string {
  * ends in CRLF (a bare LF or CR is refused, never read as an end of line); a request-target is visible ASCII
  * (no space, no control character, no raw byte over 0x7e); a field name is a token; a field value has no control character but HTAB (NUL, CR
  * and LF included); a folded line (obs-fold) is refused.
+ *
+ * @example
+ * ```ts
+ * import { HttpHeadError, parseHttpHead } from "@ws/core/protocol";
+ *
+ * const received = new TextEncoder().encode("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\nhi");
+ * const head = parseHttpHead(received);
+ * if (head === null) {
+ *   // incomplete: read more bytes and parse again from the start
+ * } else if (head instanceof HttpHeadError) {
+ *   console.log(head.status, head.message); // malformed or too large: 400, 414 or 431
+ * } else {
+ *   const [version, status] = head.startLine; // "HTTP/1.1" "101"
+ *   console.log(version, status, head.headers.get("upgrade")); // HTTP/1.1 101 websocket
+ *   const rest = received.subarray(head.length); // what follows the head is protocol data already
+ *   console.log(rest.length); // 2
+ * }
+ * ```
  */
 export function parseHttpHead(bytes: Uint8Array): HttpHead | null | HttpHeadError {
   // the head's end, looked for within MAX_HTTP_HEAD only; every LF must follow a CR
@@ -179,7 +220,17 @@ export function parseHttpHead(bytes: Uint8Array): HttpHead | null | HttpHeadErro
   return { startLine, headers: RawHeaders.sharing(raw), length: end };
 }
 
-/** Serializes a head: start line, then each header, then the blank line. */
+/**
+ * Serializes a head: start line, then each header, then the blank line.
+ *
+ * @example
+ * ```ts
+ * import { serializeHttpHead } from "@ws/core/protocol";
+ *
+ * const head = serializeHttpHead("GET /chat HTTP/1.1", [["Host", "example.com"], ["Upgrade", "websocket"]]);
+ * console.log(JSON.stringify(head)); // "GET /chat HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\n\r\n"
+ * ```
+ */
 export function serializeHttpHead(startLine: string, headers: Iterable<readonly [string, string]>): string {
   let out = `${startLine}\r\n`;
   for (const [name, value] of headers) out += `${name}: ${value}\r\n`;
@@ -201,6 +252,16 @@ const STATUS_TEXT: Record<number, string> = {
   503: "Service Unavailable",
 };
 
+/**
+ * The reason phrase of a status code a WebSocket server answers ("Error" for one it does not name).
+ *
+ * @example
+ * ```ts
+ * import { statusText } from "@ws/core/protocol";
+ *
+ * console.log(`HTTP/1.1 426 ${statusText(426)}`); // "HTTP/1.1 426 Upgrade Required"
+ * ```
+ */
 export function statusText(status: number): string {
   return STATUS_TEXT[status] ?? "Error";
 }
@@ -234,6 +295,15 @@ export function equalsLowercaseAt(value: string, at: number, lower: string): boo
  * Headers over a flat [name, value, name, value, …] list as a runtime hands it over (Node's rawHeaders),
  * kept as is: no map is built, lookups scan the few handshake headers case-insensitively, repeated fields
  * are joined with ", ".
+ *
+ * @example
+ * ```ts
+ * import { RawHeaders } from "@ws/core/protocol";
+ *
+ * // the flat list a runtime hands over, such as node:http's `request.rawHeaders`
+ * const headers = new RawHeaders(["Host", "example.com", "Upgrade", "websocket", "X-Tag", "a", "x-tag", "b"]);
+ * console.log(headers.get("upgrade"), headers.get("x-tag")); // "websocket" "a, b"
+ * ```
  */
 export class RawHeaders implements HeadersLike {
   private readonly raw: readonly string[];
@@ -286,6 +356,14 @@ export class RawHeaders implements HeadersLike {
  * with an empty name is skipped; of a repeated name the first wins (user agents send the most specific path
  * first, §5.4 step 2). Repeated Cookie fields joined with ", " (which HTTP/1.1 clients must not send) are not
  * split apart.
+ *
+ * @example
+ * ```ts
+ * import { parseCookieHeader } from "@ws/core/protocol";
+ *
+ * const cookies = parseCookieHeader('session=abc; theme="dark"; lone');
+ * console.log(cookies.get("session"), cookies.get("theme"), cookies.has("lone")); // "abc" "dark" false
+ * ```
  */
 export function parseCookieHeader(header: string | null): Map<string, string> {
   const cookies = new Map<string, string>();

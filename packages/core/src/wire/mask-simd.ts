@@ -99,6 +99,8 @@ function loadKernel(): Kernel | null {
 /**
  * XORs `data` in place with `mask`, `maskOffset` bytes into the masking sequence, through the SIMD kernel (the
  * last `data.length % 64` bytes in JavaScript). False, with `data` untouched, when the kernel is not available.
+ *
+ * @internal
  */
 export function applyMaskSimd(data: Uint8Array, mask: Uint8Array, maskOffset = 0): boolean {
   return xorThroughKernel(data, mask, maskOffset, data, 0);
@@ -109,6 +111,8 @@ export function applyMaskSimd(data: Uint8Array, mask: Uint8Array, maskOffset = 0
  * through the SIMD kernel, `data` untouched: one copy into the kernel's memory and one out of it, the same as
  * unmasking in place, so unmasking while copying costs no more than unmasking alone. False, with nothing
  * written, when the kernel is not available.
+ *
+ * @internal
  */
 export function copyMaskedSimd(data: Uint8Array, mask: Uint8Array, maskOffset: number, target: Uint8Array, offset: number): boolean {
   return xorThroughKernel(data, mask, maskOffset, target, offset);
@@ -136,7 +140,17 @@ function xorThroughKernel(data: Uint8Array, mask: Uint8Array, maskOffset: number
   return true;
 }
 
-/** Whether the kernel is available on this runtime (it is instantiated on the first call). */
+/**
+ * Whether the kernel is available on this runtime (it is instantiated on the first call).
+ *
+ * @example
+ * ```ts
+ * import { setUnmaskKernel, simdUnmaskAvailable } from "@ws/core/protocol";
+ *
+ * if (!simdUnmaskAvailable()) console.log("no WebAssembly here (Workers): the word loop unmasks");
+ * setUnmaskKernel("simd"); // the default: the kernel wherever it is available
+ * ```
+ */
 export function simdUnmaskAvailable(): boolean {
   return loadKernel() !== null;
 }

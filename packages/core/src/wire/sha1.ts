@@ -2,6 +2,14 @@
  * SHA-1 (FIPS 180-4 §6.1), synchronous and dependency-free, used only for Sec-WebSocket-Accept
  * (RFC 6455 §4.2.2). WebCrypto's digest is asynchronous and node:crypto is runtime-specific; the handshake
  * hashes 60 bytes, so a small pure implementation is the simplest portable choice.
+ *
+ * @example
+ * ```ts
+ * import { base64Encode, sha1 } from "@ws/core/protocol";
+ *
+ * const digest = sha1(new TextEncoder().encode("abc")); // 20 bytes
+ * console.log(base64Encode(digest)); // "qZk+NkcGgWq6PiVxeFDCbJzQ2J0="
+ * ```
  */
 export function sha1(message: Uint8Array): Uint8Array {
   const bitLength = message.length * 8;

@@ -16,6 +16,19 @@ function plain(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/**
+ * The DeflateCodec over `zlib`'s synchronous raw DEFLATE (the window of earlier messages goes in as a stored
+ * block, so it needs no `dictionary` support from the binding).
+ *
+ * @example
+ * ```ts
+ * import * as zlib from "node:zlib"; // the same on Bun and Deno
+ * import { PerMessageDeflate, zlibCodec } from "@ws/core/protocol";
+ *
+ * const codec = zlibCodec(zlib);
+ * const deflate = new PerMessageDeflate({ sendWindowBits: 15, receiveWindowBits: 15, sendNoContextTakeover: true, receiveNoContextTakeover: true }, codec);
+ * ```
+ */
 export function zlibCodec(zlib: ZlibModule): DeflateCodec {
   const sync = zlib.constants.Z_SYNC_FLUSH;
   return {
