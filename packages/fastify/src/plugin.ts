@@ -2,7 +2,8 @@
  * The Fastify plugin. How an upgrade goes:
  *
  * 1. The plugin listens to `fastify.server`'s 'upgrade' event (node:http hands upgrade requests there, never to
- *    Fastify's request listener). For each one it makes a `ServerResponse` over the upgrade's socket and hands the
+ *    Fastify's request listener). For each one it makes a `ServerResponse` over the upgrade's socket
+ *    (`responseOverSocket` of @ws/node-http) and hands the
  *    IncomingMessage and that response to Fastify's own router (`fastify.routing(req, res)`), as if it were a plain
  *    request: the route is found, and its `onRequest`, `preParsing`, `preValidation` and `preHandler` hooks run with
  *    the real request (its socket, its IP, its cookies), decorators and all.
@@ -16,7 +17,7 @@
  *    (validation, maxConnections, the service's own gate, its settings), the 101, the Connection. Plain HTTP
  *    requests to the route get the route's own handler, as before.
  */
-import { ServerResponse, type IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type {
   FastifyInstance,
@@ -26,9 +27,9 @@ import type {
   RouteHandlerMethod,
   RouteOptions,
 } from "fastify";
-import { REFUSED_UPGRADE_LINGER, type Service } from "@ws/core";
+import type { Service } from "@ws/core";
 import { checkService, serviceForCall } from "@ws/core/adapter";
-import { attach, type AttachOptions, type AttachedServer, type WebSocketServer } from "@ws/node-http";
+import { attach, responseOverSocket, type AttachOptions, type AttachedServer, type UpgradeResponse, type WebSocketServer } from "@ws/node-http";
 
 /**
  * What a route's `websocket` function picks for one upgrade request: the service, and `data` for `conn.data` (over
@@ -95,9 +96,8 @@ declare module "fastify" {
 interface PendingUpgrade {
   readonly socket: Duplex;
   readonly head: Buffer;
-  readonly response: ServerResponse;
-  /** handshakeTimeout, from the 'upgrade' event to the 101: the hooks, the handler and the gate together */
-  readonly timer: ReturnType<typeof setTimeout>;
+  /** the response over the socket (Fastify writes a refusal there); `takeSocket` hands the socket on */
+  readonly over: UpgradeResponse;
 }
 
 const FASTIFY_HOOKS_DONE = "no WebSocket service here";
@@ -148,32 +148,11 @@ export const webSocket: FastifyPluginAsync<WebSocketPluginOptions> = async (fast
   const handshakeTimeout = ws.core.settings.handshakeTimeout;
   fastify.decorate("websocketServer", ws as WebSocketServer);
 
-  /** Takes the socket back from the response (if it has it), and forgets the request. */
-  const release = (req: IncomingMessage, upgrade: PendingUpgrade): void => {
-    pending.delete(req);
-    clearTimeout(upgrade.timer);
-    if (upgrade.response.socket === upgrade.socket) upgrade.response.detachSocket(upgrade.socket as never);
-  };
-
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on("error", () => {}); // a reset while Fastify decides must not crash anything
-    const response = new ServerResponse(req);
-    response.shouldKeepAlive = false; // the reply goes out with Connection: close, then the socket is closed
-    response.assignSocket(socket as never);
-    const timer = setTimeout(() => socket.destroy(), handshakeTimeout);
-    timer.unref();
-    const upgrade: PendingUpgrade = { socket, head, response, timer };
-    pending.set(req, upgrade);
-    response.once("finish", () => {
-      // a reply was written instead of the 101 (a hook's refusal, a 404, an error): that is the answer
-      release(req, upgrade);
-      socket.end();
-      const linger = setTimeout(() => socket.destroy(), REFUSED_UPGRADE_LINGER);
-      linger.unref();
-      socket.once("close", () => clearTimeout(linger));
-    });
-    socket.once("close", () => release(req, upgrade));
-    fastify.routing(req, response);
+    // handshakeTimeout from here to the 101: the hooks, the handler and the service's gate together
+    const over = responseOverSocket(req, socket, handshakeTimeout);
+    pending.set(req, { socket, head, over });
+    fastify.routing(req, over.response);
   };
 
   /** The handler of a `websocket` route: the upgrade for an upgrade request, the route's own handler otherwise. */
@@ -185,7 +164,8 @@ export const webSocket: FastifyPluginAsync<WebSocketPluginOptions> = async (fast
       if (reply.sent) return reply; // the function refused: its reply is the answer
       if (!choice) return reply.code(404).send(FASTIFY_HOOKS_DONE);
       reply.hijack();
-      release(request.raw, upgrade);
+      pending.delete(request.raw);
+      if (!upgrade.over.takeSocket()) return reply; // the client went away, or the time is up
       picked.set(request.raw, serviceForCall(choice.service, { data: choice.data, headers: choice.headers }));
       const done = ws.handleUpgrade(request.raw, upgrade.socket, upgrade.head);
       picked.delete(request.raw); // read synchronously by handleUpgrade's routing
