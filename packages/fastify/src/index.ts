@@ -4,7 +4,7 @@
  * (`onRequest`, `preValidation`, `preHandler`: auth, cookies, `request.user`) run first, and their reply is the
  * refusal the client gets. `fastify.close()` closes the connections gracefully (1001). On @ws/node-http: the same
  * Connection, settings and topics as `attach()`. Also re-exports `defineService` and the service types of
- * `@ws/core`, so a Fastify app needs no other @ws package for its server.
+ * `@ws/core`, so a Fastify app needs no other package of this toolkit for its server.
  *
  * @packageDocumentation
  * @module @ws/fastify
