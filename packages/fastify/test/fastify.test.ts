@@ -63,6 +63,8 @@ const chat = defineService<User>({
   },
 });
 
+const open = defineService({ connected: (conn) => void conn.send("open to all") });
+
 let app: FastifyInstance | undefined;
 afterEach(async () => {
   await app?.close();
@@ -82,7 +84,7 @@ async function start(): Promise<{ app: FastifyInstance; base: string; http: stri
       (request) => ({ plain: true, user: request.user }),
     );
   });
-  fastify.get("/open", { websocket: chat }, () => "open over HTTP");
+  fastify.get("/open", { websocket: open }, () => "open over HTTP"); // outside the auth hook's context
   fastify.get("/page", () => "just a page");
   await fastify.listen({ port: 0, host: "127.0.0.1" });
   const port = (fastify.server.address() as { port: number }).port;
@@ -96,6 +98,22 @@ describe("@ws/fastify", () => {
     const conn = await connect(`${base}/chat`, { headers: { cookie: "user=ana" } });
     expect(await nextMessage(conn)).toBe("hello ana");
     await conn.close();
+    // encapsulation: the auth hook of /chat's context does not run for /open
+    const other = await connect(`${base}/open`);
+    expect(await nextMessage(other)).toBe("open to all");
+    await other.close();
+  });
+
+  it("a hook that never answers is cut at handshakeTimeout: the socket is destroyed, no connection", async () => {
+    const fastify = Fastify();
+    await fastify.register(webSocket, { logger: silentLogger, handshakeTimeout: 300 });
+    fastify.addHook("onRequest", (_request, _reply, _done) => {}); // never calls done
+    fastify.get("/stall", { websocket: open }, () => "stall");
+    await fastify.listen({ port: 0, host: "127.0.0.1" });
+    app = fastify;
+    const error = await refusal(connect(`ws://127.0.0.1:${(fastify.server.address() as { port: number }).port}/stall`, { handshakeTimeout: 60_000 }));
+    expect(error.status).toBeUndefined(); // no response: the socket was destroyed
+    expect(fastify.websocketServer.connectionCount).toBe(0);
   });
 
   it("a hook's reply is the refusal: its status, headers and body at the client", async () => {

@@ -44,7 +44,8 @@ export interface UpgradeResponse {
  * ```
  */
 export function responseOverSocket(req: IncomingMessage, socket: Duplex, timeout: number): UpgradeResponse {
-  socket.on("error", () => {}); // a reset while the app decides must not crash anything
+  const ignoreError = (): void => {};
+  socket.on("error", ignoreError); // a reset while the app decides must not crash anything
   const response = new ServerResponse(req);
   response.shouldKeepAlive = false; // the answer goes out with Connection: close
   response.assignSocket(socket as never);
@@ -68,6 +69,7 @@ export function responseOverSocket(req: IncomingMessage, socket: Duplex, timeout
       clearTimeout(timer);
       if (socket.destroyed || response.headersSent || response.writableEnded) return false;
       detach();
+      socket.off("error", ignoreError); // handleUpgrade guards the socket from here
       return true;
     },
   };
