@@ -100,9 +100,13 @@ interface PendingUpgrade {
   readonly over: UpgradeResponse;
 }
 
-const FASTIFY_HOOKS_DONE = "no WebSocket service here";
+/** The body of the 404 an upgrade request gets at a route without `websocket` (as the server core words it). */
+const NO_SERVICE_HERE = "no WebSocket service here";
 
-/** Sends `chosen`'s refusal-or-accept path; `route` is the `websocket` option of the route. */
+/**
+ * The service and data for one upgrade request: the route's `websocket` option itself, or what its function returns
+ * (undefined: the function replied, or gave nothing). A returned service is checked as a registered one is.
+ */
 async function choose(route: WebSocketRoute, request: FastifyRequest, reply: FastifyReply): Promise<WebSocketChoice<unknown> | undefined> {
   if (typeof route !== "function") return { service: route as Service<unknown> };
   const choice = (await route(request, reply)) as WebSocketChoice<unknown> | undefined;
@@ -162,7 +166,7 @@ export const webSocket: FastifyPluginAsync<WebSocketPluginOptions> = async (fast
       if (!upgrade) return plain.call(this, request, reply);
       const choice = await choose(route, request, reply);
       if (reply.sent) return reply; // the function refused: its reply is the answer
-      if (!choice) return reply.code(404).send(FASTIFY_HOOKS_DONE);
+      if (!choice) return reply.code(404).send(NO_SERVICE_HERE);
       reply.hijack();
       pending.delete(request.raw);
       if (!upgrade.over.takeSocket()) return reply; // the client went away, or the time is up
@@ -190,7 +194,7 @@ export const webSocket: FastifyPluginAsync<WebSocketPluginOptions> = async (fast
   fastify.addHook("onRequest", async (request, reply) => {
     if (!pending.has(request.raw)) return;
     const config = request.routeOptions.config as unknown as Record<PropertyKey, unknown> | undefined;
-    if (config?.[WEBSOCKET_ROUTE] !== true) await reply.code(404).send(FASTIFY_HOOKS_DONE);
+    if (config?.[WEBSOCKET_ROUTE] !== true) await reply.code(404).send(NO_SERVICE_HERE);
   });
 
   fastify.server.on("upgrade", onUpgrade);
