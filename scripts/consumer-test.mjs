@@ -3,7 +3,8 @@
 // build the tarball), the tarballs are installed with npm into a fresh project outside the workspace, and there
 //  - Node: one service module served with serve() and with attach() to an http.createServer, a connect() client
 //    echo, compiled by a strict TypeScript project on `nodenext` and checked on `bundler` and on the old `node`
-//    resolution; a CommonJS require() smoke test;
+//    resolution; a CommonJS require() smoke test; @ws/fastify in a Fastify app and expressUpgrade in an Express
+//    app with express-session (hooks / middleware before the upgrade, their refusal at the client; no casts);
 //  - Bun: the same service module on @ws/bun's two engines, checked with @types/bun;
 //  - Deno: the same service module through the package.json + node_modules, run with `deno run` and checked
 //    with `deno check`;
@@ -16,7 +17,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const PACKAGES = ["core", "node-http", "node", "bun", "deno", "redis", "cloudflare"];
+const PACKAGES = ["core", "node-http", "node", "bun", "deno", "redis", "cloudflare", "fastify"];
 const bin = (name) => join(root, "node_modules/.bin", name);
 const work = mkdtempSync(join(tmpdir(), "ws-consumer-"));
 let failures = 0;
@@ -64,10 +65,22 @@ writeFileSync(
       name: "consumer",
       private: true,
       type: "module",
-      dependencies: fileSpec,
+      // the frameworks of @ws/fastify (a peer dependency) and of expressUpgrade, as an app has them
+      dependencies: {
+        ...fileSpec,
+        fastify: "5.12.8",
+        express: "5.1.0",
+        "express-session": "1.19.0",
+      },
       // the packages depend on each other by version: those come from the tarballs too, not the registry
       overrides: fileSpec,
-      devDependencies: { typescript: "~5.9.3", "@types/node": "^20.19.0", "@types/bun": "1.4.4" },
+      devDependencies: {
+        typescript: "~5.9.3",
+        "@types/node": "^20.19.0",
+        "@types/bun": "1.4.4",
+        "@types/express": "5.0.6",
+        "@types/express-session": "1.19.0",
+      },
     },
     null,
     2,
@@ -113,6 +126,94 @@ await roundTrip(\`ws://127.0.0.1:\${port}/echo\`, "over attach()");
 await ws.close();
 await new Promise((r) => plain.close(r));
 console.log("node: serve() and attach() echoed");
+`,
+);
+writeFileSync(
+  join(app, "src/fastify-main.ts"),
+  `// @ws/fastify: Fastify's hooks before the upgrade decision, request data in conn.data, the hook's reply as the refusal
+import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
+import { defineService, webSocket, type WebSocketChoice } from "@ws/fastify";
+import { connect, HandshakeError } from "@ws/node";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    user?: string;
+  }
+}
+
+interface User {
+  name: string;
+}
+
+const hello = defineService<User>({ connected: (conn) => void conn.send(\`hello \${conn.data.name}\`) });
+
+async function auth(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const user = request.headers["x-user"];
+  if (typeof user !== "string") return void (await reply.code(401).header("x-why", "no user").send({ error: "log in" }));
+  request.user = user;
+}
+
+const fastify = Fastify();
+await fastify.register(webSocket, { maxMessageSize: 1024 });
+fastify.get("/", () => "plain");
+await fastify.register(async (secured) => {
+  secured.addHook("preValidation", auth);
+  secured.get("/hello", { websocket: (request): WebSocketChoice<User> => ({ service: hello, data: { name: request.user ?? "?" } }) }, () => "ws only");
+});
+await fastify.listen({ port: 0, host: "127.0.0.1" });
+const port = (fastify.server.address() as { port: number }).port;
+const conn = await connect(\`ws://127.0.0.1:\${port}/hello\`, { headers: { "x-user": "ana" } });
+const got = await conn.read({ timeout: 5000 });
+if (got !== "hello ana") throw new Error(\`data: \${String(got)}\`);
+const refused = await connect(\`ws://127.0.0.1:\${port}/hello\`).catch((e: unknown) => e);
+if (!(refused instanceof HandshakeError) || refused.status !== 401 || refused.headers.get("x-why") !== "no user") throw new Error(\`refusal: \${String(refused)}\`);
+if ((await (await fetch(\`http://127.0.0.1:\${port}/\`)).text()) !== "plain") throw new Error("plain route");
+await fastify.close();
+if ((await conn.closed).code !== 1001) throw new Error("close");
+console.log("fastify: hooks before the upgrade, data, refusal, plain route, close 1001");
+`,
+);
+writeFileSync(
+  join(app, "src/express-main.ts"),
+  `// expressUpgrade: Express middleware (express-session) before the upgrade decision, its refusal at the client
+import express from "express";
+import session from "express-session";
+import type { AddressInfo } from "node:net";
+import { attach, connect, defineService, expressUpgrade, HandshakeError, type UpgradeRequest } from "@ws/node";
+
+declare module "express-session" {
+  interface SessionData {
+    user: string;
+  }
+}
+
+const app = express();
+app.use(session({ secret: "consumer", resave: false, saveUninitialized: false }));
+app.get("/login", (req, res) => {
+  req.session.user = "ana";
+  res.send("in");
+});
+app.use("/chat", (req, res, next) => (req.session.user ? next() : void res.status(401).json({ error: "log in" })));
+const chat = defineService<{ name: string }>({
+  upgrade: (req: UpgradeRequest<express.Request>) => ({ data: { name: req.raw?.session.user ?? "?" } }),
+  connected: (conn) => void conn.send(\`hello \${conn.data.name}\`),
+});
+const server = app.listen(0, "127.0.0.1");
+await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+const ws = attach({ noServer: true, services: { "/chat": chat } });
+server.on("upgrade", expressUpgrade(app, ws));
+const port = (server.address() as AddressInfo).port;
+const login = await fetch(\`http://127.0.0.1:\${port}/login\`);
+const cookie = login.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+const conn = await connect(\`ws://127.0.0.1:\${port}/chat\`, { headers: { cookie } });
+const got = await conn.read({ timeout: 5000 });
+if (got !== "hello ana") throw new Error(\`data: \${String(got)}\`);
+const refused = await connect(\`ws://127.0.0.1:\${port}/chat\`).catch((e: unknown) => e);
+if (!(refused instanceof HandshakeError) || refused.status !== 401) throw new Error(\`refusal: \${String(refused)}\`);
+await ws.close();
+if ((await conn.closed).code !== 1001) throw new Error("close");
+await new Promise((resolve) => server.close(resolve));
+console.log("express: session middleware before the upgrade, data, refusal, close 1001");
 `,
 );
 writeFileSync(
@@ -199,8 +300,9 @@ void main().then(() => console.log("@ws/core/testing: relayed in memory, refused
 const strict = { strict: true, skipLibCheck: false, target: "ES2022", lib: ["ES2023", "DOM"], types: ["node"] };
 const tsconfig = (name, compilerOptions, include) =>
   writeFileSync(join(app, name), JSON.stringify({ compilerOptions: { ...strict, ...compilerOptions }, include }, null, 2));
-tsconfig("tsconfig.nodenext.json", { module: "nodenext", moduleResolution: "nodenext", outDir: "out" }, ["src/service.ts", "src/node-main.ts", "src/testing-main.ts"]);
-tsconfig("tsconfig.bundler.json", { module: "esnext", moduleResolution: "bundler", noEmit: true }, ["src/service.ts", "src/node-main.ts", "src/testing-main.ts"]);
+const nodeSources = ["src/service.ts", "src/node-main.ts", "src/testing-main.ts", "src/fastify-main.ts", "src/express-main.ts"];
+tsconfig("tsconfig.nodenext.json", { module: "nodenext", moduleResolution: "nodenext", outDir: "out" }, nodeSources);
+tsconfig("tsconfig.bundler.json", { module: "esnext", moduleResolution: "bundler", noEmit: true }, nodeSources);
 tsconfig("tsconfig.node10.json", { module: "commonjs", moduleResolution: "node", noEmit: true }, ["src/service.ts", "src/testing-main.ts"]);
 tsconfig(
   "tsconfig.bun.json",
@@ -219,6 +321,8 @@ step("tsc: moduleResolution node (node10: typesVersions / types)", () => sh(tsc,
 step("node: serve() + attach() + connect() echo", () => sh(process.execPath, ["out/node-main.js"], app));
 step("node: require() from CommonJS", () => sh(process.execPath, ["src/require.cjs"], app));
 step("node: @ws/core/testing", () => sh(process.execPath, ["out/testing-main.js"], app));
+step("node: @ws/fastify in a Fastify app", () => sh(process.execPath, ["out/fastify-main.js"], app));
+step("node: expressUpgrade in an Express app with express-session", () => sh(process.execPath, ["out/express-main.js"], app));
 
 // -------------------------------------------------------------------------------------------------- Bun
 step("tsc with @types/bun", () => sh(tsc, ["-p", "tsconfig.bun.json"], app));

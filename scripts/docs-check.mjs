@@ -107,6 +107,10 @@ const paths = {
   "@ws/bun": dist("bun"),
   "@ws/cloudflare": dist("cloudflare"),
   "@ws/redis": dist("redis"),
+  "@ws/fastify": dist("fastify"),
+  fastify: [`${root}/packages/fastify/node_modules/fastify`],
+  "cookie-parser": [`${root}/packages/node/node_modules/@types/cookie-parser`],
+  "express-session": [`${root}/packages/node/node_modules/@types/express-session`],
   ioredis: [`${root}/packages/redis/node_modules/ioredis`],
   ws: [`${root}/packages/node/node_modules/ws`],
 };

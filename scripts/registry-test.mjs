@@ -23,7 +23,31 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const PACKAGES = ["core", "node-http", "node", "bun", "deno", "redis", "cloudflare"];
+const PACKAGES = ["core", "node-http", "node", "bun", "deno", "redis", "cloudflare", "fastify"];
+/** A Fastify app on @ws/fastify as installed by name: an onRequest hook gates the upgrade, its reply is the refusal. */
+const FASTIFY_APP = `import Fastify from "fastify";
+import { defineService, webSocket } from "@ws/fastify";
+import { connect, HandshakeError } from "@ws/node";
+
+const hello = defineService({ connected: (conn) => void conn.send(\`hello \${conn.data.name}\`) });
+const fastify = Fastify();
+await fastify.register(webSocket);
+fastify.addHook("onRequest", async (request, reply) => {
+  if (!request.headers["x-user"]) await reply.code(401).send("log in first");
+});
+fastify.get("/hello", { websocket: (request) => ({ service: hello, data: { name: request.headers["x-user"] } }) }, () => "ws only");
+await fastify.listen({ port: 0, host: "127.0.0.1" });
+const url = \`ws://127.0.0.1:\${fastify.server.address().port}/hello\`;
+const conn = await connect(url, { headers: { "x-user": "ana" } });
+const got = await conn.read({ timeout: 5000 });
+if (got !== "hello ana") throw new Error(\`data: \${got}\`);
+const refused = await connect(url).catch((e) => e);
+if (!(refused instanceof HandshakeError) || refused.status !== 401 || refused.body !== "log in first") throw new Error(\`refusal: \${refused}\`);
+await fastify.close();
+if ((await conn.closed).code !== 1001) throw new Error("close");
+console.log("fastify: ok");
+`;
+
 /** The yarn a user gets from `yarn init -2` today (corepack installs it from the registry). */
 const YARN = "yarn@4.18.1";
 
@@ -254,6 +278,12 @@ console.log("chat: HI");
         });
       }
       if (m.name === "npm") {
+        // @ws/fastify by name, with fastify (its peer) from the registry: a hook refuses, a route's data reaches conn.data
+        if (step("npm: `npm install @ws/fastify fastify`", () => readmeCommand("npm install @ws/fastify fastify", dir))) {
+          writeFileSync(join(dir, "fastify.mjs"), FASTIFY_APP);
+          step("npm: a Fastify app with @ws/fastify (hook before the upgrade, data, refusal, close 1001)", () =>
+            expectOutput(sh(process.execPath, ["fastify.mjs"], dir), "fastify: ok"));
+        }
         step("npm: `npm install @ws/cloudflare` (resolves; it runs on workerd, not Node)", () => {
           readmeCommand("npm install @ws/cloudflare", dir);
           const resolved = sh(process.execPath, ["--input-type=module", "-e", 'console.log(import.meta.resolve("@ws/cloudflare"))'], dir);

@@ -22,3 +22,4 @@ export { socketByteStream, allocateBuffer } from "./byte-stream.ts";
 export { nativeAcceptKey } from "./server.ts";
 export { answerFetch, REQUEST_BODY_HIGH_WATER_MARK, type FetchHandler } from "./fetch-bridge.ts";
 export { refusalBytes, upgradeFetchRequest, MAX_REFUSAL_BODY } from "./fetch-upgrade.ts";
+export { expressUpgrade, responseOverSocket, type RequestMiddleware, type UpgradeResponse } from "./middleware-upgrade.ts";
