@@ -78,7 +78,7 @@ export function serve(options: ServeOptions): Promise<ServeHandle> {
         server.finished.catch((error: unknown) => {
           if (stopping) return;
           logger.warn(
-            { port: bound, err: error },
+            { port: bound },
             `the listener on port ${bound} stopped accepting connections (${error instanceof Error ? error.message : String(error)}; denoland/deno#10148): listening again in 1 s`,
           );
           retry = setTimeout(() => relisten(bound), 1000);
@@ -92,7 +92,7 @@ export function serve(options: ServeOptions): Promise<ServeHandle> {
           listen(port);
         } catch (error) {
           // still out of descriptors (or the port was taken meanwhile): again later
-          logger.warn({ port, err: error }, `listening again on port ${port} failed: ${error instanceof Error ? error.message : String(error)}; next try in 5 s`);
+          logger.warn({ port }, `listening again on port ${port} failed: ${error instanceof Error ? error.message : String(error)}; next try in 5 s`);
           retry = setTimeout(() => relisten(port), 5000);
         }
       };
