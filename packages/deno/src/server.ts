@@ -6,8 +6,9 @@
  */
 import { lookup } from "node:dns/promises";
 import { serve as serveOnNodeHttp, type ServeOptions as NodeServeOptions } from "@ws/node-http";
-import { type EngineServeHandle, type EngineServeOptions, type ServeEngine } from "@ws/core";
+import { consoleLogger, type EngineServeHandle, type EngineServeOptions, type ServeEngine } from "@ws/core";
 import { listening, serveEngines } from "@ws/core/adapter";
+import { keepAccepting } from "./accept-watchdog.ts";
 import { denoWebSocket } from "./runtime.ts";
 
 export type Engine = ServeEngine;
@@ -39,26 +40,75 @@ export function serve(options: ServeOptions): Promise<ServeHandle> {
   return serveEngines(options, {
     async core(rest) {
       if (rest.tls) await listening({ hostname: rest.hostname, port: rest.port, tls: rest.tls }, () => tryTls(rest.tls!));
-      return serveOnNodeHttp(rest as NodeServeOptions);
+      const handle = await serveOnNodeHttp(rest as NodeServeOptions);
+      // Deno's node:net stops accepting for good after an EMFILE: the watchdog listens again (accept-watchdog.ts)
+      const watchdog = keepAccepting(handle.server, rest.hostname, handle.core.logger);
+      const close = handle.close;
+      handle.close = (closeOptions) => {
+        watchdog.stop();
+        return close(closeOptions);
+      };
+      return handle;
     },
     async runtime(rest) {
       const ws = denoWebSocket(rest);
       const fetch = options.fetch;
+      const logger = options.logger ?? consoleLogger;
       const listened = Promise.withResolvers<Deno.NetAddr>();
-      const listen = () =>
-        Deno.serve(
+      let stopping = false;
+      let bound = 0;
+      // kept referenced: between a failed listener and the next one, it is what keeps the server alive
+      let retry: ReturnType<typeof setTimeout> | undefined;
+      const listen = (port: number): Deno.HttpServer<Deno.NetAddr> => {
+        const server = Deno.serve(
           {
-            port: options.port ?? 0,
+            port,
             hostname: options.hostname,
             ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
-            onListen: (addr) => listened.resolve(addr as Deno.NetAddr),
+            onListen: (addr) => {
+              bound = (addr as Deno.NetAddr).port;
+              listened.resolve(addr as Deno.NetAddr);
+            },
           },
           (request, info) => ws.handle(request, info, fetch),
         );
+        // Deno.serve's accept loop ends on an accept error (EMFILE: the process ran out of file descriptors,
+        // denoland/deno#10148) and `finished` rejects: unhandled, that ends the process. One warning, and the
+        // server listens again on the same port a second later (as hyper sleeps a second on accept errors).
+        server.finished.catch((error: unknown) => {
+          if (stopping) return;
+          logger.warn(
+            { port: bound },
+            `the listener on port ${bound} stopped accepting connections (${error instanceof Error ? error.message : String(error)}; denoland/deno#10148): listening again in 1 s`,
+          );
+          retry = setTimeout(() => relisten(bound), 1000);
+        });
+        current = server;
+        return server;
+      };
+      const relisten = (port: number) => {
+        if (stopping) return;
+        try {
+          listen(port);
+        } catch (error) {
+          // still out of descriptors (or the port was taken meanwhile): again later
+          logger.warn({ port }, `listening again on port ${port} failed: ${error instanceof Error ? error.message : String(error)}; next try in 5 s`);
+          retry = setTimeout(() => relisten(port), 5000);
+        }
+      };
+      let current: Deno.HttpServer<Deno.NetAddr> | undefined;
       // a port in use, a bad address or TLS files: one ListenError, as on every runtime
-      const server = await listening({ hostname: options.hostname, port: options.port, tls: options.tls }, listen, lookup);
+      await listening({ hostname: options.hostname, port: options.port, tls: options.tls }, () => listen(options.port ?? 0), lookup);
       const addr = await listened.promise;
-      return { controls: ws, port: addr.port, stop: () => server.shutdown() };
+      return {
+        controls: ws,
+        port: addr.port,
+        stop: async () => {
+          stopping = true;
+          clearTimeout(retry);
+          await current?.shutdown();
+        },
+      };
     },
   });
 }
