@@ -1,0 +1,47 @@
+/**
+ * Issue 23 point 2 on Node (test/hono-checks.ts against test/fixtures/app.ts, a real Hono app): served by @ws/node's
+ * `serve({ fetch: app.fetch })`, and by `@hono/node-server`'s `serve()` with `createNodeWebSocket({ app })
+ * .injectWebSocket(server)` (no cast).
+ */
+import { serve as honoServe, type ServerType } from "@hono/node-server";
+import { connect, serve, silentLogger } from "@ws/node";
+import { describe, expect, it } from "vitest";
+import { createNodeWebSocket } from "../src/node.ts";
+import { makeApp } from "./fixtures/app.ts";
+import { runHonoChecks, type CheckResult } from "./hono-checks.ts";
+
+const failures = (results: CheckResult[]) => results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`);
+
+describe("@ws/hono on Node", () => {
+  it("serve({ fetch: app.fetch }) from @ws/node: the app's middleware gates the upgrade, data reaches conn.data", async () => {
+    const app = makeApp();
+    const server = await serve({ port: 0, hostname: "127.0.0.1", logger: silentLogger, fetch: app.fetch });
+    const results = await runHonoChecks({ connect }, "@ws/node serve", {
+      port: server.port,
+      connectionCount: () => server.connectionCount,
+      close: () => server.close({ timeout: 2000 }),
+    });
+    expect(results.length).toBe(7);
+    expect(failures(results)).toEqual([]);
+  });
+
+  it("@hono/node-server's serve() with injectWebSocket(server): the same, with no cast", async () => {
+    const app = makeApp();
+    const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app, logger: silentLogger });
+    expect(typeof upgradeWebSocket).toBe("function");
+    const port = await new Promise<{ server: ServerType; port: number }>((resolve) => {
+      const server = honoServe({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => resolve({ server, port: info.port }));
+    });
+    const ws = injectWebSocket(port.server);
+    const results = await runHonoChecks({ connect }, "@hono/node-server + injectWebSocket", {
+      port: port.port,
+      connectionCount: () => ws.connectionCount,
+      close: async () => {
+        await ws.close({ timeout: 2000 });
+        await new Promise<void>((resolve) => port.server.close(() => resolve()));
+      },
+    });
+    expect(results.length).toBe(7);
+    expect(failures(results)).toEqual([]);
+  });
+});
