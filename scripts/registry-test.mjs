@@ -23,7 +23,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const PACKAGES = ["core", "node-http", "node", "bun", "deno", "redis", "cloudflare"];
+const PACKAGES = ["core", "node-http", "node", "bun", "deno", "redis", "cloudflare", "hono"];
 /** The yarn a user gets from `yarn init -2` today (corepack installs it from the registry). */
 const YARN = "yarn@4.18.1";
 
