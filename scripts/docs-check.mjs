@@ -104,6 +104,11 @@ const paths = {
   "@ws/bun": dist("bun"),
   "@ws/cloudflare": dist("cloudflare"),
   "@ws/redis": dist("redis"),
+  "@ws/hono": dist("hono"),
+  "@ws/hono/node": dist("hono", "node"),
+  hono: [`${root}/packages/hono/node_modules/hono/dist/types/index.d.ts`],
+  "hono/*": [`${root}/packages/hono/node_modules/hono/dist/types/helper/*/index.d.ts`],
+  "@hono/node-server": [`${root}/packages/hono/node_modules/@hono/node-server/dist/index.d.mts`],
   ioredis: [`${root}/packages/redis/node_modules/ioredis`],
   ws: [`${root}/packages/node/node_modules/ws`],
 };
