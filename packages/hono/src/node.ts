@@ -1,5 +1,5 @@
 /**
- * @ws/hono/node — a Hono app's WebSockets on the server `@hono/node-server`'s `serve()` returns (or any node:http
+ * `@ws/hono/node` — a Hono app's WebSockets on the server `@hono/node-server`'s `serve()` returns (or any node:http
  * server): `createNodeWebSocket({ app })` gives `upgradeWebSocket` and `injectWebSocket(server)`, which hands the
  * server's upgrade requests to `app.fetch`, so the app's middleware decides them and its routes upgrade them.
  *
@@ -19,10 +19,28 @@ export { upgradeWebSocket, type UpgradeChoice, type ChooseService } from "./upgr
  * The servers `injectWebSocket` takes: what `@hono/node-server`'s `serve()` and `createAdaptorServer()` return
  * (node:http by default; node:https or node:http2 with its `createServer` option), or one of your own. WebSocket
  * upgrades are HTTP/1.1 requests: they reach an HTTP/2 server only through its HTTP/1.1 side (`allowHTTP1`).
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http2";
+ * import type { NodeServer } from "@ws/hono/node";
+ *
+ * export const server: NodeServer = createServer(); // or @hono/node-server's serve(), createAdaptorServer()
+ * ```
  */
 export type NodeServer = http.Server | https.Server | http2.Http2Server | http2.Http2SecureServer;
 
-/** What `createNodeWebSocket` needs of a Hono app: its `fetch` (`new Hono()` has it). */
+/**
+ * What `createNodeWebSocket` needs of a Hono app: its `fetch` (`new Hono()` has it).
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import type { FetchApp } from "@ws/hono/node";
+ *
+ * export const app: FetchApp = new Hono();
+ * ```
+ */
 export interface FetchApp {
   fetch(request: Request, env: FetchInfo): Response | Promise<Response>;
 }
@@ -30,13 +48,35 @@ export interface FetchApp {
 /**
  * `createNodeWebSocket`'s options: the Hono `app`, and a server's options (limits, hooks, `broker`, and
  * `services` registered by path, which come before the app) for the WebSocket server `injectWebSocket` attaches.
+ *
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import type { NodeWebSocketOptions } from "@ws/hono/node";
+ *
+ * export const options: NodeWebSocketOptions = { app: new Hono(), maxConnections: 1000, logger: console };
+ * ```
  */
 export interface NodeWebSocketOptions extends Omit<AttachOptions, "fetch" | "noServer"> {
   /** the Hono app whose routes (`upgradeWebSocket(…)`) decide the upgrade requests */
   app: FetchApp;
 }
 
-/** What `createNodeWebSocket` gives. */
+/**
+ * What `createNodeWebSocket` gives.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from "node:http";
+ * import { Hono } from "hono";
+ * import { createNodeWebSocket, type NodeWebSocket } from "@ws/hono/node";
+ *
+ * const app = new Hono();
+ * const node: NodeWebSocket = createNodeWebSocket({ app });
+ * const ws = node.injectWebSocket(createServer().listen(8080));
+ * export const online = () => ws.connectionCount;
+ * ```
+ */
 export interface NodeWebSocket {
   /** the route handler (the same as `upgradeWebSocket` from `@ws/hono`) */
   upgradeWebSocket: typeof upgradeWebSocket;

@@ -1,7 +1,7 @@
 /**
- * `upgradeWebSocket()`: a Hono route handler over the fetch-style upgrade of @ws/core (`upgrade(request, service,
+ * `upgradeWebSocket()`: a Hono route handler over the fetch-style upgrade of `@ws/core` (`upgrade(request, service,
  * { data, headers })`). It runs where Hono's middleware has run before it, so the decision can read what the
- * middleware left in the context (`c.get("user")`), and it returns the Response the @ws server acts on: the 101,
+ * middleware left in the context (`c.get("user")`), and it returns the Response the ws-toolkit server acts on: the 101,
  * or a refusal (the service's, the server's, or one the callback returns). Built on Hono's documented API only
  * (`Context`, `c.req.raw`, `MiddlewareHandler`); hono is imported for its types and nothing else.
  */
@@ -11,7 +11,22 @@ import { isWebSocketRequest, upgrade, type Service } from "@ws/core";
 /**
  * What the callback of `upgradeWebSocket` decides for one request: the service to upgrade it to, with the
  * connection's `conn.data` and extra headers for the 101 — or a Response, the refusal (a 401, a redirect) that the
- * client gets as it is (status, headers and body; a `HandshakeError` on @ws's client).
+ * client gets as it is (status, headers and body; a `HandshakeError` on ws-toolkit's client).
+ *
+ * @example
+ * ```ts
+ * import type { Context } from "hono";
+ * import { defineService } from "@ws/core";
+ * import type { UpgradeChoice } from "@ws/hono";
+ *
+ * const room = defineService<{ room: string }>({ connected: (conn) => void conn.send(`welcome to ${conn.data.room}`) });
+ *
+ * export function choose(c: Context): UpgradeChoice<{ room: string }> {
+ *   const name = c.req.query("room");
+ *   if (!name) return new Response("which room?", { status: 400 }); // the refusal, as it is
+ *   return { service: room, data: { room: name }, headers: { "x-room": name } };
+ * }
+ * ```
  */
 export type UpgradeChoice<Data> =
   | {
@@ -24,10 +39,24 @@ export type UpgradeChoice<Data> =
     }
   | Response;
 
-/** The callback form of `upgradeWebSocket`'s argument: the decision for one request, from its Hono context. */
+/**
+ * The callback form of `upgradeWebSocket`'s argument: the decision for one request, from its Hono context.
+ *
+ * @example
+ * ```ts
+ * import { defineService } from "@ws/core";
+ * import { upgradeWebSocket, type ChooseService } from "@ws/hono";
+ *
+ * type AppEnv = { Variables: { user: string } };
+ * const chat = defineService<{ user: string }>({ connected: (conn) => void conn.send(`hi ${conn.data.user}`) });
+ *
+ * const choose: ChooseService<{ user: string }, AppEnv> = (c) => ({ service: chat, data: { user: c.get("user") } });
+ * export const route = upgradeWebSocket(choose);
+ * ```
+ */
 export type ChooseService<Data, E extends Env> = (c: Context<E>) => UpgradeChoice<Data> | Promise<UpgradeChoice<Data>>;
 
-/** What the handler says when the request did not come through a @ws server (so nothing can upgrade it). */
+/** What the handler says when the request did not come through a ws-toolkit server (so nothing can upgrade it). */
 const NOT_SERVED =
   "upgradeWebSocket(): this request did not come through a @ws server, so nothing can upgrade it. Serve the Hono app with " +
   "serve({ fetch: app.fetch }) from @ws/node, @ws/bun or @ws/deno; with handler({ fetch: app.fetch }) from @ws/cloudflare; " +
@@ -35,20 +64,20 @@ const NOT_SERVED =
   "(A middleware that replaced c.req.raw with a new Request hides the original from it too.)";
 
 /**
- * A Hono route handler that upgrades a WebSocket request to a connection of a @ws service. Give it the service,
+ * A Hono route handler that upgrades a WebSocket request to a connection of a ws-toolkit service. Give it the service,
  * or a callback that decides from the Hono context — after the app's middleware has run (its session, its
  * `c.set("user", …)`) — which service, with which `data` (the connection's `conn.data`, typed by the service) and
  * which extra 101 headers; the callback may return a Response instead, as the refusal.
  *
  * - **The middleware's refusal.** A middleware before it that answers (a 401 with `WWW-Authenticate` and a JSON
- *   body, a redirect) never reaches it: the @ws server writes that Response as the refusal, and the client gets its
+ *   body, a redirect) never reaches it: the ws-toolkit server writes that Response as the refusal, and the client gets its
  *   status, headers and body.
  * - **A request that is not a WebSocket upgrade** goes on to the next handler of the route (`next()`), as with
  *   Hono's own helper: add one to answer plain GETs of the path (e.g. with a 426), or Hono answers 404.
  * - **The service's own gate** (`upgrade(req)`) still runs, after this decision; the server's limits
  *   (`maxConnections`, `handshakeTimeout`) and the service's settings apply as on any other path.
- * - **Where it works.** In a Hono app served by a @ws server, which hands the app its requests and upgrades them:
- *   `serve({ fetch: app.fetch })` (@ws/node, @ws/bun, @ws/deno, every engine), `bunWebSocket(…).handle(request,
+ * - **Where it works.** In a Hono app served by a ws-toolkit server, which hands the app its requests and upgrades them:
+ *   `serve({ fetch: app.fetch })` (`@ws/node`, `@ws/bun`, `@ws/deno`, every engine), `bunWebSocket(…).handle(request,
  *   server, app.fetch)` / `denoWebSocket(…).handle(request, info, app.fetch)` in your own Bun.serve / Deno.serve,
  *   `handler({ fetch: app.fetch })` on Workers (or a Durable Object room's `onUpgrade`), and on Node
  *   `createNodeWebSocket({ app }).injectWebSocket(server)` from `@ws/hono/node`. Elsewhere it throws, saying so.
