@@ -82,7 +82,8 @@ const NOT_SERVED =
  *   `handler({ fetch: app.fetch })` on Workers (or a Durable Object room's `onUpgrade`), and on Node
  *   `createNodeWebSocket({ app }).injectWebSocket(server)` from `@ws/hono/node`. Elsewhere it throws, saying so.
  *
- * Return its Response as it is: a middleware that replaces it after `await next()` turns the upgrade into a refusal.
+ * App-wide middleware that writes headers before and after it (`cors()`, `secureHeaders()`) is fine; a middleware
+ * that replaces its Response after `await next()` turns the upgrade into a refusal.
  *
  * @example
  * ```ts
@@ -118,13 +119,40 @@ export function upgradeWebSocket<Data, E extends Env = any>(choose: Service<Data
     if (!isWebSocketRequest(request)) return next();
     const choice: UpgradeChoice<Data> = typeof choose === "function" ? await choose(c) : { service: choose };
     if (choice instanceof Response) return choice;
+    let response: Response;
     try {
-      return await upgrade(request, choice.service, { data: choice.data, headers: choice.headers });
+      response = await upgrade(request, choice.service, { data: choice.data, headers: choice.headers });
     } catch (error) {
       if (error instanceof TypeError && /upgrade\(request, …\) takes the Request/.test(error.message)) {
         throw new TypeError(NOT_SERVED, { cause: error });
       }
       throw error;
     }
+    if (response.status === 101) {
+      // The 101 must leave the app as this very object: the server acts on it by identity, and the runtime's own
+      // 101 carries its socket. Hono's `c.res = response` copies a Response into a new one when a middleware has
+      // prepared headers before (cors(), secureHeaders()), and a 101 cannot be made with `new Response`: so clear
+      // the prepared response first (Hono's documented way to replace c.res), and set the 101 as it is.
+      keepAsItIs(response);
+      c.res = undefined;
+      c.res = response;
+    }
+    return response;
   };
+}
+
+/**
+ * Lets the middleware that runs after the handler (cors() adds `Vary: Origin` with `c.header()`) write headers to
+ * a 101 without copying it: Hono's `c.header()` copies a finalized Response whose body is unused into a new one (a
+ * 101 cannot be made: it would throw) and writes into a used one's headers as they are. The 101 has no body, so it
+ * is marked used, and its headers are a mutable copy (a runtime's own 101 may guard its headers): what the
+ * middleware writes there is not sent — the 101's headers are the server's (the service gate's, `headers`).
+ */
+function keepAsItIs(response: Response): void {
+  try {
+    Object.defineProperty(response, "bodyUsed", { value: true, configurable: true });
+    Object.defineProperty(response, "headers", { value: new Headers(response.headers), configurable: true });
+  } catch {
+    // a runtime whose Response will not take it: Hono's own helpers share the limit (no header-writing middleware after a WebSocket route)
+  }
 }

@@ -94,13 +94,15 @@ export async function runHonoChecks(target: HonoTarget, label: string, served: S
     });
 
     await check(results, name("an upgrade without the cookie gets the middleware's 401: status, headers and JSON body"), async () => {
-      const e = await refusal(target.connect(`ws://${base}/chat`));
+      const e = await refusal(target.connect(`ws://${base}/chat`, { headers: { Origin: "https://chat.example" } }));
       assert(e.status === 401, `status ${e.status}`);
       assert(e.headers?.get("x-refused-by") === "hono-middleware", `X-Refused-By ${e.headers?.get("x-refused-by")}`);
       assert(e.headers?.get("www-authenticate") === 'Bearer realm="chat"', `WWW-Authenticate ${e.headers?.get("www-authenticate")}`);
       assert(e.headers?.get("content-type")?.startsWith("application/json"), `Content-Type ${e.headers?.get("content-type")}`);
       const body = JSON.parse(e.body ?? "null") as { error?: string; hint?: string };
       assert(body?.error === "unauthorized" && body.hint === "log in", `body ${JSON.stringify(e.body)}`);
+      // the app-wide middleware's headers are on the refusal too
+      assert(e.headers?.get("access-control-allow-origin") === "https://chat.example", `Access-Control-Allow-Origin ${e.headers?.get("access-control-allow-origin")}`);
     });
 
     await check(results, name("a callback that returns a Response refuses with it"), async () => {

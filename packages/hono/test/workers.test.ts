@@ -106,7 +106,7 @@ describe("@ws/hono on Workers", () => {
     expect(await recorder(bob).nth(1)).toBe("hello bob");
     await bob.send("hi all");
     expect(await annGot.nth(2)).toBe("bob: hi all");
-    const shutdown = await fetch(`${http}/rooms/blue/shutdown`, { method: "POST" });
+    const shutdown = await fetch(`${http}/rooms/blue`, { method: "POST" });
     expect(await shutdown.text()).toBe("closing");
     expect((await ann.closed).code).toBe(1001);
     expect((await bob.closed).code).toBe(1001);
