@@ -44,4 +44,18 @@ describe("@ws/hono on Node", () => {
     expect(results.length).toBe(7);
     expect(failures(results)).toEqual([]);
   });
+
+  it("an app no ws-toolkit server hands its requests to (app.request, a bare Bun.serve): the error names the entries", async () => {
+    const app = makeApp();
+    let error: unknown;
+    app.onError((e, c) => {
+      error = e;
+      return c.text("no", 500);
+    });
+    const res = await app.request("/echo", { headers: { Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" } });
+    expect(res.status).toBe(500);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toMatch(/serve\(\{ fetch: app\.fetch \}\) from @ws\/node, @ws\/bun or @ws\/deno/);
+    expect((error as Error).message).toMatch(/injectWebSocket\(server\)/);
+  });
 });
