@@ -132,7 +132,7 @@ export function upgradeWebSocket<Data, E extends Env = any>(choose: Service<Data
       // The 101 must leave the app as this very object: the server acts on it by identity, and the runtime's own
       // 101 carries its socket. Hono's `c.res = response` copies a Response into a new one when a middleware has
       // prepared headers before (cors(), secureHeaders()), and a 101 cannot be made with `new Response`: so clear
-      // the prepared response first (Hono's documented way to replace c.res), and set the 101 as it is.
+      // the prepared response first (c.res = undefined: the next set replaces instead of merging), then set the 101.
       keepAsItIs(response);
       c.res = undefined;
       c.res = response;
