@@ -8,6 +8,9 @@
 //  - Bun: the same service module on @ws/bun's two engines, checked with @types/bun;
 //  - Deno: the same service module through the package.json + node_modules, run with `deno run` and checked
 //    with `deno check`;
+//  - Hono (@ws/hono): one Hono app module whose cookie middleware gates the upgrade and hands c.get("user") to
+//    conn.data (typed, no cast), served on Node by @hono/node-server's serve() + injectWebSocket(server), on Bun
+//    and on Deno by their serve({ fetch: app.fetch }): the middleware's 401 and an upgraded greeting on each;
 // each sending a message and checking the echo over a real socket; and publint and arethetypeswrong on every
 // tarball. Needs the packages built (dist/).
 import { execFileSync } from "node:child_process";
@@ -17,7 +20,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const PACKAGES = ["core", "node-http", "node", "bun", "deno", "redis", "cloudflare", "fastify"];
+const PACKAGES = ["core", "node-http", "node", "bun", "deno", "redis", "cloudflare", "fastify", "hono"];
 const bin = (name) => join(root, "node_modules/.bin", name);
 const work = mkdtempSync(join(tmpdir(), "ws-consumer-"));
 let failures = 0;
@@ -71,6 +74,9 @@ writeFileSync(
         fastify: "5.12.8",
         express: "5.1.0",
         "express-session": "1.19.0",
+        // hono and @hono/node-server: the peer dependencies of @ws/hono
+        hono: "4.13.23",
+        "@hono/node-server": "2.1.11",
       },
       // the packages depend on each other by version: those come from the tarballs too, not the registry
       overrides: fileSpec,
@@ -297,10 +303,95 @@ async function main(): Promise<void> {
 void main().then(() => console.log("@ws/core/testing: relayed in memory, refused with 401"));
 `,
 );
+writeFileSync(
+  join(app, "src/hono-app.ts"),
+  `// one Hono app module: a cookie middleware gates the upgrade; the user it sets is the connection's typed data
+import { Hono, type Context } from "hono";
+import { getCookie } from "hono/cookie";
+import { createMiddleware } from "hono/factory";
+import { defineService } from "@ws/core";
+import { upgradeWebSocket } from "@ws/hono";
+
+interface User {
+  name: string;
+}
+type AppEnv = { Variables: { user: User } };
+
+const chat = defineService<User>({
+  connected: (conn) => void conn.send(\`hello \${conn.data.name}\`),
+});
+
+const auth = createMiddleware<AppEnv>(async (c, next) => {
+  const name = getCookie(c, "user");
+  if (!name) return c.json({ error: "log in first" }, 401, { "WWW-Authenticate": "Cookie" });
+  c.set("user", { name });
+  await next();
+});
+
+export const app = new Hono<AppEnv>();
+app.get("/", (c) => c.text("plain"));
+app.get("/chat", auth, upgradeWebSocket((c: Context<AppEnv>) => ({ service: chat, data: c.get("user") })));
+`,
+);
+writeFileSync(
+  join(app, "src/hono-check.ts"),
+  `// what every runtime checks of the Hono app: the plain route, the middleware's 401, an upgrade with its data
+import { HandshakeError, type ClientOptions, type Connection } from "@ws/core";
+
+export async function checkHono(base: string, connect: (url: string, options?: ClientOptions) => Promise<Connection>): Promise<void> {
+  const plain = await fetch(\`http://\${base}/\`);
+  if ((await plain.text()) !== "plain") throw new Error("plain route");
+  const refused = await connect(\`ws://\${base}/chat\`).catch((e: unknown) => e);
+  if (!(refused instanceof HandshakeError) || refused.status !== 401 || refused.headers.get("www-authenticate") !== "Cookie") {
+    throw new Error(\`refusal: \${String(refused)}\`);
+  }
+  const conn = await connect(\`ws://\${base}/chat\`, { headers: { Cookie: "user=ann" } });
+  const got = await conn.read({ timeout: 5000 });
+  if (got !== "hello ann") throw new Error(\`greeting: \${String(got)}\`);
+  await conn.close();
+}
+`,
+);
+writeFileSync(
+  join(app, "src/hono-node-main.ts"),
+  `import { serve } from "@hono/node-server";
+import { connect } from "@ws/node";
+import { createNodeWebSocket } from "@ws/hono/node";
+import { app } from "./hono-app.js";
+import { checkHono } from "./hono-check.js";
+
+const { injectWebSocket } = createNodeWebSocket({ app });
+const port = await new Promise<number>((resolve) => {
+  const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => resolve(info.port));
+  const ws = injectWebSocket(server); // what @hono/node-server's serve() returns, as it is
+  process.once("beforeExit", () => void ws.close().then(() => server.close()));
+});
+await checkHono(\`127.0.0.1:\${port}\`, connect);
+console.log("node: Hono on @hono/node-server gated and upgraded");
+process.exit(0);
+`,
+);
+for (const runtime of ["bun", "deno"]) {
+  writeFileSync(
+    join(app, `src/hono-${runtime}-main.ts`),
+    `import { connect, serve } from "@ws/${runtime}";
+import { app } from "./hono-app.ts";
+import { checkHono } from "./hono-check.ts";
+
+for (const engine of ["core", "runtime"] as const) {
+  const server = await serve({ engine, port: 0, hostname: "127.0.0.1", fetch: app.fetch });
+  await checkHono(\`127.0.0.1:\${server.port}\`, connect);
+  await server.close();
+}
+console.log("${runtime}: Hono gated and upgraded on both engines");
+`,
+  );
+}
 const strict = { strict: true, skipLibCheck: false, target: "ES2022", lib: ["ES2023", "DOM"], types: ["node"] };
 const tsconfig = (name, compilerOptions, include) =>
   writeFileSync(join(app, name), JSON.stringify({ compilerOptions: { ...strict, ...compilerOptions }, include }, null, 2));
-const nodeSources = ["src/service.ts", "src/node-main.ts", "src/testing-main.ts", "src/fastify-main.ts", "src/express-main.ts"];
+const HONO_NODE = ["src/hono-app.ts", "src/hono-check.ts", "src/hono-node-main.ts"];
+const nodeSources = ["src/service.ts", "src/node-main.ts", "src/testing-main.ts", "src/fastify-main.ts", "src/express-main.ts", ...HONO_NODE];
 tsconfig("tsconfig.nodenext.json", { module: "nodenext", moduleResolution: "nodenext", outDir: "out" }, nodeSources);
 tsconfig("tsconfig.bundler.json", { module: "esnext", moduleResolution: "bundler", noEmit: true }, nodeSources);
 tsconfig("tsconfig.node10.json", { module: "commonjs", moduleResolution: "node", noEmit: true }, ["src/service.ts", "src/testing-main.ts"]);
@@ -308,7 +399,7 @@ tsconfig(
   "tsconfig.bun.json",
   // skipLibCheck: bun-types and @types/node 20 disagree on a few globals (their conflict, not ours)
   { module: "esnext", moduleResolution: "bundler", noEmit: true, allowImportingTsExtensions: true, types: ["bun"], lib: ["ESNext"], skipLibCheck: true },
-  ["src/service.ts", "src/bun-main.ts", "src/testing-main.ts"],
+  ["src/service.ts", "src/bun-main.ts", "src/testing-main.ts", "src/hono-app.ts", "src/hono-check.ts", "src/hono-bun-main.ts"],
 );
 
 step("npm install the tarballs into a fresh project", () => sh("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], app));
@@ -323,11 +414,13 @@ step("node: require() from CommonJS", () => sh(process.execPath, ["src/require.c
 step("node: @ws/core/testing", () => sh(process.execPath, ["out/testing-main.js"], app));
 step("node: @ws/fastify in a Fastify app", () => sh(process.execPath, ["out/fastify-main.js"], app));
 step("node: expressUpgrade in an Express app with express-session", () => sh(process.execPath, ["out/express-main.js"], app));
+step("node: @ws/hono on @hono/node-server (injectWebSocket)", () => sh(process.execPath, ["out/hono-node-main.js"], app));
 
 // -------------------------------------------------------------------------------------------------- Bun
 step("tsc with @types/bun", () => sh(tsc, ["-p", "tsconfig.bun.json"], app));
 step("bun: @ws/bun on both engines", () => sh(bin("bun"), ["src/bun-main.ts"], app));
 step("bun: @ws/core/testing", () => sh(bin("bun"), ["src/testing-main.ts"], app));
+step("bun: @ws/hono on both engines", () => sh(bin("bun"), ["src/hono-bun-main.ts"], app));
 
 // ------------------------------------------------------------------------------------------------- Deno
 // package.json + node_modules: Deno resolves the bare specifiers from node_modules (nodeModulesDir "manual")
@@ -337,6 +430,11 @@ step("deno run: @ws/deno on both engines", () => sh(deno, ["run", "-A", "src/den
 step("deno: @ws/core/testing (check and run, no permissions)", () => {
   sh(deno, ["check", "src/testing-main.ts"], app, { NO_COLOR: "1" });
   return sh(deno, ["run", "src/testing-main.ts"], app, { NO_COLOR: "1" });
+});
+
+step("deno: @ws/hono on both engines (check and run)", () => {
+  sh(deno, ["check", "src/hono-deno-main.ts"], app, { NO_COLOR: "1" });
+  return sh(deno, ["run", "-A", "src/hono-deno-main.ts"], app, { NO_COLOR: "1" });
 });
 
 rmSync(work, { recursive: true, force: true });

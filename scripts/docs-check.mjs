@@ -111,6 +111,11 @@ const paths = {
   fastify: [`${root}/packages/fastify/node_modules/fastify`],
   "cookie-parser": [`${root}/packages/node/node_modules/@types/cookie-parser`],
   "express-session": [`${root}/packages/node/node_modules/@types/express-session`],
+  "@ws/hono": dist("hono"),
+  "@ws/hono/node": dist("hono", "node"),
+  hono: [`${root}/packages/hono/node_modules/hono/dist/types/index.d.ts`],
+  "hono/*": [`${root}/packages/hono/node_modules/hono/dist/types/helper/*/index.d.ts`],
+  "@hono/node-server": [`${root}/packages/hono/node_modules/@hono/node-server/dist/index.d.mts`],
   ioredis: [`${root}/packages/redis/node_modules/ioredis`],
   ws: [`${root}/packages/node/node_modules/ws`],
 };

@@ -23,7 +23,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const PACKAGES = ["core", "node-http", "node", "bun", "deno", "redis", "cloudflare", "fastify"];
+const PACKAGES = ["core", "node-http", "node", "bun", "deno", "redis", "cloudflare", "fastify", "hono"];
 /** A Fastify app on @ws/fastify as installed by name: an onRequest hook gates the upgrade, its reply is the refusal. */
 const FASTIFY_APP = `import Fastify from "fastify";
 import { defineService, webSocket } from "@ws/fastify";
@@ -122,6 +122,34 @@ await testConn.close();
 await server.close();
 console.log("chat: HI");
 `.replaceAll('"@ws/node"', `"${adapter}"`);
+  /** A Hono app on @hono/node-server whose middleware gates the upgrade (@ws/hono/node's injectWebSocket). */
+  const honoRun = `import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { connect, defineService } from "@ws/node";
+import { createNodeWebSocket } from "@ws/hono/node";
+
+const chat = defineService({ connected: (conn) => void conn.send(\`hello \${conn.data.name}\`) });
+const app = new Hono();
+const { upgradeWebSocket, injectWebSocket } = createNodeWebSocket({ app });
+const auth = async (c, next) => {
+  const name = /user=(\\w+)/.exec(c.req.header("cookie") ?? "")?.[1];
+  if (!name) return c.json({ error: "log in first" }, 401);
+  c.set("user", { name });
+  await next();
+};
+app.get("/chat", auth, upgradeWebSocket((c) => ({ service: chat, data: c.get("user") })));
+const server = await new Promise((resolve) => {
+  const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+});
+const ws = injectWebSocket(server);
+const url = \`ws://127.0.0.1:\${server.address().port}/chat\`;
+const refused = await connect(url).catch((e) => e);
+const conn = await connect(url, { headers: { Cookie: "user=ann" } });
+console.log(\`hono: \${refused.status}, then \${await conn.read({ timeout: 5000 })}\`);
+await conn.close();
+await ws.close();
+server.close();
+`;
   const forAdapter = (code, adapter) => code.replaceAll('"@ws/node"', `"${adapter}"`);
 
   // ------------------------------------------------------------------------------ the registry
@@ -284,6 +312,12 @@ console.log("chat: HI");
           step("npm: a Fastify app with @ws/fastify (hook before the upgrade, data, refusal, close 1001)", () =>
             expectOutput(sh(process.execPath, ["fastify.mjs"], dir), "fastify: ok"));
         }
+        // @ws/hono by name, with its peers from the registry: a Hono app on @hono/node-server gates an upgrade
+        step("npm: `npm install @ws/hono @ws/node hono @hono/node-server` and a Hono app's upgrade", () => {
+          readmeCommand("npm install @ws/hono @ws/node hono @hono/node-server", dir);
+          writeFileSync(join(dir, "hono.mjs"), honoRun);
+          return expectOutput(sh(process.execPath, ["hono.mjs"], dir), "hono: 401, then hello ann");
+        });
         step("npm: `npm install @ws/cloudflare` (resolves; it runs on workerd, not Node)", () => {
           readmeCommand("npm install @ws/cloudflare", dir);
           const resolved = sh(process.execPath, ["--input-type=module", "-e", 'console.log(import.meta.resolve("@ws/cloudflare"))'], dir);
