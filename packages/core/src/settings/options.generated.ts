@@ -101,6 +101,12 @@ export interface ServerSettings extends ConnectionSettings {
    */
   maxHttpConnections?: number;
   /**
+   * Streams open at once on one HTTP/2 session (SETTINGS_MAX_CONCURRENT_STREAMS): WebSockets over HTTP/2 (RFC 8441) and plain requests together; each WebSocket counts against `maxConnections` too. Unit: count. Honoured by: HTTP/2 (`serve({ http2: true })`, `attach()` to an http2 server).
+   * When it is hit: the stream is refused (RST_STREAM REFUSED_STREAM); a peer that keeps opening streams past it has its session closed (ENHANCE_YOUR_CALM). `ws`: —; Bun: —.
+   * @defaultValue `100`
+   */
+  maxConcurrentStreams?: number;
+  /**
    * Time from the end of a response to the next complete request head on a keep-alive HTTP connection (the first head: `handshakeTimeout`). Unit: milliseconds. Honoured by: Bun's core engine.
    * When it is hit: the connection is closed; a head begun and not finished: 408. `ws`: — (node:http: `keepAliveTimeout` 5 s, `headersTimeout` 60 s); Bun: `idleTimeout`, 10 s.
    * @defaultValue `5000` (5 s)

@@ -185,6 +185,17 @@ export const SETTINGS = {
     ws: "— (node:http: `maxConnections`, unset)",
     bun: "—",
   },
+  maxConcurrentStreams: {
+    unit: "count",
+    default: 100,
+    scopes: ["server"],
+    unlimited: false,
+    engines: "HTTP/2 (`serve({ http2: true })`, `attach()` to an http2 server)",
+    description: "streams open at once on one HTTP/2 session (SETTINGS_MAX_CONCURRENT_STREAMS): WebSockets over HTTP/2 (RFC 8441) and plain requests together; each WebSocket counts against `maxConnections` too",
+    whenHit: "the stream is refused (RST_STREAM REFUSED_STREAM); a peer that keeps opening streams past it has its session closed (ENHANCE_YOUR_CALM)",
+    ws: "—",
+    bun: "—",
+  },
   httpIdleTimeout: {
     unit: "ms",
     default: 5000,

@@ -1,0 +1,286 @@
+/**
+ * WebSockets over HTTP/2 (RFC 8441) on node:http2: an extended CONNECT (`:protocol` = "websocket") on one stream of
+ * a session is decided by the same ServerCore as an HTTP/1.1 Upgrade, answered `:status 200` (or the refusal's
+ * status, headers and body) on the stream, and the stream — a Duplex, like a socket — carries the RFC 6455 frames.
+ * END_STREAM stands for the TCP FIN, RST_STREAM for the reset (RFC 8441 §5).
+ */
+import * as http2 from "node:http2";
+import { createUpgradeRequest, type Connection, type UpgradeRequest } from "@ws/core";
+import { RawHeaders, type RouteMatch, type ServerCore, type UpgradeOutcome } from "@ws/core/adapter";
+import { socketByteStream } from "./byte-stream.ts";
+
+/** An upgrade request over HTTP/2: `raw` is node:http2's compatibility request for the stream. */
+export type Http2UpgradeRequest = UpgradeRequest<http2.Http2ServerRequest>;
+
+/** A node:http2 server, secure (TLS, ALPN "h2", HTTP/1.1 too with `allowHTTP1`) or cleartext (h2c). */
+export type AnyHttp2Server = http2.Http2SecureServer | http2.Http2Server;
+
+/** Whether `server` is a node:http2 server (it has `updateSettings`, which node:http's servers do not). */
+export function isHttp2Server(server: unknown): server is AnyHttp2Server {
+  return typeof (server as { updateSettings?: unknown } | null)?.updateSettings === "function";
+}
+
+/**
+ * Header fields HTTP/2 forbids (RFC 9113 §8.2.2: connection-specific) and node:http2 refuses to send; a gate's
+ * or a fetch handler's response written on a stream leaves them out.
+ */
+export const CONNECTION_SPECIFIC = new Set(["connection", "upgrade", "keep-alive", "proxy-connection", "transfer-encoding"]);
+
+/** The HTTP/2 form of a response's header fields: names in lowercase, connection-specific ones left out. */
+export function http2Headers(status: number, headers: Record<string, string> | undefined): http2.OutgoingHttpHeaders {
+  const out: http2.OutgoingHttpHeaders = { ":status": status };
+  if (headers) {
+    for (const name in headers) {
+      if (!Object.hasOwn(headers, name)) continue;
+      const lower = name.toLowerCase();
+      if (!CONNECTION_SPECIFIC.has(lower)) out[lower] = headers[name];
+    }
+  }
+  return out;
+}
+
+/**
+ * The UpgradeRequest of an extended CONNECT: `httpVersion` "2", the method and pseudo-header fields as node:http2
+ * received them (`:protocol`, `:scheme`, `:path`, `:authority` among the headers), `url` the `:path`, and a `host`
+ * field from `:authority` when the request has none (so a gate reads the same field over both versions). Cookie
+ * fields, which HTTP/2 may split, are joined with "; " (RFC 9113 §8.2.3).
+ */
+export function toHttp2UpgradeRequest(req: http2.Http2ServerRequest, stream: http2.ServerHttp2Stream): Http2UpgradeRequest {
+  const raw: string[] = [];
+  const rawHeaders = req.rawHeaders;
+  let host = false;
+  let cookie: string | undefined;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    const value = rawHeaders[i + 1]!;
+    if (name === "cookie") {
+      cookie = cookie === undefined ? value : `${cookie}; ${value}`;
+      continue;
+    }
+    if (name === "host") host = true;
+    raw.push(name, value);
+  }
+  if (cookie !== undefined) raw.push("cookie", cookie);
+  const authority = req.headers[":authority"];
+  if (!host && typeof authority === "string") raw.push("host", authority);
+  const socket = stream.session?.socket;
+  return createUpgradeRequest({
+    method: req.method,
+    url: typeof req.headers[":path"] === "string" ? req.headers[":path"] : "/",
+    httpVersion: "2",
+    headers: RawHeaders.sharing(raw),
+    remoteAddress: socket?.remoteAddress,
+    remotePort: socket?.remotePort,
+    raw: req,
+  });
+}
+
+/** Swallows a stream error until the connection owns the stream (a reset mid-handshake must not crash anything). */
+function ignoreError(): void {}
+
+/** Answers a refused extended CONNECT on its stream: the status, the refusal's header fields and its short body. */
+export function refuseStream(stream: http2.ServerHttp2Stream, status: number, body: string | Uint8Array, headers?: Record<string, string>): void {
+  stream.on("error", ignoreError);
+  if (stream.destroyed || stream.closed) return;
+  try {
+    if (!stream.headersSent) {
+      const out = http2Headers(status, headers);
+      out["content-type"] ??= "text/plain; charset=utf-8";
+      out["content-length"] = typeof body === "string" ? Buffer.byteLength(body) : body.byteLength;
+      stream.respond(out);
+    }
+    stream.end(body);
+  } catch {
+    stream.destroy();
+  }
+}
+
+/** What the HTTP/2 upgrade path reads of its server. */
+export interface Http2UpgradeContext {
+  readonly core: ServerCore;
+  /** whether an upgrade is for this server at all (attach()'s `shouldHandle`) */
+  shouldHandle?(req: UpgradeRequest<unknown>): boolean;
+}
+
+/**
+ * Takes one extended CONNECT: routes it, decides it through the server core (validation, maxConnections, the
+ * service's gate bounded by handshakeTimeout, subprotocol, permessage-deflate) and answers on the stream — 200
+ * and the connection opened over the stream, or the refusal. Resolves to the connection once open, undefined when
+ * refused or the stream went away; never rejects.
+ */
+export function upgradeStream(
+  context: Http2UpgradeContext,
+  req: http2.Http2ServerRequest,
+  stream: http2.ServerHttp2Stream,
+): Connection<unknown> | undefined | Promise<Connection<unknown> | undefined> {
+  const { core } = context;
+  stream.on("error", ignoreError);
+  let request: Http2UpgradeRequest;
+  try {
+    request = toHttp2UpgradeRequest(req, stream);
+  } catch {
+    refuseStream(stream, 400, "malformed extended CONNECT\n");
+    return undefined;
+  }
+  const handled = !context.shouldHandle || context.shouldHandle(request);
+  const route: RouteMatch | null = handled ? core.route(request) : null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  if (route?.service.upgrade) {
+    timer = setTimeout(() => stream.close(http2.constants.NGHTTP2_CANCEL), core.settings.handshakeTimeout);
+    timer.unref();
+  }
+  const failed = (error: unknown): undefined => {
+    clearTimeout(timer);
+    core.logger.error({ err: error }, `upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
+    stream.destroy();
+    return undefined;
+  };
+  const finish = (outcome: UpgradeOutcome): Connection<unknown> | undefined => {
+    clearTimeout(timer);
+    if (stream.destroyed || stream.closed) {
+      if (outcome.ok) outcome.release(); // the client reset the stream while the upgrade was decided
+      return undefined;
+    }
+    if (!outcome.ok) {
+      refuseStream(stream, outcome.status, `${outcome.reason}\n`, outcome.headers);
+      return undefined;
+    }
+    stream.respond(http2Headers(200, outcome.headers));
+    stream.setTimeout(0);
+    const conn = outcome.open(socketByteStream(stream));
+    stream.off("error", ignoreError); // the connection's stream listens for errors now
+    return conn;
+  };
+  try {
+    const outcome = core.negotiateNow(request, route);
+    if (outcome instanceof Promise) {
+      return outcome.then((o) => {
+        try {
+          return finish(o);
+        } catch (error) {
+          return failed(error);
+        }
+      }, failed);
+    }
+    return finish(outcome);
+  } catch (error) {
+    return failed(error);
+  }
+}
+
+/** Whether node:http2's compatibility request is an extended CONNECT (it has a `:protocol`). */
+export function isExtendedConnect(req: http2.Http2ServerRequest): boolean {
+  return req.method === "CONNECT" && req.headers[":protocol"] !== undefined;
+}
+
+/**
+ * Listens for extended CONNECTs on a node:http2 server: through its 'connect' event when it has a request
+ * listener (node:http2's compatibility layer turns every CONNECT into one, and answers 405 when nothing listens),
+ * else through its 'stream' event. A CONNECT that is not an extended one is left to the server's other 'connect'
+ * listeners, else answered 405. Advertises SETTINGS_ENABLE_CONNECT_PROTOCOL on the server's new sessions, and
+ * SETTINGS_MAX_CONCURRENT_STREAMS when `maxConcurrentStreams` is given. Returns the function that removes the
+ * listeners.
+ */
+export function listenForExtendedConnect(server: AnyHttp2Server, context: Http2UpgradeContext, maxConcurrentStreams?: number): () => void {
+  const settings: http2.Settings = { enableConnectProtocol: true };
+  if (maxConcurrentStreams !== undefined) settings.maxConcurrentStreams = concurrentStreams(maxConcurrentStreams);
+  server.updateSettings(settings);
+  const onConnect = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    if (isExtendedConnect(req)) {
+      void upgradeStream(context, req, req.stream);
+      return;
+    }
+    if (server.listenerCount("connect") > 1) return; // another listener's (a CONNECT proxy)
+    res.writeHead(405, { allow: "GET, HEAD, POST" });
+    res.end();
+  };
+  const onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+    if (server.listenerCount("request") > 0) return; // the compatibility layer emits 'connect' for it
+    if (headers[":method"] !== "CONNECT" || headers[":protocol"] === undefined) return;
+    const req = new http2.Http2ServerRequest(stream, headers, {}, rawHeaders);
+    void upgradeStream(context, req, stream);
+  };
+  server.on("connect", onConnect);
+  server.on("stream", onStream);
+  return () => {
+    server.off("connect", onConnect);
+    server.off("stream", onStream);
+  };
+}
+
+/** What `serve({ http2: true })` takes to make its node:http2 server. */
+export interface Http2ServeOptions {
+  tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
+}
+
+/**
+ * `serve({ http2: true })`'s server: with `tls`, node:http2's secure server with HTTP/1.1 allowed on the same port
+ * (ALPN picks; the HTTP/1.1 connections upgrade as on node:https); without, cleartext HTTP/2 with prior knowledge
+ * (h2c). Both advertise SETTINGS_ENABLE_CONNECT_PROTOCOL; `listenForExtendedConnect` sets the streams per session.
+ */
+export function createHttp2Server(
+  options: Http2ServeOptions,
+  requestListener: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+): AnyHttp2Server {
+  const settings: http2.Settings = { enableConnectProtocol: true };
+  if (options.tls) {
+    const { key, cert, ca } = options.tls;
+    return http2.createSecureServer({ key, cert, ca, allowHTTP1: true, settings }, requestListener);
+  }
+  return http2.createServer({ settings }, requestListener);
+}
+
+/** The largest SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 §6.5.2: a 32-bit value). */
+const MAX_STREAMS = 2 ** 32 - 1;
+
+/** SETTINGS_MAX_CONCURRENT_STREAMS for `maxConcurrentStreams`. */
+export function concurrentStreams(maxConcurrentStreams: number): number {
+  return Math.min(MAX_STREAMS, Math.max(1, Math.floor(maxConcurrentStreams)));
+}
+
+/**
+ * The sessions of a node:http2 server (and, with allowHTTP1, its HTTP/1.1 sockets), for a graceful close: each
+ * session is sent GOAWAY and closes once its streams have ended; a session or socket still there when `close`
+ * gives up (the `timeout`) is destroyed.
+ */
+export class Http2Sessions {
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly sockets = new Set<import("node:net").Socket>();
+
+  constructor(server: AnyHttp2Server) {
+    server.on("session", (session: http2.ServerHttp2Session) => {
+      this.sessions.add(session);
+      session.once("close", () => this.sessions.delete(session));
+      session.on("error", ignoreError); // node:http2 closes the session; its streams report their own close
+    });
+    server.on("connection", (socket: import("node:net").Socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+    });
+  }
+
+  /** Sessions open now. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /** GOAWAY to every session; the sessions and sockets left after `timeout` ms are destroyed. */
+  async close(timeout: number): Promise<void> {
+    for (const session of this.sessions) session.close();
+    if (this.sessions.size === 0 && this.sockets.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (this.sessions.size === 0) finish();
+      }, 10);
+      const limit = setTimeout(finish, timeout);
+      function finish() {
+        clearInterval(check);
+        clearTimeout(limit);
+        resolve();
+      }
+    });
+    for (const session of this.sessions) session.destroy();
+    // the HTTP/1.1 keep-alive sockets of allowHTTP1 (node:http2 has no closeIdleConnections)
+    for (const socket of this.sockets) socket.destroy();
+  }
+}
