@@ -438,6 +438,15 @@ export function validateHandshakeResponse(
   if (!connection.some((c) => c.toLowerCase() === "upgrade")) return { ok: false, reason: "missing Connection: Upgrade" };
   const accept = response.headers.get("sec-websocket-accept");
   if (accept?.trim() !== acceptKey(handshake.key)) return { ok: false, reason: "invalid Sec-WebSocket-Accept" };
+  return validateAgreement(response.headers, handshake);
+}
+
+/**
+ * The client's checks of what a server agreed to, the same over HTTP/1.1 (a 101) and HTTP/2 (an extended
+ * CONNECT's 200, RFC 8441 §5): the subprotocol is one offered, each extension one offered, once.
+ */
+export function validateAgreement(headers: HeadersLike, handshake: Pick<ClientHandshake, "protocols" | "extensions">): ClientHandshakeResult {
+  const response = { headers };
   const protocol = response.headers.get("sec-websocket-protocol");
   if (protocol !== null) {
     if (!handshake.protocols.includes(protocol.trim())) {
