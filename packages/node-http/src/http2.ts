@@ -75,6 +75,38 @@ export function toHttp2UpgradeRequest(req: http2.Http2ServerRequest, stream: htt
   });
 }
 
+/**
+ * Rapid reset (CVE-2023-44487): WebSocket streams a session's peer may reset (RST_STREAM) within `RAPID_RESET_AGE` ms
+ * of their opening before the session is destroyed (GOAWAY ENHANCE_YOUR_CALM, its socket closed). Each such
+ * stream cost the server a whole upgrade decision and a connection opened and torn down; a real client closes its
+ * WebSockets with a close frame and END_STREAM, and a browser tab that goes resets a handful, not a hundred.
+ * node:http2 (nghttp2) has its own limit on resets per session, later and without closing the socket.
+ */
+export const RAPID_RESET_LIMIT = 100;
+/** A reset counts as rapid when the stream was opened less than this many milliseconds before. */
+export const RAPID_RESET_AGE = 1000;
+
+/** Per session: the rapid resets so far. */
+const rapidResets = new WeakMap<http2.Http2Session, number>();
+
+/** Counts a stream the peer reset young; past the limit, the session goes (one log line). */
+function watchResets(core: ServerCore, stream: http2.ServerHttp2Stream): void {
+  const opened = Date.now();
+  stream.once("aborted", () => {
+    const session = stream.session;
+    if (!session || session.destroyed || Date.now() - opened >= RAPID_RESET_AGE) return;
+    const count = (rapidResets.get(session) ?? 0) + 1;
+    rapidResets.set(session, count);
+    if (count < RAPID_RESET_LIMIT) return;
+    const socket = session.socket;
+    core.logger.warn(
+      { remoteAddress: socket?.remoteAddress },
+      `HTTP/2 session from ${socket?.remoteAddress ?? "?"} closed: ${count} WebSocket streams reset within ${RAPID_RESET_AGE} ms of opening (rapid reset, CVE-2023-44487)`,
+    );
+    session.destroy(undefined, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  });
+}
+
 /** Swallows a stream error until the connection owns the stream (a reset mid-handshake must not crash anything). */
 function ignoreError(): void {}
 
@@ -115,6 +147,7 @@ export function upgradeStream(
 ): Connection<unknown> | undefined | Promise<Connection<unknown> | undefined> {
   const { core } = context;
   stream.on("error", ignoreError);
+  watchResets(core, stream);
   let request: Http2UpgradeRequest;
   try {
     request = toHttp2UpgradeRequest(req, stream);

@@ -102,7 +102,7 @@ export interface ServerSettings extends ConnectionSettings {
   maxHttpConnections?: number;
   /**
    * Streams open at once on one HTTP/2 session (SETTINGS_MAX_CONCURRENT_STREAMS): WebSockets over HTTP/2 (RFC 8441) and plain requests together; each WebSocket counts against `maxConnections` too. Unit: count. Honoured by: HTTP/2 (`serve({ http2: true })`, `attach()` to an http2 server).
-   * When it is hit: the stream is refused (RST_STREAM REFUSED_STREAM); a peer that keeps opening streams past it has its session closed (ENHANCE_YOUR_CALM). `ws`: —; Bun: —.
+   * When it is hit: a client waits for a stream to end before it opens another; a peer that opens more anyway is in error (RFC 9113 §5.1.2): node:http2 closes its session, the other sessions are served. `ws`: —; Bun: —.
    * @defaultValue `100`
    */
   maxConcurrentStreams?: number;

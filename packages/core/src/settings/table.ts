@@ -192,7 +192,7 @@ export const SETTINGS = {
     unlimited: false,
     engines: "HTTP/2 (`serve({ http2: true })`, `attach()` to an http2 server)",
     description: "streams open at once on one HTTP/2 session (SETTINGS_MAX_CONCURRENT_STREAMS): WebSockets over HTTP/2 (RFC 8441) and plain requests together; each WebSocket counts against `maxConnections` too",
-    whenHit: "the stream is refused (RST_STREAM REFUSED_STREAM); a peer that keeps opening streams past it has its session closed (ENHANCE_YOUR_CALM)",
+    whenHit: "a client waits for a stream to end before it opens another; a peer that opens more anyway is in error (RFC 9113 §5.1.2): node:http2 closes its session, the other sessions are served",
     ws: "—",
     bun: "—",
   },
