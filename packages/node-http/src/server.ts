@@ -438,6 +438,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const engine = (options as { engine?: unknown }).engine;
   if (engine !== undefined && engine !== "core") throw new InvalidOptionError("engine", engine, `"core" (the one engine on node:http)`);
   const port = checkPort(options.port);
+  if (options.http2 !== undefined && typeof options.http2 !== "boolean") throw new InvalidOptionError("http2", options.http2, "true or false");
   const requestListener = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     void answerHttp(req, res, options).catch((error: unknown) => {
       (options.logger ?? consoleLogger).error({ err: error, url: logText(req.url ?? "") }, `HTTP handler failed: ${error instanceof Error ? error.message : String(error)}`);

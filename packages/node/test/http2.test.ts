@@ -268,3 +268,12 @@ describe("HTTP/2 without TLS, and attach() to a node:http2 server", () => {
     }
   });
 });
+
+describe("the shared HTTP/2 checks (also run inside Bun and Deno)", () => {
+  it("pass on Node", async () => {
+    const { runHttp2Checks } = await import("./http2-checks.ts");
+    const results = await runHttp2Checks({ serve: (o) => serve(o as never) as never, defineService }, cert);
+    expect(results.length).toBe(5);
+    expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)).toEqual([]);
+  }, 30_000);
+});
