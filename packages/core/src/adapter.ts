@@ -40,7 +40,7 @@ export {
 export { connectOverStream } from "./client/handshake.ts";
 export { type AdapterPlumbing } from "./server/plumbing.ts";
 export { connectWith, type ClientRuntime, type DialTarget, type StreamTarget } from "./client/connect.ts";
-export { extendedConnectHeaders, openExtendedConnect, type ExtendedConnectResponse } from "./client/extended-connect.ts";
+export type { ExtendedConnectResponse } from "./client/extended-connect.ts";
 export { WebSocketBase, type WebSocketRuntime } from "./client/websocket.ts";
 export { normalizePath, type RouteMatch } from "./server/router.ts";
 export { zlibCodec, type ZlibModule } from "./wire/zlib-codec.ts";
