@@ -269,7 +269,16 @@ function reject(status: number, reason: string, headers?: Record<string, string>
   return headers ? { ok: false, status, reason, headers } : { ok: false, status, reason };
 }
 
-/** Whether `httpVersion` names HTTP/2 ("2", or node:http2's "2.0"): the upgrade is an extended CONNECT (RFC 8441). */
+/**
+ * Whether `httpVersion` names HTTP/2 ("2", or node:http2's "2.0"): the upgrade is an extended CONNECT (RFC 8441).
+ *
+ * @example
+ * ```ts
+ * import { isHttp2 } from "@ws/core/protocol";
+ *
+ * console.log(isHttp2("2"), isHttp2("2.0"), isHttp2("1.1")); // true true false
+ * ```
+ */
 export function isHttp2(httpVersion: string): boolean {
   return httpVersion === "2" || httpVersion === "2.0";
 }
@@ -279,6 +288,15 @@ export function isHttp2(httpVersion: string): boolean {
  * `:scheme`, `:path` and `:authority` (the pseudo-header fields, as headers of those names), and
  * `sec-websocket-version: 13`; subprotocols and extensions as over HTTP/1.1. There is no Sec-WebSocket-Key (the
  * `:protocol` field does its job): `key` is "".
+ *
+ * @example
+ * ```ts
+ * import { HeaderMap, validateExtendedConnect } from "@ws/core/protocol";
+ *
+ * const headers = new HeaderMap({ ":protocol": "websocket", ":scheme": "https", ":path": "/chat", ":authority": "example.com", "sec-websocket-version": "13" });
+ * const result = validateExtendedConnect({ method: "CONNECT", url: "/chat", httpVersion: "2", headers });
+ * console.log(result.ok); // true
+ * ```
  */
 export function validateExtendedConnect(req: UpgradeRequestInit<unknown>): ServerHandshakeResult {
   const headers = req.headers;
