@@ -6,8 +6,10 @@
  */
 import * as http2 from "node:http2";
 import { createUpgradeRequest, type Connection, type UpgradeRequest } from "@ws/core";
-import { RawHeaders, type RouteMatch, type ServerCore, type UpgradeOutcome } from "@ws/core/adapter";
+import { CoreFetchUpgrade, logText, RawHeaders, type RouteMatch, type ServerCore, type UpgradeOutcome } from "@ws/core/adapter";
 import { socketByteStream } from "./byte-stream.ts";
+import type { FetchHandler } from "./fetch-bridge.ts";
+import { boundedBody, MAX_REFUSAL_BODY } from "./fetch-upgrade.ts";
 
 /** An upgrade request over HTTP/2: `raw` is node:http2's compatibility request for the stream. */
 export type Http2UpgradeRequest = UpgradeRequest<http2.Http2ServerRequest>;
@@ -132,13 +134,43 @@ export interface Http2UpgradeContext {
   readonly core: ServerCore;
   /** whether an upgrade is for this server at all (attach()'s `shouldHandle`) */
   shouldHandle?(req: UpgradeRequest<unknown>): boolean;
+  /** takes the extended CONNECTs no service claims (serve()'s and attach()'s `fetch`) */
+  fetch?: FetchHandler;
+}
+
+type Timer = ReturnType<typeof setTimeout> | undefined;
+
+/** Writes an upgrade's outcome on its stream: 200 and the connection opened over the stream, or the refusal. */
+function answerStream(stream: http2.ServerHttp2Stream, outcome: UpgradeOutcome, timer: Timer): Connection<unknown> | undefined {
+  clearTimeout(timer);
+  if (stream.destroyed || stream.closed) {
+    if (outcome.ok) outcome.release(); // the client reset the stream while the upgrade was decided
+    return undefined;
+  }
+  if (!outcome.ok) {
+    refuseStream(stream, outcome.status, `${outcome.reason}\n`, outcome.headers);
+    return undefined;
+  }
+  stream.respond(http2Headers(200, outcome.headers));
+  stream.setTimeout(0);
+  const conn = outcome.open(socketByteStream(stream));
+  stream.off("error", ignoreError); // the connection's stream listens for errors now
+  return conn;
+}
+
+function failedStream(core: ServerCore, stream: http2.ServerHttp2Stream, error: unknown, timer: Timer): undefined {
+  clearTimeout(timer);
+  core.logger.error({ err: error }, `upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
+  stream.destroy();
+  return undefined;
 }
 
 /**
  * Takes one extended CONNECT: routes it, decides it through the server core (validation, maxConnections, the
  * service's gate bounded by handshakeTimeout, subprotocol, permessage-deflate) and answers on the stream — 200
- * and the connection opened over the stream, or the refusal. Resolves to the connection once open, undefined when
- * refused or the stream went away; never rejects.
+ * and the connection opened over the stream, or the refusal. One no service claims goes to the `fetch` handler,
+ * when there is one. Resolves to the connection once open, undefined when refused or the stream went away; never
+ * rejects.
  */
 export function upgradeStream(
   context: Http2UpgradeContext,
@@ -157,48 +189,94 @@ export function upgradeStream(
   }
   const handled = !context.shouldHandle || context.shouldHandle(request);
   const route: RouteMatch | null = handled ? core.route(request) : null;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  if (!route && handled && context.fetch) return upgradeStreamViaFetch(core, req, stream, request, context.fetch);
+  let timer: Timer;
   if (route?.service.upgrade) {
     timer = setTimeout(() => stream.close(http2.constants.NGHTTP2_CANCEL), core.settings.handshakeTimeout);
     timer.unref();
   }
-  const failed = (error: unknown): undefined => {
-    clearTimeout(timer);
-    core.logger.error({ err: error }, `upgrade failed: ${error instanceof Error ? error.message : String(error)}`);
-    stream.destroy();
-    return undefined;
-  };
-  const finish = (outcome: UpgradeOutcome): Connection<unknown> | undefined => {
-    clearTimeout(timer);
-    if (stream.destroyed || stream.closed) {
-      if (outcome.ok) outcome.release(); // the client reset the stream while the upgrade was decided
-      return undefined;
-    }
-    if (!outcome.ok) {
-      refuseStream(stream, outcome.status, `${outcome.reason}\n`, outcome.headers);
-      return undefined;
-    }
-    stream.respond(http2Headers(200, outcome.headers));
-    stream.setTimeout(0);
-    const conn = outcome.open(socketByteStream(stream));
-    stream.off("error", ignoreError); // the connection's stream listens for errors now
-    return conn;
-  };
   try {
     const outcome = core.negotiateNow(request, route);
     if (outcome instanceof Promise) {
       return outcome.then((o) => {
         try {
-          return finish(o);
+          return answerStream(stream, o, timer);
         } catch (error) {
-          return failed(error);
+          return failedStream(core, stream, error, timer);
         }
-      }, failed);
+      }, (error: unknown) => failedStream(core, stream, error, timer));
     }
-    return finish(outcome);
+    return answerStream(stream, outcome, timer);
   } catch (error) {
-    return failed(error);
+    return failedStream(core, stream, error, timer);
   }
+}
+
+/**
+ * The fetch-API Request a fetch handler is given for an extended CONNECT: a GET with `Upgrade: websocket` and
+ * `Connection: Upgrade` (a Request cannot have the CONNECT method, and the handler's `isWebSocketRequest` and
+ * routing read it as the same WebSocket request as over HTTP/1.1), the `:scheme`, `:authority` and `:path` as its
+ * URL, the other header fields as they came.
+ */
+export function http2UpgradeFetchRequest(req: http2.Http2ServerRequest): Request {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.charCodeAt(0) !== 0x3a) headers.append(raw[i]!, raw[i + 1]!);
+  headers.set("upgrade", "websocket");
+  headers.set("connection", "Upgrade");
+  const scheme = req.headers[":scheme"] === "http" ? "http" : "https";
+  const authority = req.headers[":authority"] ?? req.headers.host ?? "localhost";
+  return new Request(`${scheme}://${String(authority)}${String(req.headers[":path"] ?? "/")}`, { method: "GET", headers });
+}
+
+/**
+ * An extended CONNECT no service claims, handed to the fetch handler (as on HTTP/1.1): its `info.upgrade` decides
+ * it through the server core, with the HTTP/2 request; what the handler returns is the 200 (`upgrade()`'s Response)
+ * or the refusal — status, headers and at most 64 KiB of body on the stream. Bounded by handshakeTimeout.
+ */
+async function upgradeStreamViaFetch(
+  core: ServerCore,
+  req: http2.Http2ServerRequest,
+  stream: http2.ServerHttp2Stream,
+  request: Http2UpgradeRequest,
+  fetch: FetchHandler,
+): Promise<Connection<unknown> | undefined> {
+  let call: CoreFetchUpgrade | undefined;
+  const timer = setTimeout(() => {
+    call?.abandon();
+    stream.close(http2.constants.NGHTTP2_CANCEL);
+  }, core.settings.handshakeTimeout);
+  timer.unref();
+  const started = Date.now();
+  const peer = { remoteAddress: request.remoteAddress, remotePort: request.remotePort };
+  let response: Response;
+  try {
+    const fetchRequest = http2UpgradeFetchRequest(req);
+    call = new CoreFetchUpgrade(core, fetchRequest, peer.remoteAddress, peer.remotePort, request);
+    response = await fetch(fetchRequest, { ...peer, upgrade: call.upgrade });
+    if (!(response instanceof Response)) throw new TypeError(`the fetch handler returned ${String(response)}, not a Response`);
+  } catch (error) {
+    call?.abandon();
+    clearTimeout(timer);
+    core.logger.error({ err: error, url: logText(request.url) }, `fetch handler failed on an upgrade request: ${error instanceof Error ? error.message : String(error)}`);
+    refuseStream(stream, 500, "Internal Server Error\n");
+    return undefined;
+  }
+  const answer = call.settle(response);
+  if (!(answer instanceof Response)) return answerStream(stream, answer, timer);
+  try {
+    const status = answer.status >= 200 && answer.status <= 999 ? answer.status : 500;
+    const headers: Record<string, string> = {};
+    answer.headers.forEach((value, name) => {
+      if (name !== "content-length" && name !== "set-cookie") headers[name] = value;
+    });
+    const parts = answer.body ? await boundedBody(answer.body, MAX_REFUSAL_BODY, Math.max(0, core.settings.handshakeTimeout - (Date.now() - started))) : [];
+    clearTimeout(timer);
+    refuseStream(stream, status, Buffer.concat(parts), headers);
+  } catch (error) {
+    return failedStream(core, stream, error, timer);
+  }
+  return undefined;
 }
 
 /** Whether node:http2's compatibility request is an extended CONNECT (it has a `:protocol`). */

@@ -366,7 +366,7 @@ function attachTo(server: http.Server | https.Server | AnyHttp2Server | undefine
   // an http2 server: its extended CONNECTs (RFC 8441) too; its HTTP/1.1 connections (allowHTTP1) upgrade as above
   // (SETTINGS_MAX_CONCURRENT_STREAMS: serve()'s own server always; a server attached to when the option is given)
   const streams = own || options.maxConcurrentStreams !== undefined ? core.settings.maxConcurrentStreams : undefined;
-  const unlisten = server && !options.noServer && isHttp2Server(server) ? listenForExtendedConnect(server, { core, shouldHandle: options.shouldHandle }, streams) : undefined;
+  const unlisten = server && !options.noServer && isHttp2Server(server) ? listenForExtendedConnect(server, { core, shouldHandle: options.shouldHandle, fetch: options.fetch }, streams) : undefined;
   // assigned, not spread: the controls' getters (connections, connectionCount, bufferedBytes) stay live
   return Object.assign(handleFor(core), {
     handleUpgrade,

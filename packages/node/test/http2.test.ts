@@ -277,3 +277,44 @@ describe("the shared HTTP/2 checks (also run inside Bun and Deno)", () => {
     expect(results.filter((r) => !r.ok).map((r) => `${r.name}: ${r.error}`)).toEqual([]);
   }, 30_000);
 });
+
+describe("the fetch handler takes the extended CONNECTs no service claims", () => {
+  it("upgrades with info.upgrade() over HTTP/2 (the gate's data and headers), or writes its Response as the refusal", async () => {
+    const seen: { method: string; upgrade: string | null; version: string | null }[] = [];
+    const echo = defineService<{ user: string }>({ received: (m, conn) => void conn.send(`${conn.data.user}: ${String(m)}`) });
+    const server = await serve({
+      hostname: "127.0.0.1",
+      tls: cert,
+      http2: true,
+      logger: quiet,
+      fetch: (request, info) => {
+        seen.push({ method: request.method, upgrade: request.headers.get("upgrade"), version: request.headers.get("sec-websocket-version") });
+        const path = new URL(request.url).pathname;
+        if (path === "/via-fetch") return info.upgrade(request, echo, { data: { user: "ann" }, headers: { "x-served-by": "fetch" } });
+        if (path === "/deny") return new Response("go away", { status: 403, headers: { "x-why": "test" } });
+        return new Response("a page");
+      },
+    });
+    try {
+      const { session } = await h2Session(`https://127.0.0.1:${server.port}`);
+      const ws = await h2Connect(session, "/via-fetch");
+      expect(ws.status).toBe(200);
+      expect(ws.headers["x-served-by"]).toBe("fetch");
+      ws.stream.write(clientFrame(0x1, Buffer.from("hi")));
+      expect((await ws.next()).payload.toString()).toBe("ann: hi");
+      expect([...server.connections][0]!.request.httpVersion).toBe("2");
+      const denied = await h2Connect(session, "/deny");
+      expect(denied.status).toBe(403);
+      expect(denied.headers["x-why"]).toBe("test");
+      expect(await denied.body()).toBe("go away");
+      // a 2xx that did not upgrade: the server's 404, as over HTTP/1.1
+      const page = await h2Connect(session, "/page");
+      expect(page.status).toBe(404);
+      // the handler saw each as a WebSocket request: a GET with Upgrade: websocket
+      expect(seen[0]).toEqual({ method: "GET", upgrade: "websocket", version: "13" });
+      session.close();
+    } finally {
+      await server.close({ timeout: 500 });
+    }
+  });
+});
