@@ -311,11 +311,15 @@ export function listenForExtendedConnect(server: AnyHttp2Server, context: Http2U
     const req = new http2.Http2ServerRequest(stream, headers, {}, rawHeaders);
     void upgradeStream(context, req, stream);
   };
+  // no Nagle delay on the session's socket: WebSocket frames are small and go out at once, as on HTTP/1.1
+  const onSession = (socket: { setNoDelay?(on: boolean): void }) => void socket.setNoDelay?.(true);
   server.on("connect", onConnect);
   server.on("stream", onStream);
+  server.on("connection", onSession);
   return () => {
     server.off("connect", onConnect);
     server.off("stream", onStream);
+    server.off("connection", onSession);
   };
 }
 
