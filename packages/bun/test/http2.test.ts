@@ -14,11 +14,11 @@ const BUN = join(dirname(createRequire(import.meta.url).resolve("bun/package.jso
 type Results = Array<{ name: string; ok: boolean; error?: string }>;
 
 describe("WebSockets over HTTP/2 on Bun", () => {
-  it("passes the shared HTTP/2 checks on the core engine; the runtime engine refuses http2", () => {
+  it("passes the shared HTTP/2 checks on the core engine; the runtime engine refuses http2; the client connects over HTTP/2", () => {
     const r = spawnSync(BUN, ["--conditions=@ws/source", join(here, "fixtures/http2.ts"), "@ws/bun"], { cwd: resolve(here, ".."), encoding: "utf8", timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
     const results = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Results;
-    expect(results.length).toBe(6);
+    expect(results.length).toBe(7);
     expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
   }, 90_000);
 });

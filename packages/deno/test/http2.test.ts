@@ -14,7 +14,7 @@ const DENO = join(dirname(createRequire(import.meta.url).resolve("deno/package.j
 type Results = Array<{ name: string; ok: boolean; error?: string }>;
 
 describe("WebSockets over HTTP/2 on Deno", () => {
-  it("passes the shared HTTP/2 checks on the core engine; the runtime engine refuses http2", () => {
+  it("passes the shared HTTP/2 checks on the core engine; the runtime engine refuses http2; the client connects over HTTP/2", () => {
     // cwd: this package, so Deno uses its deno.json import map (@ws/core, @ws/node-http → their TypeScript sources)
     const r = spawnSync(DENO, ["run", "-A", join(here, "fixtures/http2.ts"), "@ws/deno"], {
       cwd: resolve(here, ".."),
@@ -24,7 +24,7 @@ describe("WebSockets over HTTP/2 on Deno", () => {
     });
     expect(r.status, r.stderr).toBe(0);
     const results = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Results;
-    expect(results.length).toBe(6);
+    expect(results.length).toBe(7);
     expect(results.filter((x) => !x.ok).map((x) => `${x.name}: ${x.error}`)).toEqual([]);
   }, 90_000);
 });

@@ -4,8 +4,7 @@ import * as tls from "node:tls";
 import * as zlib from "node:zlib";
 import { type ClientOptions, type Connection } from "@ws/core";
 import { connectWith, zlibCodec, type ClientRuntime } from "@ws/core/adapter";
-import { socketByteStream } from "@ws/node-http";
-import { connectStream } from "./http2-client.ts";
+import { connectStream, socketByteStream } from "@ws/node-http";
 
 /** Client options; permessage-deflate is offered unless `perMessageDeflate: false`; `http2` for WebSockets over HTTP/2. */
 export interface NodeClientOptions extends ClientOptions {

@@ -42,8 +42,14 @@ function upgradeOverTls(port: number, path: string): Promise<string> {
   });
 }
 
-/** Runs the checks; `cert` is a self-signed key and certificate for 127.0.0.1. */
-export async function runHttp2Checks(target: Http2Target, cert: { key: string; cert: string }): Promise<CheckResult[]> {
+/** The adapter's client, for the client checks: its connect() and the TLS options that trust `cert`. */
+export interface Http2Client {
+  connect(url: string, options: Record<string, unknown>): Promise<{ request: { httpVersion: string }; send(data: string): Promise<unknown>; onText(listener: (text: string) => void): unknown; close(): Promise<unknown> }>;
+  tls: unknown;
+}
+
+/** Runs the checks; `cert` is a self-signed key and certificate for 127.0.0.1; `client`: the adapter's client too. */
+export async function runHttp2Checks(target: Http2Target, cert: { key: string; cert: string }, client?: Http2Client): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   const check = async (name: string, fn: () => Promise<void>) => {
     try {
@@ -104,6 +110,19 @@ export async function runHttp2Checks(target: Http2Target, cert: { key: string; c
         session.close();
       }
     });
+    if (client) {
+      await check("the adapter's client: connect(url, { http2: true }) as a stream of an HTTP/2 session, and http2: \"auto\"", async () => {
+        for (const http2 of [true, "auto"]) {
+          const conn = await client.connect(`wss://127.0.0.1:${server.port}/version`, { http2, tls: client.tls, http2SessionIdleTimeout: 0 });
+          assert(conn.request.httpVersion === "2", `client side httpVersion ${conn.request.httpVersion}`);
+          const got = new Promise<string>((resolve) => conn.onText(resolve));
+          await conn.send("?");
+          const version = await got;
+          assert(version === "2", `server side httpVersion ${version}`);
+          await conn.close();
+        }
+      });
+    }
     await check("the HTTP/1.1 Upgrade on the same port", async () => {
       const status = await upgradeOverTls(server.port, "/echo");
       assert(/^HTTP\/1\.1 101/.test(status), status);

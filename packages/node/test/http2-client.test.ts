@@ -7,7 +7,7 @@
 import type * as http2 from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, defineService, HandshakeError, serve, WebSocket, type Connection, type ServeHandle } from "../src/index.ts";
-import { http2SessionCount } from "../src/http2-client.ts";
+import { http2SessionCount } from "@ws/node-http";
 import { selfSignedCert } from "./helpers.ts";
 import { until } from "./http2-support.ts";
 

@@ -9,7 +9,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import type * as tls from "node:tls";
 import type { ExtendedConnectResponse, StreamTarget } from "@ws/core/adapter";
-import { socketByteStream } from "@ws/node-http";
+import { socketByteStream } from "./byte-stream.ts";
 
 /** How long an origin without extended CONNECT is not tried again over HTTP/2. */
 const NO_HTTP2_MEMORY = 60_000;
@@ -27,7 +27,7 @@ interface SharedSession {
 const sessions = new Map<string, SharedSession>();
 const withoutHttp2 = new Map<string, number>();
 
-/** The sessions open now, by origin: for tests and diagnostics. */
+/** The client's HTTP/2 sessions open now (one per origin and TLS options in use): for tests and diagnostics. */
 export function http2SessionCount(): number {
   return sessions.size;
 }
@@ -79,8 +79,29 @@ function streamEnded(key: string, shared: SharedSession, delay: number): void {
 }
 
 /**
- * `ClientRuntime.connectStream` on node:http2: the extended CONNECT on the origin's shared session, resolved with
- * its response; null when the origin does not speak HTTP/2 or does not advertise ENABLE_CONNECT_PROTOCOL.
+ * `ClientRuntime.connectStream` on node:http2 (Node's, Bun's, Deno's): the extended CONNECT on the origin's shared
+ * session, resolved with its response; null when the origin does not speak HTTP/2 or does not advertise
+ * ENABLE_CONNECT_PROTOCOL. `target.tls` is node:tls's options (an adapter maps its own onto them).
+ *
+ * @example
+ * ```ts
+ * import * as net from "node:net";
+ * import * as tls from "node:tls";
+ * import { connectWith, type ClientRuntime } from "@ws/core/adapter";
+ * import { connectStream, socketByteStream } from "@ws/node-http";
+ *
+ * // a client runtime whose connect() takes { http2: "auto" }: HTTP/2 streams, else its own TCP/TLS dial
+ * const runtime: ClientRuntime<tls.ConnectionOptions> = {
+ *   connectStream,
+ *   dial: ({ hostname, port, secure, tls: options }) =>
+ *     new Promise((resolve, reject) => {
+ *       const socket = secure ? tls.connect({ host: hostname, port, ...options }) : net.connect({ host: hostname, port });
+ *       socket.once(secure ? "secureConnect" : "connect", () => resolve(socketByteStream(socket))).once("error", reject);
+ *     }),
+ * };
+ * const conn = await connectWith("wss://example.com/chat", { http2: "auto" }, runtime);
+ * console.log(conn.request.httpVersion); // "2" when example.com offers WebSockets over HTTP/2
+ * ```
  */
 export async function connectStream(target: StreamTarget<tls.ConnectionOptions>): Promise<ExtendedConnectResponse | null> {
   const key = sessionKey(target);
