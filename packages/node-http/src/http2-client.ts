@@ -13,6 +13,8 @@ import { socketByteStream } from "./byte-stream.ts";
 
 /** How long an origin without extended CONNECT is not tried again over HTTP/2. */
 const NO_HTTP2_MEMORY = 60_000;
+/** The most origins remembered without it (the oldest is forgotten first). */
+const NO_HTTP2_ORIGINS = 1000;
 
 /** One shared session and the WebSockets on it. */
 interface SharedSession {
@@ -130,6 +132,8 @@ export async function connectStream(target: StreamTarget<tls.ConnectionOptions>)
   target.signal.addEventListener("abort", abort, { once: true });
   try {
     if (!(await shared.ready)) {
+      withoutHttp2.delete(key);
+      if (withoutHttp2.size >= NO_HTTP2_ORIGINS) withoutHttp2.delete(withoutHttp2.keys().next().value!);
       withoutHttp2.set(key, Date.now() + NO_HTTP2_MEMORY);
       release();
       if (sessions.get(key) === shared) sessions.delete(key);
