@@ -2,13 +2,14 @@
  * Issue 25 in a browser: headless Chromium loads a page over HTTP/2 from serve({ tls, http2: true }) (@ws/node) and
  * opens its wss:// WebSocket on that same HTTP/2 connection (RFC 8441: an extended CONNECT on the page's session,
  * no new TCP or TLS connection). Proved from the server's side: the connection's `request.httpVersion` is "2", and
- * every stream — the page's GET and the WebSocket's CONNECT — came over one and the same session.
+ * every stream — the page's GET and the WebSocket's CONNECT — came over one and the same session; and from Chromium's
+ * own net log: the extended CONNECT with :protocol websocket was sent, on its one HTTP/2 session.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type * as http2 from "node:http2";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { defineService, serve } from "@ws/node";
@@ -50,9 +51,10 @@ describe("Chromium and WebSockets over HTTP/2", () => {
       sessions.add(stream.session!);
       streams.push(`${headers[":method"]} ${headers[":path"]}${headers[":protocol"] ? ` (${headers[":protocol"]})` : ""}`);
     });
+    const netLog = join(mkdtempSync(join(tmpdir(), "netlog-")), "net-log.json");
     const browser = await chromium.launch({
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--ignore-certificate-errors", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--ignore-certificate-errors", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", `--log-net-log=${netLog}`, "--net-log-capture-mode=Everything"],
     });
     try {
       const page = await browser.newPage({ ignoreHTTPSErrors: true });
@@ -68,5 +70,14 @@ describe("Chromium and WebSockets over HTTP/2", () => {
       await browser.close();
       await server.close({ timeout: 500 });
     }
+    // Chromium's own account (its net log, written once the browser has closed): the HTTP/2 session sent the
+    // extended CONNECT with :protocol websocket, and it opened exactly one session to the server
+    const log = readFileSync(netLog, "utf8");
+    rmSync(dirname(netLog), { recursive: true, force: true });
+    expect(log).toMatch(/:protocol: websocket/);
+    expect(log).toMatch(/:method: CONNECT/);
+    const events = (JSON.parse(log) as { constants: { logEventTypes: Record<string, number> }; events: { type: number; params?: { host?: string } }[] });
+    const initialized = events.constants.logEventTypes.HTTP2_SESSION_INITIALIZED;
+    expect(events.events.filter((e) => e.type === initialized).length).toBe(1);
   }, 60_000);
 });
