@@ -409,13 +409,14 @@ export interface ServeOptions extends NodeServerOptions {
   fetch?: FetchHandler;
 }
 
-export interface ServeHandle extends WebSocketServer {
+/** What serve() resolves to; `Server` is the underlying Node server's type (node:http2's with `http2: true`). */
+export interface ServeHandle<Server = http.Server | https.Server> extends WebSocketServer {
   readonly port: number;
   readonly hostname: string;
   /** ws:// or wss:// base URL */
   readonly url: string;
   /** the underlying Node server (node:http2's with `http2: true`) */
-  readonly server: http.Server | https.Server | AnyHttp2Server;
+  readonly server: Server;
 }
 
 /**
@@ -432,7 +433,9 @@ export interface ServeHandle extends WebSocketServer {
  * process.once("SIGTERM", () => void server.close({ timeout: 10_000 }));
  * ```
  */
-export async function serve(options: ServeOptions): Promise<ServeHandle> {
+export async function serve(options: ServeOptions & { http2: true }): Promise<ServeHandle<AnyHttp2Server>>;
+export async function serve(options: ServeOptions): Promise<ServeHandle>;
+export async function serve(options: ServeOptions): Promise<ServeHandle<http.Server | https.Server | AnyHttp2Server>> {
   checkServerOptions(options, "serve() options", SERVE_KEYS);
   checkServes(options);
   const engine = (options as { engine?: unknown }).engine;

@@ -25,7 +25,7 @@ const echo = defineService({
 });
 
 /** A WebSocket on a fresh, well-behaved session still gets its echo. */
-async function stillServed(server: ServeHandle): Promise<void> {
+async function stillServed(server: ServeHandle<unknown>): Promise<void> {
   const { session } = await h2Session(`http://127.0.0.1:${server.port}`);
   try {
     const ws = await h2Connect(session, "/echo", {}, "http");
@@ -38,7 +38,7 @@ async function stillServed(server: ServeHandle): Promise<void> {
 }
 
 describe("HTTP/2 limits and hostile peers (serve({ http2: true }) on Node)", () => {
-  let server: ServeHandle | undefined;
+  let server: ServeHandle<unknown> | undefined;
   afterEach(async () => {
     await server?.close({ timeout: 500 });
     server = undefined;

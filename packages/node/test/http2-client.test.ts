@@ -16,8 +16,8 @@ const quiet = { error() {}, warn() {}, info() {}, debug() {} };
 const tls = { rejectUnauthorized: false };
 
 describe("connect(url, { http2 }) on Node", () => {
-  let server: ServeHandle;
-  let plain: ServeHandle;
+  let server: ServeHandle<unknown>;
+  let plain: ServeHandle<unknown>;
   let sessionsOpened = 0;
   const liveSessions = new Set<http2.ServerHttp2Session>();
   const versions: string[] = [];

@@ -27,7 +27,7 @@ function echoService(closed: Closed[] = []) {
 }
 
 describe("serve({ tls, http2: true }) on Node", () => {
-  let server: ServeHandle;
+  let server: ServeHandle<unknown>;
   const closed: Closed[] = [];
   const versions: string[] = [];
   beforeAll(async () => {
