@@ -141,7 +141,7 @@ export interface ServerSettings extends ConnectionSettings {
 /** The settings of a client connection (`connect()`, `WebSocket`): a connection's, without those only a server has. */
 export interface ClientSettings extends Omit<ConnectionSettings, "keepRawRequest"> {
   /**
-   * How long a client's HTTP/2 session (one per origin, shared by its WebSockets, RFC 8441) stays open after its last stream has ended (0: closed with it). Unit: milliseconds. 0 turns it off. Honoured by: Node's client with `http2`.
+   * How long a client's HTTP/2 session (one per origin, shared by its WebSockets, RFC 8441) stays open after its last stream has ended (0: closed with it). Unit: milliseconds. 0 turns it off. Honoured by: the clients of Node, Bun and Deno with `http2`.
    * When it is hit: the session is closed (GOAWAY); the next WebSocket to the origin opens a new one. `ws`: —; Bun: —.
    * @defaultValue `5000` (5 s)
    */

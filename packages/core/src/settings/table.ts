@@ -202,7 +202,7 @@ export const SETTINGS = {
     scopes: ["client"],
     zeroTurnsOff: true,
     plausibleMin: 10,
-    engines: "Node's client with `http2`",
+    engines: "the clients of Node, Bun and Deno with `http2`",
     description: "how long a client's HTTP/2 session (one per origin, shared by its WebSockets, RFC 8441) stays open after its last stream has ended (0: closed with it)",
     whenHit: "the session is closed (GOAWAY); the next WebSocket to the origin opens a new one",
     ws: "—",
