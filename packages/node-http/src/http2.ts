@@ -362,11 +362,25 @@ export class Http2Sessions {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly sockets = new Set<import("node:net").Socket>();
 
-  constructor(server: AnyHttp2Server) {
+  /**
+   * `idleTimeout`: a session without an open stream for that many ms is closed (GOAWAY), as an idle keep-alive
+   * HTTP/1.1 connection is (0: never); one with a stream open — a WebSocket, however quiet — is not.
+   */
+  constructor(server: AnyHttp2Server, idleTimeout = 0) {
     server.on("session", (session: http2.ServerHttp2Session) => {
       this.sessions.add(session);
       session.once("close", () => this.sessions.delete(session));
       session.on("error", ignoreError); // node:http2 closes the session; its streams report their own close
+      if (idleTimeout > 0) {
+        let open = 0;
+        session.on("stream", (stream: http2.ServerHttp2Stream) => {
+          open++;
+          stream.once("close", () => open--);
+        });
+        session.setTimeout(idleTimeout, () => {
+          if (open === 0) session.close();
+        });
+      }
     });
     server.on("connection", (socket: import("node:net").Socket) => {
       this.sockets.add(socket);

@@ -464,7 +464,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle<http.Ser
         : http.createServer(requestListener),
   );
   const ws = attachTo(server, options, true);
-  const sessions = isHttp2Server(server) ? new Http2Sessions(server) : undefined;
+  const sessions = isHttp2Server(server) ? new Http2Sessions(server, ws.core.settings.httpIdleTimeout) : undefined;
   await listening(
     attempt,
     () =>

@@ -141,3 +141,21 @@ describe("HTTP/2 limits and hostile peers (serve({ http2: true }) on Node)", () 
   });
 });
 
+
+describe("idle HTTP/2 sessions (serve({ http2: true }) on Node)", () => {
+  it("closes a session that opens no stream within httpIdleTimeout, and keeps one whose WebSocket is quiet", async () => {
+    const server = await serve({ hostname: "127.0.0.1", http2: true, httpIdleTimeout: 200, logger: recordingLogger(), services: { "/echo": echo } });
+    try {
+      const idle = await rawPeer(server.port);
+      const { session } = await h2Session(`http://127.0.0.1:${server.port}`);
+      const ws = await h2Connect(session, "/echo", {}, "http");
+      await waitFor(idle.closed, 5000, "the server to close the idle session"); // before the fix: never closed
+      // the session with a (quiet) WebSocket on it outlived the idle one, and still carries it
+      ws.stream.write(clientFrame(0x1, Buffer.from("quiet, not idle")));
+      expect((await ws.next()).payload.toString()).toBe("quiet, not idle");
+      session.destroy();
+    } finally {
+      await server.close({ timeout: 500 });
+    }
+  });
+});

@@ -107,8 +107,8 @@ export interface ServerSettings extends ConnectionSettings {
    */
   maxConcurrentStreams?: number;
   /**
-   * Time from the end of a response to the next complete request head on a keep-alive HTTP connection (the first head: `handshakeTimeout`). Unit: milliseconds. Honoured by: Bun's core engine.
-   * When it is hit: the connection is closed; a head begun and not finished: 408. `ws`: — (node:http: `keepAliveTimeout` 5 s, `headersTimeout` 60 s); Bun: `idleTimeout`, 10 s.
+   * Time from the end of a response to the next complete request head on a keep-alive HTTP connection (the first head: `handshakeTimeout`); an HTTP/2 session's time without an open stream. Unit: milliseconds. Honoured by: Bun's core engine; the HTTP/2 sessions of `serve({ http2: true })`.
+   * When it is hit: the connection is closed; a head begun and not finished: 408; an HTTP/2 session: GOAWAY, then closed. `ws`: — (node:http: `keepAliveTimeout` 5 s, `headersTimeout` 60 s); Bun: `idleTimeout`, 10 s.
    * @defaultValue `5000` (5 s)
    */
   httpIdleTimeout?: number;
