@@ -7,6 +7,7 @@ import { serve, type Engine } from "@ws/deno";
 import { RedisBroker } from "@ws/redis";
 import { createChatService, limitsFromEnv } from "./chat-service.ts";
 import { pageHandler } from "./page.ts";
+import { tlsFromEnv } from "./tls-env.ts";
 
 const port = Number(Deno.env.get("PORT") ?? Deno.args[0] ?? 8080);
 const engine = (Deno.env.get("ENGINE") ?? "core") as Engine;
@@ -15,7 +16,7 @@ const engine = (Deno.env.get("ENGINE") ?? "core") as Engine;
 const chatService = createChatService(limitsFromEnv((name) => Deno.env.get(name)));
 const redisUrl = Deno.env.get("REDIS_URL");
 const broker = redisUrl ? new RedisBroker({ url: redisUrl }) : undefined;
-const server = await serve({ engine, port, services: { "/chat": chatService, "/chat/:room": chatService }, fetch: pageHandler, perMessageDeflate: true, broker });
+const server = await serve({ engine, port, ...tlsFromEnv((name) => Deno.env.get(name)), services: { "/chat": chatService, "/chat/:room": chatService }, fetch: pageHandler, perMessageDeflate: true, broker });
 console.log(`Listening on port ${server.port}${redisUrl ? ` (rooms shared through ${redisUrl})` : ""}`);
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -6,12 +6,15 @@
  */
 import { serve, silentLogger, type Engine, type FetchInfo } from "@ws/bun";
 import { ECHO_MAX_FRAGMENTS, echoService } from "./echo-service.ts";
+import { tlsFromEnv } from "./tls-env.ts";
 
 const port = Number(process.argv[2] ?? process.env.PORT ?? 9001);
 const engine = (process.env.ENGINE ?? "core") as Engine;
 const server = await serve({
   engine,
   port,
+  // TLS_CERT, TLS_KEY (PEM file paths), HTTP2=1: wss:// and WebSockets over HTTP/2 on this port
+  ...tlsFromEnv((name) => process.env[name]),
   hostname: process.env.HOST ?? "127.0.0.1",
   // UPGRADE=fetch: the fetch-style path (the handler's info.upgrade), not a registered service
   ...(process.env.UPGRADE === "fetch" ? { fetch: (request: Request, info: FetchInfo) => info.upgrade(request, echoService) } : { services: { "/": echoService } }),

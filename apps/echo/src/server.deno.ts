@@ -5,12 +5,15 @@
  */
 import { serve, silentLogger, type Engine } from "@ws/deno";
 import { ECHO_MAX_FRAGMENTS, echoService } from "./echo-service.ts";
+import { tlsFromEnv } from "./tls-env.ts";
 
 const port = Number(Deno.args[0] ?? Deno.env.get("PORT") ?? 9001);
 const engine = (Deno.env.get("ENGINE") ?? "core") as Engine;
 const server = await serve({
   engine,
   port,
+  // TLS_CERT, TLS_KEY (PEM file paths), HTTP2=1: wss:// and WebSockets over HTTP/2 on this port
+  ...tlsFromEnv((name) => Deno.env.get(name)),
   hostname: Deno.env.get("HOST") ?? "127.0.0.1",
   services: { "/": echoService },
   ...(engine === "core" ? { maxFragments: ECHO_MAX_FRAGMENTS } : {}),

@@ -1,13 +1,17 @@
 /**
- * The echo server on Node. Port from argv[2] or PORT (default 9001); the service is at every path "/". UPGRADE=fetch
+ * The echo server on Node. Port from argv[2] or PORT (default 9001); the service is at every path "/". TLS_CERT, TLS_KEY
+ * and HTTP2=1: wss:// and WebSockets over HTTP/2 (./tls-env.ts). UPGRADE=fetch
  * serves it through serve()'s fetch handler (`info.upgrade`) instead of by path (the autobahn `node-fetch` target).
  */
 import { serve, silentLogger, type FetchInfo } from "@ws/node";
 import { ECHO_MAX_FRAGMENTS, echoService } from "./echo-service.ts";
+import { tlsFromEnv } from "./tls-env.ts";
 
 const port = Number(process.argv[2] ?? process.env.PORT ?? 9001);
 const server = await serve({
   port,
+  // TLS_CERT, TLS_KEY (PEM file paths), HTTP2=1: wss:// and WebSockets over HTTP/2 on this port
+  ...tlsFromEnv((name) => process.env[name]),
   host: process.env.HOST ?? "127.0.0.1",
   // UPGRADE=fetch: the fetch-style path (the handler's info.upgrade), not a registered service
   ...(process.env.UPGRADE === "fetch" ? { fetch: (request: Request, info: FetchInfo) => info.upgrade(request, echoService) } : { services: { "/": echoService } }),

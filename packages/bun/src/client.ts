@@ -2,6 +2,7 @@
 import * as zlib from "node:zlib";
 import { type ClientOptions, type Connection } from "@ws/core";
 import { connectWith, zlibCodec, type ClientRuntime } from "@ws/core/adapter";
+import { connectStream } from "@ws/node-http";
 import { BunSocketStream } from "./byte-stream.ts";
 
 /** Bun's TLS options for wss:// (Bun.connect's). */
@@ -15,6 +16,9 @@ export interface BunClientOptions extends ClientOptions {
 /** How Bun opens the socket: Bun.connect, with `tls` for wss://. */
 const bun: ClientRuntime<BunTls> = {
   deflateCodec: zlibCodec(zlib),
+  // WebSockets over HTTP/2 (RFC 8441) with `http2`: Bun's node:http2, one session per origin (Bun's TLS options mapped)
+  connectStream: ({ tls, ...target }) =>
+    connectStream({ ...target, tls: tls && { ca: tls.ca, rejectUnauthorized: tls.rejectUnauthorized, servername: tls.serverName } }),
   async dial({ hostname, port, secure, tls, signal }) {
     let stream: BunSocketStream | undefined;
     let lastError: Error | undefined;

@@ -43,7 +43,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const { sockets = "bun", ...engineOptions } = options;
   if (sockets !== "bun" && sockets !== "node:http") throw new InvalidOptionError("sockets", sockets, '"bun" or "node:http"');
   return serveEngines(engineOptions, {
-    core: (rest) => (sockets === "node:http" ? serveOnNodeHttp(rest as NodeServeOptions) : serveNative(rest)),
+    // HTTP/2 (RFC 8441): node:http2, whichever `sockets` (Bun.listen speaks no HTTP/2)
+    core: (rest) => (sockets === "node:http" || rest.http2 ? serveOnNodeHttp(rest as NodeServeOptions) : serveNative(rest)),
     async runtime(rest) {
       const ws = bunWebSocket(rest);
       const fetch = options.fetch;

@@ -39,7 +39,8 @@ export {
 } from "./server/serve.ts";
 export { connectOverStream } from "./client/handshake.ts";
 export { type AdapterPlumbing } from "./server/plumbing.ts";
-export { connectWith, type ClientRuntime, type DialTarget } from "./client/connect.ts";
+export { connectWith, type ClientRuntime, type DialTarget, type StreamTarget } from "./client/connect.ts";
+export type { ExtendedConnectResponse } from "./client/extended-connect.ts";
 export { WebSocketBase, type WebSocketRuntime } from "./client/websocket.ts";
 export { normalizePath, type RouteMatch } from "./server/router.ts";
 export { zlibCodec, type ZlibModule } from "./wire/zlib-codec.ts";

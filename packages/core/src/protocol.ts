@@ -35,6 +35,8 @@ export {
   WEBSOCKET_GUID,
   acceptKey,
   validateUpgradeRequest,
+  validateExtendedConnect,
+  isHttp2,
   selectProtocol,
   buildAcceptResponse,
   buildRejectResponse,

@@ -2,6 +2,7 @@
 import * as zlib from "node:zlib";
 import { type ClientOptions, type Connection } from "@ws/core";
 import { connectWith, zlibCodec, type ClientRuntime, type ZlibModule } from "@ws/core/adapter";
+import { connectStream } from "@ws/node-http";
 import { DenoConnStream } from "./byte-stream.ts";
 
 /** Deno's TLS options for wss:// (Deno.connectTls's). */
@@ -22,6 +23,8 @@ const zlibModule: ZlibModule = {
 /** How Deno opens the socket: Deno.connect, or Deno.connectTls for wss://. */
 const deno: ClientRuntime<DenoTls> = {
   deflateCodec: zlibCodec(zlibModule),
+  // WebSockets over HTTP/2 (RFC 8441) with `http2`: Deno's node:http2, one session per origin (caCerts as node:tls's ca)
+  connectStream: ({ tls, ...target }) => connectStream({ ...target, tls: tls?.caCerts ? { ca: tls.caCerts } : undefined }),
   async dial({ hostname, port, secure, tls }) {
     const conn: Deno.Conn = secure ? await Deno.connectTls({ hostname, port, caCerts: tls?.caCerts }) : await Deno.connect({ hostname, port });
     if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);

@@ -8,6 +8,7 @@
 import * as http from "node:http";
 import type { FetchInfo } from "@ws/core";
 import { notAnUpgrade } from "@ws/core/adapter";
+import { CONNECTION_SPECIFIC } from "./http2.ts";
 
 /** Bytes of request body read ahead of the handler before the socket stops being read. */
 export const REQUEST_BODY_HIGH_WATER_MARK = 64 * 1024;
@@ -29,9 +30,16 @@ export async function answerFetch(
   handler: FetchHandler,
   scheme: "http" | "https",
 ): Promise<void> {
-  const url = `${scheme}://${req.headers.host ?? "localhost"}${req.url ?? "/"}`;
+  // over HTTP/2 (node:http2's compatibility request) the authority is `:authority`, and the pseudo-header
+  // fields (":method", ":path", …) are among the raw headers: a Request takes none of them
+  const http2 = req.httpVersionMajor === 2;
+  const host = req.headers.host ?? (http2 ? (req.headers[":authority"] as string | undefined) : undefined);
+  const url = `${scheme}://${host ?? "localhost"}${req.url ?? "/"}`;
   const headers = new Headers();
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    if (http2 && req.rawHeaders[i]!.charCodeAt(0) === 0x3a) continue;
+    headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  }
   const aborted = new AbortController();
   res.once("close", () => {
     if (!res.writableFinished) aborted.abort();
@@ -51,7 +59,8 @@ export async function answerFetch(
   const response = await handler(new Request(url, init), { remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort, upgrade: notAnUpgrade });
   const outHeaders: [string, string][] = [];
   response.headers.forEach((value, name) => {
-    if (name !== "set-cookie") outHeaders.push([name, value]);
+    // HTTP/2 has no connection-specific fields (RFC 9113 §8.2.2); node:http2 refuses to send them
+    if (name !== "set-cookie" && !(http2 && CONNECTION_SPECIFIC.has(name))) outHeaders.push([name, value]);
   });
   for (const cookie of response.headers.getSetCookie()) outHeaders.push(["set-cookie", cookie]);
   res.writeHead(response.status, response.statusText || http.STATUS_CODES[response.status] || "", outHeaders.flat());

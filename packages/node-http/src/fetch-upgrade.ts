@@ -27,7 +27,7 @@ export function upgradeFetchRequest(req: http.IncomingMessage, scheme: "http" | 
 const OWN_FIELDS = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
 
 /** Up to `limit` bytes of a body; the rest is cancelled. Within `ms`, else what has come (a body that never ends). */
-async function boundedBody(body: ReadableStream<Uint8Array>, limit: number, ms: number): Promise<Uint8Array[]> {
+export async function boundedBody(body: ReadableStream<Uint8Array>, limit: number, ms: number): Promise<Uint8Array[]> {
   const reader = body.getReader();
   const parts: Uint8Array[] = [];
   let size = 0;

@@ -23,3 +23,5 @@ export { nativeAcceptKey } from "./server.ts";
 export { answerFetch, REQUEST_BODY_HIGH_WATER_MARK, type FetchHandler } from "./fetch-bridge.ts";
 export { refusalBytes, upgradeFetchRequest, MAX_REFUSAL_BODY } from "./fetch-upgrade.ts";
 export { expressUpgrade, responseOverSocket, type RequestMiddleware, type UpgradeResponse } from "./middleware-upgrade.ts";
+export { connectStream, http2SessionCount } from "./http2-client.ts";
+export { RAPID_RESET_LIMIT, RAPID_RESET_AGE, type Http2UpgradeRequest, type AnyHttp2Server } from "./http2.ts";

@@ -3,6 +3,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
+import * as http2 from "node:http2";
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 import { createHash } from "node:crypto";
@@ -41,12 +42,16 @@ import { WEBSOCKET_GUID } from "@ws/core/protocol";
 import { allocateBuffer, socketByteStream } from "./byte-stream.ts";
 import { answerFetch, type FetchHandler } from "./fetch-bridge.ts";
 import { refusalBytes, upgradeFetchRequest } from "./fetch-upgrade.ts";
+import { createHttp2Server, Http2Sessions, isHttp2Server, listenForExtendedConnect, type AnyHttp2Server } from "./http2.ts";
 
 /** A node:http server's options: a server's (ServerOptions), `handshakeTimeout` included. */
 export type NodeServerOptions = ServerOptions;
 
-/** An upgrade request on node:http: `raw` is the server's IncomingMessage. */
-export type NodeUpgradeRequest = UpgradeRequest<http.IncomingMessage>;
+/**
+ * An upgrade request on node:http: `raw` is the server's IncomingMessage; over HTTP/2 (`httpVersion` "2"),
+ * node:http2's Http2ServerRequest for the stream.
+ */
+export type NodeUpgradeRequest = UpgradeRequest<http.IncomingMessage | http2.Http2ServerRequest>;
 
 /**
  * `attach()`'s options: a server's options (services, routes, limits, hooks, `broker`) and two of its own,
@@ -150,7 +155,7 @@ const ATTACH_KEYS: AdapterKeys = {
 /** serve()'s own keys on node:http, and what it says of the options of `ws` and of attach() that do not apply to it. */
 const SERVE_KEYS: AdapterKeys = {
   // engine: taken for code shared with Bun and Deno; Node has one engine, "core"
-  keys: ["port", "host", "hostname", "tls", "fetch", "engine"],
+  keys: ["port", "host", "hostname", "tls", "fetch", "engine", "http2"],
   foreign: {
     server: "serve() starts its own server; to use yours, attach(yourServer, …)",
     noServer: "serve() starts its own server; to take the upgrades yourself, attach({ noServer: true, … }) and call its handleUpgrade",
@@ -208,21 +213,21 @@ function checkAttachArguments(first: unknown, hasOptions: boolean): void {
  * // ws.connections, ws.publish(topic, message), await ws.close()
  * ```
  */
-export function attach(server: http.Server | https.Server, options: AttachOptions): AttachedServer;
+export function attach(server: http.Server | https.Server | AnyHttp2Server, options: AttachOptions): AttachedServer;
 export function attach(options: AttachOptions & { noServer: true }): AttachedServer;
 export function attach(
-  serverOrOptions: http.Server | https.Server | (AttachOptions & { noServer: true }),
+  serverOrOptions: http.Server | https.Server | AnyHttp2Server | (AttachOptions & { noServer: true }),
   maybeOptions?: AttachOptions,
 ): AttachedServer {
   checkAttachArguments(serverOrOptions, maybeOptions !== undefined);
-  const server = maybeOptions ? (serverOrOptions as http.Server | https.Server) : undefined;
+  const server = maybeOptions ? (serverOrOptions as http.Server | https.Server | AnyHttp2Server) : undefined;
   const options = maybeOptions ?? (serverOrOptions as AttachOptions);
   checkServerOptions(options, "attach() options", ATTACH_KEYS);
   return attachTo(server, options);
 }
 
 /** attach() once its arguments are checked (serve() comes here with its own options: port, tls, …). */
-function attachTo(server: http.Server | https.Server | undefined, options: AttachOptions): AttachedServer {
+function attachTo(server: http.Server | https.Server | AnyHttp2Server | undefined, options: AttachOptions, own = false): AttachedServer {
   const core = new ServerCore(options, NODE_PLUMBING);
   core.warnHooklessServices();
   const logger: Logger = core.logger;
@@ -357,15 +362,21 @@ function attachTo(server: http.Server | https.Server | undefined, options: Attac
       return;
     }
     // not ours: another 'upgrade' listener (another library's endpoint) may take it; 404 only if none can
-    if (!route && server!.listenerCount("upgrade") > 1) return;
+    if (!route && (server as http.Server).listenerCount("upgrade") > 1) return;
     void accept(request, route, socket, head);
   };
-  if (server && !options.noServer) server.on("upgrade", onUpgrade);
+  // an http2 server with allowHTTP1 emits the same 'upgrade' for its HTTP/1.1 connections
+  if (server && !options.noServer) (server as http.Server).on("upgrade", onUpgrade);
+  // an http2 server: its extended CONNECTs (RFC 8441) too; its HTTP/1.1 connections (allowHTTP1) upgrade as above
+  // (SETTINGS_MAX_CONCURRENT_STREAMS: serve()'s own server always; a server attached to when the option is given)
+  const streams = own || options.maxConcurrentStreams !== undefined ? core.settings.maxConcurrentStreams : undefined;
+  const unlisten = server && !options.noServer && isHttp2Server(server) ? listenForExtendedConnect(server, { core, shouldHandle: options.shouldHandle, fetch: options.fetch }, streams) : undefined;
   // assigned, not spread: the controls' getters (connections, connectionCount, bufferedBytes) stay live
   return Object.assign(handleFor(core), {
     handleUpgrade,
     detach() {
-      server?.off("upgrade", onUpgrade);
+      (server as http.Server | undefined)?.off("upgrade", onUpgrade);
+      unlisten?.();
     },
   });
 }
@@ -388,19 +399,28 @@ export interface ServeOptions extends NodeServerOptions {
   /** serve HTTPS / WSS with this key and certificate (PEM) */
   tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
   /**
+   * serve HTTP/2 as well: with `tls`, HTTP/2 and HTTP/1.1 on the one port (ALPN), WebSockets over both (RFC 8441's
+   * extended CONNECT and the HTTP/1.1 Upgrade) reaching the same services, `fetch` handler and limits; without
+   * `tls`, cleartext HTTP/2 with prior knowledge (h2c, for a proxy that speaks it) and no HTTP/1.1.
+   * `conn.request.httpVersion` says which ("2" or "1.1"). Streams per session: `maxConcurrentStreams`.
+   * @defaultValue `false`
+   */
+  http2?: boolean;
+  /**
    * answers plain HTTP requests (fetch-style, as on Bun and Deno); default: 426 Upgrade Required. The request
    * body is streamed to the handler (read ahead by at most 64 KiB) and the response body streamed back.
    */
   fetch?: FetchHandler;
 }
 
-export interface ServeHandle extends WebSocketServer {
+/** What serve() resolves to; `Server` is the underlying Node server's type (node:http2's with `http2: true`). */
+export interface ServeHandle<Server = http.Server | https.Server> extends WebSocketServer {
   readonly port: number;
   readonly hostname: string;
   /** ws:// or wss:// base URL */
   readonly url: string;
-  /** the underlying Node server */
-  readonly server: http.Server | https.Server;
+  /** the underlying Node server (node:http2's with `http2: true`) */
+  readonly server: Server;
 }
 
 /**
@@ -417,13 +437,16 @@ export interface ServeHandle extends WebSocketServer {
  * process.once("SIGTERM", () => void server.close({ timeout: 10_000 }));
  * ```
  */
-export async function serve(options: ServeOptions): Promise<ServeHandle> {
+export async function serve(options: ServeOptions & { http2: true }): Promise<ServeHandle<AnyHttp2Server>>;
+export async function serve(options: ServeOptions): Promise<ServeHandle>;
+export async function serve(options: ServeOptions): Promise<ServeHandle<http.Server | https.Server | AnyHttp2Server>> {
   checkServerOptions(options, "serve() options", SERVE_KEYS);
   checkServes(options);
   const engine = (options as { engine?: unknown }).engine;
   if (engine !== undefined && engine !== "core") throw new InvalidOptionError("engine", engine, `"core" (the one engine on node:http)`);
   const port = checkPort(options.port);
-  const requestListener = (req: http.IncomingMessage, res: http.ServerResponse) => {
+  if (options.http2 !== undefined && typeof options.http2 !== "boolean") throw new InvalidOptionError("http2", options.http2, "true or false");
+  const requestListener = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     void answerHttp(req, res, options).catch((error: unknown) => {
       (options.logger ?? consoleLogger).error({ err: error, url: logText(req.url ?? "") }, `HTTP handler failed: ${error instanceof Error ? error.message : String(error)}`);
       if (res.headersSent) {
@@ -437,10 +460,15 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
   const host = options.hostname ?? options.host;
   const attempt = { hostname: host, port: port ?? 0, tls: options.tls };
   // node:https checks the key and certificate here (Node, Bun): a bad one is a ListenError too
-  const server = await listening(attempt, () =>
-    options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca }, requestListener) : http.createServer(requestListener),
+  const server: http.Server | https.Server | AnyHttp2Server = await listening(attempt, () =>
+    options.http2
+      ? createHttp2Server(options, requestListener)
+      : options.tls
+        ? https.createServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca }, requestListener)
+        : http.createServer(requestListener),
   );
-  const ws = attachTo(server, options);
+  const ws = attachTo(server, options, true);
+  const sessions = isHttp2Server(server) ? new Http2Sessions(server, ws.core.settings.httpIdleTimeout) : undefined;
   await listening(
     attempt,
     () =>
@@ -476,19 +504,26 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     async close(closeOptions) {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       await ws.close(closeOptions);
-      server.closeIdleConnections?.();
+      if (sessions) await sessions.close(closeOptions?.timeout ?? 1000);
+      else (server as http.Server).closeIdleConnections?.();
       await stopped;
     },
   };
 }
 
-async function answerHttp(req: http.IncomingMessage, res: http.ServerResponse, options: ServeOptions): Promise<void> {
+async function answerHttp(
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+  options: ServeOptions,
+): Promise<void> {
   if (!options.fetch) {
-    res.writeHead(426, { "Content-Type": "text/plain", Upgrade: "websocket", Connection: "close" });
+    // HTTP/2 has no Upgrade nor Connection field (RFC 9113 §8.2.2)
+    const headers = req.httpVersionMajor === 2 ? { "Content-Type": "text/plain" } : { "Content-Type": "text/plain", Upgrade: "websocket", Connection: "close" };
+    res.writeHead(426, headers);
     res.end("This endpoint speaks WebSocket only\n");
     return;
   }
-  await answerFetch(req, res, options.fetch, options.tls ? "https" : "http");
+  await answerFetch(req as http.IncomingMessage, res as http.ServerResponse, options.fetch, options.tls ? "https" : "http");
 }
 
 export type { Router };

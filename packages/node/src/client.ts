@@ -4,9 +4,9 @@ import * as tls from "node:tls";
 import * as zlib from "node:zlib";
 import { type ClientOptions, type Connection } from "@ws/core";
 import { connectWith, zlibCodec, type ClientRuntime } from "@ws/core/adapter";
-import { socketByteStream } from "@ws/node-http";
+import { connectStream, socketByteStream } from "@ws/node-http";
 
-/** Client options; permessage-deflate is offered unless `perMessageDeflate: false`. */
+/** Client options; permessage-deflate is offered unless `perMessageDeflate: false`; `http2` for WebSockets over HTTP/2. */
 export interface NodeClientOptions extends ClientOptions {
   /** TLS options for wss:// (ca, rejectUnauthorized, servername, ...) */
   tls?: tls.ConnectionOptions;
@@ -30,10 +30,14 @@ const node: ClientRuntime<tls.ConnectionOptions> = {
       socket.once("error", failed);
       signal.addEventListener("abort", () => socket.destroy(), { once: true });
     }),
+  // WebSockets over HTTP/2 (RFC 8441) with `http2`: one node:http2 session per origin
+  connectStream,
 };
 
 /**
- * Opens a WebSocket connection; resolves once the opening handshake has succeeded.
+ * Opens a WebSocket connection; resolves once the opening handshake has succeeded. With `http2: "auto"` it is a
+ * stream of the origin's HTTP/2 session (RFC 8441) when the server offers that, else an HTTP/1.1 connection;
+ * `http2: true` makes HTTP/2 mandatory.
  *
  * @example
  * ```ts

@@ -47,6 +47,15 @@ export interface ClientOptions extends ClientSettings {
    * @defaultValue `true` with an adapter's `connect()` (each supplies the DEFLATE codec)
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /**
+   * WebSockets over HTTP/2 (RFC 8441), where the adapter's client has HTTP/2 (Node): `"auto"` opens the WebSocket
+   * as a stream of the origin's HTTP/2 session (one session per origin, shared by every WebSocket to it) when the
+   * server advertises SETTINGS_ENABLE_CONNECT_PROTOCOL, else over HTTP/1.1; `true` makes HTTP/2 mandatory (a
+   * `HandshakeError` when the server does not offer it). The session closes `http2SessionIdleTimeout` after its
+   * last stream has ended.
+   * @defaultValue `false` (HTTP/1.1)
+   */
+  http2?: boolean | "auto";
 }
 
 /** What a HandshakeError knows of the server's response, when there was one. */
@@ -99,7 +108,7 @@ export class HandshakeError extends Error {
 }
 
 /** The response's headers as a WHATWG Headers (a value Headers will not hold is left out). */
-function fetchHeaders(headers: HeadersLike): Headers {
+export function fetchHeaders(headers: HeadersLike): Headers {
   const out = new Headers();
   headers.forEach?.((value, name) => {
     try {
@@ -112,7 +121,7 @@ function fetchHeaders(headers: HeadersLike): Headers {
 }
 
 /** The error for a response other than a 101: the status, the reason phrase and an excerpt of the body. */
-function refusedError(reason: string, response: HandshakeResponse): HandshakeError {
+export function refusedError(reason: string, response: HandshakeResponse): HandshakeError {
   const excerpt = bodyExcerpt(response.body);
   const status = response.statusText ? `${reason} ${logText(response.statusText, 60)}` : reason;
   return new HandshakeError(excerpt ? `${status}: ${excerpt}` : status, response);

@@ -20,7 +20,7 @@
 import type { Service, UpgradeDecision } from "./service.ts";
 import type { ServerCore, UpgradeOutcome } from "./server.ts";
 import { refusalResponse, upgradeRequestFrom, type FetchUpgrade, type UpgradeOptions } from "./serve.ts";
-import { asksForWebSocket } from "../wire/handshake.ts";
+import { asksForWebSocket, type UpgradeRequest } from "../wire/handshake.ts";
 
 /** the upgrade of each request a server handed to a fetch handler (weak: it goes with the request) */
 const offered = new WeakMap<Request, FetchUpgrade>();
@@ -148,7 +148,11 @@ export class CoreFetchUpgrade {
   private readonly request: Request;
   private readonly peer: { remoteAddress: string | undefined; remotePort: number | undefined };
 
-  constructor(core: ServerCore, request: Request, remoteAddress: string | undefined, remotePort: number | undefined) {
+  /**
+   * `upgradeRequest`: the UpgradeRequest the decision reads, when it is not the one the handler's Request makes
+   * (an HTTP/2 extended CONNECT, handed to the handler as a GET with `Upgrade: websocket`)
+   */
+  constructor(core: ServerCore, request: Request, remoteAddress: string | undefined, remotePort: number | undefined, upgradeRequest?: UpgradeRequest) {
     this.core = core;
     this.request = request;
     this.peer = { remoteAddress, remotePort };
@@ -156,7 +160,7 @@ export class CoreFetchUpgrade {
       if (this.called) throw new TypeError("upgrade() was called already for this request: one upgrade per request");
       this.called = true;
       // the request the handler was given (a framework may hand on another object for the same request)
-      const req = upgradeRequestFrom(given, remoteAddress, remotePort);
+      const req = upgradeRequest ?? upgradeRequestFrom(given, remoteAddress, remotePort);
       const outcome = await core.negotiate(req, { service: serviceForCall(service as Service<unknown>, options as UpgradeOptions<unknown>), params: {} });
       if (!outcome.ok) return refusalOf(outcome);
       if (this.settled) {

@@ -246,6 +246,7 @@ export const CLIENT_KEYS: readonly string[] = [
   "onError",
   "metrics",
   "perMessageDeflate",
+  "http2",
   "tls",
   ...settingKeys("client"),
 ];
@@ -276,6 +277,9 @@ export function checkClientOptions(url: unknown, options: unknown): void {
   unknownKeys("", plumbingIn(options), CLIENT_KEYS);
   checkSettings(options, "client");
   checkDeflate("", options.perMessageDeflate);
+  if (options.http2 !== undefined && typeof options.http2 !== "boolean" && options.http2 !== "auto") {
+    throw new InvalidOptionError("http2", options.http2, 'true (HTTP/2 only), "auto" (HTTP/2 when the server offers it) or false');
+  }
   const protocols = options.protocols;
   if (protocols !== undefined && !(Array.isArray(protocols) && protocols.every((p) => typeof p === "string" && p.length > 0))) {
     throw new InvalidOptionError("protocols", protocols, "an array of subprotocol names");

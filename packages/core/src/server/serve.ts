@@ -82,6 +82,12 @@ export interface EngineServeOptions extends ServerOptions {
    * address, not a forwarded header) on every engine that knows it
    */
   fetch?: (request: Request, info: FetchInfo) => Response | Promise<Response>;
+  /**
+   * WebSockets over HTTP/2 (RFC 8441) too, core engine only (on the runtime's node:http2): with `tls`, HTTP/2 and
+   * HTTP/1.1 on one port; without, cleartext HTTP/2 with prior knowledge (h2c). The runtime engine refuses it.
+   * @defaultValue `false`
+   */
+  http2?: boolean;
   /** ms for an upgrade request to be decided (the gate included); core engine only. Default 10000. */
   handshakeTimeout?: number;
 }
@@ -175,7 +181,7 @@ export interface EngineStarters {
 }
 
 /** The keys serve() takes on a runtime with both engines, besides a server's (EngineServeOptions). */
-export const ENGINE_SERVE_KEYS: readonly string[] = ["engine", "port", "hostname", "tls", "fetch"];
+export const ENGINE_SERVE_KEYS: readonly string[] = ["engine", "port", "hostname", "tls", "fetch", "http2"];
 
 /** What serve() says of the options of another entry point (or of `ws`) that do not apply to it. */
 export const SERVE_FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
@@ -198,6 +204,10 @@ export async function serveEngines(options: EngineServeOptions, start: EngineSta
     throw new InvalidOptionError("engine", options.engine, '"core" or "runtime"');
   }
   const { engine = "core", ...rest } = options;
+  if (options.http2 !== undefined && typeof options.http2 !== "boolean") throw new InvalidOptionError("http2", options.http2, "true or false");
+  if (options.http2 && engine === "runtime") {
+    throw new InvalidOptionError("http2", options.http2, 'false with engine "runtime": the runtime\'s own server has no WebSockets over HTTP/2 (RFC 8441); engine "core" serves them on node:http2');
+  }
   const tls = Boolean(options.tls);
   if (engine === "core") {
     const server = await start.core(rest);

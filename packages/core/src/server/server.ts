@@ -282,7 +282,7 @@ export class ServerCore {
   private outcome(req: UpgradeRequest, verdict: UpgradeVerdict): UpgradeOutcome {
     if (!verdict.ok) {
       const { status, reason, headers } = verdict;
-      return { ok: false, status, reason, response: encodeUtf8(buildRejectResponse(status, reason, headers)) };
+      return { ok: false, status, reason, response: encodeUtf8(buildRejectResponse(status, reason, headers)), headers };
     }
     const { service, protocol, data } = verdict;
     const accepted = acceptResponse(verdict, this.options.perMessageDeflate, this.plumbing.deflateCodec, this.plumbing.acceptKey);
@@ -292,10 +292,12 @@ export class ServerCore {
       ok: true,
       protocol,
       response,
+      headers: accepted.headers,
       accept: (stream, head) => {
         stream.write(response);
         return this.open(stream, req, service, protocol, data, head, deflate, extensions, verdict.slot);
       },
+      open: (stream) => this.open(stream, req, service, protocol, data, undefined, deflate, extensions, verdict.slot),
       release: () => verdict.slot.release(),
     };
   }

@@ -63,14 +63,29 @@ export interface ConnectionSlot {
 
 /** The outcome of an upgrade request: an HTTP error response, or the 101 response and how to proceed. */
 export type UpgradeOutcome =
-  | { ok: false; status: number; reason: string; response: Uint8Array }
+  | {
+      ok: false;
+      status: number;
+      reason: string;
+      /** the HTTP/1.1 response (head and body) */
+      response: Uint8Array;
+      /** the refusal's own header fields (the gate's), for an adapter that writes the response itself (HTTP/2) */
+      headers?: Record<string, string>;
+    }
   | {
       ok: true;
       protocol: string | null;
       /** the 101 response head */
       response: Uint8Array;
+      /**
+       * the response's header fields besides the handshake's own (Upgrade, Connection, Sec-WebSocket-Accept):
+       * Sec-WebSocket-Protocol, Sec-WebSocket-Extensions and the gate's; what an HTTP/2 200 carries (RFC 8441 §5)
+       */
+      headers: Record<string, string>;
       /** writes the 101 response to `stream`, then opens the connection (`head`: bytes read past the request) */
       accept(stream: ByteStream, head?: Uint8Array): Connection<unknown>;
+      /** opens the connection on `stream` whose response the adapter has written itself (an HTTP/2 stream's 200) */
+      open(stream: ByteStream): Connection<unknown>;
       /** the upgrade will not be accepted after all (the socket went away): frees its connection slot */
       release(): void;
     };
@@ -198,7 +213,7 @@ export function acceptResponse(
   perMessageDeflate: boolean | PerMessageDeflateOptions | undefined,
   codec: DeflateCodec | undefined,
   acceptKey: ((key: string) => string) | undefined,
-): { response: string; deflate: PerMessageDeflate | undefined; extensions: string } {
+): { response: string; deflate: PerMessageDeflate | undefined; extensions: string; headers: Record<string, string> } {
   let deflate: PerMessageDeflate | undefined;
   let extensions = "";
   if (perMessageDeflate && codec) {
@@ -210,5 +225,8 @@ export function acceptResponse(
     }
   }
   const headers = extensions ? { "Sec-WebSocket-Extensions": extensions, ...verdict.headers } : verdict.headers;
-  return { response: buildAcceptResponse({ key: verdict.key, protocol: verdict.protocol, accept: acceptKey, headers }), deflate, extensions };
+  const all = verdict.protocol ? { "Sec-WebSocket-Protocol": verdict.protocol, ...headers } : headers;
+  // HTTP/2 (no key): the 200's header fields only, no 101 head
+  const response = verdict.key === "" ? "" : buildAcceptResponse({ key: verdict.key, protocol: verdict.protocol, accept: acceptKey, headers });
+  return { response, deflate, extensions, headers: all };
 }

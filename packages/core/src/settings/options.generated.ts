@@ -101,8 +101,14 @@ export interface ServerSettings extends ConnectionSettings {
    */
   maxHttpConnections?: number;
   /**
-   * Time from the end of a response to the next complete request head on a keep-alive HTTP connection (the first head: `handshakeTimeout`). Unit: milliseconds. Honoured by: Bun's core engine.
-   * When it is hit: the connection is closed; a head begun and not finished: 408. `ws`: — (node:http: `keepAliveTimeout` 5 s, `headersTimeout` 60 s); Bun: `idleTimeout`, 10 s.
+   * Streams open at once on one HTTP/2 session (SETTINGS_MAX_CONCURRENT_STREAMS): WebSockets over HTTP/2 (RFC 8441) and plain requests together; each WebSocket counts against `maxConnections` too. Unit: count. Honoured by: HTTP/2 (`serve({ http2: true })`, `attach()` to an http2 server).
+   * When it is hit: a client waits for a stream to end before it opens another; a peer that opens more anyway is in error (RFC 9113 §5.1.2): node:http2 closes its session, the other sessions are served. `ws`: —; Bun: —.
+   * @defaultValue `100`
+   */
+  maxConcurrentStreams?: number;
+  /**
+   * Time from the end of a response to the next complete request head on a keep-alive HTTP connection (the first head: `handshakeTimeout`); an HTTP/2 session's time without an open stream. Unit: milliseconds. Honoured by: Bun's core engine; the HTTP/2 sessions of `serve({ http2: true })`.
+   * When it is hit: the connection is closed; a head begun and not finished: 408; an HTTP/2 session: GOAWAY, then closed. `ws`: — (node:http: `keepAliveTimeout` 5 s, `headersTimeout` 60 s); Bun: `idleTimeout`, 10 s.
    * @defaultValue `5000` (5 s)
    */
   httpIdleTimeout?: number;
@@ -134,6 +140,12 @@ export interface ServerSettings extends ConnectionSettings {
 
 /** The settings of a client connection (`connect()`, `WebSocket`): a connection's, without those only a server has. */
 export interface ClientSettings extends Omit<ConnectionSettings, "keepRawRequest"> {
+  /**
+   * How long a client's HTTP/2 session (one per origin, shared by its WebSockets, RFC 8441) stays open after its last stream has ended (0: closed with it). Unit: milliseconds. 0 turns it off. Honoured by: the clients of Node, Bun and Deno with `http2`.
+   * When it is hit: the session is closed (GOAWAY); the next WebSocket to the origin opens a new one. `ws`: —; Bun: —.
+   * @defaultValue `5000` (5 s)
+   */
+  http2SessionIdleTimeout?: number;
   /**
    * Time for an upgrade to be decided (the service's `upgrade()` gate included); on a client, for the whole opening handshake. Unit: milliseconds.
    * When it is hit: server: HTTP 503, the slot is freed, the gate's late answer ignored; client: `HandshakeError`. `ws`: `handshakeTimeout` (client only); Bun: —.

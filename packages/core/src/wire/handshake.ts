@@ -18,7 +18,10 @@ export interface UpgradeRequest<Raw = unknown> {
   method: string;
   /** request target as sent: path and query, e.g. "/chat?room=1" */
   url: string;
-  /** "1.1" for HTTP/1.1 */
+  /**
+   * the HTTP version the upgrade came over: "1.1" for an HTTP/1.1 Upgrade, "2" for an HTTP/2 extended CONNECT
+   * (RFC 8441: the connection is one stream of an HTTP/2 session)
+   */
   httpVersion: string;
   headers: HeadersLike;
   remoteAddress?: string;
@@ -329,7 +332,71 @@ function reject(status: number, reason: string, headers?: Record<string, string>
 }
 
 /**
- * Validates a server-side upgrade request (RFC 6455 §4.2.1).
+ * Whether `httpVersion` names HTTP/2 ("2", or node:http2's "2.0"): the upgrade is an extended CONNECT (RFC 8441).
+ *
+ * @example
+ * ```ts
+ * import { isHttp2 } from "@ws/core/protocol";
+ *
+ * console.log(isHttp2("2"), isHttp2("2.0"), isHttp2("1.1")); // true true false
+ * ```
+ */
+export function isHttp2(httpVersion: string): boolean {
+  return httpVersion === "2" || httpVersion === "2.0";
+}
+
+/**
+ * Validates an HTTP/2 extended CONNECT (RFC 8441 §4–5): the CONNECT method with `:protocol` = "websocket",
+ * `:scheme`, `:path` and `:authority` (the pseudo-header fields, as headers of those names), and
+ * `sec-websocket-version: 13`; subprotocols and extensions as over HTTP/1.1. There is no Sec-WebSocket-Key (the
+ * `:protocol` field does its job): `key` is "".
+ *
+ * @example
+ * ```ts
+ * import { HeaderMap, validateExtendedConnect } from "@ws/core/protocol";
+ *
+ * const headers = new HeaderMap({ ":protocol": "websocket", ":scheme": "https", ":path": "/chat", ":authority": "example.com", "sec-websocket-version": "13" });
+ * const result = validateExtendedConnect({ method: "CONNECT", url: "/chat", httpVersion: "2", headers });
+ * console.log(result.ok); // true
+ * ```
+ */
+export function validateExtendedConnect(req: UpgradeRequestInit<unknown>): ServerHandshakeResult {
+  const headers = req.headers;
+  if (req.method !== "CONNECT") return reject(405, "a WebSocket over HTTP/2 is opened with an extended CONNECT", { Allow: "CONNECT" });
+  const protocol = headers.get(":protocol");
+  // RFC 9220 §3 (the same extended CONNECT over HTTP/3): an unknown :protocol SHOULD get 501
+  if (protocol === null) return reject(400, "the extended CONNECT has no :protocol");
+  if (protocol !== "websocket") return reject(501, `unsupported :protocol ${logSafe(protocol)}`);
+  if (!headers.get(":scheme") || !headers.get(":path") || !headers.get(":authority")) {
+    return reject(400, "the extended CONNECT needs :scheme, :path and :authority");
+  }
+  return validateOffers(headers, "");
+}
+
+/** At most 64 characters of a peer's value, for a refusal's reason. */
+function logSafe(value: string): string {
+  return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value);
+}
+
+/** Sec-WebSocket-Version, -Protocol and -Extensions: the same over HTTP/1.1 and HTTP/2. */
+function validateOffers(headers: HeadersLike, key: string): ServerHandshakeResult {
+  const versionHeader = headers.get("sec-websocket-version");
+  if (versionHeader === null || versionHeader.trim() !== "13") {
+    return reject(426, "unsupported Sec-WebSocket-Version (13 is required)", { "Sec-WebSocket-Version": "13" });
+  }
+  // the offers are parsed only when there are any
+  const protocolHeader = headers.get("sec-websocket-protocol");
+  const protocols = protocolHeader === null ? NO_PROTOCOLS : parseHeaderList(protocolHeader);
+  if (protocols.some((p) => !isToken(p))) return reject(400, "invalid Sec-WebSocket-Protocol");
+  const extensionHeader = headers.get("sec-websocket-extensions");
+  const extensions = extensionHeader === null ? NO_EXTENSIONS : parseExtensionHeader(extensionHeader);
+  if (extensions === null) return reject(400, "malformed Sec-WebSocket-Extensions");
+  return { ok: true, key, protocols, extensions };
+}
+
+/**
+ * Validates a server-side upgrade request: RFC 6455 §4.2.1 over HTTP/1.1, RFC 8441's extended CONNECT when
+ * `httpVersion` is HTTP/2's (`validateExtendedConnect`).
  *
  * @example
  * ```ts
@@ -352,6 +419,7 @@ function reject(status: number, reason: string, headers?: Record<string, string>
  * ```
  */
 export function validateUpgradeRequest(req: UpgradeRequestInit<unknown>): ServerHandshakeResult {
+  if (isHttp2(req.httpVersion)) return validateExtendedConnect(req);
   if (req.method !== "GET" && req.method.toUpperCase() !== "GET") return reject(405, "the upgrade request must use GET", { Allow: "GET" });
   if (req.httpVersion !== "1.1") {
     const version = /^(\d+)\.(\d+)$/.exec(req.httpVersion);
@@ -369,14 +437,7 @@ export function validateUpgradeRequest(req: UpgradeRequestInit<unknown>): Server
   }
   const key = headers.get("sec-websocket-key")?.trim() ?? "";
   if (!isWebSocketKey(key)) return reject(400, "Sec-WebSocket-Key must be the base64 encoding of 16 bytes");
-  // the offers are parsed only when there are any
-  const protocolHeader = headers.get("sec-websocket-protocol");
-  const protocols = protocolHeader === null ? NO_PROTOCOLS : parseHeaderList(protocolHeader);
-  if (protocols.some((p) => !isToken(p))) return reject(400, "invalid Sec-WebSocket-Protocol");
-  const extensionHeader = headers.get("sec-websocket-extensions");
-  const extensions = extensionHeader === null ? NO_EXTENSIONS : parseExtensionHeader(extensionHeader);
-  if (extensions === null) return reject(400, "malformed Sec-WebSocket-Extensions");
-  return { ok: true, key, protocols, extensions };
+  return validateOffers(headers, key);
 }
 
 /**
@@ -535,6 +596,15 @@ export function validateHandshakeResponse(
   if (!connection.some((c) => c.toLowerCase() === "upgrade")) return { ok: false, reason: "missing Connection: Upgrade" };
   const accept = response.headers.get("sec-websocket-accept");
   if (accept?.trim() !== acceptKey(handshake.key)) return { ok: false, reason: "invalid Sec-WebSocket-Accept" };
+  return validateAgreement(response.headers, handshake);
+}
+
+/**
+ * The client's checks of what a server agreed to, the same over HTTP/1.1 (a 101) and HTTP/2 (an extended
+ * CONNECT's 200, RFC 8441 §5): the subprotocol is one offered, each extension one offered, once.
+ */
+export function validateAgreement(headers: HeadersLike, handshake: Pick<ClientHandshake, "protocols" | "extensions">): ClientHandshakeResult {
+  const response = { headers };
   const protocol = response.headers.get("sec-websocket-protocol");
   if (protocol !== null) {
     if (!handshake.protocols.includes(protocol.trim())) {
