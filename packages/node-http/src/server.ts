@@ -5,7 +5,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import * as zlib from "node:zlib";
 import { lookup } from "node:dns/promises";
 import {
@@ -123,9 +123,22 @@ function refuseSocket(socket: Duplex, response: Uint8Array | string): void {
   socket.once("close", () => clearTimeout(linger));
 }
 
+/**
+ * node:crypto's one-shot digest where the runtime has it (Node ≥ 20.12; Bun's node:crypto may not): no Hash
+ * object (and its native handle) per handshake.
+ */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: "base64") => string }).hash;
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 /** Sec-WebSocket-Accept with node:crypto's SHA-1 (native; the core's portable one is JavaScript). */
 export function nativeAcceptKey(key: string): string {
-  return createHash("sha1").update(key + WEBSOCKET_GUID, "latin1").digest("base64");
+  // hash() reads a string as UTF-8: the same bytes as latin1 for ASCII (a handshake's key is base64, checked before)
+  if (oneShotHash && isAscii(key)) return oneShotHash("sha1", key + WEBSOCKET_GUID, "base64");
+  return crypto.createHash("sha1").update(key + WEBSOCKET_GUID, "latin1").digest("base64");
 }
 
 /** What Node gives the core's server: node:zlib, Buffers, node:crypto's SHA-1. */
