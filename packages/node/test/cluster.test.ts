@@ -60,7 +60,9 @@ class Client {
   readonly texts: string[] = [];
   readonly binaries: Uint8Array[] = [];
   private replies: Array<{ prefix: string; resolve: (s: string) => void }> = [];
-  private constructor(readonly ws: WebSocket) {
+  readonly ws: WebSocket;
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
     ws.on("message", (data, isBinary) => {
       if (isBinary) {
         this.binaries.push(new Uint8Array(data as Buffer));
