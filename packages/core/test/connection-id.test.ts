@@ -3,13 +3,15 @@
  * the counter is a cons string in V8 (two 32-byte cons cells and the counter's string behind the one id) once
  * it is 13 characters or longer; an id is made flat when it is made.
  */
-import { getHeapSnapshot } from "node:v8";
 import { describe, expect, it } from "vitest";
 import { connectionId } from "../src/session/id.ts";
 
+// node:v8 is loaded dynamically so the core's type-check (no Node typings) stays honest (as runtime-agnostic.test.ts)
+const { getHeapSnapshot } = (await import("node:v8" as string)) as { getHeapSnapshot(): AsyncIterable<string | Uint8Array> };
+
 async function stringTypesOf(match: (name: string) => boolean): Promise<Map<string, number>> {
   let text = "";
-  for await (const chunk of getHeapSnapshot()) text += chunk;
+  for await (const chunk of getHeapSnapshot()) text += String(chunk);
   const snap = JSON.parse(text) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] };
   const fields = snap.snapshot.meta.node_fields;
   const types = snap.snapshot.meta.node_types[0];
