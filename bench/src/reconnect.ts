@@ -2,7 +2,10 @@
  * The `reconnect` scenario (issue 26): the day a server restarts, every client reconnects at once.
  *
  *   node bench/dist/reconnect.js [--servers ours-node,ws-bufferutil,bun-builtin,deno-builtin]
- *                                [--connections 10000] [--in-flight 256] [--rounds 1] [--out FILE]
+ *                                [--connections 10000] [--in-flight 256] [--rounds 1] [--out FILE] [--pin] [--json]
+ *
+ * It is also the `reconnect` scenario of run.ts, which starts it as its load generator (`--json`: one result
+ * line as the generator prints it; `--pin`: the servers on CPU 0, as run.ts pins them).
  *
  * For each server (an id from servers.ts): start it, open `connections` WebSocket connections (raw TCP, the
  * bench's own handshake, `in-flight` at once), then kill it (SIGKILL: every connection drops at once) and start
@@ -22,6 +25,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import * as net from "node:net";
 import { cpuSeconds, median, rssBytes, sleep } from "./proc.ts";
 import { SERVERS, type ServerDef } from "./servers.ts";
@@ -32,10 +36,14 @@ interface Options {
   inFlight: number;
   rounds: number;
   out?: string;
+  /** the servers on CPU 0 (taskset) */
+  pin: boolean;
+  /** one GeneratorResult line for run.ts */
+  json: boolean;
 }
 
 function parse(argv: string[]): Options {
-  const o: Options = { servers: ["ours-node", "ws-bufferutil", "ours-bun-core", "bun-builtin", "ours-deno-core", "deno-builtin"], connections: 10_000, inFlight: 256, rounds: 1 };
+  const o: Options = { servers: ["ours-node", "ws-bufferutil", "ours-bun-core", "bun-builtin", "ours-deno-core", "deno-builtin"], connections: 10_000, inFlight: 256, rounds: 1, pin: false, json: false };
   for (let i = 0; i < argv.length; i++) {
     const value = () => argv[++i] ?? "";
     switch (argv[i]) {
@@ -54,8 +62,14 @@ function parse(argv: string[]): Options {
       case "--out":
         o.out = value();
         break;
+      case "--pin":
+        o.pin = true;
+        break;
+      case "--json":
+        o.json = true;
+        break;
       case "--help":
-        console.log("node bench/dist/reconnect.js [--servers a,b] [--connections 10000] [--in-flight 256] [--rounds 1] [--out FILE]");
+        console.log("node bench/dist/reconnect.js [--servers a,b] [--connections 10000] [--in-flight 256] [--rounds 1] [--out FILE] [--pin] [--json]");
         process.exit(0);
         break;
       default:
@@ -67,10 +81,12 @@ function parse(argv: string[]): Options {
 }
 
 /** Starts a server; resolves with its process and port once it prints LISTENING. */
-function start(def: ServerDef, port: number, connections: number): Promise<{ child: ChildProcess; port: number }> {
+function start(def: ServerDef, port: number, connections: number, pin: boolean): Promise<{ child: ChildProcess; port: number }> {
   const command = def.command();
   if ("unavailable" in command) return Promise.reject(new Error(command.unavailable));
-  const child = spawn(command.cmd, command.args, {
+  // taskset execs the command: the child's pid is the server's
+  const [cmd, args] = pin ? ["taskset", ["-c", "0", command.cmd, ...command.args]] : [command.cmd, command.args];
+  const child = spawn(cmd, args, {
     env: { ...process.env, ...command.env, PORT: String(port), BENCH_DEFLATE: "0", BENCH_MAX_CONNECTIONS: String(connections + 1000) },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -177,8 +193,9 @@ interface Result {
   load: number;
 }
 
-async function run(def: ServerDef, o: Options): Promise<Result> {
-  const first = await start(def, 0, o.connections);
+/** One reconnect run against one server (see the module comment). */
+export async function run(def: ServerDef, o: Pick<Options, "connections" | "inFlight" | "pin">): Promise<Result> {
+  const first = await start(def, 0, o.connections, o.pin);
   const clients = new Clients(first.port);
   const deadline = Date.now() + 120_000;
   try {
@@ -192,7 +209,7 @@ async function run(def: ServerDef, o: Options): Promise<Result> {
   await exited;
   await clients.allClosed(deadline);
   clients.retries = 0;
-  const second = await start(def, first.port, o.connections);
+  const second = await start(def, first.port, o.connections, o.pin);
   const pid = second.child.pid!;
   try {
     const rssAtListening = rssBytes(pid);
@@ -220,37 +237,78 @@ async function run(def: ServerDef, o: Options): Promise<Result> {
   }
 }
 
-const o = parse(process.argv.slice(2));
-const defs = o.servers.map((id) => {
-  const def = SERVERS.find((s) => s.id === id);
-  if (!def) throw new Error(`no server ${id}; one of ${SERVERS.map((s) => s.id).join(", ")}`);
-  return def;
-});
-const results = new Map<string, Result[]>();
-for (let round = 0; round < o.rounds; round++) {
-  for (const def of defs) {
-    const command = def.command();
-    if ("unavailable" in command) {
-      console.log(`reconnect ${def.id.padEnd(16)} n/a: ${command.unavailable}`);
-      continue;
-    }
-    try {
-      const r = await run(def, o);
-      (results.get(def.id) ?? results.set(def.id, []).get(def.id)!).push(r);
-      console.log(
-        `reconnect ${def.id.padEnd(16)} ${r.connections} conns: all open again in ${r.reconnectMs} ms (${r.handshakesPerSecond}/s), ` +
-          `peak RSS ${r.peakRssBytes === null ? "?" : (r.peakRssBytes / 1048576).toFixed(1)} MiB, ${r.rssPerConnection ?? "?"} B/conn, ` +
-          `${r.serverCpuMicrosPerHandshake ?? "?"} µs cpu/handshake, ${r.retries} retries (load ${r.load})`,
-      );
-      if (o.out) appendFileSync(o.out, JSON.stringify({ scenario: "reconnect", ...r }) + "\n");
-    } catch (e) {
-      console.log(`reconnect ${def.id.padEnd(16)} FAILED: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    await sleep(500);
-  }
+/** The result as run.ts's generator reports one (GeneratorResult): the rate is handshakes/s of the reconnection. */
+function asGeneratorResult(r: Result, cpu0: NodeJS.CpuUsage) {
+  const seconds = r.reconnectMs / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    ok: true,
+    windows: [
+      {
+        seconds,
+        count: r.connections,
+        rate: r.handshakesPerSecond,
+        bytesPerSecond: 0,
+        serverCpu: r.serverCpuMicrosPerHandshake === null ? null : Math.round(((r.serverCpuMicrosPerHandshake * r.connections) / 1e6 / seconds) * 100),
+        generatorCpu: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100),
+      },
+    ],
+    checked: r.connections,
+    checkErrors: [],
+    memory: r.peakRssBytes === null ? undefined : { baselineRss: 0, loadedRss: r.peakRssBytes, connections: r.connections, bytesPerConnection: r.rssPerConnection ?? 0 },
+    reconnect: r,
+  };
 }
-if (o.rounds > 1) {
-  for (const [id, rs] of results) {
-    console.log(`median ${id.padEnd(16)} ${median(rs.map((r) => r.reconnectMs))} ms, peak RSS ${(median(rs.map((r) => r.peakRssBytes ?? NaN)) / 1048576).toFixed(1)} MiB, ${median(rs.map((r) => r.serverCpuMicrosPerHandshake ?? NaN))} µs cpu/handshake`);
+
+const main = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+const o = main ? parse(process.argv.slice(2)) : null;
+if (o?.json) {
+  // run.ts's generator: one server, one line
+  const def = SERVERS.find((s) => s.id === o.servers[0]);
+  try {
+    if (!def) throw new Error(`no server ${o.servers[0]}`);
+    const cpu0 = process.cpuUsage();
+    console.log(JSON.stringify(asGeneratorResult(await run(def, o), cpu0)));
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    console.log(JSON.stringify({ ok: false, error, windows: [], checked: 0, checkErrors: [error] }));
+  }
+  process.exit(0);
+}
+if (o) await cli(o);
+
+async function cli(o: Options): Promise<void> {
+  const defs = o.servers.map((id) => {
+    const def = SERVERS.find((s) => s.id === id);
+    if (!def) throw new Error(`no server ${id}; one of ${SERVERS.map((s) => s.id).join(", ")}`);
+    return def;
+  });
+  const results = new Map<string, Result[]>();
+  for (let round = 0; round < o.rounds; round++) {
+    for (const def of defs) {
+      const command = def.command();
+      if ("unavailable" in command) {
+        console.log(`reconnect ${def.id.padEnd(16)} n/a: ${command.unavailable}`);
+        continue;
+      }
+      try {
+        const r = await run(def, o);
+        (results.get(def.id) ?? results.set(def.id, []).get(def.id)!).push(r);
+        console.log(
+          `reconnect ${def.id.padEnd(16)} ${r.connections} conns: all open again in ${r.reconnectMs} ms (${r.handshakesPerSecond}/s), ` +
+            `peak RSS ${r.peakRssBytes === null ? "?" : (r.peakRssBytes / 1048576).toFixed(1)} MiB, ${r.rssPerConnection ?? "?"} B/conn, ` +
+            `${r.serverCpuMicrosPerHandshake ?? "?"} µs cpu/handshake, ${r.retries} retries (load ${r.load})`,
+        );
+        if (o.out) appendFileSync(o.out, JSON.stringify({ scenario: "reconnect", ...r }) + "\n");
+      } catch (e) {
+        console.log(`reconnect ${def.id.padEnd(16)} FAILED: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      await sleep(500);
+    }
+  }
+  if (o.rounds > 1) {
+    for (const [id, rs] of results) {
+      console.log(`median ${id.padEnd(16)} ${median(rs.map((r) => r.reconnectMs))} ms, peak RSS ${(median(rs.map((r) => r.peakRssBytes ?? NaN)) / 1048576).toFixed(1)} MiB, ${median(rs.map((r) => r.serverCpuMicrosPerHandshake ?? NaN))} µs cpu/handshake`);
+    }
   }
 }
