@@ -103,6 +103,7 @@ const paths = {
   "@ws/core/adapter": dist("core", "adapter"),
   "@ws/core/testing": dist("core", "testing"),
   "@ws/node": dist("node"),
+  "@ws/node/cluster": dist("node", "cluster"),
   "@ws/node-http": dist("node-http"),
   "@ws/bun": dist("bun"),
   "@ws/cloudflare": dist("cloudflare"),

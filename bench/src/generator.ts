@@ -88,6 +88,17 @@ export interface GeneratorResult {
   scale?: ScaleStep[];
   /** scale: steps not run, and why (the file-descriptor limit of the server or the generator) */
   notRun?: string;
+  /** reconnect (reconnect.ts): the time until every client is open again, the restarted server's peak RSS, … */
+  reconnect?: ReconnectFigures;
+}
+
+/** What the reconnect scenario measures of the restarted server (reconnect.ts). */
+export interface ReconnectFigures {
+  reconnectMs: number;
+  peakRssBytes: number | null;
+  rssPerConnection: number | null;
+  serverCpuMicrosPerHandshake: number | null;
+  retries: number;
 }
 
 interface Conn {
@@ -691,6 +702,9 @@ export async function generate(cfg: GeneratorConfig): Promise<GeneratorResult> {
       return runHandshakes(cfg, s);
     case "scale":
       return runScale(cfg, s);
+    case "reconnect":
+      // run.ts starts reconnect.js for it: the server is restarted mid-run, which the generator cannot do
+      return { ok: false, error: "the reconnect scenario runs through reconnect.js", windows: [], checked: 0, checkErrors: [] };
   }
 }
 

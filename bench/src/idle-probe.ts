@@ -16,6 +16,8 @@
  * after a full GC; `heapSpacesNoGc` (Node) says where the heap grew before that GC (committed bytes per
  * connection by V8 space), `afterGc` what is left after it. A raw TCP echo server (raw-node, raw-bun, raw-deno)
  * works too: it echoes the request, which counts as its handshake — the floor a runtime's sockets impose.
+ * PROBE_STRACE=1: the server's system calls while the connections open (`strace -c -f` attached to it), per
+ * handshake and by call (`syscallsPerHandshake`, `syscalls`): a count that does not depend on the machine's load.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, mkdtempSync } from "node:fs";
@@ -207,6 +209,23 @@ async function takeSnapshot(): Promise<string> {
   }
 }
 
+/** Detaches strace (SIGINT) and reads its summary: calls by system call, and "total". */
+async function straceCounts(proc: ChildProcess): Promise<Map<string, number>> {
+  const exited = new Promise((resolve) => proc.once("exit", resolve));
+  proc.kill("SIGINT");
+  await exited;
+  const counts = new Map<string, number>();
+  for (const line of readFileSync(join(snapDir, "strace.txt"), "utf8").split("\n")) {
+    // % time, seconds, usecs/call, calls, [errors,] syscall — or the "total" line
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 5 || !/^\d/.test(cols[0]!)) continue;
+    const name = cols[cols.length - 1]!;
+    const calls = Number(cols[3]);
+    if (Number.isFinite(calls)) counts.set(name, calls);
+  }
+  return counts;
+}
+
 // a warm-up round: the code paths are compiled and the allocator has grown before the baseline
 await closeAll((await openMany(Math.min(1000, N), IN_FLIGHT)).sockets);
 await sleep(1000);
@@ -216,7 +235,10 @@ const rssBefore = await steadyRss();
 const spacesBefore = await nodeSpaces();
 const cpuBefore = cpuSeconds(child.pid!) ?? NaN;
 const splitBefore = cpuSplit(child.pid!);
+const strace = process.env.PROBE_STRACE ? spawn("strace", ["-c", "-f", "-p", String(child.pid), "-o", join(snapDir, "strace.txt")], { stdio: "ignore" }) : null;
+if (strace) await sleep(1000); // attached
 const { sockets, seconds } = await openMany(N, IN_FLIGHT);
+const syscalls = strace ? await straceCounts(strace) : null;
 // the server's CPU time per handshake does not depend on how fast this one-process client is
 const cpuPerHandshake = ((cpuSeconds(child.pid!) ?? NaN) - cpuBefore) / N;
 const splitAfter = cpuSplit(child.pid!);
@@ -228,6 +250,16 @@ const rssAfter = await steadyRss();
 const loadSnap = snapshot ? heapByName(await takeSnapshot()) : null;
 
 const perConn = (rssAfter - rssBefore) / N;
+if (syscalls) {
+  const total = syscalls.get("total") ?? 0;
+  console.log(
+    JSON.stringify({
+      server: id,
+      syscallsPerHandshake: Number((total / N).toFixed(2)),
+      syscalls: Object.fromEntries([...syscalls].filter(([k, v]) => k !== "total" && v / N >= 0.05).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, Number((v / N).toFixed(2))])),
+    }),
+  );
+}
 console.log(
   JSON.stringify({
     server: id,

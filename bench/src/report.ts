@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { SCENARIO_ORDER, SCENARIOS, type ScenarioName } from "./scenarios.ts";
-import type { ScaleStep } from "./generator.ts";
+import type { ReconnectFigures, ScaleStep } from "./generator.ts";
 import { BASELINE, BUILTIN, SERVERS, type Runtime } from "./servers.ts";
 
 export interface RunRecord {
@@ -36,6 +36,8 @@ export interface RunRecord {
   checkErrors: string[];
   extensions?: string;
   memory?: { baselineRss: number; loadedRss: number; connections: number; bytesPerConnection: number };
+  /** reconnect: the time until all are open again, the restarted server's peak RSS, … */
+  reconnect?: ReconnectFigures;
   /** scale: one entry per step */
   scale?: ScaleStep[];
   /** scale: steps not run, and why */
@@ -268,6 +270,19 @@ export function renderReport(records: RunRecord[], ctx: ReportContext): string {
     for (const r of idle) {
       const m = r.memory!;
       out.push(`- ${r.label}: ${(m.baselineRss / 2 ** 20).toFixed(1)} MiB → ${(m.loadedRss / 2 ** 20).toFixed(1)} MiB`);
+    }
+  }
+  const reconnect = records.filter((r) => r.scenario === "reconnect" && r.reconnect);
+  if (reconnect.length) {
+    out.push("");
+    out.push(`Reconnect detail (${SCENARIOS.reconnect.title}; the restarted server):`);
+    out.push("");
+    out.push("| server | all open again | peak RSS | RSS / conn | server CPU / handshake | retries |");
+    out.push("| --- | ---: | ---: | ---: | ---: | ---: |");
+    for (const r of reconnect) {
+      const x = r.reconnect!;
+      const mib = x.peakRssBytes === null ? "—" : `${(x.peakRssBytes / 2 ** 20).toFixed(1)} MiB`;
+      out.push(`| ${r.label} | ${nf.format(x.reconnectMs)} ms | ${mib} | ${x.rssPerConnection === null ? "—" : `${nf.format(x.rssPerConnection)} B`} | ${x.serverCpuMicrosPerHandshake ?? "—"} µs | ${x.retries} |`);
     }
   }
   if (records.some((r) => r.scenario === "scale" && r.scale?.length)) {

@@ -5,6 +5,7 @@
  *   node bench/dist/run.js [--scenarios small,medium] [--servers ours-node,ws-bufferutil] [--duration 1500]
  *                          [--warmup 1000] [--repeats 2] [--rounds 2] [--quick] [--merge] [--no-pin] [--list]
  *                          [--out results/latest.jsonl] [--md RESULTS.md] [--cpu-prof DIR] [--steps 1000,10000,50000]
+ *                          [--reconnect-connections 10000]
  *
  * `scale` (in the full run) opens 1k → 10k → 50k connections on one server process; --quick stops it at 10k,
  * --steps picks the steps. Its processes get a file-descriptor limit of 120,000 (prlimit; root or
@@ -41,6 +42,8 @@ export interface BenchOptions {
   merge: boolean;
   /** sizes for a smoke run */
   connections?: number;
+  /** reconnect: the clients connected, then reconnected (default the scenario's 10,000) */
+  reconnectConnections?: number;
   settleMs?: number;
   inFlight?: number;
   /** scale: the connection counts (default the scenario's 1k / 10k / 50k) */
@@ -108,6 +111,10 @@ function parseArgs(argv: string[]): BenchOptions & { list: boolean } {
         o.repeats = 2;
         o.rounds = 1;
         o.steps ??= [1000, 10_000];
+        break;
+      case "--reconnect-connections":
+        o.reconnectConnections = Number(value());
+        if (!Number.isInteger(o.reconnectConnections) || o.reconnectConnections < 1) throw new Error("--reconnect-connections takes a count, e.g. 2000");
         break;
       case "--steps":
         o.steps = value().split(",").map(Number);
@@ -246,6 +253,29 @@ function runGenerator(cfg: GeneratorConfig, pin: boolean): Promise<GeneratorResu
   });
 }
 
+/** The reconnect scenario: reconnect.js starts the server (pinned to CPU 0), kills it, starts it again and reconnects every client. */
+function runReconnect(def: ServerDef, connections: number, inFlight: number, pin: boolean): Promise<GeneratorResult> {
+  const script = join(BENCH_DIR, "dist/reconnect.js");
+  if (!existsSync(script)) return Promise.resolve(failed(`${script} is not built (pnpm --filter @ws/bench build)`));
+  const argv = [script, "--json", "--servers", def.id, "--connections", String(connections), "--in-flight", String(inFlight), ...(pin ? ["--pin"] : [])];
+  const [cmd, args] = pinned(pin, 1, process.execPath, argv);
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: BENCH_DIR, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+    child.once("exit", (code) => {
+      const line = out.trim().split("\n").pop() ?? "";
+      try {
+        resolve(JSON.parse(line) as GeneratorResult);
+      } catch {
+        resolve(failed(`reconnect exited ${code} without a result: ${err.trim() || out.trim()}`));
+      }
+    });
+  });
+}
+
 function failed(error: string): GeneratorResult {
   return { ok: false, error, windows: [], checked: 0, checkErrors: [error] };
 }
@@ -278,6 +308,7 @@ function toRecord(def: ServerDef, scenario: ScenarioName, r: GeneratorResult, no
     checkErrors: r.checkErrors,
     extensions: r.extensions || undefined,
     memory: r.memory,
+    reconnect: r.reconnect,
     scale: r.scale,
     notRun: r.notRun,
     repeats: r.windows.length,
@@ -303,6 +334,8 @@ function combine(rounds: GeneratorResult[]): GeneratorResult {
     memory,
     scale: medianScale(rounds),
     notRun: rounds.find((r) => r.notRun)?.notRun,
+    // reconnect: the median round by time
+    reconnect: [...rounds.map((r) => r.reconnect).filter((x) => x !== undefined)].sort((a, b) => a.reconnectMs - b.reconnectMs)[rounds.filter((r) => r.reconnect).length >> 1],
   };
 }
 
@@ -343,6 +376,19 @@ export async function runBenchmark(o: BenchOptions): Promise<RunRecord[]> {
         const notHere = def.notIn?.[scenario];
         if (notHere) {
           unavailable.set(def.id, notHere);
+          continue;
+        }
+        if (s.kind === "reconnect") {
+          // the server is started (twice) by the reconnect generator itself
+          const reason = def.runtime === "workers" ? "the Workers servers run behind a launcher that cannot be restarted on the same port" : undefined;
+          const command = def.command();
+          if (reason || "unavailable" in command) {
+            unavailable.set(def.id, reason ?? (command as { unavailable: string }).unavailable);
+            continue;
+          }
+          const result = await runReconnect(def, o.connections !== undefined ? Math.min(o.connections, s.connections) : (o.reconnectConnections ?? s.connections), o.inFlight !== undefined ? Math.min(o.inFlight, s.inFlight) : s.inFlight, pin);
+          results.set(def.id, [...(results.get(def.id) ?? []), result]);
+          if (o.rounds > 1) o.log(`  round ${round + 1}/${o.rounds} ${describe(toRecord(def, scenario, result))}`);
           continue;
         }
         let result: GeneratorResult;

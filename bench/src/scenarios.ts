@@ -1,11 +1,11 @@
 /** The benchmark scenarios: what the generator sends, how much of it, and what is measured. */
 
-export type ScenarioName = "small" | "medium" | "large" | "broadcast" | "idle" | "idle-deflate" | "handshake" | "compressed" | "scale";
+export type ScenarioName = "small" | "medium" | "large" | "broadcast" | "idle" | "idle-deflate" | "handshake" | "compressed" | "scale" | "reconnect";
 
 export interface Scenario {
   name: ScenarioName;
   title: string;
-  kind: "echo" | "broadcast" | "idle" | "handshake" | "scale";
+  kind: "echo" | "broadcast" | "idle" | "handshake" | "scale" | "reconnect";
   /**
    * connections (echo, idle: all; broadcast: receivers; handshake: opened per window, and held open until the
    * window's last one is up; scale: the last step)
@@ -135,9 +135,21 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
     rawCeiling: false,
     steps: [1000, 10_000, 50_000],
   },
+  reconnect: {
+    name: "reconnect",
+    title: "after a restart: 10,000 connected clients, the server killed and started again on the same port, all reconnect at once (256 in flight, no backoff)",
+    kind: "reconnect",
+    connections: 10_000,
+    inFlight: 256,
+    payload: { type: "text", size: 0 },
+    deflate: false,
+    unit: "handshakes/s",
+    higherIsBetter: true,
+    rawCeiling: false,
+  },
 };
 
-export const SCENARIO_ORDER: ScenarioName[] = ["small", "medium", "large", "broadcast", "compressed", "handshake", "idle", "idle-deflate", "scale"];
+export const SCENARIO_ORDER: ScenarioName[] = ["small", "medium", "large", "broadcast", "compressed", "handshake", "idle", "idle-deflate", "scale", "reconnect"];
 
 /** A small deterministic PRNG (mulberry32), so every run sends the same bytes. */
 export function prng(seed: number): () => number {

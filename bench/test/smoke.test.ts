@@ -80,6 +80,12 @@ describe("benchmark smoke run", () => {
     // handshakes: every one of a window's connections was upgraded (and counted) before any was dropped
     const handshake = records.find((r) => r.server === "ours-node" && r.scenario === "handshake")!;
     expect(handshake.checked).toBe(8 * handshake.repeats);
+    // reconnect: the server killed and started again on its port, every client open again (counted), its peak RSS read
+    for (const server of ["ours-node", "ws-bufferutil"]) {
+      const reconnect = records.find((r) => r.server === server && r.scenario === "reconnect")!;
+      expect(reconnect.checked, server).toBe(8 * reconnect.repeats);
+      expect(reconnect.reconnect?.peakRssBytes, server).toBeGreaterThan(0);
+    }
     // scale: each step measured on the same server, every connection a receiver of every broadcast
     for (const server of ["ours-node", "ws-bufferutil"]) {
       const scale = records.find((r) => r.server === server && r.scenario === "scale")!;

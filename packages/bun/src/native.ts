@@ -161,7 +161,8 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
       request = createUpgradeRequest({
         method: head.startLine[0],
         url: head.startLine[1],
-        httpVersion: head.startLine[2].replace(/^HTTP\//, ""),
+        // the literal for HTTP/1.1: one string for all connections, not one each
+        httpVersion: head.startLine[2] === "HTTP/1.1" ? "1.1" : head.startLine[2].replace(/^HTTP\//, ""),
         headers: head.headers,
         remoteAddress: socket.remoteAddress,
         remotePort: (socket as { remotePort?: number }).remotePort,
@@ -206,9 +207,10 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
     socket.data.phase = Phase.WebSocket;
     // no setNoDelay: Bun sets TCP_NODELAY on every socket it accepts (strace of Bun 1.4.5's accept: accept4, then
     // setsockopt TCP_NODELAY 1), a second call was one more system call per handshake
-    // a peer that vanished without a FIN is noticed by the OS
-    socket.setKeepAlive(true, 60_000);
-    outcome.accept(stream, rest);
+    const conn = outcome.accept(stream, rest);
+    // without a heartbeat (idleTimeout 0), TCP keepalive: a peer that vanished without a FIN is noticed by the OS.
+    // With one, the heartbeat notices it sooner, and the setsockopt calls are saved
+    if (!conn.settings.idleTimeout) socket.setKeepAlive(true, 60_000);
     stream.startReading();
   };
 

@@ -6,7 +6,7 @@ import * as https from "node:https";
 import * as http2 from "node:http2";
 import type { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import * as zlib from "node:zlib";
 import { lookup } from "node:dns/promises";
 import {
@@ -129,12 +129,25 @@ function refuseSocket(socket: Duplex, response: Uint8Array | string): void {
 }
 
 /**
+ * node:crypto's one-shot digest where the runtime has it (Node ≥ 20.12; Bun's node:crypto may not): no Hash
+ * object (and its native handle) per handshake.
+ */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: "base64") => string }).hash;
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/**
  * Sec-WebSocket-Accept with node:crypto's SHA-1 (native; the core's portable one is JavaScript).
  *
  * @internal
  */
 export function nativeAcceptKey(key: string): string {
-  return createHash("sha1").update(key + WEBSOCKET_GUID, "latin1").digest("base64");
+  // hash() reads a string as UTF-8: the same bytes as latin1 for ASCII (a handshake's key is base64, checked before)
+  if (oneShotHash && isAscii(key)) return oneShotHash("sha1", key + WEBSOCKET_GUID, "base64");
+  return crypto.createHash("sha1").update(key + WEBSOCKET_GUID, "latin1").digest("base64");
 }
 
 /** What Node gives the core's server: node:zlib, Buffers, node:crypto's SHA-1. */
@@ -246,10 +259,11 @@ function attachTo(server: http.Server | https.Server | AnyHttp2Server | undefine
     }
     (socket as Duplex & { setNoDelay?(v: boolean): void }).setNoDelay?.(true);
     (socket as Duplex & { setTimeout?(ms: number): void }).setTimeout?.(0);
-    // TCP keepalive too, where the socket has it: a peer that vanished without a FIN is noticed by the OS
-    (socket as Duplex & { setKeepAlive?(on: boolean, delay: number): void }).setKeepAlive?.(true, 60_000);
     const headBytes = head.length > 0 ? new Uint8Array(head.buffer, head.byteOffset, head.byteLength) : undefined;
     const conn = outcome.accept(socketByteStream(socket), headBytes);
+    // without a heartbeat (idleTimeout 0), TCP keepalive where the socket has it: a peer that vanished without a
+    // FIN is noticed by the OS. With one, the heartbeat notices it sooner, and the 4 setsockopt calls are saved.
+    if (!conn.settings.idleTimeout) (socket as Duplex & { setKeepAlive?(on: boolean, delay: number): void }).setKeepAlive?.(true, 60_000);
     socket.off("error", ignoreError); // the connection's stream listens for errors now
     return conn;
   };

@@ -18,4 +18,8 @@ describe("nativeAcceptKey", () => {
       expect(nativeAcceptKey(key)).toBe(acceptKey(key));
     }
   });
+
+  it("reads a key that is not ASCII as latin1, as the core does", () => {
+    for (const key of ["é-not-base64", "\u00ff\u0080abc", "plain"]) expect(nativeAcceptKey(key)).toBe(acceptKey(key));
+  });
 });

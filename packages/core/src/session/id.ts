@@ -9,5 +9,7 @@ let counter = 0;
 
 export function connectionId(): string {
   prefix ??= Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, "0")).join("");
-  return `${prefix}-${(++counter).toString(36)}`;
+  // join() makes one flat string: `${prefix}-${n}` would be a cons string (two 32-byte cells kept per
+  // connection, and the counter's own string behind them)
+  return [prefix, (++counter).toString(36)].join("-");
 }

@@ -147,11 +147,25 @@ function parseStartLine(line: string): [string, string, string] | HttpHeadError 
   return [line.slice(0, sp1), line.slice(sp1 + 1, sp2), version];
 }
 
-/** `value` from `start` to `end` without the optional whitespace (SP, HTAB) at either end (RFC 9110 §5.5). */
-function trimOws(text: string, start: number, end: number): string {
+/** The start lines' common parts, each one string shared by every head (as `COMMON_HEADER_STRINGS`). */
+const COMMON_START_STRINGS = new Map<string, string>(["GET", "HTTP/1.1", "HTTP/1.0", "101", "Switching Protocols", "/"].map((v) => [v, v]));
+
+/**
+ * `text` from `start` to `end` as a string of its own (`text` is `bytes` read as latin1: the same offsets), or the
+ * shared string of a common name or value. A slice would do on V8, but on JavaScriptCore a slice keeps the whole
+ * string it was cut from: a connection keeping its url or a header value would keep its whole request head.
+ */
+function own(text: string, bytes: Uint8Array, start: number, end: number): string {
+  if (end - start < 2) return text.slice(start, end); // "" and one character: never a view
+  const piece = text.slice(start, end);
+  return COMMON_HEADER_STRINGS.get(piece) ?? COMMON_START_STRINGS.get(piece) ?? latin1(bytes, start, end);
+}
+
+/** `value` from `start` to `end` without the optional whitespace (SP, HTAB) at either end (RFC 9110 §5.5), as `own` gives it. */
+function trimOws(text: string, bytes: Uint8Array, start: number, end: number): string {
   while (start < end && (text.charCodeAt(start) === 0x20 || text.charCodeAt(start) === 0x09)) start++;
   while (end > start && (text.charCodeAt(end - 1) === 0x20 || text.charCodeAt(end - 1) === 0x09)) end--;
-  return text.slice(start, end);
+  return own(text, bytes, start, end);
 }
 
 /**
@@ -202,8 +216,16 @@ export function parseHttpHead(bytes: Uint8Array): HttpHead | null | HttpHeadErro
   }
   const text = latin1(bytes, 0, end - 4);
   const lineEnd = firstLine < end - 4 ? firstLine : text.length;
-  const startLine = parseStartLine(text.slice(0, lineEnd));
-  if (startLine instanceof HttpHeadError) return startLine;
+  const parsed = parseStartLine(text.slice(0, lineEnd));
+  if (parsed instanceof HttpHeadError) return parsed;
+  // the three parts as strings of their own: each follows the one before and one space
+  const at1 = parsed[0].length + 1;
+  const at2 = at1 + parsed[1].length + 1;
+  const startLine: [string, string, string] = [
+    own(text, bytes, 0, parsed[0].length),
+    own(text, bytes, at1, at1 + parsed[1].length),
+    own(text, bytes, at2, at2 + parsed[2].length),
+  ];
   // the fields as a flat [name, value, …] list: one pass over the lines, no copy of a line but its name and value.
   // A CR inside a line is a control character, so the checks of names and values refuse a bare CR too
   const raw: string[] = [];
@@ -214,10 +236,11 @@ export function parseHttpHead(bytes: Uint8Array): HttpHead | null | HttpHeadErro
     // field-line = field-name ":" OWS field-value OWS, the name a token (no whitespace before the colon, no obs-fold)
     if (colon < 0 || colon >= next || !all(text, at, colon, TCHAR)) return new HttpHeadError(400, "malformed header line");
     if (colon + 1 < next && !all(text, colon + 1, next, FIELD)) return new HttpHeadError(400, "control character in a header value");
-    raw.push(text.slice(at, colon), trimOws(text, colon + 1, next));
+    raw.push(own(text, bytes, at, colon), trimOws(text, bytes, colon + 1, next));
     at = next + 2;
   }
-  return { startLine, headers: RawHeaders.sharing(raw), length: end };
+  // common names and values are shared already (own)
+  return { startLine, headers: new RawHeaders(raw), length: end };
 }
 
 /**
