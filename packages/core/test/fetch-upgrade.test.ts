@@ -90,4 +90,22 @@ describe("CoreFetchUpgrade", () => {
     const second = upgradeRequest();
     expect((await new CoreFetchUpgrade(core, second, undefined, undefined).upgrade(second, defineService({ received: () => {} }))).status).toBe(503);
   });
+  it("every refused upgrade is counted once (upgradeRefused): the handler's own 401, upgrade()'s refusal, an unclaimed 2xx", async () => {
+    const refused: number[] = [];
+    const core = new ServerCore({ logger: silentLogger, metrics: { upgradeRefused: (status) => void refused.push(status) } });
+    // the handler's middleware answers 401 without calling upgrade()
+    const a = upgradeRequest();
+    new CoreFetchUpgrade(core, a, undefined, undefined).settle(new Response("log in", { status: 401 }));
+    expect(refused).toEqual([401]);
+    // upgrade() refused by the gate, and the handler returns that refusal: counted by the decision, not again
+    const b = upgradeRequest();
+    const call = new CoreFetchUpgrade(core, b, undefined, undefined);
+    const gate = defineService({ upgrade: () => ({ reject: 403 }), received: () => {} });
+    call.settle(await call.upgrade(b, gate));
+    expect(refused).toEqual([401, 403]);
+    // a 2xx page: the server's 404, once
+    const c = upgradeRequest();
+    new CoreFetchUpgrade(core, c, undefined, undefined).settle(new Response("a page"));
+    expect(refused).toEqual([401, 403, 404]);
+  });
 });

@@ -19,7 +19,7 @@
  */
 import type { Service, UpgradeDecision } from "./service.ts";
 import type { ServerCore, UpgradeOutcome } from "./server.ts";
-import { refusalResponse, upgradeRequestFrom, type FetchUpgrade, type UpgradeOptions } from "./serve.ts";
+import { decidedRefusal, markDecided, refusalResponse, upgradeRequestFrom, type FetchUpgrade, type UpgradeOptions } from "./serve.ts";
 import { asksForWebSocket, type UpgradeRequest } from "../wire/handshake.ts";
 
 /** the upgrade of each request a server handed to a fetch handler (weak: it goes with the request) */
@@ -126,7 +126,7 @@ function refusalOf(outcome: Extract<UpgradeOutcome, { ok: false }>): Response {
     const name = line.slice(0, colon);
     if (name.toLowerCase() !== "content-length") headers[name] = line.slice(colon + 1).trim();
   }
-  return new Response(text.slice(end + 4), { status: outcome.status, headers });
+  return markDecided(new Response(text.slice(end + 4), { status: outcome.status, headers }));
 }
 
 /**
@@ -185,7 +185,9 @@ export class CoreFetchUpgrade {
     this.accepted = null;
     if (accepted && response === this.switching) return accepted;
     accepted?.release();
-    return isSuccess(response) ? unclaimedUpgrade(this.core, this.request, this.peer) : response;
+    if (isSuccess(response)) return unclaimedUpgrade(this.core, this.request, this.peer);
+    handlerRefusal(this.core, this.request, response, this.peer);
+    return response;
   }
 
   /** The handler failed: an accepted upgrade's connection slot is freed. */
@@ -219,5 +221,13 @@ export function unclaimedUpgrade(core: ServerCore, request: Request, peer: { rem
  * @internal
  */
 export function fetchAnswer(core: ServerCore, request: Request, response: Response, peer?: { remoteAddress?: string; remotePort?: number }): Response {
-  return isSuccess(response) ? unclaimedUpgrade(core, request, peer) : response;
+  if (isSuccess(response)) return unclaimedUpgrade(core, request, peer);
+  handlerRefusal(core, request, response, peer);
+  return response;
+}
+
+/** An upgrade request the fetch handler answered with its own 3xx, 4xx or 5xx: counted and logged as a refusal. */
+function handlerRefusal(core: ServerCore, request: Request, response: Response, peer: { remoteAddress?: string; remotePort?: number } = {}): void {
+  if (decidedRefusal(response)) return; // the decision's own (upgrade() refused): counted when it was made
+  core.refusedElsewhere(upgradeRequestFrom(request, peer.remoteAddress, peer.remotePort), response.status, "refused by the fetch handler");
 }

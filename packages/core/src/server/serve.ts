@@ -276,10 +276,26 @@ export function upgradeRequestFrom(request: Request, remoteAddress?: string, rem
  * ```
  */
 export function refusalResponse(refusal: { status: number; reason: string; headers?: Record<string, string> }): Response {
-  return new Response(`${refusal.reason}\n`, {
-    status: refusal.status,
-    headers: { "Content-Type": "text/plain; charset=utf-8", Connection: "close", ...refusal.headers },
-  });
+  return markDecided(
+    new Response(`${refusal.reason}\n`, {
+      status: refusal.status,
+      headers: { "Content-Type": "text/plain; charset=utf-8", Connection: "close", ...refusal.headers },
+    }),
+  );
+}
+
+/** Refusals the server made itself (counted and logged where they were decided), as opposed to a fetch handler's own. */
+const DECIDED = new WeakSet<Response>();
+
+/** @internal */
+export function markDecided(response: Response): Response {
+  DECIDED.add(response);
+  return response;
+}
+
+/** Whether `response` is a refusal the server made itself (`refusalResponse`), not one a fetch handler wrote. @internal */
+export function decidedRefusal(response: Response): boolean {
+  return DECIDED.has(response);
 }
 
 /**

@@ -257,6 +257,15 @@ export class ServerCore {
     return Promise.resolve(this.decideNow(req, route));
   }
 
+  /**
+   * Counts and logs an upgrade request that was answered without a 101 by something other than the decision: a
+   * fetch handler's own refusal (status and reason as written to the peer). The decision's refusals are counted
+   * by the decision.
+   */
+  refusedElsewhere(req: UpgradeRequest, status: number, reason: string): void {
+    this.upgrades.record(req, status, reason);
+  }
+
   /** `decide`, synchronous unless the service has an upgrade gate (then the promise of its verdict). Never throws. */
   decideNow(req: UpgradeRequest, route: RouteMatch | null = this.route(req)): UpgradeVerdict | Promise<UpgradeVerdict> {
     return this.upgrades.decide(req, route);

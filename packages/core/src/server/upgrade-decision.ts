@@ -160,9 +160,17 @@ export class UpgradeDecision {
   }
 
   private refuse(req: UpgradeRequest, status: number, reason: string, headers?: Record<string, string>): UpgradeVerdict {
+    this.record(req, status, reason);
+    return { ok: false, status, reason, headers };
+  }
+
+  /**
+   * Counts and logs a refusal (the refusal log, the `upgradeRefused` metric): those the decision makes, and those a
+   * fetch handler answers an upgrade request with instead of upgrading (its middleware's 401, a redirect).
+   */
+  record(req: UpgradeRequest, status: number, reason: string): void {
     this.context.refusals.record(status, reason, req);
     if (this.context.metrics !== undefined) meter(this.context.metrics, "upgradeRefused", status, req);
-    return { ok: false, status, reason, headers };
   }
 
   private accepted(req: UpgradeRequest, service: Service<unknown>, valid: ValidUpgrade, slot: ConnectionSlot, headers: Record<string, string>, data: unknown): UpgradeVerdict {
