@@ -107,11 +107,11 @@ export function ratioChart(records: RunRecord[], scenario: ScenarioName): Chart 
   const width = 860;
   const labelW = 250;
   const textW = 200;
-  const top = 74;
+  const top = 86;
   const rowH = 30;
   const plotX = labelW;
   const plotW = width - labelW - textW;
-  const height = top + rows.length * rowH + 50;
+  const height = top + rows.length * rowH + 70;
   const ratios = rows.flatMap((r) => [r.ratio, r.low, r.high]).filter((x): x is number => x !== null && x > 0);
   const minExp = Math.floor(Math.log2(Math.min(1, ...ratios)));
   const maxExp = Math.ceil(Math.log2(Math.max(1, ...ratios)));
@@ -156,9 +156,8 @@ export function ratioChart(records: RunRecord[], scenario: ScenarioName): Chart 
     }
     out.push(`</g>`);
   });
-  out.push(
-    `<text x="16" y="${height - 8}" font-size="13" fill="${INK}">${esc(`Reference: ws + bufferutil on Node, the runtime's built-in server on Bun, Deno, workerd. Log scale; whiskers: range over the windows.`)}</text>`,
-  );
+  out.push(`<text x="16" y="${height - 26}" font-size="13" fill="${INK}">${esc("Reference: ws + bufferutil on Node; the runtime's built-in server on Bun, Deno and workerd.")}</text>`);
+  out.push(`<text x="16" y="${height - 8}" font-size="13" fill="${INK}">${esc("Log scale. Dark bar: better than the reference; light bar: worse. Whiskers: range over the windows.")}</text>`);
   out.push(`</svg>`);
   return { file: `${scenario}.svg`, title, svg: out.join("\n") + "\n" };
 }
@@ -201,7 +200,7 @@ function lineChart(file: string, title: string, subtitle: string, yLabel: string
   const width = 860;
   const left = 90;
   const right = 40;
-  const top = 70;
+  const top = 96;
   const plotH = 300;
   const legendRows = Math.ceil(drawn.length / 2);
   const height = top + plotH + 56 + legendRows * 24 + 10;
@@ -236,7 +235,7 @@ function lineChart(file: string, title: string, subtitle: string, yLabel: string
     }
   }
   out.push(`<text x="${left + plotW / 2}" y="${top + plotH + 40}" font-size="13" text-anchor="middle" fill="${INK}">open connections (log scale)</text>`);
-  out.push(`<text x="16" y="${top - 8}" font-size="13" fill="${INK}">${esc(yLabel)}</text>`);
+  out.push(`<text x="16" y="${top - 18}" font-size="13" font-weight="600" fill="${INK}">${esc(yLabel)}</text>`);
   drawn.forEach((s, i) => {
     const colour = SERIES_COLOURS[i % SERIES_COLOURS.length]!;
     const dash = DASHES[i % DASHES.length]!;
