@@ -104,9 +104,10 @@ export function ratioChart(records: RunRecord[], scenario: ScenarioName): Chart 
   const s = SCENARIOS[scenario];
   const better = s.higherIsBetter ? "higher is better" : "lower is better";
   const title = `${scenario}: each server ÷ its runtime's reference (${better})`;
-  const width = 860;
-  const labelW = 250;
-  const textW = 200;
+  // columns sized to their text (about 8.5 px a character at 14 px)
+  const labelW = Math.max(160, 24 + 8.5 * Math.max(...rows.map((r) => r.label.length)));
+  const textW = Math.max(200, 24 + 8.5 * Math.max(...rows.map((r) => (r.ratio === null ? 0 : `${ratioText(r.ratio)} ${r.value !== null ? figure(r.value, s.unit) : ""}`.length))));
+  const width = Math.round(labelW + 420 + textW);
   const top = 86;
   const rowH = 30;
   const plotX = labelW;
@@ -140,7 +141,9 @@ export function ratioChart(records: RunRecord[], scenario: ScenarioName): Chart 
     out.push(`<g class="row" data-server="${esc(r.server)}">`);
     out.push(`<text x="${plotX - 10}" y="${cy + 5}" font-size="14" text-anchor="end" fill="${INK}">${esc(r.label)}</text>`);
     if (r.ratio === null) {
-      out.push(`<text class="missing" x="${(x(1) + 8).toFixed(1)}" y="${cy + 5}" font-size="13" font-style="italic" fill="${INK}">— ${esc(r.missing ?? "")}</text>`);
+      // beside the 1.0× line, on the side with more room
+      const right = x(1) < plotX + plotW / 2;
+      out.push(`<text class="missing" x="${(x(1) + (right ? 8 : -8)).toFixed(1)}" y="${cy + 5}" font-size="13" font-style="italic" text-anchor="${right ? "start" : "end"}" fill="${INK}">— ${esc(r.missing ?? "")}</text>`);
     } else {
       const good = s.higherIsBetter ? r.ratio >= 1 : r.ratio <= 1;
       const x0 = Math.min(x(1), x(r.ratio));
