@@ -1,7 +1,7 @@
 /** The report's charts: drawn from the run's own records, one bar per compared server, a missing reference said. */
 import { describe, expect, it } from "vitest";
 import { allCharts, chartsSection, costGrowthCharts, ratioChart, ratioRows, spliceChartsSection } from "../src/charts.ts";
-import type { RunRecord } from "../src/report.ts";
+import { renderReport, type RunRecord } from "../src/report.ts";
 import type { ScenarioName } from "../src/scenarios.ts";
 import type { ScaleStep } from "../src/generator.ts";
 import type { Runtime } from "../src/servers.ts";
@@ -105,5 +105,18 @@ describe("the report's Charts section", () => {
     expect(once.indexOf("## Charts")).toBeLessThan(once.indexOf("## Targets"));
     expect(spliceChartsSection(once, section)).toBe(once);
     expect(spliceChartsSection(once, "## Charts\n\nnew")).toContain("## Charts\n\nnew\n\n## Targets\n\nx\n");
+  });
+
+  it("is in the report a run writes, after the summary, before the targets", () => {
+    const ctx = {
+      started: { time: "2026-12-02T16:56:00Z", load: [0, 0, 0] as [number, number, number] },
+      finished: { time: "2026-12-02T17:16:00Z", load: [0, 0, 0] as [number, number, number] },
+      options: { warmupMs: 1, durationMs: 1, repeats: 1, rounds: 1, sample: 1 },
+      pinned: false,
+      versions: {},
+    };
+    const md = renderReport(records, { ...ctx, charts: { list: allCharts(records), dir: "charts" } });
+    expect(md).toMatch(/## Summary[\s\S]*## Charts[\s\S]*!\[small: [^\]]+\]\(charts\/small\.svg\)[\s\S]*## Targets/);
+    expect(renderReport(records, ctx)).not.toContain("## Charts");
   });
 });
