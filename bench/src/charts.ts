@@ -42,6 +42,33 @@ function esc(text: string): string {
 
 const nf = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
+/** Splits a text into lines of at most `max` characters, at spaces. */
+export function wrap(text: string, max: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > max) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/**
+ * A chart's title (17 px, bold) and subtitle (14 px), wrapped to the chart's width (about 9.5 and 7.6 px a
+ * character); returns the SVG and the y below them.
+ */
+function heading(title: string, subtitle: string, width: number): { svg: string[]; bottom: number } {
+  const svg: string[] = [];
+  let y = 8;
+  for (const line of wrap(title, Math.floor((width - 32) / 9.5))) svg.push(`<text x="16" y="${(y += 22)}" font-size="17" font-weight="600" fill="${INK}">${esc(line)}</text>`);
+  y += 4;
+  for (const line of wrap(subtitle, Math.floor((width - 32) / 7.6))) svg.push(`<text x="16" y="${(y += 19)}" font-size="14" fill="${INK}">${esc(line)}</text>`);
+  return { svg, bottom: y };
+}
+
 function figure(value: number, unit: string): string {
   return `${value < 100 ? value.toFixed(1) : nf.format(value)} ${unit}`;
 }
@@ -104,15 +131,20 @@ export function ratioChart(records: RunRecord[], scenario: ScenarioName): Chart 
   const s = SCENARIOS[scenario];
   const better = s.higherIsBetter ? "higher is better" : "lower is better";
   const title = `${scenario}: each server ÷ its runtime's reference (${better})`;
-  // columns sized to their text (about 8.5 px a character at 14 px)
-  const labelW = Math.max(160, 24 + 8.5 * Math.max(...rows.map((r) => r.label.length)));
-  const textW = Math.max(200, 24 + 8.5 * Math.max(...rows.map((r) => (r.ratio === null ? 0 : `${ratioText(r.ratio)} ${r.value !== null ? figure(r.value, s.unit) : ""}`.length))));
-  const width = Math.round(labelW + 420 + textW);
-  const top = 86;
-  const rowH = 30;
+  // the label column sized to its text (about 8.5 px a character at 15 px, 7.6 at 14 px): the server, its figure below
+  const labelW = Math.round(Math.max(170, 24 + Math.max(...rows.map((r) => Math.max(8.5 * r.label.length, r.value !== null ? 7.6 * figure(r.value, s.unit).length : 0)))));
+  const textW = 84;
+  const plotW = 340;
+  const width = labelW + plotW + textW;
+  const head = heading(title, s.title, width);
+  const top = head.bottom + 40;
+  const rowH = 44;
   const plotX = labelW;
-  const plotW = width - labelW - textW;
-  const height = top + rows.length * rowH + 70;
+  const footer = [
+    ...wrap("Reference: ws + bufferutil on Node; the runtime's built-in server on Bun, Deno and workerd.", Math.floor((width - 32) / 7.6)),
+    ...wrap("Log scale. Dark bar: better than the reference; light bar: worse. Whiskers: the ratio's range over the windows.", Math.floor((width - 32) / 7.6)),
+  ];
+  const height = top + rows.length * rowH + 40 + footer.length * 19;
   const ratios = rows.flatMap((r) => [r.ratio, r.low, r.high]).filter((x): x is number => x !== null && x > 0);
   const minExp = Math.floor(Math.log2(Math.min(1, ...ratios)));
   const maxExp = Math.ceil(Math.log2(Math.max(1, ...ratios)));
@@ -125,25 +157,26 @@ export function ratioChart(records: RunRecord[], scenario: ScenarioName): Chart 
   out.push(`<title id="t">${esc(title)}</title>`);
   out.push(`<desc id="d">${esc(`${s.title}. ${desc}.`)}</desc>`);
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
-  out.push(`<text x="16" y="26" font-size="17" font-weight="600" fill="${INK}">${esc(title)}</text>`);
-  out.push(`<text x="16" y="48" font-size="13" fill="${INK}">${esc(s.title)}</text>`);
+  out.push(...head.svg);
   const axisY = top + rows.length * rowH + 6;
   for (let e = lo; e <= hi; e++) {
     const tx = x(2 ** e);
     out.push(`<line x1="${tx.toFixed(1)}" y1="${top - 6}" x2="${tx.toFixed(1)}" y2="${axisY}" stroke="${GRID}" stroke-width="1"${e === 0 ? "" : ` stroke-dasharray="2 3"`}/>`);
-    out.push(`<text x="${tx.toFixed(1)}" y="${axisY + 18}" font-size="13" text-anchor="middle" fill="${INK}">${2 ** e >= 1 ? 2 ** e : (2 ** e).toString()}×</text>`);
+    out.push(`<text x="${tx.toFixed(1)}" y="${axisY + 18}" font-size="14" text-anchor="middle" fill="${INK}">${2 ** e >= 1 ? 2 ** e : (2 ** e).toString()}×</text>`);
   }
   // the 1.0× reference line, drawn over the grid
   out.push(`<line x1="${x(1).toFixed(1)}" y1="${top - 10}" x2="${x(1).toFixed(1)}" y2="${axisY}" stroke="${INK}" stroke-width="2"/>`);
-  out.push(`<text x="${(x(1) + 4).toFixed(1)}" y="${top - 14}" font-size="13" fill="${INK}">1.0× = the reference</text>`);
+  const refRight = x(1) < plotX + plotW / 2;
+  out.push(`<text x="${(x(1) + (refRight ? 4 : -4)).toFixed(1)}" y="${top - 16}" font-size="14" text-anchor="${refRight ? "start" : "end"}" fill="${INK}">1.0× = the reference</text>`);
   rows.forEach((r, i) => {
     const cy = top + i * rowH + rowH / 2;
     out.push(`<g class="row" data-server="${esc(r.server)}">`);
-    out.push(`<text x="${plotX - 10}" y="${cy + 5}" font-size="14" text-anchor="end" fill="${INK}">${esc(r.label)}</text>`);
+    out.push(`<text x="${plotX - 10}" y="${cy - 2}" font-size="15" text-anchor="end" fill="${INK}">${esc(r.label)}</text>`);
+    if (r.value !== null) out.push(`<text class="figure" x="${plotX - 10}" y="${cy + 15}" font-size="14" text-anchor="end" fill="#404040">${esc(figure(r.value, s.unit))}</text>`);
     if (r.ratio === null) {
       // beside the 1.0× line, on the side with more room
       const right = x(1) < plotX + plotW / 2;
-      out.push(`<text class="missing" x="${(x(1) + (right ? 8 : -8)).toFixed(1)}" y="${cy + 5}" font-size="13" font-style="italic" text-anchor="${right ? "start" : "end"}" fill="${INK}">— ${esc(r.missing ?? "")}</text>`);
+      out.push(`<text class="missing" x="${(x(1) + (right ? 8 : -8)).toFixed(1)}" y="${cy + 5}" font-size="14" font-style="italic" text-anchor="${right ? "start" : "end"}" fill="${INK}">— ${esc(r.missing ?? "")}</text>`);
     } else {
       const good = s.higherIsBetter ? r.ratio >= 1 : r.ratio <= 1;
       const x0 = Math.min(x(1), x(r.ratio));
@@ -154,13 +187,11 @@ export function ratioChart(records: RunRecord[], scenario: ScenarioName): Chart 
         const b = x(r.high).toFixed(1);
         out.push(`<path class="whisker" d="M${a} ${cy} H${b} M${a} ${cy - 6} V${cy + 6} M${b} ${cy - 6} V${cy + 6}" stroke="${INK}" stroke-width="1.5" fill="none"/>`);
       }
-      const v = r.value !== null ? figure(r.value, s.unit) : "";
-      out.push(`<text class="ratio" x="${plotX + plotW + 10}" y="${cy + 5}" font-size="14" fill="${INK}"><tspan font-weight="600">${ratioText(r.ratio)}</tspan> ${esc(v)}</text>`);
+      out.push(`<text class="ratio" x="${plotX + plotW + 10}" y="${cy + 6}" font-size="16" font-weight="600" fill="${INK}">${ratioText(r.ratio)}</text>`);
     }
     out.push(`</g>`);
   });
-  out.push(`<text x="16" y="${height - 26}" font-size="13" fill="${INK}">${esc("Reference: ws + bufferutil on Node; the runtime's built-in server on Bun, Deno and workerd.")}</text>`);
-  out.push(`<text x="16" y="${height - 8}" font-size="13" fill="${INK}">${esc("Log scale. Dark bar: better than the reference; light bar: worse. Whiskers: range over the windows.")}</text>`);
+  footer.forEach((line, i) => out.push(`<text x="16" y="${axisY + 46 + i * 19}" font-size="14" fill="${INK}">${esc(line)}</text>`));
   out.push(`</svg>`);
   return { file: `${scenario}.svg`, title, svg: out.join("\n") + "\n" };
 }
@@ -200,13 +231,14 @@ function niceStep(max: number): number {
 function lineChart(file: string, title: string, subtitle: string, yLabel: string, yFormat: (v: number) => string, series: Series[]): Chart | null {
   const drawn = series.filter((s) => s.points.length);
   if (!drawn.length) return null;
-  const width = 860;
+  const width = 720;
   const left = 90;
   const right = 40;
-  const top = 96;
+  const head = heading(title, subtitle, width);
+  const top = head.bottom + 44;
   const plotH = 300;
   const legendRows = Math.ceil(drawn.length / 2);
-  const height = top + plotH + 56 + legendRows * 24 + 10;
+  const height = top + plotH + 60 + legendRows * 26 + 10;
   const plotW = width - left - right;
   const xs = drawn.flatMap((s) => s.points.map(([c]) => c));
   const ys = drawn.flatMap((s) => s.points.map(([, v]) => v));
@@ -223,22 +255,21 @@ function lineChart(file: string, title: string, subtitle: string, yLabel: string
   out.push(`<title id="t">${esc(title)}</title>`);
   out.push(`<desc id="d">${esc(`${subtitle}. ${desc}.`)}</desc>`);
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
-  out.push(`<text x="16" y="26" font-size="17" font-weight="600" fill="${INK}">${esc(title)}</text>`);
-  out.push(`<text x="16" y="48" font-size="13" fill="${INK}">${esc(subtitle)}</text>`);
+  out.push(...head.svg);
   for (let v = 0; v <= yMax + 1e-9; v += step) {
     out.push(`<line x1="${left}" y1="${Y(v).toFixed(1)}" x2="${left + plotW}" y2="${Y(v).toFixed(1)}" stroke="${GRID}" stroke-width="1"${v === 0 ? "" : ` stroke-dasharray="2 3"`}/>`);
-    out.push(`<text x="${left - 8}" y="${(Y(v) + 5).toFixed(1)}" font-size="13" text-anchor="end" fill="${INK}">${esc(yFormat(v))}</text>`);
+    out.push(`<text x="${left - 8}" y="${(Y(v) + 5).toFixed(1)}" font-size="14" text-anchor="end" fill="${INK}">${esc(yFormat(v))}</text>`);
   }
   for (let e = xLo; e <= xHi; e++) {
     for (const m of e < xHi ? [1, 2, 5] : [1]) {
       const c = m * 10 ** e;
       const tx = X(c).toFixed(1);
       out.push(`<line x1="${tx}" y1="${top}" x2="${tx}" y2="${top + plotH}" stroke="${GRID}" stroke-width="1"${m === 1 ? "" : ` stroke-dasharray="2 3"`}/>`);
-      out.push(`<text x="${tx}" y="${top + plotH + 18}" font-size="13" text-anchor="middle" fill="${INK}">${c >= 1000 ? `${nf.format(c / 1000)}k` : nf.format(c)}</text>`);
+      out.push(`<text x="${tx}" y="${top + plotH + 20}" font-size="14" text-anchor="middle" fill="${INK}">${c >= 1000 ? `${nf.format(c / 1000)}k` : nf.format(c)}</text>`);
     }
   }
-  out.push(`<text x="${left + plotW / 2}" y="${top + plotH + 40}" font-size="13" text-anchor="middle" fill="${INK}">open connections (log scale)</text>`);
-  out.push(`<text x="16" y="${top - 18}" font-size="13" font-weight="600" fill="${INK}">${esc(yLabel)}</text>`);
+  out.push(`<text x="${left + plotW / 2}" y="${top + plotH + 42}" font-size="14" text-anchor="middle" fill="${INK}">open connections (log scale)</text>`);
+  out.push(`<text x="16" y="${top - 18}" font-size="14" font-weight="600" fill="${INK}">${esc(yLabel)}</text>`);
   drawn.forEach((s, i) => {
     const colour = SERIES_COLOURS[i % SERIES_COLOURS.length]!;
     const dash = DASHES[i % DASHES.length]!;
@@ -248,11 +279,11 @@ function lineChart(file: string, title: string, subtitle: string, yLabel: string
     if (pts.length > 1) out.push(`<path d="M${pts.join(" L")}" fill="none" stroke="${colour}" stroke-width="2.5"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`);
     for (const [c, v] of s.points) out.push(marker(MARKERS[i % MARKERS.length]!, X(c), Y(v), colour));
     out.push(`</g>`);
-    const lx = 40 + (i % 2) * 410;
-    const ly = top + plotH + 66 + Math.floor(i / 2) * 24;
+    const lx = 16 + (i % 2) * (width / 2);
+    const ly = top + plotH + 70 + Math.floor(i / 2) * 26;
     out.push(`<path d="M${lx} ${ly} H${lx + 40}" stroke="${colour}" stroke-width="2.5"${dash ? ` stroke-dasharray="${dash}"` : ""}/>`);
     out.push(marker(MARKERS[i % MARKERS.length]!, lx + 20, ly, colour));
-    out.push(`<text x="${lx + 50}" y="${ly + 5}" font-size="14" fill="${INK}">${esc(s.label)}</text>`);
+    out.push(`<text x="${lx + 50}" y="${ly + 5}" font-size="15" fill="${INK}">${esc(s.label)}</text>`);
   });
   out.push(`</svg>`);
   return { file, title, svg: out.join("\n") + "\n" };

@@ -1,6 +1,6 @@
 /** The report's charts: drawn from the run's own records, one bar per compared server, a missing reference said. */
 import { describe, expect, it } from "vitest";
-import { allCharts, chartsSection, costGrowthCharts, ratioChart, ratioRows, spliceChartsSection } from "../src/charts.ts";
+import { allCharts, chartsSection, costGrowthCharts, ratioChart, ratioRows, spliceChartsSection, wrap } from "../src/charts.ts";
 import { renderReport, type RunRecord } from "../src/report.ts";
 import type { ScenarioName } from "../src/scenarios.ts";
 import type { ScaleStep } from "../src/generator.ts";
@@ -43,8 +43,11 @@ describe("ratioChart", () => {
     expect(chart.svg).toContain("<title id=\"t\">small: each server ÷ its runtime's reference (higher is better)</title>");
     // @ws/node, crossws, @ws/bun core: three bars; @ws/deno core has no reference, ws was skipped
     expect(count(chart.svg, /class="bar"/g)).toBe(3);
-    const ratios = [...chart.svg.matchAll(/<tspan font-weight="600">([^<]+)<\/tspan> ([^<]+)<\/text>/g)].map((m) => `${m[1]} ${m[2]}`);
-    expect(ratios).toEqual(["3.00× 300,000 msg/s", "0.80× 80,000 msg/s", "0.50× 400,000 msg/s"]);
+    const ratios = [...chart.svg.matchAll(/<text class="ratio"[^>]*>([^<]+)<\/text>/g)].map((m) => m[1]);
+    expect(ratios).toEqual(["3.00×", "0.80×", "0.50×"]);
+    // each server's own figure under its name, the one without a reference too
+    const figures = [...chart.svg.matchAll(/<text class="figure"[^>]*>([^<]+)<\/text>/g)].map((m) => m[1]);
+    expect(figures).toEqual(["300,000 msg/s", "80,000 msg/s", "400,000 msg/s", "290,000 msg/s"]);
     expect(chart.svg).not.toContain("raw TCP echo");
     expect(chart.svg).not.toContain('data-server="ws-bufferutil"');
     expect(chart.svg).not.toContain('data-server="bun-builtin"');
@@ -58,7 +61,7 @@ describe("ratioChart", () => {
     expect(deno.ratio).toBeNull();
     expect(deno.missing).toBe("no Deno.upgradeWebSocket (built-in) figure in this run");
     const svg = ratioChart(records, "small")!.svg;
-    expect(svg).toMatch(/data-server="ours-deno-core">\n<text[^>]*>@ws\/deno core<\/text>\n<text class="missing"[^>]*>— no Deno.upgradeWebSocket \(built-in\) figure in this run<\/text>/);
+    expect(svg).toMatch(/data-server="ours-deno-core">\n<text[^>]*>@ws\/deno core<\/text>\n<text class="figure"[^>]*>290,000 msg\/s<\/text>\n<text class="missing"[^>]*>— no Deno.upgradeWebSocket \(built-in\) figure in this run<\/text>/);
   });
 
   it("draws the spread as a whisker from our worst window over the reference's best to our best over its worst", () => {
@@ -75,6 +78,13 @@ describe("ratioChart", () => {
     const svg = ratioChart([record("ours-node", "node", "ours", "large", 2, { label: "a<b & c" }), record("ws-bufferutil", "node", "peer", "large", 1)], "large")!.svg;
     expect(svg).toContain("a&lt;b &amp; c");
     expect(svg).not.toContain("a<b");
+  });
+});
+
+describe("wrap", () => {
+  it("breaks a long heading at spaces, no line longer than asked unless one word is", () => {
+    expect(wrap("scale: 1k → 10k → 50k connections on one server process", 20)).toEqual(["scale: 1k → 10k →", "50k connections on", "one server process"]);
+    expect(wrap("short", 20)).toEqual(["short"]);
   });
 });
 
