@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { SCENARIO_ORDER, SCENARIOS, type ScenarioName } from "./scenarios.ts";
+import { chartsSection, type Chart } from "./charts.ts";
 import type { ReconnectFigures, ScaleStep } from "./generator.ts";
 import { BASELINE, BUILTIN, SERVERS, type Runtime } from "./servers.ts";
 
@@ -52,6 +53,8 @@ export interface ReportContext {
   options: { warmupMs: number; durationMs: number; repeats: number; rounds: number; sample: number };
   pinned: boolean;
   versions: Record<string, string>;
+  /** the charts drawn for this report, and the folder they are in, relative to it */
+  charts?: { list: Chart[]; dir: string };
 }
 
 /** An error message as one plain line (no terminal colours, no stack). */
@@ -250,6 +253,10 @@ export function renderReport(records: RunRecord[], ctx: ReportContext): string {
   out.push("");
   out.push(summaryTable(records));
   out.push("");
+  if (ctx.charts?.list.length) {
+    out.push(chartsSection(ctx.charts.list, ctx.charts.dir));
+    out.push("");
+  }
   out.push("## Targets");
   out.push("");
   out.push("The targets of the performance issue, checked against this run. Where one is missed, bench/README.md (\"Where the missed targets go\") gives the profile that explains the gap.");

@@ -6,10 +6,15 @@
  *                          [--warmup 1000] [--repeats 2] [--rounds 2] [--quick] [--merge] [--no-pin] [--list]
  *                          [--out results/latest.jsonl] [--md RESULTS.md] [--cpu-prof DIR] [--steps 1000,10000,50000]
  *                          [--reconnect-connections 10000]
+ *   node bench/dist/run.js --from results/latest.jsonl [--md RESULTS.md]
  *
  * `scale` (in the full run) opens 1k → 10k → 50k connections on one server process; --quick stops it at 10k,
  * --steps picks the steps. Its processes get a file-descriptor limit of 120,000 (prlimit; root or
  * CAP_SYS_RESOURCE is needed above the hard limit).
+ *
+ * The report writes its charts (SVG, bench/src/charts.ts) into charts/ beside the Markdown report, which shows them.
+ * --from FILE runs nothing: it redraws the charts from a run's JSON lines and puts the Charts section into the
+ * existing report (the rest of it, written by that run, stays as it is).
  *
  * On a 2-core machine the server is pinned to CPU 0 and the generator to CPU 1 (taskset), so each gets one core.
  */
@@ -20,6 +25,7 @@ import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { GeneratorConfig, GeneratorResult } from "./generator.ts";
 import { loadAverage, median, round, sleep } from "./proc.ts";
+import { chartsSection, spliceChartsSection, writeCharts } from "./charts.ts";
 import { renderReport, type RunRecord } from "./report.ts";
 import { SCENARIO_ORDER, SCENARIOS, type ScenarioName } from "./scenarios.ts";
 import { BENCH_DIR, runsScenario, SERVERS, type ServerDef } from "./servers.ts";
@@ -50,6 +56,8 @@ export interface BenchOptions {
   steps?: number[];
   /** start the Node servers (ours and the peers) with --cpu-prof, profiles into this folder, named after the server */
   cpuProf?: string;
+  /** report only: redraw the charts from these JSON lines, run nothing */
+  from?: string;
   log: (line: string) => void;
   /** called with each record as soon as its run ends */
   onRecord?: (record: RunRecord) => void;
@@ -134,6 +142,9 @@ function parseArgs(argv: string[]): BenchOptions & { list: boolean } {
         break;
       case "--cpu-prof":
         o.cpuProf = resolve(value());
+        break;
+      case "--from":
+        o.from = resolve(value());
         break;
       case "--list":
         o.list = true;
@@ -439,10 +450,23 @@ export async function runBenchmark(o: BenchOptions): Promise<RunRecord[]> {
   o.log(`load average after: ${finished.load.join(" ")}`);
   if (o.md) {
     const all = o.merge ? [...previous.filter((p) => !records.some((r) => r.server === p.server && r.scenario === p.scenario)), ...records] : records;
-    writeFileSync(o.md, renderReport(all, { started, finished, options: o, pinned: pin, versions: versions() }));
+    const charts = writeCharts(all, join(dirname(o.md), "charts"));
+    writeFileSync(o.md, renderReport(all, { started, finished, options: o, pinned: pin, versions: versions(), charts: { list: charts, dir: "charts" } }));
     o.log(`report: ${o.md}`);
   }
   return records;
+}
+
+/** Report only (--from): the charts of a recorded run, and the Charts section of its report. */
+export function redrawCharts(from: string, md: string | null, log: (line: string) => void): void {
+  const records = readRecords(from);
+  const dir = join(md ? dirname(md) : BENCH_DIR, "charts");
+  const charts = writeCharts(records, dir);
+  log(`charts: ${charts.map((c) => c.file).join(", ")} in ${dir}`);
+  if (!md) return;
+  const section = chartsSection(charts, "charts");
+  writeFileSync(md, existsSync(md) ? spliceChartsSection(readFileSync(md, "utf8"), section) : `# Benchmark results\n\n${section}\n`);
+  log(`report: ${md}`);
 }
 
 export function readRecords(path: string): RunRecord[] {
@@ -506,6 +530,10 @@ if (isMain) {
       const c = def.command();
       console.log(`${def.id.padEnd(20)} ${def.label.padEnd(34)} ${"unavailable" in c ? `unavailable: ${c.unavailable}` : "available"}`);
     }
+    process.exit(0);
+  }
+  if (o.from) {
+    redrawCharts(o.from, o.md, o.log);
     process.exit(0);
   }
   o.onRecord = (r) => process.stdout.write(JSON.stringify(r) + "\n");

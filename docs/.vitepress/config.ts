@@ -37,6 +37,7 @@ export default defineConfig({
             { text: "Deployment", link: "/guide/deployment" },
             { text: "Scaling", link: "/guide/scaling" },
             { text: "Observability", link: "/guide/observability" },
+            { text: "Performance", link: "/guide/performance" },
             { text: "Testing your service", link: "/guide/testing" },
           ],
         },

@@ -29,7 +29,16 @@ interface SharedSession {
 const sessions = new Map<string, SharedSession>();
 const withoutHttp2 = new Map<string, number>();
 
-/** The client's HTTP/2 sessions open now (one per origin and TLS options in use): for tests and diagnostics. */
+/**
+ * The client's HTTP/2 sessions open now (one per origin and TLS options in use): for tests and diagnostics.
+ *
+ * @example
+ * ```ts
+ * import { http2SessionCount } from "@ws/node-http";
+ *
+ * console.log(`HTTP/2 sessions open: ${http2SessionCount()}`);
+ * ```
+ */
 export function http2SessionCount(): number {
   return sessions.size;
 }
