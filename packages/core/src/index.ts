@@ -56,7 +56,7 @@ export { defineService, type Service, type UpgradeDecision } from "./server/serv
 export { Router, type RouteMatch } from "./server/router.ts";
 export type { TopicBroker, PublishBackpressure, PublishCompression } from "./server/topics.ts";
 export type { ServerOptions } from "./server/server.ts";
-export { upgrade } from "./server/fetch-upgrade.ts";
+export { upgrade, NotServedError } from "./server/fetch-upgrade.ts";
 export { isWebSocketRequest } from "./server/serve.ts";
 export type { ServerControls, ServeEngine, EngineServeOptions, EngineServeHandle, FetchInfo, FetchUpgrade, UpgradeOptions } from "./server/serve.ts";
 export { HandshakeError, type ClientOptions, type HandshakeResponse } from "./client/handshake.ts";

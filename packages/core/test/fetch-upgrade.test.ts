@@ -5,7 +5,7 @@
  * keeps its status, headers and body.
  */
 import { describe, expect, it } from "vitest";
-import { defineService, silentLogger, upgrade } from "../src/index.ts";
+import { defineService, NotServedError, silentLogger, upgrade } from "../src/index.ts";
 import { CoreFetchUpgrade, ServerCore, serviceForCall } from "../src/adapter.ts";
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -107,5 +107,15 @@ describe("CoreFetchUpgrade", () => {
     const c = upgradeRequest();
     new CoreFetchUpgrade(core, c, undefined, undefined).settle(new Response("a page"));
     expect(refused).toEqual([401, 403, 404]);
+  });
+});
+
+describe("upgrade() without a @ws server", () => {
+  it("rejects a Request no server handed out with NotServedError (a TypeError, named), saying what to call", async () => {
+    const error = await upgrade(upgradeRequest(), defineService({ received: () => {} })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotServedError);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).name).toBe("NotServedError");
+    expect((error as Error).message).toMatch(/info\.upgrade/);
   });
 });

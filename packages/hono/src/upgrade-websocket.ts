@@ -123,7 +123,8 @@ export function upgradeWebSocket<Data, E extends Env = any>(choose: Service<Data
     try {
       response = await upgrade(request, choice.service, { data: choice.data, headers: choice.headers });
     } catch (error) {
-      if (error instanceof TypeError && /upgrade\(request, …\) takes the Request/.test(error.message)) {
+      // by name, not instanceof: the app and the server may hold two copies of @ws/core
+      if (error instanceof Error && error.name === "NotServedError") {
         throw new TypeError(NOT_SERVED, { cause: error });
       }
       throw error;

@@ -35,6 +35,28 @@ export function offerUpgrade(request: Request, upgrade: FetchUpgrade): void {
 }
 
 /**
+ * `upgrade(request, …)` was given a Request that no @ws server handed to a fetch handler (a copy, or an app served
+ * by something else): there is no socket to upgrade. A `TypeError`; a framework integration catches it by `name`
+ * to say which server to use.
+ *
+ * @example
+ * ```ts
+ * import { defineService, NotServedError, upgrade } from "@ws/core";
+ *
+ * const echo = defineService({ received: (message, conn) => void conn.send(message) });
+ * const copy = new Request("http://localhost/echo", { headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" } });
+ * try {
+ *   await upgrade(copy, echo);
+ * } catch (error) {
+ *   console.log(error instanceof NotServedError, (error as Error).name); // true "NotServedError"
+ * }
+ * ```
+ */
+export class NotServedError extends TypeError {
+  override readonly name = "NotServedError";
+}
+
+/**
  * The fetch-style upgrade (see `FetchUpgrade`), for the request a server (`serve({ fetch })`, `attach(server, {
  * fetch })`, a Worker's `handler({ fetch })`) handed to its fetch handler: the same as the handler's
  * `info.upgrade`. Rejects with a TypeError for a request no server handed out (a copy made with `new Request(…)`).
@@ -58,7 +80,7 @@ export function upgrade<Data>(request: Request, service: Service<Data>, options?
   if (!offer && !asksForWebSocket(request.headers)) return notAnUpgrade(request, service, options);
   if (!offer) {
     return Promise.reject(
-      new TypeError("upgrade(request, …) takes the Request a @ws server gave its fetch handler (serve({ fetch }), attach(server, { fetch }), handler({ fetch })), not a copy; or call the handler's info.upgrade"),
+      new NotServedError("upgrade(request, …) takes the Request a @ws server gave its fetch handler (serve({ fetch }), attach(server, { fetch }), handler({ fetch })), not a copy; or call the handler's info.upgrade"),
     );
   }
   return offer(request, service, options);
