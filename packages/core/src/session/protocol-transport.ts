@@ -148,6 +148,7 @@ export class ProtocolTransport extends SendQueue implements Transport, ProtocolH
         budget: options.budget,
         allocate: stream.allocate,
         allocateMessage: stream.allocateMessage,
+        asciiText: stream.asciiText,
       },
       this,
     );
@@ -212,7 +213,14 @@ export class ProtocolTransport extends SendQueue implements Transport, ProtocolH
   }
 
   sendFrame(frame: Uint8Array): Promise<boolean> {
-    return this.inTurn(() => this.enqueue([frame], true));
+    if (this.lock?.busy) return this.inTurn(() => this.enqueueOne(frame, true));
+    this.enqueueOne(frame, true);
+    return this.flushed();
+  }
+
+  queueFrame(frame: Uint8Array): void {
+    if (this.lock?.busy) void this.sendFrame(frame);
+    else this.enqueueOne(frame, true);
   }
 
   /** Sends now, or — while a fragmented message is being sent — once it has ended. */

@@ -74,6 +74,18 @@ export abstract class SendQueue {
     }
   }
 
+  /** Queues one chunk for this turn's write (as `enqueue([chunk], shared)`, without the array). */
+  protected enqueueOne(chunk: Uint8Array, shared = false): void {
+    this.out.push(chunk);
+    this.outBytes += chunk.length;
+    if (chunk.length >= COPY_THRESHOLD) this.outHasLarge = true;
+    if (shared && chunk.length >= SHARED_FRAME_MIN) this.outHasShared = true;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
   /** A promise for the end of the current write batch. */
   protected flushed(): Promise<boolean> {
     if (!this.batch) {
