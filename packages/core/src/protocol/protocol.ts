@@ -3,7 +3,7 @@
  * It never touches a socket or a timer: the Connection drives it and carries out what it asks for.
  */
 import { CloseCode, isValidWireCloseCode, MAX_CLOSE_REASON_BYTES } from "../wire/close-codes.ts";
-import { allocateUint8Array, concatChunks, applyMask, encodeFrame, encodeFrameParts, encodeTextFrame, utf8Length, FrameParser, type Allocate, isControlOpcode, isKnownOpcode, Opcode, type FrameHeader, type FrameSink } from "../wire/frame.ts";
+import { allocateUint8Array, concatChunks, applyMask, encodeAsciiTextFrame, encodeFrame, encodeFrameParts, encodeTextFrame, utf8Length, FrameParser, type Allocate, isControlOpcode, isKnownOpcode, Opcode, type FrameHeader, type FrameSink } from "../wire/frame.ts";
 import { decodeUtf8, decodeUtf8Strict, encodeUtf8, isValidUtf8, Utf8Validator } from "../wire/utf8.ts";
 import { MessageTooBigError, type PerMessageDeflate } from "../wire/deflate.ts";
 import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, type ReceiveBudget } from "./limits.ts";
@@ -581,9 +581,20 @@ export class ProtocolState {
     }
   }
 
-  /** Sends a text message; `byteLength` is its UTF-8 size when the caller already knows it. */
-  sendText(text: string, byteLength: number = utf8Length(text)): void {
+  /** Sends a text message; `byteLength` is its UTF-8 size when the caller already knows it (else counted when needed). */
+  sendText(text: string, byteLength = -1): void {
     if (this.sentClose) throw new Error("the connection is closing: no more frames may be sent");
+    if (byteLength < 0) {
+      if (this.role === "server" && this.deflate === undefined) {
+        // the common case, an ASCII text: encoded straight into the frame with no count of its UTF-8 length first
+        const frame = encodeAsciiTextFrame(text, this.allocate);
+        if (frame !== null) {
+          this.handler.write([frame]);
+          return;
+        }
+      }
+      byteLength = utf8Length(text);
+    }
     if (this.role === "server" && !(this.deflate && this.deflate.shouldCompress(byteLength))) {
       // the common case: encode straight into the frame
       this.handler.write([encodeTextFrame(text, byteLength, true, this.allocate)]);

@@ -598,8 +598,8 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
   }
 
   private emitMessage(message: Message): void {
-    this.listeners.emit(typeof message === "string" ? "text" : "binary", message);
-    this.listeners.emit("message", message);
+    this.listeners.emitOne(typeof message === "string" ? "text" : "binary", message);
+    this.listeners.emitOne("message", message);
   }
 
   /**

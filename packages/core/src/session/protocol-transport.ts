@@ -10,7 +10,7 @@
 import type { ByteStream, ByteStreamEvents } from "./byte-stream.ts";
 import { CloseCode } from "../wire/close-codes.ts";
 import type { PerMessageDeflate } from "../wire/deflate.ts";
-import { Opcode, utf8Length } from "../wire/frame.ts";
+import { Opcode } from "../wire/frame.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
 import type { ReceiveBudget } from "../protocol/limits.ts";
 import { ProtocolState, type CloseInfo, type ProtocolHandler, type Role } from "../protocol/protocol.ts";
@@ -203,7 +203,7 @@ export class ProtocolTransport extends SendQueue implements Transport, ProtocolH
 
   sendText(text: string): Promise<boolean> {
     if (this.lock?.busy) return this.sendBytes("text", encodeUtf8(text));
-    this.state.sendText(text, utf8Length(text));
+    this.state.sendText(text);
     return this.flushed();
   }
 

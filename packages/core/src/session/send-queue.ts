@@ -23,6 +23,18 @@ export const SHARED_FRAME_MIN = 256;
 /** Small frames of one turn up to this many bytes in all go out as one buffer (cheaper than a vectored write). */
 const ONE_BUFFER_MAX = 64 * 1024;
 
+/**
+ * The batches waiting to be handed to their streams, of every connection: one microtask hands them all over,
+ * rather than one microtask per connection and turn (a broadcast to 500 subscribers queued 500 of them).
+ */
+let waiting: SendQueue[] = [];
+
+function flushWaiting(): void {
+  const queues = waiting;
+  waiting = [];
+  for (const q of queues) q.flushIfScheduled();
+}
+
 /** The output batch over a byte stream; the transport (a subclass) says what a write means for it. */
 export abstract class SendQueue {
   protected readonly bytes: ByteStream;
@@ -68,10 +80,7 @@ export abstract class SendQueue {
       if (c.length >= COPY_THRESHOLD) this.outHasLarge = true;
       if (shared && c.length >= SHARED_FRAME_MIN) this.outHasShared = true;
     }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
-    }
+    if (!this.flushScheduled) this.scheduleFlush();
   }
 
   /** Queues one chunk for this turn's write (as `enqueue([chunk], shared)`, without the array). */
@@ -80,10 +89,21 @@ export abstract class SendQueue {
     this.outBytes += chunk.length;
     if (chunk.length >= COPY_THRESHOLD) this.outHasLarge = true;
     if (shared && chunk.length >= SHARED_FRAME_MIN) this.outHasShared = true;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
-    }
+    if (!this.flushScheduled) this.scheduleFlush();
+  }
+
+  /**
+   * The batch goes to the stream in the microtask that hands over every connection's batch of this turn (the
+   * first one queued schedules it), as it would in a microtask of its own.
+   */
+  private scheduleFlush(): void {
+    this.flushScheduled = true;
+    if (waiting.push(this) === 1) queueMicrotask(flushWaiting);
+  }
+
+  /** @internal flushWaiting: the batch, unless it was handed over already (a drop flushes at once). */
+  flushIfScheduled(): void {
+    if (this.flushScheduled) this.flush();
   }
 
   /** A promise for the end of the current write batch. */

@@ -568,6 +568,33 @@ export function utf8Length(text: string): number {
 const textEncoder = new TextEncoder();
 
 /**
+ * An unmasked (server-role) text frame for `text` if it is ASCII, else null: the UTF-8 length need not be counted
+ * first (one pass over the string instead of two for the common case); the caller encodes a non-ASCII text with
+ * `encodeTextFrame` and its counted length.
+ *
+ * @example
+ * ```ts
+ * import { encodeAsciiTextFrame, encodeTextFrame, utf8Length } from "@ws/core/protocol";
+ *
+ * const text = "héllo";
+ * const frame = encodeAsciiTextFrame(text) ?? encodeTextFrame(text, utf8Length(text));
+ * console.log(frame.length, encodeAsciiTextFrame("hello")?.length); // 8 7
+ * ```
+ */
+export function encodeAsciiTextFrame(text: string, allocate: Allocate = allocateUint8Array): Uint8Array | null {
+  const n = text.length;
+  const size = headerSize(n, false);
+  const out = allocate(size + n);
+  writeHeader(out, 0, 0x1, n, true, 0, null);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return null;
+    out[size + i] = c;
+  }
+  return out;
+}
+
+/**
  * An unmasked (server-role) frame for a text message, encoded straight into the frame buffer: one allocation,
  * no intermediate byte array.
  *
