@@ -50,7 +50,7 @@ async function open(core: ServerCore, path: string): Promise<CountingStream> {
   if (!outcome.ok) throw new Error("refused");
   const stream = new CountingStream();
   outcome.accept(stream, undefined);
-  await new Promise((r) => setTimeout(r, 0));
+  await new Promise<void>((r) => setTimeout(r, 0));
   stream.writes = []; // the 101
   return stream;
 }
@@ -71,7 +71,7 @@ function countingMicrotasks(fn: () => void): number {
   return n;
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 0));
+const tick = () => new Promise<void>((r) => setTimeout(r, 0));
 
 describe("write batches of one turn", () => {
   it("an echo of 8 messages in one read is one write", async () => {
