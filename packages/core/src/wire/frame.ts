@@ -66,7 +66,8 @@ export interface FrameSink {
   /**
    * Optional; offered, right after `header` accepted it, a frame whose whole payload is in the chunk being
    * parsed: the payload is `chunk[start, end)`, still masked, its masking key the four bytes at `chunk[maskAt]`
-   * (-1: unmasked). Returning true takes the frame whole (the sink unmasks what it reads, in place, and keeps no
+   * (-1: unmasked). The header of such a frame comes with `mask` null (`masked` says whether it is masked): the
+   * key is copied only when the sink declines the frame. Returning true takes the frame whole (the sink unmasks what it reads, in place, and keeps no
    * view of the chunk beyond what it hands on): `payload` / `maskedPayload` are then not called for it. Returning
    * false declines: the payload comes through them as usual. A sink takes the common small message this way
    * without a view of the chunk per frame (on JavaScriptCore a `subarray` costs about as much as the rest of the
@@ -376,26 +377,23 @@ export class FrameParser {
       payloadLength = high >= 0x200000 ? Number.MAX_SAFE_INTEGER : high * 0x100000000 + low;
       p += 8;
     }
-    let mask: Uint8Array | null = null;
     let maskAt = -1;
     if (b1 & 0x80) {
-      // a copy of the key, not a view: four stores cost less than a subarray (JavaScriptCore), and a header
-      // kept by the sink does not hold the input chunk
-      mask = new Uint8Array(4);
-      mask[0] = bytes[p]!;
-      mask[1] = bytes[p + 1]!;
-      mask[2] = bytes[p + 2]!;
-      mask[3] = bytes[p + 3]!;
       maskAt = p;
       p += 4;
     }
+    // a frame whole in this chunk is offered to a sink that takes such frames (wholeFrame) with its key's offset:
+    // its header's `mask` stays null unless the sink declines it (never for a header gathered in scratch: the
+    // payload's bytes are not in `bytes`)
+    const offered = payloadLength > 0 && bytes.length - p >= payloadLength && this.sink.wholeFrame !== undefined;
+    const mask = maskAt >= 0 && !offered ? copyKey(bytes, maskAt) : null;
     const header: FrameHeader = {
       fin: (b0 & 0x80) !== 0,
       rsv1: (b0 & 0x40) !== 0,
       rsv2: (b0 & 0x20) !== 0,
       rsv3: (b0 & 0x10) !== 0,
       opcode: b0 & 0x0f,
-      masked: mask !== null,
+      masked: maskAt >= 0,
       mask,
       payloadLength,
     };
@@ -409,10 +407,12 @@ export class FrameParser {
       return p;
     }
     if (this.state === enum_.Stopped) return p;
-    // the whole payload in this chunk (never for a header gathered in scratch: its bytes are not in `bytes`)
-    if (payloadLength > 0 && bytes.length - p >= payloadLength && this.scratchLength === 0 && this.sink.wholeFrame?.(bytes, p, p + payloadLength, maskAt)) {
-      this.header = null;
-      return p + payloadLength;
+    if (offered) {
+      if (this.sink.wholeFrame!(bytes, p, p + payloadLength, maskAt)) {
+        this.header = null;
+        return p + payloadLength;
+      }
+      if (maskAt >= 0) header.mask = copyKey(bytes, maskAt);
     }
     if (payloadLength === 0) {
       this.header = null;
@@ -426,6 +426,19 @@ export class FrameParser {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The masking key at `bytes[at]`, copied: four stores cost less than a `subarray` (JavaScriptCore), and a header
+ * the sink keeps does not hold the input chunk.
+ */
+function copyKey(bytes: Uint8Array, at: number): Uint8Array {
+  const key = new Uint8Array(4);
+  key[0] = bytes[at]!;
+  key[1] = bytes[at + 1]!;
+  key[2] = bytes[at + 2]!;
+  key[3] = bytes[at + 3]!;
+  return key;
+}
 
 export interface EncodeOptions {
   fin?: boolean;
