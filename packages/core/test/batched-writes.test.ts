@@ -10,12 +10,15 @@ import { ServerCore, type ByteStream, type ByteStreamEvents } from "../src/adapt
 class CountingStream implements ByteStream {
   events: ByteStreamEvents | null = null;
   writes: Uint8Array[] = [];
+  /** the buffers given to write, as given */
+  given: Uint8Array[] = [];
   bufferedAmount = 0;
   start(events: ByteStreamEvents): void {
     this.events = events;
   }
   write(chunk: Uint8Array): boolean {
     this.writes.push(chunk.slice());
+    this.given.push(chunk);
     return true;
   }
   end(): void {}
@@ -52,6 +55,7 @@ async function open(core: ServerCore, path: string): Promise<CountingStream> {
   outcome.accept(stream, undefined);
   await new Promise<void>((r) => setTimeout(r, 0));
   stream.writes = []; // the 101
+  stream.given = [];
   return stream;
 }
 
@@ -107,6 +111,24 @@ describe("write batches of one turn", () => {
     expect(receivers.map((r) => r.writes.length)).toEqual(receivers.map(() => 1));
     expect(sender.writes.length).toBe(0);
     for (const r of receivers) expect(Array.from(r.writes[0]!)).toEqual([0x81, 1, 97, 0x81, 1, 98, 0x81, 1, 99, 0x81, 1, 100]);
+    // the four frames were copied together once, and that one buffer written to every subscriber
+    for (const r of receivers) expect(r.given[0]).toBe(receivers[0]!.given[0]);
+    await core.close({ timeout: 10 });
+  });
+
+  it("a subscriber whose batch holds more than the broadcast gets a copy of its own, with its own frames in order", async () => {
+    const core = new ServerCore({ logger: silentLogger, services: { "/t": defineService({ connected: (conn: Connection) => conn.subscribe("t") }) } });
+    const receivers: CountingStream[] = [];
+    for (let i = 0; i < 3; i++) receivers.push(await open(core, "/t"));
+    const conns = [...core.connections];
+    core.publish("t", "a");
+    void conns[1]!.send("own");
+    core.publish("t", "b");
+    await tick();
+    expect(receivers[0]!.given[0]).toBe(receivers[2]!.given[0]);
+    expect(receivers[1]!.given[0]).not.toBe(receivers[0]!.given[0]);
+    expect(Array.from(receivers[0]!.writes[0]!)).toEqual([0x81, 1, 97, 0x81, 1, 98]);
+    expect(Array.from(receivers[1]!.writes[0]!)).toEqual([0x81, 1, 97, 0x81, 3, 111, 119, 110, 0x81, 1, 98]);
     await core.close({ timeout: 10 });
   });
 

@@ -33,6 +33,32 @@ function flushWaiting(): void {
   const queues = waiting;
   waiting = [];
   for (const q of queues) q.flushIfScheduled();
+  joinedFrom = null;
+  joined = null;
+}
+
+/**
+ * The last batch of shared frames only (a broadcast's) copied into one buffer, and the frames it was copied from:
+ * the next connection whose batch is the same frames, in the same order (every subscriber of a topic, the same
+ * turn), writes that buffer too instead of a copy of its own. Nothing modifies a buffer once written, so it may be
+ * shared like the frames; kept until the end of the microtask that hands the batches over.
+ */
+let joinedFrom: Uint8Array[] | null = null;
+let joined: Uint8Array | null = null;
+let joinedWith: ((size: number) => Uint8Array) | undefined;
+
+function joinShared(chunks: Uint8Array[], total: number, allocate: ((size: number) => Uint8Array) | undefined): Uint8Array {
+  const from = joinedFrom;
+  if (from !== null && from.length === chunks.length && joinedWith === allocate) {
+    let i = 0;
+    while (i < chunks.length && from[i] === chunks[i]) i++;
+    if (i === chunks.length) return joined!;
+  }
+  const out = concatChunks(chunks, total, allocate);
+  joinedFrom = chunks;
+  joined = out;
+  joinedWith = allocate;
+  return out;
 }
 
 /** The output batch over a byte stream; the transport (a subclass) says what a write means for it. */
@@ -47,6 +73,8 @@ export abstract class SendQueue {
   private outHasLarge = false;
   /** a queued chunk is a frame shared with other connections (sendFrame): pass it on by reference */
   private outHasShared = false;
+  /** every queued chunk is a frame shared with other connections (a broadcast's): their copy may be too */
+  private outAllShared = true;
   private flushScheduled = false;
   private batch: { promise: Promise<boolean>; resolve: (ok: boolean) => void } | null = null;
   /** who waits for the send buffer to drain (the shared empty list until someone does) */
@@ -80,6 +108,7 @@ export abstract class SendQueue {
       if (c.length >= COPY_THRESHOLD) this.outHasLarge = true;
       if (shared && c.length >= SHARED_FRAME_MIN) this.outHasShared = true;
     }
+    if (!shared) this.outAllShared = false;
     if (!this.flushScheduled) this.scheduleFlush();
   }
 
@@ -89,6 +118,7 @@ export abstract class SendQueue {
     this.outBytes += chunk.length;
     if (chunk.length >= COPY_THRESHOLD) this.outHasLarge = true;
     if (shared && chunk.length >= SHARED_FRAME_MIN) this.outHasShared = true;
+    if (!shared) this.outAllShared = false;
     if (!this.flushScheduled) this.scheduleFlush();
   }
 
@@ -126,10 +156,12 @@ export abstract class SendQueue {
       const total = this.outBytes;
       const large = this.outHasLarge;
       const shared = this.outHasShared;
+      const allShared = this.outAllShared;
       this.out = [];
       this.outBytes = 0;
       this.outHasLarge = false;
       this.outHasShared = false;
+      this.outAllShared = true;
       const stream = this.bytes;
       let ok: boolean;
       if (chunks.length === 1) ok = stream.write(chunks[0]!);
@@ -137,7 +169,8 @@ export abstract class SendQueue {
       else if (shared) ok = writeKeepingShared(stream, chunks);
       // small frames of one turn: one buffer, one write (cheaper than a vectored write of many pieces);
       // large payloads (passed on uncopied) go out with a vectored write
-      else if ((!large && total <= ONE_BUFFER_MAX) || !stream.writev) ok = stream.write(concatChunks(chunks, total, stream.allocate));
+      else if (!large && total <= ONE_BUFFER_MAX) ok = stream.write(allShared ? joinShared(chunks, total, stream.allocate) : concatChunks(chunks, total, stream.allocate));
+      else if (!stream.writev) ok = stream.write(concatChunks(chunks, total, stream.allocate));
       else ok = stream.writev(chunks);
       // backpressure shows in bufferedAmount; after a false return the stream's drain event follows
       this.streamFull = !ok;
