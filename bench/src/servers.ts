@@ -106,8 +106,8 @@ export const SERVERS: ServerDef[] = [
 /**
  * BENCH_ALT=DIR (another checkout of this repository, built: e.g. the commit before a change, in its own
  * worktree) adds our Node, Bun core and Deno core servers from there as `ours-node-alt`, `ours-bun-core-alt` and
- * `ours-deno-core-alt`, so an
- * old build and a new one run interleaved in the same run, beside the peers. Without BENCH_ALT they do not exist.
+ * `ours-deno-core-alt`, so an old build and a new one run interleaved in the same run, beside the peers. Without
+ * BENCH_ALT they do not exist.
  */
 const ALT_ROOT = process.env.BENCH_ALT ? resolve(process.env.BENCH_ALT) : null;
 if (ALT_ROOT) {
