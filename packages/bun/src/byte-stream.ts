@@ -11,6 +11,18 @@ import { type ByteStream, type ByteStreamEvents } from "@ws/core/adapter";
 import { DEFAULT_CLOSE_TIMEOUT } from "@ws/core";
 import { concatChunks } from "@ws/core/protocol";
 
+/** Buffer's native latin1 decoder, which takes offsets: called on a plain Uint8Array, it makes no view of it */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
+
+/**
+ * The text of ASCII bytes (every one below 0x80) at `bytes[start, end)`, decoded by Bun natively from the offsets:
+ * a small text message costs no `subarray` (about 70 ns on JavaScriptCore, as much as the rest of its parsing)
+ * and no UTF-8 validation (ASCII is valid UTF-8).
+ */
+function asciiText(bytes: Uint8Array, start: number, end: number): string {
+  return latin1Slice.call(bytes, start, end);
+}
+
 /** writev writes a buffer this large as it is, and copies smaller neighbours together */
 const WRITEV_DIRECT = 256 * 1024;
 
@@ -45,6 +57,8 @@ const WRITEV_DIRECT = 256 * 1024;
  */
 export class BunSocketStream implements ByteStream {
   readonly socket: Socket<unknown>;
+  /** ByteStream: small ASCII texts decoded from offsets, without a view each (see asciiText) */
+  readonly asciiText = asciiText;
   private events: ByteStreamEvents | null = null;
   /** bytes that arrived before `start` (the handshake reader owns them until then) */
   private early: Uint8Array[] = [];

@@ -16,6 +16,7 @@ export {
   encodeFrame,
   encodeFrameParts,
   encodeTextFrame,
+  encodeAsciiTextFrame,
   concatChunks,
   allocateUint8Array,
   headerSize,

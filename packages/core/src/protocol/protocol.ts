@@ -3,7 +3,7 @@
  * It never touches a socket or a timer: the Connection drives it and carries out what it asks for.
  */
 import { CloseCode, isValidWireCloseCode, MAX_CLOSE_REASON_BYTES } from "../wire/close-codes.ts";
-import { allocateUint8Array, concatChunks, applyMask, encodeFrame, encodeFrameParts, encodeTextFrame, utf8Length, FrameParser, type Allocate, isControlOpcode, isKnownOpcode, Opcode, type FrameHeader, type FrameSink } from "../wire/frame.ts";
+import { allocateUint8Array, concatChunks, applyMask, encodeAsciiTextFrame, encodeFrame, encodeFrameParts, encodeTextFrame, utf8Length, FrameParser, type Allocate, isControlOpcode, isKnownOpcode, Opcode, type FrameHeader, type FrameSink } from "../wire/frame.ts";
 import { decodeUtf8, decodeUtf8Strict, encodeUtf8, isValidUtf8, Utf8Validator } from "../wire/utf8.ts";
 import { MessageTooBigError, type PerMessageDeflate } from "../wire/deflate.ts";
 import { DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, type ReceiveBudget } from "./limits.ts";
@@ -46,6 +46,13 @@ export interface ProtocolOptions extends ProtocolLimits {
    * into a pool shared with other data: the message is handed to the application, which may keep it.
    */
   allocateMessage?: Allocate;
+  /**
+   * The text of `bytes[start, end)`, known to be ASCII (every byte below 0x80), without a view of the bytes: a
+   * runtime's native decoder that takes offsets (Bun: `Buffer.prototype.latin1Slice`). A small text message whole
+   * in one read is then decoded with no `subarray` and no UTF-8 validation (ASCII is valid UTF-8). Default: a view
+   * and the strict decoder.
+   */
+  asciiText?: (bytes: Uint8Array, start: number, end: number) => string;
 }
 
 /**
@@ -101,6 +108,12 @@ export interface ProtocolHandler {
 const EMPTY = new Uint8Array(0);
 
 /**
+ * Payloads up to this size, whole in one read, are unmasked byte by byte in place (receiveWholeFrame); larger
+ * ones go through applyMask's word and SIMD kernels, whose setup (a word view) costs more than it saves below.
+ */
+const WHOLE_FRAME_MAX = 256;
+
+/**
  * The RFC 6455 state machine of one connection, sans I/O: bytes in (`receive`), events out (the handler);
  * commands in (`sendText`, `ping`, `close`, …), bytes out (`handler.write`). It validates framing, UTF-8 and the
  * limits, answers pings, runs the close handshake and assembles (or streams) messages.
@@ -137,6 +150,7 @@ export class ProtocolState {
   private readonly maxFrameSize: number;
   private readonly maxFragments: number;
   private readonly allocate: Allocate;
+  private readonly asciiText: ((bytes: Uint8Array, start: number, end: number) => string) | undefined;
   streaming: boolean;
   /** RSV1 is in use by a negotiated extension (permessage-deflate) */
   private readonly rsv1Allowed: boolean;
@@ -186,6 +200,7 @@ export class ProtocolState {
     this.maxFrameSize = options.maxFrameSize ?? this.maxMessageSize;
     this.maxFragments = options.maxFragments ?? DEFAULT_MAX_FRAGMENTS;
     this.allocate = options.allocate ?? allocateUint8Array;
+    this.asciiText = options.asciiText;
     this.streaming = options.streaming ?? false;
     this.deflate = options.deflate;
     this.rsv1Allowed = this.deflate !== undefined;
@@ -324,6 +339,50 @@ export class ProtocolState {
     }
     if (!this.frameReserved && !this.reserveFrame(h)) return;
     this.receivePayload(this.message.appendMasked(bytes, mask, maskPhase), final, true);
+  }
+
+  /**
+   * @internal the parser's whole frame in one chunk (ParserEvents): a data frame that is a whole message, with no
+   * extension and no streaming, is unmasked in place and handed on here; anything else is declined (false) and
+   * comes through receiveMaskedPayload. The same checks as receivePayload's fast path, with no view per frame
+   * for ASCII text when the runtime decodes from offsets (`asciiText`).
+   */
+  receiveWholeFrame(chunk: Uint8Array, start: number, end: number, maskAt: number): boolean {
+    if (end - start > WHOLE_FRAME_MAX || !this.frameIsWholeMessage || this.messageCompressed || this.streaming || this.sentClose !== null || this.message.size !== 0) return false;
+    const h = this.frame!;
+    if (isControlOpcode(h.opcode)) return false;
+    // unmask in place, and see whether every byte is ASCII on the way
+    let high = 0;
+    if (maskAt >= 0) {
+      const m0 = chunk[maskAt]!, m1 = chunk[maskAt + 1]!, m2 = chunk[maskAt + 2]!, m3 = chunk[maskAt + 3]!;
+      let i = start;
+      for (; i + 4 <= end; i += 4) {
+        high |= chunk[i] = chunk[i]! ^ m0;
+        high |= chunk[i + 1] = chunk[i + 1]! ^ m1;
+        high |= chunk[i + 2] = chunk[i + 2]! ^ m2;
+        high |= chunk[i + 3] = chunk[i + 3]! ^ m3;
+      }
+      if (i < end) high |= chunk[i] = chunk[i]! ^ m0;
+      if (++i < end) high |= chunk[i] = chunk[i]! ^ m1;
+      if (++i < end) high |= chunk[i] = chunk[i]! ^ m2;
+    } else if (this.messageIsText && this.asciiText !== undefined) {
+      for (let i = start; i < end; i++) high |= chunk[i]!;
+    }
+    this.frame = null;
+    this.progress++;
+    this.inMessage = false;
+    if (!this.messageIsText) {
+      this.handler.binary(chunk.subarray(start, end));
+      return true;
+    }
+    if (high < 0x80 && this.asciiText !== undefined) {
+      this.handler.text(this.asciiText(chunk, start, end));
+      return true;
+    }
+    const text = decodeUtf8Strict(chunk.subarray(start, end));
+    if (text === null) this.fail(CloseCode.InvalidFramePayloadData, "invalid UTF-8 in text message");
+    else this.handler.text(text);
+    return true;
   }
 
   /** Whether these payload bytes of the frame `h` go into the message buffer (see receivePayload). */
@@ -522,9 +581,20 @@ export class ProtocolState {
     }
   }
 
-  /** Sends a text message; `byteLength` is its UTF-8 size when the caller already knows it. */
-  sendText(text: string, byteLength: number = utf8Length(text)): void {
+  /** Sends a text message; `byteLength` is its UTF-8 size when the caller already knows it (else counted when needed). */
+  sendText(text: string, byteLength = -1): void {
     if (this.sentClose) throw new Error("the connection is closing: no more frames may be sent");
+    if (byteLength < 0) {
+      if (this.role === "server" && this.deflate === undefined) {
+        // the common case, an ASCII text: encoded straight into the frame with no count of its UTF-8 length first
+        const frame = encodeAsciiTextFrame(text, this.allocate);
+        if (frame !== null) {
+          this.handler.write([frame]);
+          return;
+        }
+      }
+      byteLength = utf8Length(text);
+    }
     if (this.role === "server" && !(this.deflate && this.deflate.shouldCompress(byteLength))) {
       // the common case: encode straight into the frame
       this.handler.write([encodeTextFrame(text, byteLength, true, this.allocate)]);
@@ -612,6 +682,9 @@ class ParserEvents implements FrameSink {
   }
   maskedPayload(bytes: Uint8Array, mask: Uint8Array | null, maskPhase: number, final: boolean): void {
     this.p.receiveMaskedPayload(bytes, mask, maskPhase, final);
+  }
+  wholeFrame(chunk: Uint8Array, start: number, end: number, maskAt: number): boolean {
+    return this.p.receiveWholeFrame(chunk, start, end, maskAt);
   }
   error(message: string): void {
     this.p.fail(CloseCode.ProtocolError, message);

@@ -281,12 +281,12 @@ export class TopicHub extends TopicRegistry<Connection> {
             frame = encodeFrame(opcode, deflate.compress(payload), { rsv1: true, allocate: this.allocate });
             (compressed ??= new Map()).set(bits, frame);
           }
-          void conn.sendFrame(frame);
+          conn.publishFrame(frame);
         } else {
           void (text ? conn.sendText(payload) : conn.sendBinary(payload));
         }
       } else {
-        void conn.sendFrame((plain ??= encodeFrame(opcode, payload, { allocate: this.allocate })));
+        conn.publishFrame((plain ??= encodeFrame(opcode, payload, { allocate: this.allocate })));
       }
       count++;
     }

@@ -50,4 +50,10 @@ export interface ByteStream {
    * default: a plain, zero-filled Uint8Array (ProtocolOptions.allocateMessage).
    */
   readonly allocateMessage?: (size: number) => Uint8Array;
+  /**
+   * The text of `bytes[start, end)`, every byte of which is below 0x80, decoded natively from the offsets, with
+   * no view of the bytes (Bun: `Buffer.prototype.latin1Slice`); small text messages whole in one read are then
+   * decoded without a `subarray` each. Default: a view and the strict UTF-8 decoder (ProtocolOptions.asciiText).
+   */
+  readonly asciiText?: (bytes: Uint8Array, start: number, end: number) => string;
 }

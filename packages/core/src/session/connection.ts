@@ -401,6 +401,19 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
     return sent;
   }
 
+  /**
+   * @internal As `sendFrame`, for a broadcast (TopicHub), which does not wait for each subscriber: no promise
+   * per subscriber. False when not sent (closing, or the send-buffer limit).
+   */
+  publishFrame(frame: Uint8Array): boolean {
+    this.requireCapability("rawFrames", "sending a pre-encoded frame");
+    if (!this.canSend() || !this.admit(frame.length)) return false;
+    if (this.transport.queueFrame !== undefined) this.transport.queueFrame(frame);
+    else void this.transport.sendFrame(frame);
+    if (this.metrics !== undefined) this.sent((frame[0]! & 0x0f) === 1 ? "text" : "binary", frame.length);
+    return true;
+  }
+
   /** Sends a ping (payload of at most 125 bytes); the answer arrives through `onPong`. */
   ping(data: SendData = EMPTY): Promise<boolean> {
     this.requireCapability("ping", "sending a ping");
@@ -585,8 +598,8 @@ export class Connection<Data = unknown> implements AsyncIterable<Message>, Heart
   }
 
   private emitMessage(message: Message): void {
-    this.listeners.emit(typeof message === "string" ? "text" : "binary", message);
-    this.listeners.emit("message", message);
+    this.listeners.emitOne(typeof message === "string" ? "text" : "binary", message);
+    this.listeners.emitOne("message", message);
   }
 
   /**

@@ -83,6 +83,29 @@ export class Listeners<Event extends string> {
     for (; i < slot.length; i++) this.invoke(slot[i]!, args);
   }
 
+  /** `emit` with one argument (each message, each ping): no array of arguments is made per call. */
+  emitOne(event: Event, arg: unknown): void {
+    let slot = this.lists?.[event];
+    if (slot === undefined) return;
+    let i = 0;
+    if (typeof slot === "function") {
+      this.invokeOne(slot, arg);
+      slot = this.lists?.[event];
+      if (!Array.isArray(slot)) return;
+      i = 1; // it became a list while the one listener ran: the ones after it
+    }
+    for (; i < slot.length; i++) this.invokeOne(slot[i]!, arg);
+  }
+
+  private invokeOne(fn: AnyListener, arg: unknown): void {
+    try {
+      const r = (fn as (arg: unknown, owner: unknown) => unknown)(arg, this.owner);
+      if (r instanceof Promise) r.catch((e: unknown) => this.reportError(e));
+    } catch (e) {
+      this.reportError(e);
+    }
+  }
+
   private invoke(fn: AnyListener, args: unknown[]): void {
     try {
       const r = (fn as (...a: unknown[]) => unknown)(...args, this.owner);

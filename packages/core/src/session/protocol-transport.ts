@@ -10,7 +10,7 @@
 import type { ByteStream, ByteStreamEvents } from "./byte-stream.ts";
 import { CloseCode } from "../wire/close-codes.ts";
 import type { PerMessageDeflate } from "../wire/deflate.ts";
-import { Opcode, utf8Length } from "../wire/frame.ts";
+import { Opcode } from "../wire/frame.ts";
 import { encodeUtf8 } from "../wire/utf8.ts";
 import type { ReceiveBudget } from "../protocol/limits.ts";
 import { ProtocolState, type CloseInfo, type ProtocolHandler, type Role } from "../protocol/protocol.ts";
@@ -148,6 +148,7 @@ export class ProtocolTransport extends SendQueue implements Transport, ProtocolH
         budget: options.budget,
         allocate: stream.allocate,
         allocateMessage: stream.allocateMessage,
+        asciiText: stream.asciiText,
       },
       this,
     );
@@ -202,7 +203,7 @@ export class ProtocolTransport extends SendQueue implements Transport, ProtocolH
 
   sendText(text: string): Promise<boolean> {
     if (this.lock?.busy) return this.sendBytes("text", encodeUtf8(text));
-    this.state.sendText(text, utf8Length(text));
+    this.state.sendText(text);
     return this.flushed();
   }
 
@@ -212,7 +213,14 @@ export class ProtocolTransport extends SendQueue implements Transport, ProtocolH
   }
 
   sendFrame(frame: Uint8Array): Promise<boolean> {
-    return this.inTurn(() => this.enqueue([frame], true));
+    if (this.lock?.busy) return this.inTurn(() => this.enqueueOne(frame, true));
+    this.enqueueOne(frame, true);
+    return this.flushed();
+  }
+
+  queueFrame(frame: Uint8Array): void {
+    if (this.lock?.busy) void this.sendFrame(frame);
+    else this.enqueueOne(frame, true);
   }
 
   /** Sends now, or — while a fragmented message is being sent — once it has ended. */

@@ -23,6 +23,44 @@ export const SHARED_FRAME_MIN = 256;
 /** Small frames of one turn up to this many bytes in all go out as one buffer (cheaper than a vectored write). */
 const ONE_BUFFER_MAX = 64 * 1024;
 
+/**
+ * The batches waiting to be handed to their streams, of every connection: one microtask hands them all over,
+ * rather than one microtask per connection and turn (a broadcast to 500 subscribers queued 500 of them).
+ */
+let waiting: SendQueue[] = [];
+
+function flushWaiting(): void {
+  const queues = waiting;
+  waiting = [];
+  for (const q of queues) q.flushIfScheduled();
+  joinedFrom = null;
+  joined = null;
+}
+
+/**
+ * The last batch of shared frames only (a broadcast's) copied into one buffer, and the frames it was copied from:
+ * the next connection whose batch is the same frames, in the same order (every subscriber of a topic, the same
+ * turn), writes that buffer too instead of a copy of its own. Nothing modifies a buffer once written, so it may be
+ * shared like the frames; kept until the end of the microtask that hands the batches over.
+ */
+let joinedFrom: Uint8Array[] | null = null;
+let joined: Uint8Array | null = null;
+let joinedWith: ((size: number) => Uint8Array) | undefined;
+
+function joinShared(chunks: Uint8Array[], total: number, allocate: ((size: number) => Uint8Array) | undefined): Uint8Array {
+  const from = joinedFrom;
+  if (from !== null && from.length === chunks.length && joinedWith === allocate) {
+    let i = 0;
+    while (i < chunks.length && from[i] === chunks[i]) i++;
+    if (i === chunks.length) return joined!;
+  }
+  const out = concatChunks(chunks, total, allocate);
+  joinedFrom = chunks;
+  joined = out;
+  joinedWith = allocate;
+  return out;
+}
+
 /** The output batch over a byte stream; the transport (a subclass) says what a write means for it. */
 export abstract class SendQueue {
   protected readonly bytes: ByteStream;
@@ -35,6 +73,8 @@ export abstract class SendQueue {
   private outHasLarge = false;
   /** a queued chunk is a frame shared with other connections (sendFrame): pass it on by reference */
   private outHasShared = false;
+  /** every queued chunk is a frame shared with other connections (a broadcast's): their copy may be too */
+  private outAllShared = true;
   private flushScheduled = false;
   private batch: { promise: Promise<boolean>; resolve: (ok: boolean) => void } | null = null;
   /** who waits for the send buffer to drain (the shared empty list until someone does) */
@@ -68,10 +108,32 @@ export abstract class SendQueue {
       if (c.length >= COPY_THRESHOLD) this.outHasLarge = true;
       if (shared && c.length >= SHARED_FRAME_MIN) this.outHasShared = true;
     }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
-    }
+    if (!shared) this.outAllShared = false;
+    if (!this.flushScheduled) this.scheduleFlush();
+  }
+
+  /** Queues one chunk for this turn's write (as `enqueue([chunk], shared)`, without the array). */
+  protected enqueueOne(chunk: Uint8Array, shared = false): void {
+    this.out.push(chunk);
+    this.outBytes += chunk.length;
+    if (chunk.length >= COPY_THRESHOLD) this.outHasLarge = true;
+    if (shared && chunk.length >= SHARED_FRAME_MIN) this.outHasShared = true;
+    if (!shared) this.outAllShared = false;
+    if (!this.flushScheduled) this.scheduleFlush();
+  }
+
+  /**
+   * The batch goes to the stream in the microtask that hands over every connection's batch of this turn (the
+   * first one queued schedules it), as it would in a microtask of its own.
+   */
+  private scheduleFlush(): void {
+    this.flushScheduled = true;
+    if (waiting.push(this) === 1) queueMicrotask(flushWaiting);
+  }
+
+  /** @internal flushWaiting: the batch, unless it was handed over already (a drop flushes at once). */
+  flushIfScheduled(): void {
+    if (this.flushScheduled) this.flush();
   }
 
   /** A promise for the end of the current write batch. */
@@ -94,10 +156,12 @@ export abstract class SendQueue {
       const total = this.outBytes;
       const large = this.outHasLarge;
       const shared = this.outHasShared;
+      const allShared = this.outAllShared;
       this.out = [];
       this.outBytes = 0;
       this.outHasLarge = false;
       this.outHasShared = false;
+      this.outAllShared = true;
       const stream = this.bytes;
       let ok: boolean;
       if (chunks.length === 1) ok = stream.write(chunks[0]!);
@@ -105,7 +169,8 @@ export abstract class SendQueue {
       else if (shared) ok = writeKeepingShared(stream, chunks);
       // small frames of one turn: one buffer, one write (cheaper than a vectored write of many pieces);
       // large payloads (passed on uncopied) go out with a vectored write
-      else if ((!large && total <= ONE_BUFFER_MAX) || !stream.writev) ok = stream.write(concatChunks(chunks, total, stream.allocate));
+      else if (!large && total <= ONE_BUFFER_MAX) ok = stream.write(allShared ? joinShared(chunks, total, stream.allocate) : concatChunks(chunks, total, stream.allocate));
+      else if (!stream.writev) ok = stream.write(concatChunks(chunks, total, stream.allocate));
       else ok = stream.writev(chunks);
       // backpressure shows in bufferedAmount; after a false return the stream's drain event follows
       this.streamFull = !ok;

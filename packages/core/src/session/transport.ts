@@ -82,6 +82,11 @@ export interface Transport {
   sendBytes(type: MessageType, bytes: Uint8Array): Promise<boolean>;
   /** Writes an already encoded frame (capability `rawFrames`). */
   sendFrame(frame: Uint8Array): Promise<boolean>;
+  /**
+   * As `sendFrame`, for a caller that does not wait (a broadcast's frame to each subscriber): no promise is made.
+   * Optional; without it the Connection calls `sendFrame` and drops its promise.
+   */
+  queueFrame?(frame: Uint8Array): void;
   /** Control frames (capability `ping`). */
   sendPing(payload: Uint8Array): Promise<boolean>;
   sendPong(payload: Uint8Array): Promise<boolean>;

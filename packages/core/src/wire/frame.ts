@@ -63,6 +63,17 @@ export interface FrameSink {
    * a buffer of its own (`copyMasked`), one pass over the bytes instead of two.
    */
   maskedPayload?(bytes: Uint8Array, mask: Uint8Array | null, maskPhase: number, final: boolean): void;
+  /**
+   * Optional; offered, right after `header` accepted it, a frame whose whole payload is in the chunk being
+   * parsed: the payload is `chunk[start, end)`, still masked, its masking key the four bytes at `chunk[maskAt]`
+   * (-1: unmasked). The header of such a frame comes with `mask` null (`masked` says whether it is masked): the
+   * key is copied only when the sink declines the frame. Returning true takes the frame whole (the sink unmasks what it reads, in place, and keeps no
+   * view of the chunk beyond what it hands on): `payload` / `maskedPayload` are then not called for it. Returning
+   * false declines: the payload comes through them as usual. A sink takes the common small message this way
+   * without a view of the chunk per frame (on JavaScriptCore a `subarray` costs about as much as the rest of the
+   * frame's parsing).
+   */
+  wholeFrame?(chunk: Uint8Array, start: number, end: number, maskAt: number): boolean;
   /** The parser stopped on malformed framing (e.g. a 64-bit length with the top bit set). */
   error(message: string): void;
 }
@@ -366,18 +377,23 @@ export class FrameParser {
       payloadLength = high >= 0x200000 ? Number.MAX_SAFE_INTEGER : high * 0x100000000 + low;
       p += 8;
     }
-    let mask: Uint8Array | null = null;
+    let maskAt = -1;
     if (b1 & 0x80) {
-      mask = bytes.subarray(p, p + 4); // a view: header bytes are never unmasked in place
+      maskAt = p;
       p += 4;
     }
+    // a frame whole in this chunk is offered to a sink that takes such frames (wholeFrame) with its key's offset:
+    // its header's `mask` stays null unless the sink declines it (never for a header gathered in scratch: the
+    // payload's bytes are not in `bytes`)
+    const offered = payloadLength > 0 && bytes.length - p >= payloadLength && this.sink.wholeFrame !== undefined;
+    const mask = maskAt >= 0 && !offered ? copyKey(bytes, maskAt) : null;
     const header: FrameHeader = {
       fin: (b0 & 0x80) !== 0,
       rsv1: (b0 & 0x40) !== 0,
       rsv2: (b0 & 0x20) !== 0,
       rsv3: (b0 & 0x10) !== 0,
       opcode: b0 & 0x0f,
-      masked: mask !== null,
+      masked: maskAt >= 0,
       mask,
       payloadLength,
     };
@@ -391,6 +407,13 @@ export class FrameParser {
       return p;
     }
     if (this.state === enum_.Stopped) return p;
+    if (offered) {
+      if (this.sink.wholeFrame!(bytes, p, p + payloadLength, maskAt)) {
+        this.header = null;
+        return p + payloadLength;
+      }
+      if (maskAt >= 0) header.mask = copyKey(bytes, maskAt);
+    }
     if (payloadLength === 0) {
       this.header = null;
       if (this.sink.maskedPayload !== undefined) this.sink.maskedPayload(EMPTY, mask, 0, true);
@@ -403,6 +426,19 @@ export class FrameParser {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The masking key at `bytes[at]`, copied: four stores cost less than a `subarray` (JavaScriptCore), and a header
+ * the sink keeps does not hold the input chunk.
+ */
+function copyKey(bytes: Uint8Array, at: number): Uint8Array {
+  const key = new Uint8Array(4);
+  key[0] = bytes[at]!;
+  key[1] = bytes[at + 1]!;
+  key[2] = bytes[at + 2]!;
+  key[3] = bytes[at + 3]!;
+  return key;
+}
 
 export interface EncodeOptions {
   fin?: boolean;
@@ -543,6 +579,33 @@ export function utf8Length(text: string): number {
 }
 
 const textEncoder = new TextEncoder();
+
+/**
+ * An unmasked (server-role) text frame for `text` if it is ASCII, else null: the UTF-8 length need not be counted
+ * first (one pass over the string instead of two for the common case); the caller encodes a non-ASCII text with
+ * `encodeTextFrame` and its counted length.
+ *
+ * @example
+ * ```ts
+ * import { encodeAsciiTextFrame, encodeTextFrame, utf8Length } from "@ws/core/protocol";
+ *
+ * const text = "héllo";
+ * const frame = encodeAsciiTextFrame(text) ?? encodeTextFrame(text, utf8Length(text));
+ * console.log(frame.length, encodeAsciiTextFrame("hello")?.length); // 8 7
+ * ```
+ */
+export function encodeAsciiTextFrame(text: string, allocate: Allocate = allocateUint8Array): Uint8Array | null {
+  const n = text.length;
+  const size = headerSize(n, false);
+  const out = allocate(size + n);
+  writeHeader(out, 0, 0x1, n, true, 0, null);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return null;
+    out[size + i] = c;
+  }
+  return out;
+}
 
 /**
  * An unmasked (server-role) frame for a text message, encoded straight into the frame buffer: one allocation,
