@@ -102,7 +102,9 @@ function sessionFor(origin: string): SharedSession {
   const existing = sessions.get(origin);
   if (existing && !existing.session.closed && !existing.session.destroyed) return existing;
   // a test server's certificate is generated for the run: not verified (the runner tests the WebSocket layer)
-  const session = http2.connect(origin, { rejectUnauthorized: false });
+  // maxSessionMemory: node:http2 refuses new streams of a session holding more than this (MB) queued to send; the
+  // cases queue up to 16 MiB each, several at once (the runner tests the server's limits, not its own)
+  const session = http2.connect(origin, { rejectUnauthorized: false, maxSessionMemory: 1024 });
   session.on("error", () => {}); // reported through the streams
   const ready = new Promise<boolean>((resolve) => {
     session.once("remoteSettings", (s) => resolve(s.enableConnectProtocol === true));
