@@ -3,7 +3,8 @@
 # each check. Runs them all, then fails if any failed, naming them.
 # The HTTP/2 targets (*-h2: RFC 8441 over h2c) run every family except most of 12.*/13.*, which only repeat
 # permessage-deflate over the same stream (the HTTP/1.1 targets run them all): 12.1.*, 13.1.* and 13.7.* (several
-# offers) stay. AUTOBAHN_H2_CASES=* runs the whole catalogue over HTTP/2 too.
+# offers) stay (about 155 s for the six on a 2-core machine, against 75–105 s each for all 517). AUTOBAHN_H2_CASES=*
+# runs the whole catalogue over HTTP/2 too.
 set -u
 cd "$(dirname "$0")/.."
 H2_CASES=${AUTOBAHN_H2_CASES:-1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*,12.1.*,13.1.*,13.7.*}
