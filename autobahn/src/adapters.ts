@@ -13,6 +13,10 @@ export interface Adapter {
    * engines): case id → reason. They are still compared with the expected file, so any change shows.
    */
   knownDeviations?: Record<string, string>;
+  /** Run over HTTP/2 (RFC 8441, h2c): see `CheckOptions.http2` */
+  http2?: boolean;
+  /** Compare with expected/<this>-<role>.json instead of the adapter's own (HTTP/2 must give the HTTP/1.1 results) */
+  expectedAs?: string;
   note?: string;
 }
 
@@ -81,6 +85,30 @@ export const ADAPTERS: Record<string, Adapter> = {
       ...range("6.4.", 3, 4, "NON-STRICT: Deno's built-in WebSocket notices invalid UTF-8 late"),
       "7.3.6": "close FAILED BY CLIENT: Deno's built-in WebSocket neither answers a 124-byte close reason with 1002 nor drops",
     },
+  },
+  // WebSockets over HTTP/2 (RFC 8441, cleartext h2c): the same echo servers with HTTP2=1 and the same client drivers
+  // with connect(url, { http2: true }); the runner speaks HTTP/2 itself (src/h2.ts). Judged against the HTTP/1.1
+  // expected files: a stream must behave as a TCP connection does.
+  "node-h2": {
+    name: "node-h2",
+    server: { cmd: ["node", "apps/echo/dist/server.node.js"], path: "/" },
+    client: { cmd: ["node", "autobahn/dist/drivers/node-client.js"] },
+    http2: true,
+    expectedAs: "node",
+  },
+  "bun-h2": {
+    name: "bun-h2",
+    server: { cmd: ["env", "ENGINE=core", BUN, "--conditions=@ws/source", "apps/echo/src/server.bun.ts"], path: "/" },
+    client: { cmd: [BUN, "--conditions=@ws/source", "autobahn/src/drivers/bun-client.ts"] },
+    http2: true,
+    expectedAs: "bun",
+  },
+  "deno-h2": {
+    name: "deno-h2",
+    server: { cmd: ["env", "ENGINE=core", DENO, "run", "-A", "--conditions=@ws/source", "apps/echo/src/server.deno.ts"], path: "/" },
+    client: { cmd: [DENO, "run", "-A", "--conditions=@ws/source", "autobahn/src/drivers/deno-client.ts"] },
+    http2: true,
+    expectedAs: "deno",
   },
   // Cloudflare Workers: apps/echo's Workers entry (handler(): WebSocketPair + accept()) bundled and run on workerd
   // through Miniflare, as `pnpm --filter @ws/echo-app start:workers` does. workerd's own WebSocket parses and

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { CaseDef } from "./case.ts";
 import { compareCaseIds } from "./cases/index.ts";
 import { startFuzzingServer } from "./fuzzing-server.ts";
+import { h2Stats } from "./h2.ts";
 import { isAcceptable, summaryMarkdown, writeReports, type ReportIndex } from "./report.ts";
 import { runClient, type CaseResult } from "./runner.ts";
 
@@ -94,11 +95,11 @@ function freePort(): Promise<number> {
 }
 
 /** Start an echo server command; resolves with its port once it printed "Listening on port <N>". */
-export async function startServerProcess(cmd: string[], opts: { cwd?: string; timeoutMs?: number; log?: (l: string) => void } = {}): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
+export async function startServerProcess(cmd: string[], opts: { cwd?: string; timeoutMs?: number; log?: (l: string) => void; env?: Record<string, string> } = {}): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
   const child = spawn(cmd[0], cmd.slice(1), {
     cwd: opts.cwd ?? REPO_ROOT,
-    env: { ...process.env, PORT: String(port) },
+    env: { ...process.env, ...opts.env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const stop = () =>
@@ -153,6 +154,12 @@ export interface CheckOptions {
   serverCmd?: string[];
   serverPath?: string;
   clientCmd?: string[];
+  /**
+   * WebSockets over HTTP/2 (RFC 8441), cleartext (h2c): the echo server is started with HTTP2=1 and the cases run
+   * as extended CONNECT streams (src/h2.ts); the fuzzing server speaks HTTP/2 and the client driver gets `http2`
+   * as its third argument (connect(url, { http2: true })).
+   */
+  http2?: boolean;
   log: (l: string) => void;
 }
 
@@ -162,21 +169,22 @@ export async function runCheck(o: CheckOptions): Promise<{ verdict: Verdict; res
   if (o.role === "server") {
     if (!o.serverCmd) throw new Error(`adapter ${o.adapter} has no server command`);
     o.log(`starting echo server: ${o.serverCmd.join(" ")}`);
-    const srv = await startServerProcess(o.serverCmd, { log: o.log });
+    const srv = await startServerProcess(o.serverCmd, { log: o.log, env: o.http2 ? { HTTP2: "1" } : {} });
     try {
       const url = `ws://127.0.0.1:${srv.port}${o.serverPath ?? "/"}`;
-      o.log(`running ${o.cases.length} cases against ${url}${o.quick ? " (quick)" : ""}`);
-      results = await runClient(url, o.cases, { agent, quick: o.quick, concurrency: o.concurrency });
+      o.log(`running ${o.cases.length} cases against ${url}${o.http2 ? " over HTTP/2 (h2c)" : ""}${o.quick ? " (quick)" : ""}`);
+      results = await runClient(url, o.cases, { agent, quick: o.quick, concurrency: o.concurrency, transport: o.http2 ? "h2c" : "http1" });
+      if (h2Stats.lingeringResets > 0) o.log(`HTTP/2: ${h2Stats.lingeringResets} streams were reset because the server did not end its side within 1 s of ours`);
     } finally {
       await srv.stop();
     }
   } else {
     if (!o.clientCmd) throw new Error(`adapter ${o.adapter} has no client driver command`);
-    const fs = await startFuzzingServer({ port: 0, cases: o.cases, outdir: o.outdir, quick: o.quick });
+    const fs = await startFuzzingServer({ port: 0, cases: o.cases, outdir: o.outdir, quick: o.quick, transport: o.http2 ? "h2c" : "http1" });
     try {
       const base = `ws://127.0.0.1:${fs.port}`;
-      o.log(`fuzzing server on ${base}; starting client driver: ${o.clientCmd.join(" ")}`);
-      const child = spawn(o.clientCmd[0], [...o.clientCmd.slice(1), base, agent], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+      o.log(`fuzzing server on ${base}${o.http2 ? " over HTTP/2 (h2c)" : ""}; starting client driver: ${o.clientCmd.join(" ")}`);
+      const child = spawn(o.clientCmd[0], [...o.clientCmd.slice(1), base, agent, ...(o.http2 ? ["http2"] : [])], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
       child.stdout!.on("data", (d: Buffer) => o.log(`[driver] ${d.toString().trimEnd()}`));
       child.stderr!.on("data", (d: Buffer) => o.log(`[driver] ${d.toString().trimEnd()}`));
       const limit = o.quick ? 15 * 60_000 : 90 * 60_000;
@@ -195,6 +203,7 @@ export async function runCheck(o: CheckOptions): Promise<{ verdict: Verdict; res
         });
       });
       if (code !== 0) o.log(`client driver exited with ${code}`);
+      if (h2Stats.lingeringResets > 0) o.log(`HTTP/2: ${h2Stats.lingeringResets} streams were reset because the client did not end its side within 1 s of ours`);
       // cases still finishing on the server side
       await new Promise((r) => setTimeout(r, 200));
       results = [...fs.results.values()].filter((r) => r.agent === agent);

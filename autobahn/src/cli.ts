@@ -4,11 +4,13 @@
 //   server --port PORT [--cases ...] [--exclude ...] [--quick] [--out dir]
 //   check  --adapter node --role server|client [--quick] [--update-expected] [--server-cmd "..."] [--client-cmd "..."]
 //   list   [--cases ...]
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ADAPTERS } from "./adapters.ts";
 import { selectCases } from "./cases/index.ts";
 import { PACKAGE_DIR, runCheck } from "./check.ts";
 import { startFuzzingServer } from "./fuzzing-server.ts";
+import type { H2Transport } from "./h2.ts";
 import { familyCounts, isAcceptable, writeReports } from "./report.ts";
 import { runClient } from "./runner.ts";
 
@@ -41,10 +43,19 @@ function printCounts(index: Record<string, { behavior: string; behaviorClose: st
   }
 }
 
+/** --transport http1|h2|h2c (--http2 = h2c): how the runner carries each WebSocket (src/h2.ts for HTTP/2). */
+function transportArg(args: Args): "http1" | H2Transport {
+  const t = args.transport ?? (args.http2 ? "h2c" : "http1");
+  if (t !== "http1" && t !== "h2" && t !== "h2c") throw new Error("--transport must be http1, h2 or h2c");
+  return t;
+}
+
 const USAGE = `usage:
   node autobahn/dist/cli.js client --url ws://127.0.0.1:PORT --agent NAME [--cases 1.*,2.1] [--exclude 9.*] [--quick] [--out reports/servers] [--concurrency 4]
+        [--transport http1|h2|h2c]   (--http2 = --transport h2c: each case an RFC 8441 stream of one shared HTTP/2 session)
   node autobahn/dist/cli.js server --port PORT [--cases ...] [--exclude ...] [--quick] [--out reports/clients]
-  node autobahn/dist/cli.js check --adapter ${Object.keys(ADAPTERS).join("|")} --role server|client [--quick] [--update-expected]
+        [--transport http1|h2c|h2 --cert cert.pem --key key.pem]
+  node autobahn/dist/cli.js check --adapter ${Object.keys(ADAPTERS).join("|")} --role server|client [--quick] [--update-expected] [--http2]
         [--cases ...] [--exclude ...] [--server-cmd "node my-echo.js"] [--path /] [--client-cmd "node my-driver.js"] [--allow-non-strict]
   node autobahn/dist/cli.js list [--cases ...]`;
 
@@ -64,7 +75,8 @@ async function main(): Promise<number> {
     const agent = String(args.agent ?? "UnknownServer");
     const out = String(args.out ?? "reports/servers");
     console.log(`Running ${cases.length} cases against ${url} as agent ${agent}${quick ? " (quick)" : ""}`);
-    const results = await runClient(url, cases, { agent, quick, concurrency, failByDrop: !!args["fail-by-drop"] });
+    const transport = transportArg(args);
+    const results = await runClient(url, cases, { agent, quick, concurrency, failByDrop: !!args["fail-by-drop"], transport });
     const index = writeReports(out, results);
     printCounts(index[agent] ?? {});
     const bad = results.filter((r) => !isAcceptable(r.id, r));
@@ -75,13 +87,19 @@ async function main(): Promise<number> {
   if (cmd === "server") {
     const port = Number(args.port ?? 9001);
     const out = String(args.out ?? "reports/clients");
-    const fs = await startFuzzingServer({ port, cases, outdir: out, quick, log: (l) => console.log(l) });
-    console.log(`Fuzzing server listening on ws://127.0.0.1:${fs.port} with ${cases.length} cases${quick ? " (quick)" : ""}; reports go to ${out}`);
+    const transport = transportArg(args);
+    const tls =
+      typeof args.cert === "string" && typeof args.key === "string"
+        ? { cert: readFileSync(args.cert, "utf8"), key: readFileSync(args.key, "utf8") }
+        : undefined;
+    const fs = await startFuzzingServer({ port, cases, outdir: out, quick, transport, tls, log: (l) => console.log(l) });
+    console.log(`Fuzzing server listening on ${transport === "h2" ? "wss" : "ws"}://127.0.0.1:${fs.port}${transport === "http1" ? "" : ` (HTTP/2, ${transport})`} with ${cases.length} cases${quick ? " (quick)" : ""}; reports go to ${out}`);
     await new Promise(() => {});
     return 0;
   }
   if (cmd === "check") {
-    const name = String(args.adapter ?? "");
+    // --http2: the adapter's HTTP/2 entry (node → node-h2)
+    const name = String(args.adapter ?? "") + (args.http2 && !String(args.adapter ?? "").endsWith("-h2") ? "-h2" : "");
     const adapter = ADAPTERS[name];
     if (!adapter) throw new Error(`unknown adapter "${name}" (known: ${Object.keys(ADAPTERS).join(", ")})`);
     const role = String(args.role ?? "server");
@@ -93,7 +111,7 @@ async function main(): Promise<number> {
       cases,
       quick,
       outdir: out,
-      expectedPath: String(args.expected ?? join(PACKAGE_DIR, "expected", `${name}-${role}.json`)),
+      expectedPath: String(args.expected ?? join(PACKAGE_DIR, "expected", `${adapter.expectedAs ?? name}-${role}.json`)),
       updateExpected: !!args["update-expected"],
       allowNonStrict: !!args["allow-non-strict"] || !!adapter.allowNonStrict,
       knownDeviations: adapter.knownDeviations,
@@ -101,6 +119,7 @@ async function main(): Promise<number> {
       serverCmd: splitCmd(args["server-cmd"]) ?? adapter.server?.cmd,
       serverPath: typeof args.path === "string" ? args.path : adapter.server?.path,
       clientCmd: splitCmd(args["client-cmd"]) ?? adapter.client?.cmd,
+      http2: !!adapter.http2,
       log: (l) => console.log(l),
     });
     const index = Object.fromEntries(results.map((r) => [r.id, r]));

@@ -1,10 +1,10 @@
 // Running one case over a connection, in either role, and the fuzzing-client loop over a catalogue selection.
-import type { Socket } from "node:net";
 import { CaseRun, renderEvents, type CaseDef } from "./case.ts";
 import { createCodec, offerString, paramsFromResponse, parseDeflate } from "./cases/deflate.ts";
 import { catalogue } from "./cases/index.ts";
+import { closeH2Sessions, h2ClientHandshake, type H2Transport } from "./h2.ts";
 import { HandshakeError, clientHandshake } from "./handshake.ts";
-import { FuzzingSession, type MessageCodec } from "./session.ts";
+import { FuzzingSession, type ByteSocket, type MessageCodec } from "./session.ts";
 
 export interface CaseResult {
   case: number;
@@ -48,6 +48,8 @@ export interface RunOptions {
   agent: string;
   quick?: boolean;
   failByDrop?: boolean;
+  /** `http1` (the default): a TCP connection and an HTTP/1.1 Upgrade per case; `h2`/`h2c`: an RFC 8441 stream per case on a shared HTTP/2 session (src/h2.ts) */
+  transport?: "http1" | H2Transport;
 }
 
 const MAX_WIRELOG_ENTRIES = 2000;
@@ -64,7 +66,7 @@ function safetyNetMs(def: CaseDef): number {
 /** Drive `def` over an already upgraded connection and grade it once TCP is gone. */
 export async function runCaseOnSocket(
   def: CaseDef,
-  socket: Socket,
+  socket: ByteSocket,
   opts: RunOptions & {
     isServer: boolean;
     initial?: Uint8Array;
@@ -160,7 +162,10 @@ export async function runClientCase(url: string, def: CaseDef, opts: RunOptions)
   const t0 = performance.now();
   const extensions = def.deflate ? def.deflate.offers.map(offerString).join(", ") : undefined;
   try {
-    const hs = await clientHandshake(url, { extensions });
+    const hs =
+      opts.transport === "h2" || opts.transport === "h2c"
+        ? await h2ClientHandshake(url, opts.transport, { extensions })
+        : await clientHandshake(url, { extensions });
     let codec: MessageCodec | undefined;
     if (def.deflate) {
       const accepted = parseDeflate(hs.extensions);
@@ -203,6 +208,10 @@ export async function runClient(
     }
   };
   const n = Math.max(1, Math.min(opts.concurrency ?? 1, defs.length));
-  await Promise.all(Array.from({ length: n }, worker));
+  try {
+    await Promise.all(Array.from({ length: n }, worker));
+  } finally {
+    closeH2Sessions();
+  }
   return results;
 }

@@ -1,6 +1,12 @@
 // A fuzzing WebSocket endpoint over a raw socket: sends arbitrary frames (chopped, synced, delayed), reads the peer's
 // frames strictly, and records the close-handshake facts the graders look at (closedByMe, wasClean, remoteCloseCode...).
 import type { Socket } from "node:net";
+
+/**
+ * The byte pipe a session runs over: a TCP socket (node:net), or an HTTP/2 stream wrapped by `src/h2.ts`
+ * (RFC 8441: END_STREAM stands for the TCP FIN, RST_STREAM for the reset).
+ */
+export type ByteSocket = Pick<Socket, "setNoDelay" | "on" | "off" | "resume" | "destroy" | "destroySoon" | "end" | "write" | "destroyed">;
 import {
   FrameReader,
   OPCODE,
@@ -89,7 +95,7 @@ export class FuzzingSession {
   readonly rxOctetStats: Record<string, number> = {};
 
   handler: SessionHandler | undefined;
-  private readonly socket: Socket;
+  private readonly socket: ByteSocket;
   private readonly reader = new FrameReader();
   private readonly opts: Required<Omit<SessionOptions, "codec">> & { codec?: MessageCodec };
   private readonly queue: WriteItem[] = [];
@@ -102,7 +108,7 @@ export class FuzzingSession {
   /** Resolves when the TCP connection is gone and the handler was told. */
   readonly lost: Promise<void>;
 
-  constructor(socket: Socket, opts: SessionOptions, initial?: Uint8Array) {
+  constructor(socket: ByteSocket, opts: SessionOptions, initial?: Uint8Array) {
     this.socket = socket;
     this.isServer = opts.isServer;
     this.opts = {

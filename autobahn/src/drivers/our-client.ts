@@ -12,8 +12,10 @@ interface OurConnection {
 type Connect = (url: string, options: Record<string, unknown>) => Promise<OurConnection>;
 
 export function openWith(connect: Connect, logger: unknown): OpenConnection {
+  // a third argument `http2`: every WebSocket as an RFC 8441 stream of the origin's HTTP/2 session (mandatory)
+  const http2 = process.argv[4] === "http2";
   return (url, handlers) => {
-    connect(url, { logger, maxMessageSize: 64 * 1024 * 1024, maxFragments: 1 << 17, perMessageDeflate: true }).then(
+    connect(url, { logger, maxMessageSize: 64 * 1024 * 1024, maxFragments: 1 << 17, perMessageDeflate: true, ...(http2 ? { http2: true } : {}) }).then(
       (conn) => {
         const driver = {
           send: (data: string | Uint8Array) => void conn.send(data),
@@ -27,7 +29,7 @@ export function openWith(connect: Connect, logger: unknown): OpenConnection {
   };
 }
 
-/** Runs the client test procedure with argv's `<fuzzing-server-base-url> <agent>` and exits. */
+/** Runs the client test procedure with argv's `<fuzzing-server-base-url> <agent> [http2]` and exits. */
 export function runDriver(open: OpenConnection): void {
   const [baseUrl, agent] = process.argv.slice(2);
   if (!baseUrl || !agent) return;

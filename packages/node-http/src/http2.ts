@@ -328,21 +328,38 @@ export interface Http2ServeOptions {
   tls?: { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
 }
 
+/** node:http2's own `maxSessionMemory` (MB): its credit for what a session holds besides our WebSockets' send buffers. */
+const NODE_SESSION_MEMORY_MB = 10;
+
+/**
+ * node:http2's `maxSessionMemory` (in MB) for a session of `streams` WebSockets of `sendBuffer` bytes each: node:http2
+ * refuses every new stream of a session (RST_STREAM ENHANCE_YOUR_CALM) while the data queued on it is above that
+ * credit, so one WebSocket sending a large message to a slow reader would lock the session's other WebSockets and
+ * requests out. Each WebSocket's queue is bounded by `maxBufferedAmount` already (as on its own HTTP/1.1
+ * connection), so the credit is node's default plus one send buffer per stream.
+ */
+export function sessionMemoryMb(streams: number, sendBuffer: number): number {
+  return NODE_SESSION_MEMORY_MB + Math.ceil((Math.max(1, streams) * sendBuffer) / (1024 * 1024));
+}
+
 /**
  * `serve({ http2: true })`'s server: with `tls`, node:http2's secure server with HTTP/1.1 allowed on the same port
  * (ALPN picks; the HTTP/1.1 connections upgrade as on node:https); without, cleartext HTTP/2 with prior knowledge
  * (h2c). Both advertise SETTINGS_ENABLE_CONNECT_PROTOCOL; `listenForExtendedConnect` sets the streams per session.
+ * `maxSessionMemory`: node:http2's option, in MB (see `sessionMemoryMb`).
  */
 export function createHttp2Server(
   options: Http2ServeOptions,
   requestListener: (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+  maxSessionMemory?: number,
 ): AnyHttp2Server {
   const settings: http2.Settings = { enableConnectProtocol: true };
+  const memory = maxSessionMemory === undefined ? {} : { maxSessionMemory };
   if (options.tls) {
     const { key, cert, ca } = options.tls;
-    return http2.createSecureServer({ key, cert, ca, allowHTTP1: true, settings }, requestListener);
+    return http2.createSecureServer({ key, cert, ca, allowHTTP1: true, settings, ...memory }, requestListener);
   }
-  return http2.createServer({ settings }, requestListener);
+  return http2.createServer({ settings, ...memory }, requestListener);
 }
 
 /** The largest SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 §6.5.2: a 32-bit value). */

@@ -12,6 +12,7 @@ import { lookup } from "node:dns/promises";
 import {
   consoleLogger,
   createUpgradeRequest,
+  resolveSettings,
   InvalidOptionError,
   REFUSED_UPGRADE_LINGER,
   type Connection,
@@ -42,7 +43,7 @@ import { WEBSOCKET_GUID } from "@ws/core/protocol";
 import { allocateBuffer, socketByteStream } from "./byte-stream.ts";
 import { answerFetch, type FetchHandler } from "./fetch-bridge.ts";
 import { refusalBytes, upgradeFetchRequest } from "./fetch-upgrade.ts";
-import { createHttp2Server, Http2Sessions, isHttp2Server, listenForExtendedConnect, type AnyHttp2Server } from "./http2.ts";
+import { createHttp2Server, sessionMemoryMb, Http2Sessions, isHttp2Server, listenForExtendedConnect, type AnyHttp2Server } from "./http2.ts";
 
 /** A node:http server's options: a server's (ServerOptions), `handshakeTimeout` included. */
 export type NodeServerOptions = ServerOptions;
@@ -437,6 +438,12 @@ export interface ServeHandle<Server = http.Server | https.Server> extends WebSoc
   readonly server: Server;
 }
 
+/** node:http2's session memory credit for serve()'s settings: a send buffer per stream (see `sessionMemoryMb`). */
+function http2SessionMemory(options: ServeOptions): number {
+  const settings = resolveSettings("server", [options]);
+  return sessionMemoryMb(settings.maxConcurrentStreams, settings.maxBufferedAmount);
+}
+
 /**
  * Starts a standalone HTTP(S) server with the given services. Resolves once it is listening. Refused at once,
  * with the fix: neither services nor fetch, and an option that is not serve()'s (`ws`'s `server`, `noServer`, …).
@@ -476,7 +483,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle<http.Ser
   // node:https checks the key and certificate here (Node, Bun): a bad one is a ListenError too
   const server: http.Server | https.Server | AnyHttp2Server = await listening(attempt, () =>
     options.http2
-      ? createHttp2Server(options, requestListener)
+      ? createHttp2Server(options, requestListener, http2SessionMemory(options))
       : options.tls
         ? https.createServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca }, requestListener)
         : http.createServer(requestListener),
