@@ -35,7 +35,7 @@ export function offerUpgrade(request: Request, upgrade: FetchUpgrade): void {
 }
 
 /**
- * `upgrade(request, …)` was given a Request that no @ws server handed to a fetch handler (a copy, or an app served
+ * `upgrade(request, …)` was given a Request that no `@ws` server handed to a fetch handler (a copy, or an app served
  * by something else): there is no socket to upgrade. A `TypeError`; a framework integration catches it by `name`
  * to say which server to use.
  *
