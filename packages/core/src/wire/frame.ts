@@ -587,10 +587,10 @@ const textEncoder = new TextEncoder();
  *
  * @example
  * ```ts
- * import { encodeAsciiTextFrame, encodeTextFrame, utf8Length } from "@ws/core/protocol";
+ * import { encodeAsciiTextFrame, encodeTextFrame } from "@ws/core/protocol";
  *
  * const text = "héllo";
- * const frame = encodeAsciiTextFrame(text) ?? encodeTextFrame(text, utf8Length(text));
+ * const frame = encodeAsciiTextFrame(text) ?? encodeTextFrame(text, new TextEncoder().encode(text).length);
  * console.log(frame.length, encodeAsciiTextFrame("hello")?.length); // 8 7
  * ```
  */
