@@ -247,21 +247,7 @@ function runGenerator(cfg: GeneratorConfig, pin: boolean): Promise<GeneratorResu
   const script = join(BENCH_DIR, "dist/generator.js");
   if (!existsSync(script)) return Promise.resolve(failed(`${script} is not built (pnpm --filter @ws/bench build)`));
   const [cmd, args] = pinned(pin, 1, process.execPath, [script, JSON.stringify(cfg)], cfg.scenario === "scale");
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
-    child.once("exit", (code) => {
-      const line = out.trim().split("\n").pop() ?? "";
-      try {
-        resolve(JSON.parse(line) as GeneratorResult);
-      } catch {
-        resolve(failed(`generator exited ${code} without a result: ${err.trim() || out.trim()}`));
-      }
-    });
-  });
+  return resultOfChild("generator", cmd, args);
 }
 
 /** The reconnect scenario: reconnect.js starts the server (pinned to CPU 0), kills it, starts it again and reconnects every client. */
@@ -270,8 +256,13 @@ function runReconnect(def: ServerDef, connections: number, inFlight: number, pin
   if (!existsSync(script)) return Promise.resolve(failed(`${script} is not built (pnpm --filter @ws/bench build)`));
   const argv = [script, "--json", "--servers", def.id, "--connections", String(connections), "--in-flight", String(inFlight), ...(pin ? ["--pin"] : [])];
   const [cmd, args] = pinned(pin, 1, process.execPath, argv);
+  return resultOfChild("reconnect", cmd, args, BENCH_DIR);
+}
+
+/** Runs a child that prints its GeneratorResult as the last line of its stdout (the last 2,000 characters of stderr kept for the error). */
+function resultOfChild(name: string, cmd: string, args: string[], cwd?: string): Promise<GeneratorResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: BENCH_DIR, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { ...(cwd ? { cwd } : {}), stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -281,7 +272,7 @@ function runReconnect(def: ServerDef, connections: number, inFlight: number, pin
       try {
         resolve(JSON.parse(line) as GeneratorResult);
       } catch {
-        resolve(failed(`reconnect exited ${code} without a result: ${err.trim() || out.trim()}`));
+        resolve(failed(`${name} exited ${code} without a result: ${err.trim() || out.trim()}`));
       }
     });
   });
