@@ -49,6 +49,27 @@ describe("targetsTable", () => {
     expect(rows(targetsTable([record("ours-node", "idle-deflate", 7500)], over))).toEqual([]);
   });
 
+  it("checks an idle ratio target as an upper bound (fewer bytes than the reference is better)", () => {
+    const idle: Target[] = [{ server: "ours-node", scenario: "idle", against: "ws-bufferutil", bound: 0.9 }];
+    expect(rows(targetsTable([record("ours-node", "idle", 7200), record("ws-bufferutil", "idle", 8000)], idle))).toEqual([
+      "| @ws/node | idle | ≤ 0.90× ws + bufferutil | 0.90× | yes |",
+    ]);
+    expect(rows(targetsTable([record("ours-node", "idle", 8800), record("ws-bufferutil", "idle", 8000)], idle))).toEqual([
+      "| @ws/node | idle | ≤ 0.90× ws + bufferutil | 1.10× | **no** |",
+    ]);
+  });
+
+  it("misses a steady-figure target when the spread is too wide, even with the ratio reached", () => {
+    const steady: Target[] = [{ server: "ours-node", scenario: "medium", against: "ws-bufferutil", bound: 1.2, maxSpreadPct: 30 }];
+    const base = record("ws-bufferutil", "medium", 60_000);
+    expect(rows(targetsTable([record("ours-node", "medium", 75_000, { spreadPct: 12 }), base], steady))).toEqual([
+      "| @ws/node | medium | ≥ 1.20× ws + bufferutil, spread ≤ 30 % | 1.25× (spread 12 %) | yes |",
+    ]);
+    expect(rows(targetsTable([record("ours-node", "medium", 75_000, { spreadPct: 80 }), base], steady))).toEqual([
+      "| @ws/node | medium | ≥ 1.20× ws + bufferutil, spread ≤ 30 % | 1.25× (spread 80 %) | **no** |",
+    ]);
+  });
+
   it("reports the scale steps that could not run", () => {
     const table = rows(targetsTable([record("ours-node", "scale", 1, { notRun: "50,000 connections not run: open-files limit 20,000" })], []));
     expect(table).toEqual(["| every server | scale | 50,000 connections | 50,000 connections not run: open-files limit 20,000 | **no** |"]);
