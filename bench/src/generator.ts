@@ -10,14 +10,13 @@ import * as zlib from "node:zlib";
 import { cpuSeconds, median, openFilesLimit, rssBytes, sleep } from "./proc.ts";
 import { payloadsFor, SCENARIOS, type Scenario, type ScenarioName } from "./scenarios.ts";
 import {
-  checkHandshake,
+  checkUpgradeResponse,
   encodeClientFrame,
   FrameRing,
   FrameScanner,
-  handshakeRequest,
+  HandshakeKeys,
   OP_BINARY,
   OP_TEXT,
-  parseResponseHead,
   randomMask,
   TAIL,
 } from "./wire.ts";
@@ -101,15 +100,22 @@ export interface ReconnectFigures {
   retries: number;
 }
 
-interface Conn {
-  socket: net.Socket;
-  scanner: FrameScanner;
-  extensions: string;
-  /** where the bytes read go: the handshake reader, then the scanner */
-  onBytes: (chunk: Buffer) => void;
+/** One connection of the generator. Its frame scanner is made when first asked for (a handshake-only connection never needs one). */
+class Conn {
+  socket!: net.Socket;
+  extensions = "";
+  /** where the bytes read go: the handshake check, then the scanner */
+  onBytes: (chunk: Buffer) => void = ignore;
   /** bytes that followed the 101 response, not yet scanned */
-  rest: Buffer | null;
+  rest: Buffer | null = null;
+  private frames: FrameScanner | null = null;
+
+  get scanner(): FrameScanner {
+    return (this.frames ??= new FrameScanner(this.socket));
+  }
 }
+
+function ignore(_chunk: Buffer): void {}
 
 /**
  * One read buffer for every socket of the process (node:net's `onread`): no Buffer is allocated per read and
@@ -147,75 +153,104 @@ class SourceAddresses {
 
 const sources = new SourceAddresses();
 
-function connect(cfg: GeneratorConfig, onBytes: (chunk: Buffer) => void): net.Socket {
+function connect(cfg: GeneratorConfig, conn: Conn, noDelay: boolean): net.Socket {
   return net.connect({
     host: cfg.host,
     port: cfg.port,
     localAddress: cfg.host === "127.0.0.1" ? sources.next() : undefined,
-    noDelay: true,
+    noDelay,
     onread: {
       buffer: READ_BUFFER,
       callback: (n) => {
-        onBytes(READ_BUFFER.subarray(0, n));
+        conn.onBytes(READ_BUFFER.subarray(0, n));
         return true;
       },
     },
   });
 }
 
-/** Opens one connection; resolves once the handshake is done (the bytes after it wait in `rest`). */
-function openConnection(cfg: GeneratorConfig, path: string, deflate: boolean): Promise<Conn> {
-  return new Promise((resolve, reject) => {
-    const conn = { onBytes: (_chunk: Buffer) => {}, rest: null } as Conn;
-    const socket = connect(cfg, (chunk) => conn.onBytes(chunk));
-    conn.socket = socket;
-    conn.scanner = new FrameScanner(socket);
-    conn.extensions = "";
-    const timer = setTimeout(() => fail(new Error("handshake timed out")), 15_000);
-    const fail = (e: Error) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(e);
-    };
-    socket.once("error", fail);
-    const opened = () => {
-      clearTimeout(timer);
-      socket.off("error", fail);
-      socket.on("error", () => {});
-      resolve(conn);
-    };
-    if (cfg.raw) {
-      socket.once("connect", opened);
-      return;
-    }
-    const request = handshakeRequest(cfg.host, cfg.port, path, deflate);
-    socket.once("connect", () => socket.write(request.bytes));
-    let head: Buffer = Buffer.alloc(0);
-    conn.onBytes = (chunk) => {
-      head = Buffer.concat([head, chunk]); // a copy: the read buffer is reused
-      const res = parseResponseHead(head);
-      if (!res) return;
-      conn.onBytes = () => {}; // until listen()
-      const problem = checkHandshake(res, request.key, false);
-      if (problem) return fail(new Error(problem));
-      conn.extensions = res.headers.get("sec-websocket-extensions") ?? "";
-      if (res.rest.length) conn.rest = res.rest;
-      opened();
-    };
-  });
+/** The prepared handshakes of one target (HandshakeKeys), made once per process. */
+const prepared = new Map<string, HandshakeKeys>();
+
+function handshakesFor(cfg: GeneratorConfig, path: string, deflate: boolean): HandshakeKeys {
+  const id = `${cfg.host} ${cfg.port} ${path} ${deflate}`;
+  let keys = prepared.get(id);
+  if (!keys) prepared.set(id, (keys = new HandshakeKeys(cfg.host, cfg.port, path, deflate)));
+  return keys;
 }
 
-async function openMany(cfg: GeneratorConfig, count: number, path: string, deflate: boolean, parallel = 64): Promise<Conn[]> {
-  const conns: Conn[] = new Array(count);
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      conns[i] = await openConnection(cfg, path, deflate);
+/** How long one handshake may take before the batch fails. */
+const HANDSHAKE_TIMEOUT_MS = 15_000;
+
+/**
+ * Opens `count` connections, `parallel` handshakes in flight; resolves once every one is open (the bytes after
+ * each 101 wait in `rest`), or rejects at the first failure. One promise and one deadline sweep for the whole
+ * batch, no timer or promise per connection; each 101 is checked in full (checkUpgradeResponse) against the key
+ * its connection sent. `noDelay` (default true) is set on sockets that will carry messages; a handshake-only
+ * batch spares the system call.
+ */
+function openMany(cfg: GeneratorConfig, count: number, path: string, deflate: boolean, parallel = 64, noDelay = true): Promise<Conn[]> {
+  const keys = handshakesFor(cfg, path, deflate);
+  return new Promise((resolve, reject) => {
+    const conns: Conn[] = new Array(count);
+    const started = new Map<Conn, number>();
+    let next = 0;
+    let done = 0;
+    let failed = false;
+    const sweep = setInterval(() => {
+      const now = Date.now();
+      for (const [conn, t] of started) if (now - t > HANDSHAKE_TIMEOUT_MS) return fail(conn, new Error("handshake timed out"));
+    }, 1000);
+    const fail = (conn: Conn, e: Error) => {
+      conn.socket.destroy();
+      if (failed) return;
+      failed = true;
+      clearInterval(sweep);
+      for (const c of conns) c?.socket.destroy();
+      reject(e);
+    };
+    const opened = (conn: Conn) => {
+      started.delete(conn);
+      if (failed) return;
+      if (++done === count) {
+        clearInterval(sweep);
+        resolve(conns);
+      } else if (next < count) start();
+    };
+    const start = () => {
+      const conn = new Conn();
+      conns[next++] = conn;
+      started.set(conn, Date.now());
+      const socket = (conn.socket = connect(cfg, conn, noDelay));
+      // once open, an error (the server going away) is the caller's to notice: it no longer fails the batch
+      socket.on("error", (e) => started.has(conn) && fail(conn, e));
+      if (cfg.raw) {
+        socket.once("connect", () => opened(conn));
+        return;
+      }
+      const handshake = keys.next();
+      socket.once("connect", () => socket.write(handshake.request));
+      let head: Buffer | null = null; // only when the response head is split over reads
+      conn.onBytes = (chunk) => {
+        const buf = head ? (head = Buffer.concat([head, chunk])) : chunk;
+        const r = checkUpgradeResponse(buf, handshake.accept, false) // deflate: the caller looks at `extensions`;
+        if (r === null) {
+          if (!head) head = Buffer.from(chunk); // a copy: the read buffer is reused
+          return;
+        }
+        conn.onBytes = ignore; // until listen()
+        if ("error" in r) return fail(conn, new Error(r.error));
+        conn.extensions = r.extensions;
+        if (buf.length > r.headLength) conn.rest = Buffer.from(buf.subarray(r.headLength)); // a copy, likewise
+        opened(conn);
+      };
+    };
+    if (count === 0) {
+      clearInterval(sweep);
+      return resolve(conns);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
-  return conns;
+    for (let i = 0; i < Math.min(parallel, count); i++) start();
+  });
 }
 
 /**
@@ -493,45 +528,42 @@ async function runIdle(cfg: GeneratorConfig, s: Scenario): Promise<GeneratorResu
 async function runHandshakes(cfg: GeneratorConfig, s: Scenario): Promise<GeneratorResult> {
   const total = cfg.connections ?? s.connections;
   const parallel = Math.min(cfg.inFlight ?? s.inFlight, total);
-  const batch = async (): Promise<{ seconds: number; error?: string }> => {
-    const t0 = process.hrtime.bigint();
-    let conns: Conn[] = [];
-    try {
-      conns = await openMany(cfg, total, "/", false, parallel);
-    } catch (e) {
-      return { seconds: 0, error: e instanceof Error ? e.message : String(e) };
-    }
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    closeAll(conns);
-    await sleep(200); // the server lets go of them before the next window
-    return { seconds };
-  };
+  // handshake-only sockets: no TCP_NODELAY (nothing is sent after the request)
+  const open = (count: number) => openMany(cfg, count, "/", false, parallel, false);
   // warm-up: one smaller batch
-  const warm = await openMany(cfg, Math.min(total, 500), "/", false, parallel).catch((e: unknown) => e as Error);
+  const warm = await open(Math.min(total, 500)).catch((e: unknown) => e as Error);
   if (warm instanceof Error) return { ok: false, error: `warm-up: ${warm.message}`, windows: [], checked: 0, checkErrors: [warm.message] };
   closeAll(warm);
   await sleep(Math.min(cfg.warmupMs, 500));
   const windows: Window[] = [];
   let checked = 0;
   for (let r = 0; r < cfg.repeats; r++) {
+    // the window is from the first connect to the last 101, and so are both CPU readings: closing the
+    // connections afterwards is not part of it
     const s0 = cpuSeconds(cfg.serverPid);
     const g0 = process.cpuUsage();
-    const b = await batch();
-    if (b.error) {
-      const error = `window ${r + 1}: ${b.error}`;
+    const t0 = process.hrtime.bigint();
+    let conns: Conn[];
+    try {
+      conns = await open(total);
+    } catch (e) {
+      const error = `window ${r + 1}: ${e instanceof Error ? e.message : String(e)}`;
       return { ok: false, error, windows, checked, checkErrors: [error] };
     }
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const s1 = cpuSeconds(cfg.serverPid);
     const g1 = process.cpuUsage(g0);
+    closeAll(conns);
     checked += total;
     windows.push({
-      seconds: b.seconds,
+      seconds,
       count: total,
-      rate: total / b.seconds,
+      rate: total / seconds,
       bytesPerSecond: 0,
-      serverCpu: s0 !== null && s1 !== null ? ((s1 - s0) / b.seconds) * 100 : null,
-      generatorCpu: ((g1.user + g1.system) / 1e6 / b.seconds) * 100,
+      serverCpu: s0 !== null && s1 !== null ? ((s1 - s0) / seconds) * 100 : null,
+      generatorCpu: ((g1.user + g1.system) / 1e6 / seconds) * 100,
     });
+    await sleep(200); // the server lets go of them before the next window
   }
   return { ok: true, windows, checked, checkErrors: [] };
 }

@@ -82,6 +82,92 @@ export function checkHandshake(res: HandshakeResponse, key: string, expectDeflat
   return null;
 }
 
+/** One prepared handshake: the request bytes, with their key, and the Sec-WebSocket-Accept a server must answer. */
+export interface PreparedHandshake {
+  request: Buffer;
+  accept: string;
+}
+
+/**
+ * A small pool of handshakes prepared once for one target (host, port, path, offer): each has its own random
+ * 16-byte Sec-WebSocket-Key, its request bytes and the accept value its 101 must carry. Connections take them in
+ * turn, so no key, request or SHA-1 is made per connection, and every 101 is still checked against the key that
+ * connection sent.
+ */
+export class HandshakeKeys {
+  private readonly pool: PreparedHandshake[] = [];
+  private turn = 0;
+
+  constructor(host: string, port: number, path: string, deflate: boolean, size = 64) {
+    for (let i = 0; i < size; i++) {
+      const { key, bytes } = handshakeRequest(host, port, path, deflate);
+      this.pool.push({ request: bytes, accept: acceptFor(key) });
+    }
+  }
+
+  next(): PreparedHandshake {
+    const h = this.pool[this.turn]!;
+    this.turn = (this.turn + 1) % this.pool.length;
+    return h;
+  }
+}
+
+const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
+const STATUS_101 = Buffer.from("HTTP/1.1 101 ", "latin1");
+
+/** The result of `checkUpgradeResponse`: null while the head is incomplete, an error, or where the head ends. */
+export type UpgradeCheck = null | { error: string } | { headLength: number; extensions: string };
+
+/**
+ * Checks a server's answer to an upgrade request, from its first byte (RFC 6455 §4.1): the status line is
+ * `HTTP/1.1 101`, `Upgrade` is `websocket`, `Connection` holds the `upgrade` token, and there is exactly one
+ * `Sec-WebSocket-Accept`, equal to `accept` (the value for the key that was sent). Returns null while `buf` does
+ * not yet hold the whole head; otherwise an error or the head's length (the bytes after it are frames).
+ *
+ * Built for the common case of a head that arrives whole in one read: one search for its end, one byte
+ * comparison of the status line, one latin1 string of the head and a walk over its lines, no header map.
+ */
+export function checkUpgradeResponse(buf: Buffer, accept: string, expectDeflate: boolean): UpgradeCheck {
+  const end = buf.indexOf(HEAD_END);
+  if (end < 0) return null;
+  if (end < STATUS_101.length || buf.compare(STATUS_101, 0, STATUS_101.length, 0, STATUS_101.length) !== 0) {
+    const line = buf.toString("latin1", 0, Math.min(end, 80)).split("\r\n")[0]!;
+    return { error: `expected 101, got ${/^HTTP\/\d\.\d (\d{3})/.exec(line)?.[1] ?? JSON.stringify(line)}` };
+  }
+  const head = buf.toString("latin1", 0, end);
+  let upgrade = false;
+  let connection = false;
+  let accepts = 0;
+  let acceptRight = false;
+  let extensions = "";
+  let at = head.indexOf("\r\n") + 2;
+  while (at > 1 && at < end) {
+    let eol = head.indexOf("\r\n", at);
+    if (eol < 0) eol = end;
+    const colon = head.indexOf(":", at);
+    if (colon > at && colon < eol) {
+      const n = colon - at;
+      // names compared only at the lengths that matter
+      if (n === 7 || n === 10 || n === 20 || n === 24) {
+        const name = head.slice(at, colon).toLowerCase();
+        const value = head.slice(colon + 1, eol).trim();
+        if (name === "upgrade") upgrade = value.toLowerCase() === "websocket";
+        else if (name === "connection") connection = value.split(",").some((t) => t.trim().toLowerCase() === "upgrade");
+        else if (name === "sec-websocket-accept") {
+          accepts++;
+          acceptRight = value === accept;
+        } else if (name === "sec-websocket-extensions") extensions = extensions ? `${extensions}, ${value}` : value;
+      }
+    }
+    at = eol + 2;
+  }
+  if (!upgrade) return { error: "no Upgrade: websocket" };
+  if (!connection) return { error: "no Connection: upgrade" };
+  if (accepts !== 1 || !acceptRight) return { error: "wrong Sec-WebSocket-Accept" };
+  if (expectDeflate && !extensions.includes("permessage-deflate")) return { error: "permessage-deflate not negotiated" };
+  return { headLength: end + 4, extensions };
+}
+
 /** A complete client frame (FIN set), masked with `mask`; `rsv1` marks a compressed message. */
 export function encodeClientFrame(opcode: number, payload: Uint8Array, rsv1 = false, mask: Buffer = MASK): Buffer {
   const n = payload.length;
