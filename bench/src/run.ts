@@ -304,7 +304,7 @@ function toRecord(def: ServerDef, scenario: ScenarioName, r: GeneratorResult, no
     spreadPct: rates.length > 1 && value ? round(((Math.max(...rates) - Math.min(...rates)) / value) * 100, 1) : null,
     mbPerSecond: r.windows.length && s.kind === "echo" ? round(median(r.windows.map((w) => w.bytesPerSecond)) / 1e6, 1) : null,
     serverCpu: serverCpus.length ? round(median(serverCpus)) : null,
-    serverCpuMicrosPerMessage: s.kind === "echo" && serverCpus.length === r.windows.length && r.windows.length ? round(median(r.windows.map((w) => (w.serverCpu! / 100 / w.rate) * 1e6)), 1) : undefined,
+    serverCpuMicrosPerMessage: (s.kind === "echo" || s.kind === "handshake") && serverCpus.length === r.windows.length && r.windows.length ? round(median(r.windows.map((w) => (w.serverCpu! / 100 / w.rate) * 1e6)), 1) : undefined,
     generatorCpu: r.windows.length && s.kind !== "idle" ? round(median(r.windows.map((w) => w.generatorCpu))) : null,
     checked: r.checked,
     checkErrors: r.checkErrors,

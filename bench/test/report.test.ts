@@ -70,6 +70,12 @@ describe("targetsTable", () => {
     ]);
   });
 
+  it("shows what each handshake cost the server beside a handshake ratio (the generator may cap the rate)", () => {
+    const hs: Target[] = [{ server: "ours-node", scenario: "handshake", against: "ws-bufferutil", bound: 1.2 }];
+    const table = rows(targetsTable([record("ours-node", "handshake", 10_000, { serverCpuMicrosPerMessage: 60 }), record("ws-bufferutil", "handshake", 10_000, { serverCpuMicrosPerMessage: 75 })], hs));
+    expect(table).toEqual(["| @ws/node | handshake | ≥ 1.20× ws + bufferutil | 1.00× (server CPU per handshake 60 µs, ws + bufferutil 75 µs) | **no** |"]);
+  });
+
   it("reports the scale steps that could not run", () => {
     const table = rows(targetsTable([record("ours-node", "scale", 1, { notRun: "50,000 connections not run: open-files limit 20,000" })], []));
     expect(table).toEqual(["| every server | scale | 50,000 connections | 50,000 connections not run: open-files limit 20,000 | **no** |"]);
