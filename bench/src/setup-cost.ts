@@ -65,7 +65,7 @@ function start(def: ServerDef): ChildProcess {
   if ("unavailable" in command) throw new Error(`${def.id}: ${command.unavailable}`);
   let cmdArgs = command.args;
   const prof = profDir
-    ? ["--cpu-prof", "--cpu-prof-interval=100", `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${def.id}-${Date.now()}.cpuprofile`]
+    ? ["--cpu-prof", "--cpu-prof-interval=100", `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${def.id.replace(/[^\w.-]/g, "_")}-${Date.now()}.cpuprofile`]
     : [];
   if (def.runtime === "node") cmdArgs = [...prof, "--expose-gc", `--import=data:text/javascript,${encodeURIComponent(HOOKS.node)}`, ...cmdArgs];
   else if (def.runtime === "bun") cmdArgs = [...prof, `--preload=${bunHook}`, ...cmdArgs];
@@ -163,7 +163,7 @@ async function measure(def: ServerDef): Promise<Reading> {
   const cpu0 = cpuSeconds(child.pid!)!;
   const split0 = cpuSplit(child.pid!);
   // --perf FILE: `perf record` attached to the server while the handshakes run (the native side: syscalls, GC)
-  const perf = perfFile ? spawn("perf", ["record", "-F", "4000", "-g", "-p", String(child.pid), "-o", `${perfFile}.${def.id}`], { stdio: "ignore" }) : null;
+  const perf = perfFile ? spawn("perf", ["record", "-F", "4000", "-g", "-p", String(child.pid), "-o", `${perfFile}.${def.id.replace(/[^\w.-]/g, "_")}`], { stdio: "ignore" }) : null;
   if (perf) await sleep(1000);
   const sockets = await openMany(port, raw, N);
   if (perf) {
@@ -188,10 +188,21 @@ async function measure(def: ServerDef): Promise<Reading> {
   };
 }
 
-const defs = ids.split(",").map((id) => {
+// "id@NAME=value+NAME=value": the server `id` with more environment variables (an experiment's switch), as a server of its own
+const defs = ids.split(",").map((spec): ServerDef => {
+  const [id = "", extra] = spec.split("@");
   const def = SERVERS.find((s) => s.id === id);
   if (!def) throw new Error(`no server ${id}; one of ${SERVERS.map((s) => s.id).join(", ")}`);
-  return def;
+  if (!extra) return def;
+  const env = Object.fromEntries(extra.split("+").map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
+  return {
+    ...def,
+    id: spec,
+    command() {
+      const c = def.command();
+      return "unavailable" in c ? c : { ...c, env: { ...c.env, ...env } };
+    },
+  };
 });
 const readings = new Map<string, Reading[]>(defs.map((d) => [d.id, []]));
 for (let round = 0; round < ROUNDS; round++) {
