@@ -11,7 +11,8 @@
  *  - `cpuMicrosPerHandshake`: the server's user + system CPU time (/proc/<pid>/stat) while they opened, per
  *    handshake — a measure that does not depend on how fast this one-process client is;
  *  - `heapBytesPerConnection` (Node and Bun, after a full GC: a preload answers SIGWINCH with its heap size);
- *  - `rssBytesPerConnection` after that GC (without one on Deno).
+ *  - `rssBytesPerConnection` after that GC (without one on Deno), and `rssNoGcBytesPerConnection` as the bench's idle
+ *    scenario reads it, without a GC (the handshakes' garbage counts).
  * `--prof DIR`: the servers run with their runtime's CPU profiler (`--cpu-prof`, a sample every 100 µs, on Node
  * and Bun), written to DIR when they exit, right after the handshakes (no memory readings, no closes but the
  * warm-up's). `--perf FILE`: `perf record -g` attached to each server while its handshakes run, to FILE.<id>
@@ -58,6 +59,8 @@ interface Reading {
   userSystemMicros: [number, number];
   heapBytesPerConnection: number | null;
   rssBytesPerConnection: number;
+  /** as the bench's idle scenario reads it: no GC forced (the handshakes' garbage counts) */
+  rssNoGcBytesPerConnection: number;
 }
 
 function start(def: ServerDef): ChildProcess {
@@ -152,6 +155,16 @@ async function memory(def: ServerDef, child: ChildProcess): Promise<{ heap: numb
   return { heap: null, rss: median(reads) };
 }
 
+/** The RSS without a GC: the median of a few reads. */
+async function steadyRss(child: ChildProcess): Promise<number> {
+  const reads: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    await sleep(200);
+    reads.push(rssBytes(child.pid!) ?? NaN);
+  }
+  return median(reads);
+}
+
 async function measure(def: ServerDef): Promise<Reading> {
   const child = start(def);
   const port = await listeningPort(child);
@@ -159,6 +172,7 @@ async function measure(def: ServerDef): Promise<Reading> {
   await closeAll(await openMany(port, raw, WARM_UP));
   await sleep(1000);
   // profiled: no memory readings (their full GCs would fill the profile), and the server exits before the closes
+  const rssNoGcBefore = profDir ? 0 : await steadyRss(child);
   const before = profDir ? { heap: null, rss: 0 } : await memory(def, child);
   const cpu0 = cpuSeconds(child.pid!)!;
   const split0 = cpuSplit(child.pid!);
@@ -174,6 +188,7 @@ async function measure(def: ServerDef): Promise<Reading> {
   const cpu = (cpuSeconds(child.pid!)! - cpu0) / N;
   const split1 = cpuSplit(child.pid!);
   await sleep(500);
+  const rssNoGcAfter = profDir ? 0 : await steadyRss(child);
   const after = profDir ? { heap: null, rss: 0 } : await memory(def, child);
   const exited = new Promise((resolve) => child.once("exit", resolve));
   if (profDir) child.kill("SIGTERM");
@@ -185,6 +200,7 @@ async function measure(def: ServerDef): Promise<Reading> {
     userSystemMicros: [Math.round(((split1[0] - split0[0]) / N) * 1e6), Math.round(((split1[1] - split0[1]) / N) * 1e6)],
     heapBytesPerConnection: after.heap === null || before.heap === null ? null : Math.round((after.heap - before.heap) / N),
     rssBytesPerConnection: Math.round((after.rss - before.rss) / N),
+    rssNoGcBytesPerConnection: Math.round((rssNoGcAfter - rssNoGcBefore) / N),
   };
 }
 
@@ -224,6 +240,7 @@ for (const def of defs) {
       cpuMicrosPerHandshake: median(rs.map((r) => r.cpuMicrosPerHandshake)),
       heapBytesPerConnection: heaps.length ? median(heaps) : null,
       rssBytesPerConnection: median(rs.map((r) => r.rssBytesPerConnection)),
+      rssNoGcBytesPerConnection: median(rs.map((r) => r.rssNoGcBytesPerConnection)),
     }),
   );
 }
