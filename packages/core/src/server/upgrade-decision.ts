@@ -112,9 +112,6 @@ export interface UpgradeDecisionContext {
   failed(error: unknown): void;
 }
 
-/** A connection slot (the class declared in UpgradeDecision's body: see there). */
-let HeldSlot: new (decision: UpgradeDecision) => ConnectionSlot;
-
 /** The decisions of one server: the connection slots it holds, whether it still takes upgrades. */
 export class UpgradeDecision {
   private readonly context: UpgradeDecisionContext;
@@ -152,7 +149,14 @@ export class UpgradeDecision {
 
   private reserve(): ConnectionSlot {
     this.reserved++;
-    return new HeldSlot(this);
+    let held = true;
+    return {
+      release: () => {
+        if (!held) return;
+        held = false;
+        this.reserved--;
+      },
+    };
   }
 
   private refuse(req: UpgradeRequest, status: number, reason: string, headers?: Record<string, string>): UpgradeVerdict {
@@ -173,26 +177,6 @@ export class UpgradeDecision {
     if (this.closing) return (slot.release(), this.refuse(req, 503, "the server is shutting down"));
     const protocol = selectProtocol(valid.protocols, service.protocols);
     return { ok: true, service, protocol, headers, data, key: valid.key, extensions: valid.extensions, slot };
-  }
-
-  /**
-   * A slot held: one small object with its method on the prototype, not an object and a closure per upgrade (on
-   * the runtime engines the verdict, and so its slot, stays with the connection). Declared in the class body, it
-   * may give the slot back to `reserved`; nothing else can.
-   */
-  static {
-    HeldSlot = class implements ConnectionSlot {
-      private decision: UpgradeDecision | null;
-      constructor(decision: UpgradeDecision) {
-        this.decision = decision;
-      }
-      release(): void {
-        const decision = this.decision;
-        if (decision === null) return;
-        this.decision = null;
-        decision.reserved--;
-      }
-    };
   }
 
   /** The service's upgrade gate, bounded by handshakeTimeout. */
