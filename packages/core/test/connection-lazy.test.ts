@@ -183,11 +183,21 @@ describe("parseHttpHead's ASCII path", () => {
     expect(head.length).toBe(text.length);
   });
 
+  it("gives each head its own values of the fields whose recent values are shared, through more values than are kept", () => {
+    for (let i = 0; i < 200; i++) {
+      const host = `host-${i % 70}.example:${8000 + (i % 70)}`;
+      const agent = `Agent/${i % 3} (a long user agent string, as browsers send)`;
+      const head = parse(ascii(`GET / HTTP/1.1\r\nHost: ${host}\r\nUser-Agent:  ${agent} \r\nORIGIN: http://${host}\r\nCookie: s=${i}\r\n\r\n`));
+      expect([head.headers.get("host"), head.headers.get("user-agent"), head.headers.get("origin"), head.headers.get("cookie")]).toEqual([host, agent, `http://${host}`, `s=${i}`]);
+    }
+  });
+
   it("reads bytes over 0x7f one char per byte (ISO-8859-1), never as UTF-8", () => {
     // "é" as UTF-8 is C3 A9: two chars here, not one; a lone E9 is "é"
-    const head = parse([...ascii("GET / HTTP/1.1\r\nHost: x\r\nX-A: caf"), 0xc3, 0xa9, ...ascii("\r\nX-B: caf"), 0xe9, ...ascii("\r\n\r\n")]);
+    const head = parse([...ascii("GET / HTTP/1.1\r\nHost: x\r\nX-A: caf"), 0xc3, 0xa9, ...ascii("\r\nX-B: caf"), 0xe9, ...ascii("\r\nUser-Agent: caf"), 0xe9, ...ascii("\r\n\r\n")]);
     expect(head.headers.get("x-a")).toBe("caf\u00c3\u00a9");
     expect(head.headers.get("x-b")).toBe("caf\u00e9");
+    expect(head.headers.get("user-agent")).toBe("caf\u00e9");
     expect(head.headers.get("host")).toBe("x");
   });
 });

@@ -170,11 +170,44 @@ function own(text: string, bytes: Uint8Array, start: number, end: number): strin
   return COMMON_HEADER_STRINGS.get(piece) ?? COMMON_START_STRINGS.get(piece) ?? latin1(bytes, start, end);
 }
 
-/** `value` from `start` to `end` without the optional whitespace (SP, HTAB) at either end (RFC 9110 §5.5), as `own` gives it. */
-function trimOws(text: string, bytes: Uint8Array, start: number, end: number): string {
+/**
+ * Fields whose value is most often the same on every connection (the server's Host, a site's Origin, a browser's
+ * User-Agent, …) and holds nothing secret: their recent values are kept (`RECENT_VALUES`), so that the connections
+ * that send the same one share one string rather than keep a copy each (a browser's User-Agent alone is over 100
+ * bytes), and the copy is not made.
+ */
+const SHARED_VALUE_FIELDS = new Set([
+  "host",
+  "origin",
+  "user-agent",
+  "accept-language",
+  "accept-encoding",
+  "cache-control",
+  "pragma",
+  "sec-websocket-extensions",
+  "sec-websocket-protocol",
+]);
+/** the values of SHARED_VALUE_FIELDS seen lately, up to this many (then forgotten, and kept again as they come) */
+const RECENT_VALUES_MAX = 64;
+/** the longest value kept there */
+const RECENT_VALUE_MAX_LENGTH = 512;
+const RECENT_VALUES = new Map<string, string>();
+
+/**
+ * `value` from `start` to `end` without the optional whitespace (SP, HTAB) at either end (RFC 9110 §5.5), as `own`
+ * gives it; of a field in SHARED_VALUE_FIELDS (`name`, lowercase), the string of the same value seen lately if any.
+ */
+function trimOws(text: string, bytes: Uint8Array, start: number, end: number, name: string): string {
   while (start < end && (text.charCodeAt(start) === 0x20 || text.charCodeAt(start) === 0x09)) start++;
   while (end > start && (text.charCodeAt(end - 1) === 0x20 || text.charCodeAt(end - 1) === 0x09)) end--;
-  return own(text, bytes, start, end);
+  if (end - start < 2 || end - start > RECENT_VALUE_MAX_LENGTH || !SHARED_VALUE_FIELDS.has(name)) return own(text, bytes, start, end);
+  const piece = text.slice(start, end);
+  const recent = RECENT_VALUES.get(piece);
+  if (recent !== undefined) return recent;
+  const value = own(text, bytes, start, end);
+  if (RECENT_VALUES.size >= RECENT_VALUES_MAX) RECENT_VALUES.clear();
+  RECENT_VALUES.set(value, value);
+  return value;
 }
 
 /**
@@ -245,7 +278,8 @@ export function parseHttpHead(bytes: Uint8Array): HttpHead | null | HttpHeadErro
     // field-line = field-name ":" OWS field-value OWS, the name a token (no whitespace before the colon, no obs-fold)
     if (colon < 0 || colon >= next || !all(text, at, colon, TCHAR)) return new HttpHeadError(400, "malformed header line");
     if (colon + 1 < next && !all(text, colon + 1, next, FIELD)) return new HttpHeadError(400, "control character in a header value");
-    raw.push(own(text, bytes, at, colon), trimOws(text, bytes, colon + 1, next));
+    const name = own(text, bytes, at, colon);
+    raw.push(name, trimOws(text, bytes, colon + 1, next, name.toLowerCase()));
     at = next + 2;
   }
   // common names and values are shared already (own)
