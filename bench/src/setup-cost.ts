@@ -10,8 +10,8 @@
  * median of the rounds:
  *  - `cpuMicrosPerHandshake`: the server's user + system CPU time (/proc/<pid>/stat) while they opened, per
  *    handshake — a measure that does not depend on how fast this one-process client is;
- *  - `heapBytesPerConnection` (Node and Bun, after a full GC: a preload answers SIGWINCH with its heap size);
- *  - `rssBytesPerConnection` after that GC (without one on Deno), and `rssNoGcBytesPerConnection` as the bench's idle
+ *  - `heapBytesPerConnection` (Node, Bun and Deno, after a full GC: a preload answers SIGWINCH with its heap size);
+ *  - `rssBytesPerConnection` after that GC, and `rssNoGcBytesPerConnection` as the bench's idle
  *    scenario reads it, without a GC (the handshakes' garbage counts).
  * `--prof DIR`: the servers run with their runtime's CPU profiler (`--cpu-prof`, a sample every 100 µs, on Node
  * and Bun), written to DIR when they exit, right after the handshakes (no memory readings, no closes but the
@@ -53,6 +53,14 @@ const HOOKS = {
 };
 const bunHook = join(dir, "bun-hook.ts");
 writeFileSync(bunHook, HOOKS.bun);
+// Deno: the same through Deno's own signal listener (a full GC needs --v8-flags=--expose-gc)
+const denoHook = join(dir, "deno-hook.ts");
+writeFileSync(
+  denoHook,
+  `Deno.addSignalListener("SIGWINCH", () => { (globalThis as { gc?: () => void }).gc?.(); (globalThis as { gc?: () => void }).gc?.(); const m = Deno.memoryUsage();` +
+    ` Deno.writeTextFileSync(${JSON.stringify(memoryFile)}, JSON.stringify({ heap: m.heapUsed, rss: m.rss })); });` +
+    ` Deno.addSignalListener("SIGTERM", () => Deno.exit(0));`,
+);
 
 interface Reading {
   cpuMicrosPerHandshake: number;
@@ -72,6 +80,7 @@ function start(def: ServerDef): ChildProcess {
     : [];
   if (def.runtime === "node") cmdArgs = [...prof, "--expose-gc", `--import=data:text/javascript,${encodeURIComponent(HOOKS.node)}`, ...cmdArgs];
   else if (def.runtime === "bun") cmdArgs = [...prof, `--preload=${bunHook}`, ...cmdArgs];
+  else if (def.runtime === "deno" && cmdArgs[0] === "run") cmdArgs = ["run", "--v8-flags=--expose-gc", `--preload=${denoHook}`, ...cmdArgs.slice(1)];
   return spawn(command.cmd, cmdArgs, { env: { ...process.env, ...command.env, BENCH_DEFLATE: "0", PORT: "0" }, stdio: ["ignore", "pipe", "inherit"] });
 }
 
@@ -131,9 +140,9 @@ function cpuSplit(pid: number): [number, number] {
   return [Number(fields[11]) / 100, Number(fields[12]) / 100];
 }
 
-/** After a full GC (Node, Bun): the heap's size and the RSS; elsewhere the RSS only (median of a few reads). */
+/** After a full GC (Node, Bun, Deno): the heap's size and the RSS; elsewhere the RSS only (median of a few reads). */
 async function memory(def: ServerDef, child: ChildProcess): Promise<{ heap: number | null; rss: number }> {
-  if (def.runtime === "node" || def.runtime === "bun") {
+  if (def.runtime === "node" || def.runtime === "bun" || def.runtime === "deno") {
     rmSync(memoryFile, { force: true });
     child.kill("SIGWINCH");
     for (let i = 0; i < 100; i++) {
