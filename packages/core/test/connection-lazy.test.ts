@@ -72,11 +72,11 @@ class Socket implements RuntimeSocket {
   readonly engineName = "Test.serve";
   readonly sent: SendData[] = [];
   bufferedAmount = 0;
-  constructor(
-    readonly hasDrainEvent: boolean,
-    withPing: boolean,
-  ) {
-    if (!withPing) this.ping = undefined;
+  readonly hasDrainEvent: boolean;
+  ping?: (data: Uint8Array) => void;
+  constructor(hasDrainEvent: boolean, withPing: boolean) {
+    this.hasDrainEvent = hasDrainEvent;
+    if (withPing) this.ping = () => {};
   }
   sendText(text: string): boolean {
     this.sent.push(text);
@@ -88,14 +88,13 @@ class Socket implements RuntimeSocket {
   }
   close(): void {}
   terminate(): void {}
-  ping?: (data: Uint8Array) => void = () => {};
 }
 
 describe("the runtime transport's drain waiters, made by the first wait", () => {
   it("let each wait go at its drain, the second wait after the first list was let go too", async () => {
     const socket = new Socket(true, true);
     const transport = new RuntimeSocketTransport(socket, { maxMessageSize: 1024, keepaliveNative: false, logger: silentLogger, label: "r" });
-    transport.attach(NO_TRANSPORT_EVENTS, false);
+    transport.attach(NO_TRANSPORT_EVENTS);
     for (const round of [1, 2]) {
       socket.bufferedAmount = 10;
       let drained = 0;
@@ -112,7 +111,7 @@ describe("the runtime transport's drain waiters, made by the first wait", () => 
   it("let the waits go when the connection ends, and a wait after the end resolves at once", async () => {
     const socket = new Socket(true, true);
     const transport = new RuntimeSocketTransport(socket, { maxMessageSize: 1024, keepaliveNative: false, logger: silentLogger, label: "r" });
-    transport.attach(NO_TRANSPORT_EVENTS, false);
+    transport.attach(NO_TRANSPORT_EVENTS);
     socket.bufferedAmount = 10;
     const waiting = transport.drained();
     transport.handleClose(1000, "");
