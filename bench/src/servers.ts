@@ -105,9 +105,9 @@ export const SERVERS: ServerDef[] = [
 
 /**
  * BENCH_ALT=DIR (another checkout of this repository, built: e.g. the commit before a change, in its own
- * worktree) adds our Node, Bun core and Deno core servers from there as `ours-node-alt`, `ours-bun-core-alt` and
- * `ours-deno-core-alt`, so an old build and a new one run interleaved in the same run, beside the peers. Without
- * BENCH_ALT they do not exist.
+ * worktree) adds our Node, Bun core, Bun runtime and Deno core servers from there as `ours-node-alt`,
+ * `ours-bun-core-alt`, `ours-bun-runtime-alt` and `ours-deno-core-alt`, so an old build and a new one run
+ * interleaved in the same run, beside the peers. Without BENCH_ALT they do not exist.
  */
 const ALT_ROOT = process.env.BENCH_ALT ? resolve(process.env.BENCH_ALT) : null;
 if (ALT_ROOT) {
@@ -120,6 +120,11 @@ if (ALT_ROOT) {
     SERVERS.findIndex((s) => s.id === "ours-bun-core") + 1,
     0,
     { id: "ours-bun-core-alt", label: "@ws/bun core (BENCH_ALT)", runtime: "bun", kind: "ours", command: runtimeServer("bun", "bun-ours.ts", { BENCH_ENGINE: "core" }, "bun", ALT_ROOT) },
+  );
+  SERVERS.splice(
+    SERVERS.findIndex((s) => s.id === "ours-bun-runtime") + 1,
+    0,
+    { id: "ours-bun-runtime-alt", label: "@ws/bun runtime (BENCH_ALT)", runtime: "bun", kind: "ours", command: runtimeServer("bun", "bun-ours.ts", { BENCH_ENGINE: "runtime" }, "bun", ALT_ROOT), notIn: { "idle-deflate": NOT_IN_IDLE_DEFLATE } },
   );
   SERVERS.splice(
     SERVERS.findIndex((s) => s.id === "ours-deno-core") + 1,

@@ -23,6 +23,9 @@ function asciiText(bytes: Uint8Array, start: number, end: number): string {
   return latin1Slice.call(bytes, start, end);
 }
 
+/** The empty queue an idle stream points at (most never wait for drain): replaced on first use, never pushed to. */
+const NOTHING_PENDING: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+
 /** writev writes a buffer this large as it is, and copies smaller neighbours together */
 const WRITEV_DIRECT = 256 * 1024;
 
@@ -61,10 +64,12 @@ export class BunSocketStream implements ByteStream {
   readonly asciiText = asciiText;
   private events: ByteStreamEvents | null = null;
   /** bytes that arrived before `start` (the handshake reader owns them until then) */
-  private early: Uint8Array[] = [];
+  /** (created by the first such chunk: most clients send nothing before the 101) */
+  private early: Uint8Array[] | null = null;
   private earlyEnd = false;
   private earlyClose: { error?: Error } | null = null;
-  private pending: Uint8Array[] = [];
+  /** what the kernel did not take yet (the shared empty list until something waits) */
+  private pending: Uint8Array[] = NOTHING_PENDING;
   private pendingBytes = 0;
   private ending = false;
   private closed = false;
@@ -88,8 +93,8 @@ export class BunSocketStream implements ByteStream {
   start(events: ByteStreamEvents): void {
     this.events = events;
     const early = this.early;
-    this.early = [];
-    for (const chunk of early) events.data(chunk);
+    this.early = null;
+    if (early !== null) for (const chunk of early) events.data(chunk);
     if (this.earlyEnd) events.end();
     if (this.earlyClose) events.close(this.earlyClose.error);
   }
@@ -105,7 +110,7 @@ export class BunSocketStream implements ByteStream {
     // with `binaryType: "uint8array"` (the listener's and the client's) Bun hands plain Uint8Arrays already
     const chunk = data.constructor === Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     if (this.events) this.events.data(chunk);
-    else this.early.push(chunk);
+    else (this.early ??= []).push(chunk);
   }
 
   handleDrain(): void {
@@ -126,7 +131,7 @@ export class BunSocketStream implements ByteStream {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.lingerTimer);
-    this.pending = [];
+    this.pending = NOTHING_PENDING;
     this.pendingBytes = 0;
     if (this.events) this.events.close(error);
     else this.earlyClose = { error };
@@ -137,17 +142,21 @@ export class BunSocketStream implements ByteStream {
   write(chunk: Uint8Array): boolean {
     if (this.closed || this.ending) return false;
     if (this.pendingBytes > 0) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.byteLength;
+      this.queue(chunk);
       return false;
     }
     const written = this.socket.write(chunk);
     if (written === chunk.byteLength) return true;
     if (written < 0) return false; // closed: the close handler reports it
-    const rest = written === 0 ? chunk : chunk.subarray(written);
-    this.pending.push(rest);
-    this.pendingBytes += rest.byteLength;
+    this.queue(written === 0 ? chunk : chunk.subarray(written));
     return false;
+  }
+
+  /** Queues what the kernel did not take, for `drain`. */
+  private queue(chunk: Uint8Array): void {
+    if (this.pending === NOTHING_PENDING) this.pending = [];
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.byteLength;
   }
 
   writev(chunks: Uint8Array[]): boolean {
@@ -190,8 +199,7 @@ export class BunSocketStream implements ByteStream {
       }
       const rest = skip > 0 ? c.subarray(skip) : c;
       skip = 0;
-      this.pending.push(rest);
-      this.pendingBytes += rest.byteLength;
+      this.queue(rest);
     }
     return false;
   }
@@ -226,7 +234,7 @@ export class BunSocketStream implements ByteStream {
   destroy(): void {
     if (this.closed || this.destroyed) return;
     this.destroyed = true;
-    this.pending = [];
+    this.pending = NOTHING_PENDING;
     this.pendingBytes = 0;
     this.ending = true;
     this.socket.shutdown();

@@ -144,6 +144,16 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
     conn.start(head, bytes);
   };
 
+  /**
+   * The peer's address, the same string as the previous connection's when it is the same address (clients behind
+   * one proxy, one NAT, or a load test): Bun makes a new string on each read, which an open connection would keep.
+   */
+  let lastAddress = "";
+  const remoteAddressOf = (socket: ClientSocket): string => {
+    const address = socket.remoteAddress;
+    return address === lastAddress ? lastAddress : (lastAddress = address);
+  };
+
   const upgrade = (socket: ClientSocket, head: HttpHead, rest: Uint8Array | undefined) => {
     const arrival = socket.data;
     arrival.phase = Phase.Deciding;
@@ -164,7 +174,7 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
         // the literal for HTTP/1.1: one string for all connections, not one each
         httpVersion: head.startLine[2] === "HTTP/1.1" ? "1.1" : head.startLine[2].replace(/^HTTP\//, ""),
         headers: head.headers,
-        remoteAddress: socket.remoteAddress,
+        remoteAddress: remoteAddressOf(socket),
         remotePort: (socket as { remotePort?: number }).remotePort,
       });
       // `raw` is the runtime's request, as on the runtime engine: a fetch-API Request, built on first use only

@@ -37,7 +37,8 @@ const DEFAULT_DEFLATE_THRESHOLD = 1024;
 /** What rides on each Bun ServerWebSocket from upgrade to close. */
 export interface BunSocketData {
   request: UpgradeRequest;
-  decision: Extract<UpgradeVerdict, { ok: true }>;
+  /** the server core's accepting verdict; null once the connection has opened (an idle connection does not keep it) */
+  decision: Extract<UpgradeVerdict, { ok: true }> | null;
   /** the runtime-socket transport of the socket's Connection, once open */
   transport: RuntimeSocketTransport | null;
 }
@@ -64,6 +65,53 @@ export interface BunWebSocket extends ServerControls {
    * @ws/bun — upgrades it (its Response, returned, tells Bun to return nothing).
    */
   handle(request: Request, server: Server<BunSocketData>, fetch?: (request: Request, info: FetchInfo) => Response | Promise<Response>): Promise<Response | undefined>;
+}
+
+/**
+ * A Bun ServerWebSocket as the core's RuntimeSocket: one small object per connection with its methods on the
+ * prototype (an object of ten closures was most of what the runtime engine kept per idle connection).
+ */
+class BunRuntimeSocket implements RuntimeSocket {
+  private readonly ws: ServerWebSocket<BunSocketData>;
+  /** whether a message is to be compressed (the server's threshold) */
+  private readonly compress: (message: string | Uint8Array) => boolean;
+  constructor(ws: ServerWebSocket<BunSocketData>, compress: (message: string | Uint8Array) => boolean) {
+    this.ws = ws;
+    this.compress = compress;
+  }
+  get engineName(): string {
+    return ENGINE;
+  }
+  get hasDrainEvent(): boolean {
+    return true;
+  }
+  get bufferedAmount(): number {
+    return this.ws.getBufferedAmount();
+  }
+  sendText(text: string): boolean {
+    return this.ws.sendText(text, this.compress(text)) !== 0;
+  }
+  sendBinary(bytes: Uint8Array): boolean {
+    return this.ws.sendBinary(bytes, this.compress(bytes)) !== 0;
+  }
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+  terminate(): void {
+    this.ws.terminate();
+  }
+  ping(data: Uint8Array): void {
+    this.ws.ping(data);
+  }
+  pong(data: Uint8Array): void {
+    this.ws.pong(data);
+  }
+  pause(): void {
+    this.ws.pause();
+  }
+  resume(): void {
+    this.ws.resume();
+  }
 }
 
 function plainBytes(data: Uint8Array): Uint8Array {
@@ -116,25 +164,13 @@ export function bunWebSocket(options: BunWebSocketOptions): BunWebSocket {
     else ws?.unsubscribe(topic);
   };
 
-  const socketFor = (ws: ServerWebSocket<BunSocketData>): RuntimeSocket => ({
-    engineName: ENGINE,
-    sendText: (text) => ws.sendText(text, compress(text)) !== 0,
-    sendBinary: (bytes) => ws.sendBinary(bytes, compress(bytes)) !== 0,
-    close: (code, reason) => ws.close(code, reason),
-    terminate: () => ws.terminate(),
-    get bufferedAmount() {
-      return ws.getBufferedAmount();
-    },
-    hasDrainEvent: true,
-    ping: (data) => void ws.ping(data),
-    pong: (data) => void ws.pong(data),
-    pause: () => ws.pause(),
-    resume: () => ws.resume(),
-  });
+  const socketFor = (ws: ServerWebSocket<BunSocketData>): RuntimeSocket => new BunRuntimeSocket(ws, compress);
 
   const websocket: WebSocketHandler<BunSocketData> = {
     open(ws) {
       const { decision, request } = ws.data;
+      if (decision === null) return; // opened once already
+      ws.data.decision = null;
       const { conn, transport } = state.connection(socketFor(ws), request, decision);
       sockets.set(conn, ws);
       ws.data.transport = transport;

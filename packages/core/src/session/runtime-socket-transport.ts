@@ -12,6 +12,7 @@ import type { CloseInfo } from "../protocol/protocol.ts";
 import { ProtocolViolationError, type Logger } from "./errors.ts";
 import type { Message, MessageWriter } from "./message.ts";
 import { NO_TRANSPORT_EVENTS, type MessageType, type Transport, type TransportCapabilities, type TransportEvents } from "./transport.ts";
+import { NO_WAITERS } from "./send-queue.ts";
 
 /** What an adapter provides over its runtime's socket. Optional members are capabilities the runtime may lack. */
 export interface RuntimeSocket {
@@ -45,6 +46,15 @@ export interface RuntimeSocketSettings {
 }
 
 type Timer = ReturnType<typeof setTimeout>;
+
+/** What a runtime's socket can do, by [ping] + 2 × [keepaliveNative]: shared by the connections of each kind. */
+const RUNTIME_CAPABILITIES: TransportCapabilities[] = [0, 1, 2, 3].map((k) => ({
+  fragmentedReceive: false,
+  fragmentedSend: false,
+  ping: (k & 1) !== 0,
+  rawFrames: false,
+  nativeKeepalive: (k & 2) !== 0,
+}));
 
 
 
@@ -82,14 +92,15 @@ export class RuntimeSocketTransport implements Transport {
   private sentClose = false;
   /** the close a limit started: what to report if the runtime reports an abnormal end */
   private policyClose: CloseInfo | null = null;
-  private drainWaiters: Array<() => void> = [];
+  /** who waits for the runtime's buffer to drain (the shared empty list until someone does) */
+  private drainWaiters: Array<() => void> = NO_WAITERS;
   private drainPoll: Timer | null = null;
 
   constructor(socket: RuntimeSocket, settings: RuntimeSocketSettings) {
     this.socket = socket;
     this.settings = settings;
-    const ping = socket.ping !== undefined;
-    this.capabilities = { fragmentedReceive: false, fragmentedSend: false, ping, rawFrames: false, nativeKeepalive: settings.keepaliveNative };
+    // one of four shared objects, not one per connection
+    this.capabilities = RUNTIME_CAPABILITIES[(socket.ping !== undefined ? 1 : 0) + (settings.keepaliveNative ? 2 : 0)]!;
   }
 
   get engineName(): string {
@@ -162,6 +173,7 @@ export class RuntimeSocketTransport implements Transport {
   drained(): Promise<void> {
     if (this.finalized || this.socket.bufferedAmount === 0) return Promise.resolve();
     return new Promise((resolve) => {
+      if (this.drainWaiters === NO_WAITERS) this.drainWaiters = [];
       this.drainWaiters.push(resolve);
       this.watchDrain();
     });
@@ -224,7 +236,9 @@ export class RuntimeSocketTransport implements Transport {
     this.finalized = true;
     if (this.drainPoll !== null) clearTimeout(this.drainPoll);
     this.drainPoll = null;
-    for (const w of this.drainWaiters.splice(0)) w();
+    const waiters = this.drainWaiters;
+    this.drainWaiters = NO_WAITERS;
+    for (const w of waiters) w();
     this.events.closed(info);
   }
 
@@ -260,7 +274,7 @@ export class RuntimeSocketTransport implements Transport {
     this.events.drain();
     if (this.socket.bufferedAmount === 0) {
       const waiters = this.drainWaiters;
-      this.drainWaiters = [];
+      this.drainWaiters = NO_WAITERS;
       for (const w of waiters) w();
     }
   }

@@ -12,6 +12,9 @@ import { concatChunks, COPY_THRESHOLD } from "../wire/frame.ts";
 /** The empty list of waiters an idle transport points at: replaced on first use, never pushed to. */
 export const NO_WAITERS: Array<() => void> = Object.freeze([]) as unknown as Array<() => void>;
 
+/** The empty batch an idle transport points at: replaced by the first chunk queued, never pushed to. */
+const NO_CHUNKS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+
 /**
  * Frames written to several connections (a broadcast) of this size or more are handed to the stream as they
  * are, never copied into a connection's write batch, so one buffer serves every receiver however many frames
@@ -66,7 +69,8 @@ export abstract class SendQueue {
   protected readonly bytes: ByteStream;
   /** the connection has ended: nothing more is written, every waiter has been let go */
   protected finalized = false;
-  private out: Uint8Array[] = [];
+  /** this turn's chunks (the shared empty list between turns: an idle connection holds no array of its own) */
+  private out: Uint8Array[] = NO_CHUNKS;
   /** bytes queued and not yet handed to the stream */
   protected outBytes = 0;
   /** a queued chunk is a large payload passed on without a copy: keep it that way (writev) */
@@ -102,6 +106,7 @@ export abstract class SendQueue {
 
   /** Queues chunks for this turn's write. `shared`: the chunks are written to other connections too (a broadcast frame). */
   protected enqueue(chunks: Uint8Array[], shared = false): void {
+    if (this.out === NO_CHUNKS) this.out = [];
     for (const c of chunks) {
       this.out.push(c);
       this.outBytes += c.length;
@@ -114,6 +119,7 @@ export abstract class SendQueue {
 
   /** Queues one chunk for this turn's write (as `enqueue([chunk], shared)`, without the array). */
   protected enqueueOne(chunk: Uint8Array, shared = false): void {
+    if (this.out === NO_CHUNKS) this.out = [];
     this.out.push(chunk);
     this.outBytes += chunk.length;
     if (chunk.length >= COPY_THRESHOLD) this.outHasLarge = true;
@@ -157,7 +163,7 @@ export abstract class SendQueue {
       const large = this.outHasLarge;
       const shared = this.outHasShared;
       const allShared = this.outAllShared;
-      this.out = [];
+      this.out = NO_CHUNKS;
       this.outBytes = 0;
       this.outHasLarge = false;
       this.outHasShared = false;

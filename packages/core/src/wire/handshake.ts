@@ -91,15 +91,21 @@ class ParsedUpgradeRequest<Raw> implements UpgradeRequest<Raw> {
  */
 export function releaseRawRequest(req: UpgradeRequest<unknown>): void {
   if (!(req instanceof ParsedUpgradeRequest)) return;
-  try {
-    req.raw = undefined;
-  } catch {
-    // an adapter's own `raw` accessor (built on first use, as on Bun's native sockets): replaced when it may be
+  // an adapter's own `raw` accessor without a setter (built on first use, as on Bun's native sockets) would throw
+  // on assignment, and a thrown error costs its stack trace: it is replaced without trying
+  const own = Object.getOwnPropertyDescriptor(req, "raw");
+  if (own?.get === undefined || own.set !== undefined) {
     try {
-      Object.defineProperty(req, "raw", { value: undefined, writable: true, enumerable: true, configurable: true });
+      req.raw = undefined;
+      return;
     } catch {
-      // not configurable: it stays
+      // read-only: replaced below when it may be
     }
+  }
+  try {
+    Object.defineProperty(req, "raw", { value: undefined, writable: true, enumerable: true, configurable: true });
+  } catch {
+    // not configurable: it stays
   }
 }
 
