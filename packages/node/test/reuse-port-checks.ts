@@ -85,7 +85,10 @@ class Client {
   pid = 0;
   readonly texts: string[] = [];
   private synced: Array<() => void> = [];
-  private constructor(readonly ws: WebSocket) {}
+  readonly ws: WebSocket;
+  private constructor(ws: WebSocket) {
+    this.ws = ws;
+  }
   static open(port: number): Promise<Client> {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/room`);
     const client = new Client(ws);
