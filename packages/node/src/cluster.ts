@@ -1,6 +1,7 @@
 /**
  * @ws/node/cluster — every core of the machine: several Node processes serve one port (Node's `cluster`), and
- * topics span them through the processes' own IPC channel, without Redis.
+ * topics span them through the processes' own IPC channel, without Redis. It runs unchanged on Bun's and Deno's
+ * node:cluster, whose workers share the port with `serve({ reusePort: true })`.
  *
  * - `runPrimary({ workers })`, in the primary process: forks the workers (each runs your module again and calls
  *   `serve({ port, broker: new ClusterBroker() })` on the same port; Node's cluster hands the connections out
