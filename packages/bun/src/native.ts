@@ -295,6 +295,7 @@ export async function serveNative(options: NativeServeOptions): Promise<NativeSe
       hostname: options.hostname ?? "0.0.0.0",
       port: options.port ?? 0,
       tls: options.tls,
+      ...({ reusePort: settings.reusePort } as object), // SO_REUSEPORT: Bun.listen honours it (Bun 1.4), its types do not list it
       socket: {
         binaryType: "uint8array",
         open(socket) {

@@ -9,7 +9,7 @@ import type { Server } from "bun";
 import { lookup } from "node:dns/promises";
 import { serve as serveOnNodeHttp, type ServeOptions as NodeServeOptions } from "@ws/node-http";
 import { type EngineServeHandle, type EngineServeOptions, type ServeEngine } from "@ws/core";
-import { InvalidOptionError } from "@ws/core";
+import { InvalidOptionError, resolveSettings } from "@ws/core";
 import { listening, serveEngines } from "@ws/core/adapter";
 import { serveNative } from "./native.ts";
 import { bunWebSocket, type BunSocketData } from "./runtime.ts";
@@ -47,12 +47,14 @@ export async function serve(options: ServeOptions): Promise<ServeHandle> {
     core: (rest) => (sockets === "node:http" || rest.http2 ? serveOnNodeHttp(rest as NodeServeOptions) : serveNative(rest)),
     async runtime(rest) {
       const ws = bunWebSocket(rest);
+      const { reusePort } = resolveSettings("server", [rest]);
       const fetch = options.fetch;
       const listen = (): Server<BunSocketData> =>
         Bun.serve<BunSocketData>({
           port: options.port ?? 0,
           hostname: options.hostname,
           tls: options.tls,
+          reusePort,
           websocket: ws.websocket,
           fetch: (request, srv) => ws.handle(request, srv, fetch),
         });

@@ -6,7 +6,7 @@
  */
 import { lookup } from "node:dns/promises";
 import { serve as serveOnNodeHttp, type ServeOptions as NodeServeOptions } from "@ws/node-http";
-import { consoleLogger, type EngineServeHandle, type EngineServeOptions, type ServeEngine } from "@ws/core";
+import { consoleLogger, InvalidOptionError, resolveSettings, type EngineServeHandle, type EngineServeOptions, type ServeEngine } from "@ws/core";
 import { listening, serveEngines } from "@ws/core/adapter";
 import { keepAccepting } from "./accept-watchdog.ts";
 import { denoWebSocket } from "./runtime.ts";
@@ -41,16 +41,27 @@ export function serve(options: ServeOptions): Promise<ServeHandle> {
     async core(rest) {
       if (rest.tls) await listening({ hostname: rest.hostname, port: rest.port, tls: rest.tls }, () => tryTls(rest.tls!));
       const handle = await serveOnNodeHttp(rest as NodeServeOptions);
-      // Deno's node:net stops accepting for good after an EMFILE: the watchdog listens again (accept-watchdog.ts)
-      const watchdog = keepAccepting(handle.server, rest.hostname, handle.core.logger);
+      // Deno's node:net stops accepting for good after an EMFILE: the watchdog listens again (accept-watchdog.ts).
+      // Not with reusePort: its probe connection may go to another process on the port, which looks like a stopped listener
+      const watchdog = handle.core.settings.reusePort ? undefined : keepAccepting(handle.server, rest.hostname, handle.core.logger);
       const close = handle.close;
       handle.close = (closeOptions) => {
-        watchdog.stop();
+        watchdog?.stop();
         return close(closeOptions);
       };
       return handle;
     },
     async runtime(rest) {
+      const { reusePort } = resolveSettings("server", [rest]);
+      // without --unstable-net, Deno ends the process (exit code 70) at Deno.serve({ reusePort: true }): refused
+      // first, with the fix. Deno.listenDatagram exists only under that flag (or --unstable).
+      if (reusePort && typeof (Deno as unknown as { listenDatagram?: unknown }).listenDatagram !== "function") {
+        throw new InvalidOptionError(
+          "reusePort",
+          reusePort,
+          'false with engine "runtime" unless Deno runs with --unstable-net (deno run --unstable-net …): Deno.serve\'s reusePort is unstable. The core engine (the default) honours reusePort without the flag',
+        );
+      }
       const ws = denoWebSocket(rest);
       const fetch = options.fetch;
       const logger = options.logger ?? consoleLogger;
@@ -64,6 +75,7 @@ export function serve(options: ServeOptions): Promise<ServeHandle> {
           {
             port,
             hostname: options.hostname,
+            ...(reusePort ? { reusePort } : {}),
             ...(options.tls ? { cert: options.tls.cert, key: options.tls.key } : {}),
             onListen: (addr) => {
               bound = (addr as Deno.NetAddr).port;

@@ -237,6 +237,9 @@ export function attach(
   const server = maybeOptions ? (serverOrOptions as http.Server | https.Server | AnyHttp2Server) : undefined;
   const options = maybeOptions ?? (serverOrOptions as AttachOptions);
   checkServerOptions(options, "attach() options", ATTACH_KEYS);
+  if (resolveSettings("server", [options]).reusePort) {
+    throw new InvalidOptionError("reusePort", true, "false with attach(): the server you attach to listens, so give reusePort to its listen() (Node 22.12+, Bun, Deno), or use serve({ reusePort })");
+  }
   return attachTo(server, options);
 }
 
@@ -445,6 +448,27 @@ function http2SessionMemory(options: ServeOptions): number {
 }
 
 /**
+ * Whether this runtime's `net.Server.listen()` honours `reusePort` (SO_REUSEPORT): Bun's and Deno's node:net do;
+ * Node's from 22.12 and 23.1 (older ones ignore it, so a second process would fail with EADDRINUSE).
+ */
+function listenHasReusePort(): boolean {
+  const versions = process.versions as Record<string, string | undefined>;
+  if (versions.bun || versions.deno) return true;
+  const [major = 0, minor = 0] = (versions.node ?? "0.0").split(".").map(Number);
+  return major > 23 || (major === 23 && minor >= 1) || (major === 22 && minor >= 12);
+}
+
+/** serve()'s `reusePort` where the runtime's listen() ignores it: refused, with the fix. */
+function checkReusePort(reusePort: boolean): void {
+  if (!reusePort || listenHasReusePort()) return;
+  throw new InvalidOptionError(
+    "reusePort",
+    reusePort,
+    `false on Node ${process.versions.node}: its net.Server.listen() has no reusePort before Node 22.12 / 23.1. To serve one port from several processes, use @ws/node/cluster's runPrimary() (with a ClusterBroker in each worker for topics), or upgrade Node`,
+  );
+}
+
+/**
  * Starts a standalone HTTP(S) server with the given services. Resolves once it is listening. Refused at once,
  * with the fix: neither services nor fetch, and an option that is not serve()'s (`ws`'s `server`, `noServer`, …).
  *
@@ -466,6 +490,8 @@ export async function serve(options: ServeOptions): Promise<ServeHandle<http.Ser
   const engine = (options as { engine?: unknown }).engine;
   if (engine !== undefined && engine !== "core") throw new InvalidOptionError("engine", engine, `"core" (the one engine on node:http)`);
   const port = checkPort(options.port);
+  const reusePort = resolveSettings("server", [options]).reusePort;
+  checkReusePort(reusePort);
   if (options.http2 !== undefined && typeof options.http2 !== "boolean") throw new InvalidOptionError("http2", options.http2, "true or false");
   const requestListener = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
     void answerHttp(req, res, options).catch((error: unknown) => {
@@ -495,7 +521,7 @@ export async function serve(options: ServeOptions): Promise<ServeHandle<http.Ser
     () =>
       new Promise<void>((resolve, reject) => {
         server.once("error", reject);
-        server.listen(port ?? 0, host, () => {
+        server.listen({ port: port ?? 0, host, ...(reusePort ? { reusePort } : {}) }, () => {
           server.off("error", reject);
           resolve();
         });

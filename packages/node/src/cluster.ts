@@ -1,6 +1,7 @@
 /**
  * @ws/node/cluster — every core of the machine: several Node processes serve one port (Node's `cluster`), and
- * topics span them through the processes' own IPC channel, without Redis.
+ * topics span them through the processes' own IPC channel, without Redis. It runs unchanged on Bun's and Deno's
+ * node:cluster, whose workers share the port with `serve({ reusePort: true })`.
  *
  * - `runPrimary({ workers })`, in the primary process: forks the workers (each runs your module again and calls
  *   `serve({ port, broker: new ClusterBroker() })` on the same port; Node's cluster hands the connections out
@@ -33,7 +34,8 @@ const TAG = "@ws/cluster";
 type Envelope =
   | { [TAG]: "sub" | "unsub"; topic: string }
   | { [TAG]: "pub"; topic: string; text?: string; bytes?: Uint8Array | { type: "Buffer"; data: number[] } }
-  | { [TAG]: "sync" | "synced"; id: number };
+  | { [TAG]: "sync" | "synced"; id: number }
+  | { [TAG]: "listening" };
 
 function isEnvelope(value: unknown): value is Envelope {
   return typeof value === "object" && value !== null && typeof (value as Record<string, unknown>)[TAG] === "string";
@@ -191,6 +193,32 @@ export class ClusterBroker implements TopicBroker {
     });
   }
 
+  /**
+   * Tells the primary that this worker listens, for `primary.listening()`. Needed where node:cluster does not see
+   * the listen: a server on Bun's own sockets (@ws/bun's `serve({ reusePort: true })`, either engine). Node's and
+   * Deno's cluster, and Bun's for a node:net listen, report it themselves; a worker is counted once either way.
+   *
+   * @example
+   * ```ts
+   * import cluster from "node:cluster";
+   * import { defineService, serve } from "@ws/node"; // on Bun: from "@ws/bun", with reusePort: true
+   * import { ClusterBroker, runPrimary } from "@ws/node/cluster";
+   *
+   * const room = defineService({ connected: (conn) => conn.subscribe("room") });
+   * if (cluster.isPrimary) {
+   *   await runPrimary({ workers: 2 }).listening();
+   *   console.log("every worker listens");
+   * } else {
+   *   const broker = new ClusterBroker();
+   *   await serve({ port: 8080, services: { "/room": room }, broker });
+   *   broker.listening();
+   * }
+   * ```
+   */
+  listening(): void {
+    this.post({ [TAG]: "listening" });
+  }
+
   // ------------------------------------------------------------------------------------- TopicBroker
 
   attach(deliver: (topic: string, message: Message) => void): void {
@@ -346,7 +374,9 @@ export interface ClusterPrimary {
  * Runs the primary of a Node cluster: forks `workers` processes (each runs the main module again, where
  * `cluster.isPrimary` is false: serve there, on the same port, with a `ClusterBroker`), relays published
  * messages between their brokers, and forks a worker again when one dies (`restart`). Node's cluster gives the
- * incoming connections to the workers in turn (round robin; `cluster.schedulingPolicy`). The workers' IPC uses
+ * incoming connections to the workers in turn (round robin; `cluster.schedulingPolicy`). Under Bun the same code
+ * runs on Bun's node:cluster: its workers share the port through SO_REUSEPORT (@ws/bun's
+ * `serve({ reusePort: true })`, then `broker.listening()`), and the kernel spreads the connections. The workers' IPC uses
  * "advanced" serialization (binary messages as bytes) unless `cluster.setupPrimary` chose otherwise before.
  * Throws when called outside the primary.
  *
@@ -443,6 +473,10 @@ export function runPrimary(options: ClusterPrimaryOptions = {}): ClusterPrimary 
         if (set?.size === 0) subscribers.delete(topic);
         return;
       }
+      case "listening": // a worker on Bun's own sockets, which node:cluster does not see listen
+        if (workers.has(worker)) listeningWorkers.add(worker);
+        checkListening();
+        return;
       case "sync":
         if (worker.isConnected()) worker.send({ [TAG]: "synced", id: (value as { id: number }).id });
         return;

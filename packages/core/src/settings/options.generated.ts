@@ -136,6 +136,12 @@ export interface ServerSettings extends ConnectionSettings {
    * @defaultValue `"shared"`
    */
   publishCompression?: "shared" | "per-connection";
+  /**
+   * Listen with SO_REUSEPORT: several processes serve one port and the kernel spreads the new connections over them (Linux); without it, a second server on the port fails with `ListenError` EADDRINUSE. Honoured by: `serve()` on Bun (both engines) and Deno (both engines; Deno's runtime engine needs `--unstable-net`), and on Node 22.12+ / 23.1+; refused on older Node (use `@ws/node/cluster`'s `runPrimary`).
+   * When it is hit: — (topics across the processes: a `broker`, see the scaling guide). `ws`: — (node:net `listen({ reusePort })`, Node 22.12+); Bun: `reusePort`, false.
+   * @defaultValue `false`
+   */
+  reusePort?: boolean;
 }
 
 /** The settings of a client connection (`connect()`, `WebSocket`): a connection's, without those only a server has. */

@@ -261,6 +261,18 @@ export const SETTINGS = {
     ws: "—",
     bun: "—",
   },
+  reusePort: {
+    unit: "flag",
+    default: false,
+    scopes: ["server"],
+    engines:
+      "`serve()` on Bun (both engines) and Deno (both engines; Deno's runtime engine needs `--unstable-net`), and on Node 22.12+ / 23.1+; refused on older Node (use `@ws/node/cluster`'s `runPrimary`)",
+    description:
+      "listen with SO_REUSEPORT: several processes serve one port and the kernel spreads the new connections over them (Linux); without it, a second server on the port fails with `ListenError` EADDRINUSE",
+    whenHit: "— (topics across the processes: a `broker`, see the scaling guide)",
+    ws: "— (node:net `listen({ reusePort })`, Node 22.12+)",
+    bun: "`reusePort`, false",
+  },
   keepRawRequest: {
     unit: "flag",
     default: false,
