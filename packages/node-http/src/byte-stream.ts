@@ -21,6 +21,12 @@ export const allocateMessage = (size: number): Uint8Array => {
   return new Uint8Array(b.buffer, b.byteOffset, size);
 };
 
+/**
+ * After the reads that are ready now: the event loop's check phase follows its poll phase, so every read of this
+ * turn of the loop has been delivered when `task` runs (what ByteStream.afterReads asks for).
+ */
+const runAfterReads = (task: () => void): void => void setImmediate(task);
+
 /** Where a socket's listeners (shared by all sockets) find the stream that wraps it. */
 const STREAM = Symbol("SocketByteStream");
 
@@ -68,6 +74,11 @@ class SocketByteStream implements ByteStream {
   /** on the prototype: no field per connection */
   get allocateMessage(): (size: number) => Uint8Array {
     return allocateMessage;
+  }
+
+  /** on the prototype: no field per connection */
+  get afterReads(): (task: () => void) => void {
+    return runAfterReads;
   }
 
   start(events: ByteStreamEvents): void {

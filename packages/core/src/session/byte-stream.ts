@@ -56,4 +56,11 @@ export interface ByteStream {
    * decoded without a `subarray` each. Default: a view and the strict UTF-8 decoder (ProtocolOptions.asciiText).
    */
   readonly asciiText?: (bytes: Uint8Array, start: number, end: number) => string;
+  /**
+   * Runs `task` once the runtime has delivered the reads that are ready now (Node: `setImmediate`, after the
+   * event loop's poll phase). The core then hands this stream's write batch over there rather than at the end of
+   * each read's callback, so replies to the messages of several reads that arrived together go out in one write.
+   * Default: at the end of the callback that queued them (a microtask).
+   */
+  readonly afterReads?: (task: () => void) => void;
 }

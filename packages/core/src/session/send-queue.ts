@@ -40,6 +40,17 @@ function flushWaiting(): void {
   joined = null;
 }
 
+/** The same, for the streams whose batches are handed over once the pending reads are in (ByteStream.afterReads). */
+let waitingAfterReads: SendQueue[] = [];
+
+function flushWaitingAfterReads(): void {
+  const queues = waitingAfterReads;
+  waitingAfterReads = [];
+  for (const q of queues) q.flushIfScheduled();
+  joinedFrom = null;
+  joined = null;
+}
+
 /**
  * The last batch of shared frames only (a broadcast's) copied into one buffer, and the frames it was copied from:
  * the next connection whose batch is the same frames, in the same order (every subscriber of a topic, the same
@@ -134,7 +145,10 @@ export abstract class SendQueue {
    */
   private scheduleFlush(): void {
     this.flushScheduled = true;
-    if (waiting.push(this) === 1) queueMicrotask(flushWaiting);
+    const afterReads = this.bytes.afterReads;
+    if (afterReads !== undefined) {
+      if (waitingAfterReads.push(this) === 1) afterReads(flushWaitingAfterReads);
+    } else if (waiting.push(this) === 1) queueMicrotask(flushWaiting);
   }
 
   /** @internal flushWaiting: the batch, unless it was handed over already (a drop flushes at once). */
