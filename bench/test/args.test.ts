@@ -6,21 +6,21 @@ import { parseArgs } from "../src/run.ts";
 describe("parseArgs", () => {
   it("writes the full run's JSON lines and report when nothing narrows the run", () => {
     const o = parseArgs([]);
-    expect(o.out.endsWith(join("results", "latest.jsonl"))).toBe(true);
+    expect(o.out?.endsWith(join("results", "latest.jsonl"))).toBe(true);
     expect(o.md?.endsWith("RESULTS.md")).toBe(true);
   });
 
   it("keeps a quick run, or one narrowed to some scenarios or servers, away from the committed results", () => {
     for (const argv of [["--quick"], ["--scenarios", "small"], ["--servers", "ours-node,ws-bufferutil"]]) {
       const o = parseArgs(argv);
-      expect(o.out.endsWith(join("results", "partial.jsonl"))).toBe(true);
+      expect(o.out?.endsWith(join("results", "partial.jsonl"))).toBe(true);
       expect(o.md).toBeNull();
     }
   });
 
   it("lets --merge redo some runs of the full run in place", () => {
     const o = parseArgs(["--servers", "ours-bun-core", "--merge"]);
-    expect(o.out.endsWith(join("results", "latest.jsonl"))).toBe(true);
+    expect(o.out?.endsWith(join("results", "latest.jsonl"))).toBe(true);
     expect(o.md?.endsWith("RESULTS.md")).toBe(true);
   });
 
