@@ -80,8 +80,11 @@ export function defaultOptions(): BenchOptions {
   };
 }
 
-function parseArgs(argv: string[]): BenchOptions & { list: boolean } {
+export function parseArgs(argv: string[]): BenchOptions & { list: boolean } {
   const o = { ...defaultOptions(), list: false };
+  let partial = false;
+  let chosenOut = false;
+  let chosenMd = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -91,10 +94,12 @@ function parseArgs(argv: string[]): BenchOptions & { list: boolean } {
     };
     switch (a) {
       case "--scenarios":
+        partial = true;
         o.scenarios = value().split(",") as ScenarioName[];
         for (const s of o.scenarios) if (!SCENARIOS[s]) throw new Error(`unknown scenario ${s} (${SCENARIO_ORDER.join(", ")})`);
         break;
       case "--servers":
+        partial = true;
         o.servers = value().split(",");
         for (const s of o.servers) if (!SERVERS.some((d) => d.id === s)) throw new Error(`unknown server ${s} (${SERVERS.map((d) => d.id).join(", ")})`);
         break;
@@ -114,6 +119,7 @@ function parseArgs(argv: string[]): BenchOptions & { list: boolean } {
         o.sample = Number(value());
         break;
       case "--quick":
+        partial = true;
         o.warmupMs = 500;
         o.durationMs = 1000;
         o.repeats = 2;
@@ -135,9 +141,11 @@ function parseArgs(argv: string[]): BenchOptions & { list: boolean } {
         o.merge = true;
         break;
       case "--out":
+        chosenOut = true;
         o.out = resolve(value());
         break;
       case "--md":
+        chosenMd = true;
         o.md = value() === "-" ? null : resolve(argv[i]!);
         break;
       case "--cpu-prof":
@@ -158,6 +166,10 @@ function parseArgs(argv: string[]): BenchOptions & { list: boolean } {
         throw new Error(`unknown option ${a}`);
     }
   }
+  // a quick or partial run (an A/B, a check) leaves the committed full run alone unless told where to write
+  // (--merge is the way to redo some runs of the full one: it writes there)
+  if (partial && !o.merge && !chosenOut) o.out = join(BENCH_DIR, "results/partial.jsonl");
+  if (partial && !o.merge && !chosenMd) o.md = null;
   return o;
 }
 
