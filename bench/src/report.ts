@@ -270,7 +270,7 @@ export function renderReport(records: RunRecord[], ctx: ReportContext): string {
   out.push(
     `- load average (1, 5, 15 min) before: ${ctx.started.load.join(", ")}; after: ${ctx.finished.load.join(", ")}` +
       (busy
-        ? ". **The machine was not idle**: other work (tests of other packages) ran at the same time, so absolute numbers are low and noisy; compare ratios taken in the same run."
+        ? ". **The load average was above 0.7** at the start or the end (other work, or the tail of what ran before): absolute numbers may be low and noisy; compare ratios taken in the same run."
         : ""),
   );
   out.push("- CPU columns: % of one core used during the windows; a server well below 100 % was not the bottleneck (it waited on I/O, or on the generator, or other processes took its core on a busy machine); a generator near 100 % may have capped the rate");
