@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import type { GeneratorConfig, GeneratorResult } from "./generator.ts";
-import { loadAverage, median, round, sleep } from "./proc.ts";
+import { listeningPort, loadAverage, median, round, sleep } from "./proc.ts";
 import type { ScenarioName } from "./scenarios.ts";
 import { BENCH_DIR, SERVERS, type ServerDef } from "./servers.ts";
 
@@ -56,15 +56,7 @@ async function start(def: ServerDef): Promise<{ child: ChildProcess; port: numbe
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /LISTENING (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`${def.id} exited (${code}) before listening: ${stderr}`)));
-  });
+  const port = await listeningPort(child, (code) => `${def.id} exited (${code}) before listening: ${stderr}`);
   return { child, port, exited };
 }
 

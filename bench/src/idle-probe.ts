@@ -24,7 +24,7 @@ import { readdirSync, readFileSync, rmSync, mkdtempSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cpuSeconds, median, rssBytes, sleep } from "./proc.ts";
+import { cpuSeconds, listeningPort, median, rssBytes, sleep } from "./proc.ts";
 import { SERVERS } from "./servers.ts";
 
 const args = process.argv.slice(2);
@@ -56,15 +56,7 @@ const child: ChildProcess = spawn(command.cmd, [...nodeFlags, ...command.args], 
   env: { ...process.env, ...command.env, BENCH_DEFLATE: deflate ? "1" : "0", PORT: "0" },
   stdio: ["ignore", "pipe", "inherit"],
 });
-const port = await new Promise<number>((resolve, reject) => {
-  let out = "";
-  child.stdout!.on("data", (chunk: Buffer) => {
-    out += chunk.toString();
-    const m = /LISTENING (\d+)/.exec(out);
-    if (m) resolve(Number(m[1]));
-  });
-  child.once("exit", (code) => reject(new Error(`server exited (${code})`)));
-});
+const port = await listeningPort(child);
 
 const REQUEST =
   `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +

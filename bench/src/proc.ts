@@ -1,6 +1,23 @@
 /** Reading a process's memory and CPU time from /proc (Linux), and small statistics helpers. */
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
+
+/**
+ * The port a bench server announces on its stdout (`LISTENING <port>`); rejects if it exits first, with
+ * `failure(code, output so far)` as the message (default: "server exited (<code>)").
+ */
+export function listeningPort(child: ChildProcess, failure: (code: number | null, out: string) => string = (code) => `server exited (${code})`): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /LISTENING (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once("exit", (code) => reject(new Error(failure(code, out))));
+  });
+}
 
 /** Resident set size in bytes (VmRSS in /proc/<pid>/status), or null when unreadable. */
 export function rssBytes(pid: number): number | null {

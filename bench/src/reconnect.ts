@@ -27,7 +27,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import * as net from "node:net";
-import { cpuSeconds, median, rssBytes, sleep } from "./proc.ts";
+import { cpuSeconds, listeningPort, median, rssBytes, sleep } from "./proc.ts";
 import { checkUpgradeResponse, HandshakeKeys } from "./wire.ts";
 import { SERVERS, type ServerDef } from "./servers.ts";
 
@@ -91,15 +91,7 @@ function start(def: ServerDef, port: number, connections: number, pin: boolean):
     env: { ...process.env, ...command.env, PORT: String(port), BENCH_DEFLATE: "0", BENCH_MAX_CONNECTIONS: String(connections + 1000) },
     stdio: ["ignore", "pipe", "inherit"],
   });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /LISTENING (\d+)/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.once("exit", (code) => reject(new Error(`${def.id} exited (${code}) before listening: ${out.slice(0, 200)}`)));
-  });
+  return listeningPort(child, (code, out) => `${def.id} exited (${code}) before listening: ${out.slice(0, 200)}`).then((listening) => ({ child, port: listening }));
 }
 
 function peakRss(pid: number): number | null {

@@ -23,7 +23,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { cpuSeconds, median, rssBytes, sleep } from "./proc.ts";
+import { cpuSeconds, listeningPort, median, rssBytes, sleep } from "./proc.ts";
 import { SERVERS, type ServerDef } from "./servers.ts";
 
 const args = process.argv.slice(2);
@@ -82,18 +82,6 @@ function start(def: ServerDef): ChildProcess {
   else if (def.runtime === "bun") cmdArgs = [...prof, `--preload=${bunHook}`, ...cmdArgs];
   else if (def.runtime === "deno" && cmdArgs[0] === "run") cmdArgs = ["run", "--v8-flags=--expose-gc", `--preload=${denoHook}`, ...cmdArgs.slice(1)];
   return spawn(command.cmd, cmdArgs, { env: { ...process.env, ...command.env, BENCH_DEFLATE: "0", PORT: "0" }, stdio: ["ignore", "pipe", "inherit"] });
-}
-
-function listeningPort(child: ChildProcess): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /LISTENING (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`server exited (${code})`)));
-  });
 }
 
 function handshake(port: number, raw: boolean): Promise<net.Socket> {

@@ -32,23 +32,26 @@ const ONE_BUFFER_MAX = 64 * 1024;
  */
 let waiting: SendQueue[] = [];
 
-function flushWaiting(): void {
-  const queues = waiting;
-  waiting = [];
+/** The same, for the streams whose batches are handed over once the pending reads are in (ByteStream.afterReads). */
+let waitingAfterReads: SendQueue[] = [];
+
+/** Hands over each queue's batch; the broadcast copy shared among them is let go after. */
+function handOver(queues: SendQueue[]): void {
   for (const q of queues) q.flushIfScheduled();
   joinedFrom = null;
   joined = null;
 }
 
-/** The same, for the streams whose batches are handed over once the pending reads are in (ByteStream.afterReads). */
-let waitingAfterReads: SendQueue[] = [];
+function flushWaiting(): void {
+  const queues = waiting;
+  waiting = [];
+  handOver(queues);
+}
 
 function flushWaitingAfterReads(): void {
   const queues = waitingAfterReads;
   waitingAfterReads = [];
-  for (const q of queues) q.flushIfScheduled();
-  joinedFrom = null;
-  joined = null;
+  handOver(queues);
 }
 
 /**
@@ -141,7 +144,9 @@ export abstract class SendQueue {
 
   /**
    * The batch goes to the stream in the microtask that hands over every connection's batch of this turn (the
-   * first one queued schedules it), as it would in a microtask of its own.
+   * first one queued schedules it), as it would in a microtask of its own; for a stream with `afterReads`, in the
+   * task that hands over every such batch once the reads that were ready are in (the first one queued schedules
+   * it with its stream's `afterReads`).
    */
   private scheduleFlush(): void {
     this.flushScheduled = true;
