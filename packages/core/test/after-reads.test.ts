@@ -7,6 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { createUpgradeRequest, defineService, HeaderMap, silentLogger } from "../src/index.ts";
 import { ServerCore, type ByteStream, type ByteStreamEvents } from "../src/adapter.ts";
+import { cframe, decodeFrames } from "./support/frames.ts";
+import { concatBytes } from "./support/memory-stream.ts";
 
 /** A stream that writes nothing until its afterReads tasks are run by the test (the end of an I/O phase). */
 class PhasedStream implements ByteStream {
@@ -32,27 +34,8 @@ class PhasedStream implements ByteStream {
   }
 }
 
-function binaryFrame(size: number, fill: number, key = [0x0a, 0x0b, 0x0c, 0x0d]): Uint8Array {
-  const head = size < 126 ? 2 : size < 65536 ? 4 : 10;
-  const out = new Uint8Array(head + 4 + size);
-  out[0] = 0x82;
-  if (size < 126) out[1] = 0x80 | size;
-  else {
-    out[1] = 0x80 | 126;
-    out[2] = size >> 8;
-    out[3] = size & 0xff;
-  }
-  out.set(key, head);
-  for (let i = 0; i < size; i++) out[head + 4 + i] = fill ^ key[i & 3]!;
-  return out;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) out.set(c, o), (o += c.length);
-  return out;
-}
+/** Four masked 16 KiB binary frames, each filled with its number (1–4): 65,568 bytes. */
+const burst = concatBytes([1, 2, 3, 4].map((fill) => cframe({ opcode: 2, payload: new Uint8Array(16 * 1024).fill(fill) })));
 
 async function open(core: ServerCore, stream: ByteStream): Promise<void> {
   const request = createUpgradeRequest({
@@ -76,7 +59,6 @@ describe("ByteStream.afterReads", () => {
     stream.endPhase(); // the 101
     await tick();
     stream.writes = [];
-    const burst = concat([1, 2, 3, 4].map((fill) => binaryFrame(16 * 1024, fill)));
     // as Node reads it: 64 KiB (three frames and most of the fourth), then the last 32 bytes
     stream.events!.data(burst.slice(0, 65536));
     await tick(); // the read's callback and its microtasks are over
@@ -87,13 +69,10 @@ describe("ByteStream.afterReads", () => {
     expect(stream.writes.length).toBe(1);
     const out = stream.writes[0]!;
     expect(out.length).toBe(4 * (4 + 16 * 1024));
-    // the four replies, in order
-    for (let i = 0; i < 4; i++) {
-      const at = i * (4 + 16 * 1024);
-      expect([out[at], out[at + 1]]).toEqual([0x82, 126]);
-      expect(out[at + 4]).toBe(i + 1);
-      expect(out[at + 4 + 16 * 1024 - 1]).toBe(i + 1);
-    }
+    // the four replies, in order: unmasked binary frames of 16 KiB, each its message's bytes
+    const replies = decodeFrames(out);
+    expect(replies.map((f) => [f.fin, f.opcode, f.masked, f.payload.length])).toEqual([1, 2, 3, 4].map(() => [true, 2, false, 16 * 1024]));
+    replies.forEach((f, i) => expect(f.payload.every((b) => b === i + 1)).toBe(true));
     await core.close({ timeout: 10 });
   });
 
@@ -104,7 +83,6 @@ describe("ByteStream.afterReads", () => {
     await open(core, stream);
     await tick();
     stream.writes = [];
-    const burst = concat([1, 2, 3, 4].map((fill) => binaryFrame(16 * 1024, fill)));
     stream.events!.data(burst.slice(0, 65536));
     await tick();
     stream.events!.data(burst.slice(65536));
